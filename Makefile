@@ -1,0 +1,44 @@
+# The two commands: `make run` (the embedded service) and `make test` (the whole suite, SQLite then PostgreSQL).
+VENV ?= .venv
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/orderfactory serve
+
+test: $(STAMP) lint test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+test-sqlite: $(STAMP)
+	@echo "== tests on SQLite =="
+	ORDERFACTORY_DATA_DIR=$$(mktemp -d) ORDERFACTORY_DATABASE_URL= $(BIN)/pytest
+
+test-postgres: $(STAMP)
+	@if [ -n "$$ORDERFACTORY_TEST_DATABASE_URL" ]; then \
+		echo "== tests on PostgreSQL =="; \
+		$(BIN)/python scripts/ensure_database.py "$$ORDERFACTORY_TEST_DATABASE_URL" && \
+		ORDERFACTORY_DATA_DIR=$$(mktemp -d) ORDERFACTORY_DATABASE_URL="$$ORDERFACTORY_TEST_DATABASE_URL" $(BIN)/pytest; \
+	else echo "ORDERFACTORY_TEST_DATABASE_URL is not set: skipping the PostgreSQL run"; fi
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+clean:
+	rm -rf $(VENV) var build *.egg-info src/*.egg-info

@@ -1,0 +1,132 @@
+"""The HTTP entry of the JSON:API: content negotiation, authentication, scope, rate limits, and the one place
+where every error becomes a JSON:API error document."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import uuid
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from orderfactory.auth import ratelimit, tokens
+from orderfactory.core import scope as scopes
+from orderfactory.jsonapi import errors, views
+
+log = logging.getLogger("orderfactory.api")
+
+_ACCEPTABLE = ("application/vnd.api+json", "application/json", "*/*", "application/*")
+_BODY_TYPES = ("application/vnd.api+json", "application/json")
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def base_url(request: HttpRequest) -> str:
+    configured = settings.ORDERFACTORY["PUBLIC_URL"]
+    if configured:
+        return configured
+    host = request.META.get("HTTP_HOST", "")
+    if not _HOST.match(host):
+        host = request.META.get("SERVER_NAME", "localhost")
+        port = request.META.get("SERVER_PORT", "80")
+        if port not in ("80", "443"):
+            host = f"{host}:{port}"
+    return f"{request.scheme}://{host}"
+
+
+def negotiate(request: HttpRequest) -> None:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if accept:
+        types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+        if not any(t in _ACCEPTABLE for t in types):
+            raise errors.ApiError(406, "NOT_ACCEPTABLE", "Not acceptable", f"{accept[:80]} is not a supported media type.")
+    if request.method in ("POST", "PATCH", "PUT"):
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type not in _BODY_TYPES:
+            raise errors.ApiError(
+                415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type",
+                f"{content_type[:80] or 'no content type'} is not a supported media type.",
+            )
+
+
+def _route(rest: str) -> tuple[str, str | None, str | None, bool]:
+    parts = rest.split("/") if rest else []
+    if parts and parts[-1] == "":
+        parts = parts[:-1]
+    if not parts or len(parts) > 4 or not all(_SEGMENT.match(p) for p in parts):
+        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found.")
+    if len(parts) == 4:
+        if parts[2] != "relationships":
+            raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found.")
+        return parts[0], parts[1], parts[3], True
+    return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None, False
+
+
+@csrf_exempt
+def api_view(request: HttpRequest, rest: str) -> HttpResponse:
+    rate_headers: dict[str, str] = {}
+    request_id = request.META.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex
+    if not _SEGMENT.match(request_id[:64]):
+        request_id = uuid.uuid4().hex
+    try:
+        negotiate(request)
+        scope = tokens.authenticate(request)
+        scope = dataclasses.replace(scope, request_id=request_id)
+        type_name, rid, rel, linkage = _route(rest)
+        write = request.method not in ("GET", "HEAD", "OPTIONS")
+        rate_headers = ratelimit.check(request, scope, write=write, resource_type=type_name)
+        ctx = views.Context(
+            base_url=base_url(request),
+            meta={"mode": scope.mode, "organization_id": scope.organization_id},
+            on_write=HOOKS.on_write,
+        )
+        with scopes.active(scope):
+            response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
+    except (errors.ApiError, errors.ApiErrors) as exc:
+        response = errors.render(exc)
+    except (ProtectedError, RestrictedError):
+        response = errors.render(
+            errors.ApiError(423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it.")
+        )
+    except DatabaseError:
+        log.exception("database error on %s %s", request.method, request.path)
+        response = errors.render(
+            errors.ApiError(503, "SERVICE_UNAVAILABLE", "Service unavailable", "The database could not complete the request; retry.")
+        ) if _is_transient() else errors.internal_error()
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = errors.internal_error()
+    for k, v in rate_headers.items():
+        response[k] = v
+    response["X-Request-Id"] = request_id
+    return response
+
+
+def _is_transient() -> bool:
+    import sys
+
+    exc = sys.exc_info()[1]
+    text = str(exc).lower()
+    return "locked" in text or "deadlock" in text or "could not serialize" in text
+
+
+class _Hooks:
+    """Write hooks other apps register (events, audit); kept here so jsonapi knows nothing of them."""
+
+    def __init__(self) -> None:
+        self._on_write: list = []
+
+    def register(self, fn) -> None:  # type: ignore[no-untyped-def]
+        self._on_write.append(fn)
+
+    def on_write(self, action, resource, instance, before) -> None:  # type: ignore[no-untyped-def]
+        for fn in self._on_write:
+            fn(action, resource, instance, before)
+
+
+HOOKS = _Hooks()

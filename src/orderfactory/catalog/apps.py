@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "orderfactory.catalog"
+    label = "catalog"
+
+    def ready(self) -> None:
+        from orderfactory.catalog import resources  # noqa: F401  (registers the resources)

@@ -1,0 +1,203 @@
+"""The ``orderfactory`` command: serve, migrate, worker, apps. A stable contract for tests, docs and operators."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+log = logging.getLogger("orderfactory.cli")
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderfactory.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    return 0
+
+
+def cmd_apps(args: argparse.Namespace) -> int:
+    from orderfactory.auth import services
+
+    cmd_migrate(argparse.Namespace(verbose=False))
+    if args.apps_command == "create":
+        try:
+            app, secret = services.create_application(
+                name=args.name, kind=args.kind, mode=args.mode, organization_slug=args.organization
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        info = {
+            "id": app.id,
+            "name": app.name,
+            "client_id": app.client_id,
+            "client_secret": secret,
+            "organization": app.organization.slug,
+            "organization_id": app.organization_id,
+            "mode": app.mode,
+            "kind": app.kind,
+        }
+        if args.json:
+            print(json.dumps(info))
+        else:
+            print(f"Created {app.kind} application {app.name!r} in organization {app.organization.slug!r} ({app.mode} mode).")
+            print(f"  client_id:     {app.client_id}")
+            print(f"  client_secret: {secret}")
+            print("The secret is stored hashed and is shown only now.")
+        return 0
+    if args.apps_command == "list":
+        rows = services.list_applications()
+        if args.json:
+            print(json.dumps([
+                {"id": a.id, "name": a.name, "client_id": a.client_id, "organization": a.organization.slug,
+                 "mode": a.mode, "kind": a.kind, "revoked": a.revoked_at is not None}
+                for a in rows
+            ]))
+        else:
+            for a in rows:
+                state = "revoked" if a.revoked_at else "active"
+                print(f"{a.client_id}\t{a.organization.slug}\t{a.mode}\t{a.kind}\t{state}\t{a.name}")
+        return 0
+    if args.apps_command == "revoke":
+        try:
+            app = services.revoke_application(args.client_id)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Revoked {app.client_id}: its tokens stop working now.")
+        return 0
+    return 2
+
+
+def _print_first_start_hint(host: str, port: int) -> None:
+    from orderfactory.auth.models import Application
+
+    if not Application.objects.exists():
+        print(
+            "No API credentials exist yet. Create some with:\n"
+            "  orderfactory apps create --name my-integration --kind integration --mode test\n"
+            f"then get a token: curl -s http://{host}:{port}/oauth/token -H 'Content-Type: application/json' "
+            "-d '{\"grant_type\":\"client_credentials\",\"client_id\":\"...\",\"client_secret\":\"...\"}'",
+            flush=True,
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from orderfactory import worker
+
+    cmd_migrate(argparse.Namespace(verbose=False))
+    _print_first_start_hint(args.host, args.port)
+    embedded = not args.no_worker
+
+    class App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            cfg: dict[str, Any] = {
+                "bind": f"{args.host}:{args.port}",
+                "workers": args.workers,
+                "threads": args.threads,
+                "worker_class": "gthread",
+                "accesslog": "-" if args.access_log else None,
+                "graceful_timeout": 10,
+                "timeout": 60,
+                "keepalive": 5,
+            }
+            for key, value in cfg.items():
+                self.cfg.set(key, value)
+
+            if embedded:
+                # One embedded worker per serving process, started after the fork (threads must not cross it).
+                def post_worker_init(_worker: Any) -> None:
+                    worker.start_embedded()
+
+                def worker_exit(_server: Any, _worker: Any) -> None:
+                    worker.stop_embedded()
+
+                self.cfg.set("post_worker_init", post_worker_init)
+                self.cfg.set("worker_exit", worker_exit)
+
+        def load(self) -> Any:
+            from orderfactory.wsgi import application
+
+            return application
+
+    print(f"orderfactory serving on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    App().run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from orderfactory import worker
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.warning("stopping worker on %s", signal.strsignal(signum))
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    worker.run_standalone(concurrency=args.concurrency, stop=stop, batch=args.batch)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orderfactory", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="apply migrations, serve the API and run the embedded worker")
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_WORKERS", "1")))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_THREADS", "8")))
+    p.add_argument("--no-worker", action="store_true", help="do not run the embedded background worker")
+    p.add_argument("--access-log", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("worker", help="run standalone background workers")
+    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--batch", action="store_true", help="exit when the queue is empty")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("apps", help="manage API applications (client credentials)")
+    apps_sub = p.add_subparsers(dest="apps_command", required=True)
+    c = apps_sub.add_parser("create")
+    c.add_argument("--name", required=True)
+    c.add_argument("--kind", required=True, choices=["integration", "sales_channel"])
+    c.add_argument("--mode", required=True, choices=["test", "live"])
+    c.add_argument("--organization", default=None, help="organization slug (default $ORDERFACTORY_ORGANIZATION or 'demo')")
+    c.add_argument("--json", action="store_true")
+    lst = apps_sub.add_parser("list")
+    lst.add_argument("--json", action="store_true")
+    rv = apps_sub.add_parser("revoke")
+    rv.add_argument("client_id")
+    p.set_defaults(func=cmd_apps)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The base of every tenant table: id, organization, mode, reference fields, metadata, timestamps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from orderfactory.core import clock, scope
+from orderfactory.core.ids import new_id
+
+
+class TenantQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args: Any, **kwargs: Any):  # type: ignore[override]
+        for obj in objs:
+            obj.stamp_scope()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """Default manager: only rows of the active scope exist."""
+
+    def get_queryset(self) -> models.QuerySet:
+        s = scope.current()
+        return super().get_queryset().filter(organization_id=s.organization_id, mode=s.mode)
+
+
+class UnscopedManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """For system code only (worker claims, sweeps, scheduler): reads across scopes."""
+
+
+class TenantModel(models.Model):
+    id = models.CharField(primary_key=True, max_length=10, default=new_id, editable=False)
+    organization = models.ForeignKey("oauth.Organization", on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=4)
+    reference = models.CharField(max_length=255, null=True, blank=True)
+    reference_origin = models.CharField(max_length=255, null=True, blank=True)
+    metadata = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    objects = TenantManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"
+        indexes = [models.Index(fields=["organization", "mode", "created_at"], name="%(app_label)s_%(class)s_scope")]
+
+    def stamp_scope(self) -> None:
+        if not self.organization_id:
+            s = scope.current()
+            self.organization_id = s.organization_id
+            self.mode = s.mode
+        else:
+            s2 = scope.current_or_none()
+            if s2 is not None and (s2.organization_id, s2.mode) != (self.organization_id, self.mode):
+                raise scope.ScopeMissing("refusing to write a row outside the active scope")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.stamp_scope()
+        if not self._state.adding:
+            self.updated_at = clock.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = set(kwargs["update_fields"]) | {"updated_at"}
+        super().save(*args, **kwargs)

@@ -1,0 +1,67 @@
+"""The (organization, mode) scope every tenant query runs in.
+
+The scope is set once per request from the verified token (see auth.middleware), once per job by the worker,
+and explicitly by the CLI and tests. Tenant models filter their default manager by it, so no resource
+declaration, include, relationship endpoint or association filter can forget it; with no scope set a tenant
+query raises instead of reading across organizations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Scope:
+    organization_id: str
+    organization_slug: str
+    mode: str  # "test" | "live"
+    application_id: str | None = None
+    application_kind: str | None = None
+    client_id: str | None = None
+    market_ids: tuple[str, ...] | None = None  # set when the token is scoped to markets
+    request_id: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+    def who(self) -> dict:
+        return {
+            "application": {
+                "id": self.application_id,
+                "kind": self.application_kind,
+                "client_id": self.client_id,
+            }
+        }
+
+
+class ScopeMissing(RuntimeError):
+    """A tenant query ran with no (organization, mode) scope: a programming error, never user input."""
+
+
+_current: ContextVar[Scope | None] = ContextVar("orderfactory_scope", default=None)
+
+
+def current() -> Scope:
+    scope = _current.get()
+    if scope is None:
+        raise ScopeMissing("no organization/mode scope is active")
+    return scope
+
+
+def current_or_none() -> Scope | None:
+    return _current.get()
+
+
+@contextmanager
+def active(scope: Scope) -> Iterator[Scope]:
+    token = _current.set(scope)
+    try:
+        yield scope
+    finally:
+        _current.reset(token)

@@ -1,0 +1,54 @@
+"""Inventory models, stock locations and the priority of each stock location within an inventory model."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from orderfactory.core.models import TenantModel
+
+STRATEGIES = ("no_split", "split_shipments", "ship_from_primary", "ship_from_first_available_or_primary")
+LABEL_FORMATS = ("PDF", "ZPL", "EPL2", "PNG")
+
+
+class InventoryModel(TenantModel):
+    name = models.CharField(max_length=255)
+    strategy = models.CharField(max_length=64, default="no_split")
+    stock_locations_cutoff = models.IntegerField(default=2)
+    stock_reservation_cutoff = models.IntegerField(default=3600)
+    put_stock_transfers_on_hold = models.BooleanField(default=False)
+    manual_stock_decrement = models.BooleanField(default=False)
+
+
+class StockLocation(TenantModel):
+    number = models.IntegerField()
+    name = models.CharField(max_length=255)
+    code = models.CharField(max_length=255, null=True, blank=True)
+    label_format = models.CharField(max_length=8, default="PDF")
+    suppress_etd = models.BooleanField(default=False)
+    address = models.ForeignKey("addresses.Address", on_delete=models.PROTECT, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "mode", "code"],
+                condition=models.Q(code__isnull=False),
+                name="stock_location_code_uniq",
+            ),
+            models.UniqueConstraint(fields=["organization", "mode", "number"], name="stock_location_number_uniq"),
+        ]
+
+
+class InventoryStockLocation(TenantModel):
+    priority = models.IntegerField()
+    on_hold = models.BooleanField(default=False)
+    stock_location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="+")
+    inventory_model = models.ForeignKey(InventoryModel, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        # TenantModel's "<app>_<class>_scope" would exceed Django's 30-character limit on index names.
+        indexes = [models.Index(fields=["organization", "mode", "created_at"], name="inventory_isl_scope")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock_location", "inventory_model"], name="inventory_stock_location_uniq"
+            ),
+        ]

@@ -1,0 +1,142 @@
+"""Request bodies: shape, attributes and relationships checked against the declaration.
+
+Shape errors are 400s (the request cannot be understood); missing or invalid values are 422s, all reported
+at once. Relationship ids are loaded through the target resource's scoped queryset, so an id from another
+organization or mode is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi import resource as r
+
+MAX_BODY = 2 * 1024 * 1024
+
+
+def decode(raw: bytes) -> Any:
+    if len(raw) > MAX_BODY:
+        raise errors.ApiError(413, "PAYLOAD_TOO_LARGE", "Payload too large", "The request body is too large.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.bad_request("The request body is not valid JSON.", code="INVALID_DATA_FORMAT", title="Invalid data format") from None
+
+
+def _data(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict) or "data" not in document:
+        raise errors.ApiError(400, "PARAM_MISSING", "Missing parameter", "The required parameter, data, is missing.", pointer="/data")
+    data = document["data"]
+    if not isinstance(data, dict):
+        raise errors.bad_request("data must be an object.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer="/data")
+    return data
+
+
+def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str | None = None) -> r.Payload:
+    """Validate a create (``action="create"``) or update (``"update"``) body into a Payload."""
+    data = _data(document)
+    unknown_keys = set(data) - {"type", "id", "attributes", "relationships", "meta", "links"}
+    if unknown_keys:
+        raise errors.param_not_allowed(sorted(unknown_keys)[0], pointer=f"/data/{sorted(unknown_keys)[0]}")
+    type_name = data.get("type")
+    if type_name != resource.type:
+        raise errors.ApiError(
+            400, "INVALID_RESOURCE", "Invalid resource", f"{str(type_name)[:60]} is not a valid resource.", pointer="/data/type"
+        )
+    if action == "update":
+        if data.get("id") != url_id:
+            raise errors.ApiError(
+                400, "KEY_NOT_INCLUDED_IN_URL", "Key is not included in URL",
+                f"The URL does not include the key {str(data.get('id'))[:40]}.", pointer="/data/id",
+            )
+    elif "id" in data:
+        raise errors.param_not_allowed("id", pointer="/data/id")
+
+    attributes = data.get("attributes", {})
+    relationships = data.get("relationships", {})
+    for name, value in (("attributes", attributes), ("relationships", relationships)):
+        if not isinstance(value, dict):
+            raise errors.bad_request(f"{name} must be an object.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=f"/data/{name}")
+
+    payload = r.Payload()
+    flag = "creatable" if action == "create" else "updatable"
+    for name, value in attributes.items():
+        attr = resource.attribute(name)
+        if attr is None or not getattr(attr, flag):
+            raise errors.param_not_allowed(name, pointer=f"/data/attributes/{name}")
+        parsed = attr.parse(value, f"/data/attributes/{name}")
+        if attr.trigger:
+            payload.triggers[name] = parsed
+        else:
+            payload.attributes[name] = parsed
+
+    problems: list[errors.ApiError] = []
+    for name, value in relationships.items():
+        rel = resource.relationship(name)
+        if rel is None or not getattr(rel, flag):
+            raise errors.param_not_allowed(name, pointer=f"/data/relationships/{name}")
+        payload.relationships[name] = _load_relationship(rel, value)
+
+    for attr in resource.all_attributes():
+        if attr.name not in payload.attributes or attr.trigger:
+            if action == "create" and attr.required and attr.creatable and attr.default is r.NO_DEFAULT and not attr.trigger:
+                problems.append(errors.blank(attr.name))
+            continue
+        value = payload.attributes[attr.name]
+        if value is None and (attr.required or not attr.nullable):
+            if attr.default is not r.NO_DEFAULT and not attr.required:
+                payload.attributes[attr.name] = attr.default
+                continue
+            problems.append(errors.blank(attr.name))
+        elif attr.enum is not None and value is not None and value not in attr.enum:
+            problems.append(
+                errors.validation(attr.name, "is not included in the list", "inclusion", value=value)
+            )
+    if action == "create":
+        for rel in resource.all_relationships():
+            if rel.required and rel.creatable and payload.relationships.get(rel.name) is None:
+                problems.append(errors.blank(rel.name, relationship=True))
+    elif action == "update":
+        for name, target in payload.relationships.items():
+            rel = resource.relationship(name)
+            if rel is not None and rel.required and target is None:
+                problems.append(errors.blank(name, relationship=True))
+    if problems:
+        raise errors.ApiErrors(problems)
+    return payload
+
+
+def _load_relationship(rel: r.Rel, value: Any) -> Any:
+    pointer = f"/data/relationships/{rel.name}"
+    if not isinstance(value, dict) or "data" not in value:
+        raise errors.bad_request(f"{rel.name} must be an object with data.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer)
+    linkage = value["data"]
+    if rel.to_many:
+        if not isinstance(linkage, list):
+            raise errors.bad_request(f"{rel.name} data must be an array.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer)
+        return [_load_one(rel, item, pointer) for item in linkage]
+    if linkage is None:
+        return None
+    return _load_one(rel, linkage, pointer)
+
+
+def _load_one(rel: r.Rel, linkage: Any, pointer: str) -> Any:
+    if not isinstance(linkage, dict) or not isinstance(linkage.get("type"), str) or not isinstance(linkage.get("id"), str):
+        raise errors.bad_request(
+            f"{rel.name} data must have a type and an id.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer
+        )
+    type_name, rid = linkage["type"], linkage["id"]
+    target = registry.get(type_name)
+    if type_name not in rel.targets or target is None:
+        raise errors.ApiError(
+            400, "INVALID_RELATIONSHIP", "Invalid relationship", f"{type_name[:60]} is not a valid type for {rel.name}.", pointer=f"{pointer}/data/type"
+        )
+    instance = target.queryset().filter(pk=rid).first() if len(rid) <= 64 and "\x00" not in rid else None
+    if instance is None:
+        raise errors.ApiError(
+            404, "RECORD_NOT_FOUND", "Record not found", f"The {type_name} {rid[:40]} of {rel.name} was not found.", pointer=pointer
+        )
+    return instance

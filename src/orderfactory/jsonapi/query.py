@@ -1,0 +1,178 @@
+"""Query-string parsing: include, fields[type], sort, page[number|size], filter[q][...].
+
+Every malformed or disallowed parameter is a 400 with the code of contract d; nothing here touches the
+database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from orderfactory.jsonapi import errors, filters, registry
+from orderfactory.jsonapi import resource as r
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 25
+MAX_PAGE_NUMBER = 10**9
+MAX_INCLUDE_DEPTH = 3
+
+_BRACKETS = re.compile(r"^([a-z_]+)((?:\[[^\[\]]*\])*)$")
+_SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+
+
+@dataclass
+class Query:
+    include: list[tuple[str, ...]] = field(default_factory=list)
+    fields: dict[str, set[str]] = field(default_factory=dict)
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (attribute, descending)
+    page_number: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    filters: list[filters.Condition] = field(default_factory=list)
+    params: list[tuple[str, str]] = field(default_factory=list)  # as received, for links
+
+
+def split_key(key: str) -> tuple[str, list[str]] | None:
+    """``filter[q][name_eq]`` -> ("filter", ["q", "name_eq"]); None when the key is not well formed."""
+    m = _BRACKETS.match(key)
+    if not m:
+        return None
+    return m.group(1), _SEGMENT.findall(m.group(2))
+
+
+def _check_text(name: str, value: str) -> str:
+    if "\x00" in value or "\ufffd" in value:
+        raise errors.bad_request(f"{name} contains invalid characters.", parameter=name)
+    return value
+
+
+def parse(resource: type[r.Resource], items: list[tuple[str, str]], *, collection: bool) -> Query:
+    q = Query(params=items)
+    seen: set[str] = set()
+    for key, value in items:
+        _check_text(key, key)
+        _check_text(key, value)
+        if key in seen:
+            raise errors.bad_request(f"{key} is given more than once.", parameter=key)
+        seen.add(key)
+        parts = split_key(key)
+        if parts is None:
+            raise errors.param_not_allowed(key, parameter=key)
+        base, segs = parts
+        if base == "include" and not segs:
+            q.include = parse_include(resource, value)
+        elif base == "fields" and len(segs) == 1:
+            q.fields[segs[0]] = parse_fields(segs[0], value)
+        elif base == "sort" and not segs and collection:
+            q.sort = parse_sort(resource, value)
+        elif base == "page" and len(segs) == 1 and segs[0] in ("number", "size") and collection:
+            number = _parse_page_value(key, value, MAX_PAGE_NUMBER if segs[0] == "number" else MAX_PAGE_SIZE)
+            if segs[0] == "number":
+                q.page_number = number
+            else:
+                q.page_size = number
+        elif base == "filter" and collection:
+            if len(segs) != 2 or segs[0] != "q" or not segs[1]:
+                raise errors.ApiError(
+                    400, "FILTER_NOT_ALLOWED", "Filter not allowed", f"{key} is not allowed.", parameter=key
+                )
+            q.filters.append(filters.parse_condition(resource, segs[1], value))
+        else:
+            raise errors.param_not_allowed(key, parameter=key)
+    return q
+
+
+def _parse_page_value(key: str, value: str, maximum: int) -> int:
+    text = value.strip()
+    if not text.isdigit() or len(text) > 10 or not (1 <= int(text) <= maximum):
+        raise errors.ApiError(
+            400, "INVALID_PAGE_VALUE", "Invalid page value", f"{value} is not a valid value for {key}.", parameter=key
+        )
+    return int(text)
+
+
+def parse_include(resource: type[r.Resource], value: str) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for raw in value.split(","):
+        path = tuple(raw.strip().split("."))
+        if not raw.strip() or len(path) > MAX_INCLUDE_DEPTH:
+            raise _invalid_include(raw)
+        current: list[type[r.Resource]] = [resource]
+        for name in path:
+            nxt: list[type[r.Resource]] = []
+            found = False
+            for res in current:
+                rel = res.relationship(name)
+                if rel is None or not rel.includable:
+                    continue
+                found = True
+                for t in rel.targets:
+                    target = registry.get(t)
+                    if target is not None:
+                        nxt.append(target)
+            if not found or not nxt:
+                raise _invalid_include(raw)
+            current = nxt
+        for i in range(1, len(path) + 1):
+            if path[:i] not in paths:
+                paths.append(path[:i])
+    return paths
+
+
+def _invalid_include(raw: str) -> errors.ApiError:
+    return errors.ApiError(
+        400, "INVALID_INCLUDE", "Invalid include", f"{raw} is not a valid includable relationship.", parameter="include"
+    )
+
+
+def parse_fields(type_name: str, value: str) -> set[str]:
+    target = registry.get(type_name)
+    if target is None:
+        raise errors.ApiError(
+            400, "INVALID_RESOURCE", "Invalid resource", f"{type_name} is not a valid resource.", parameter=f"fields[{type_name}]"
+        )
+    names = {n.strip() for n in value.split(",") if n.strip()}
+    for name in names:
+        attr = target.attribute(name)
+        if (attr is None or not attr.fetchable) and target.relationship(name) is None:
+            raise errors.ApiError(
+                400, "INVALID_FIELD", "Invalid field", f"{name} is not a valid field for {type_name}.",
+                parameter=f"fields[{type_name}]",
+            )
+    return names
+
+
+def parse_sort(resource: type[r.Resource], value: str) -> list[tuple[str, bool]]:
+    out: list[tuple[str, bool]] = []
+    for raw in value.split(","):
+        item = raw.strip()
+        desc = item.startswith("-")
+        name = item[1:] if desc else item
+        attr = resource.attribute(name)
+        if not name or attr is None or not attr.sortable or attr.lookup is None:
+            raise errors.ApiError(
+                400, "INVALID_SORT_CRITERIA", "Invalid sort criteria", f"{item or value!r} is not a valid sort criteria for {resource.type}.",
+                parameter="sort",
+            )
+        out.append((name, desc))
+    return out
+
+
+def order_by(resource: type[r.Resource], sort: list[tuple[str, bool]]) -> list[Any]:
+    names = [n for n, _ in sort]
+    clauses: list[Any] = []
+    for name, desc in sort or [(n, False) for n in resource.default_sort]:
+        attr = resource.attribute(name)
+        assert attr is not None and attr.lookup is not None
+        clauses.append(("-" if desc else "") + attr.lookup)
+    if "id" not in names and (not sort or True):
+        clauses.append("id")
+    seen: set[str] = set()
+    unique = []
+    for c in clauses:
+        key = c.lstrip("-")
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique

@@ -1,0 +1,210 @@
+"""Rendering JSON:API documents from rows fetched with ``QuerySet.values()``.
+
+Rows, not model instances: building a model per row costs more than the whole document does. Each
+include path costs one query, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.db import models
+
+from orderfactory.jsonapi import registry
+from orderfactory.jsonapi import resource as r
+
+Row = dict[str, Any]
+
+# (attribute name, kind, column, function): kind 0 plain column, 1 column with dump, 2 computed from the row
+_PLAIN, _DUMP, _COMPUTE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    columns: tuple[str, ...]
+    annotations: tuple[tuple[str, Any], ...]
+    attrs: tuple[tuple[str, int, str | None, Callable[[Any], Any] | None], ...]
+    rels: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def plan_for(resource: type[r.Resource], sparse: frozenset[str] | None, linked: frozenset[str]) -> Plan:
+    """What to fetch and how to render it, for one resource, sparse fieldset and set of included rels."""
+    columns: dict[str, None] = {"id": None}
+    annotations: dict[str, Any] = {}
+    attrs = []
+    for a in resource.all_attributes():
+        if not a.fetchable or a.name == "id" or (sparse is not None and a.name not in sparse):
+            continue
+        if a.expression is not None:
+            annotations[a.name] = a.expression
+            columns[a.name] = None
+            attrs.append((a.name, _PLAIN, a.name, None))
+        elif a.compute is not None:
+            for c in a.depends:
+                columns[c] = None
+            attrs.append((a.name, _COMPUTE, None, a.compute))
+        else:
+            assert a.column is not None, a.name
+            columns[a.column] = None
+            dump = type(a).dump is not r.Attr.dump
+            attrs.append((a.name, _DUMP if dump else _PLAIN, a.column, a.dump if dump else None))
+    rels = []
+    for rel in resource.all_relationships():
+        if sparse is not None and rel.name not in sparse and rel.name not in linked:
+            continue
+        rels.append(rel.name)
+        if rel.name in linked and isinstance(rel, r.ToOne):
+            for c in rel.fetch_columns:
+                columns[c] = None
+    return Plan(tuple(columns), tuple(annotations.items()), tuple(attrs), tuple(rels))
+
+
+def fetch(resource: type[r.Resource], qs: models.QuerySet, plan: Plan, extra: Sequence[str] = ()) -> list[Row]:
+    if plan.annotations:
+        qs = qs.annotate(**dict(plan.annotations))
+    return list(qs.values(*plan.columns, *extra))
+
+
+@dataclass
+class Renderer:
+    base_url: str
+    meta: dict[str, Any]
+    sparse: dict[str, set[str]] = field(default_factory=dict)
+    included: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def plan(self, resource: type[r.Resource], linked: Iterable[str] = ()) -> Plan:
+        sparse = self.sparse.get(resource.type)
+        return plan_for(resource, frozenset(sparse) if sparse is not None else None, frozenset(linked))
+
+    def resource_object(self, resource: type[r.Resource], row: Row, plan: Plan) -> dict[str, Any]:
+        rid = row["id"]
+        self_url = f"{self.base_url}/api/{resource.type}/{rid}"
+        attributes: dict[str, Any] = {}
+        for name, kind, column, fn in plan.attrs:
+            if kind == _PLAIN:
+                attributes[name] = row[column]  # type: ignore[index]
+            elif kind == _DUMP:
+                value = row[column]  # type: ignore[index]
+                attributes[name] = fn(value) if value is not None else None  # type: ignore[misc]
+            else:
+                attributes[name] = fn(row)  # type: ignore[misc]
+        relationships = {
+            name: {"links": {"self": f"{self_url}/relationships/{name}", "related": f"{self_url}/{name}"}}
+            for name in plan.rels
+        }
+        return {
+            "id": rid,
+            "type": resource.type,
+            "links": {"self": self_url},
+            "attributes": attributes,
+            "relationships": relationships,
+            "meta": self.meta,
+        }
+
+    # --- includes ---------------------------------------------------------------------------------------
+
+    def render_with_includes(
+        self, resource: type[r.Resource], qs: models.QuerySet, include: list[tuple[str, ...]]
+    ) -> list[dict[str, Any]]:
+        """Fetch and render the primary rows of ``qs`` and every include path below them."""
+        top = {p[0] for p in include}
+        plan = self.plan(resource, top)
+        rows = fetch(resource, qs, plan)
+        objects = [self.resource_object(resource, row, plan) for row in rows]
+        if include:
+            self._include_level(resource, list(zip(rows, objects, strict=True)), (), include)
+        return objects
+
+    def render_rows(self, resource: type[r.Resource], rows: list[Row], plan: Plan) -> list[dict[str, Any]]:
+        return [self.resource_object(resource, row, plan) for row in rows]
+
+    def _include_level(
+        self,
+        resource: type[r.Resource],
+        parents: list[tuple[Row, dict[str, Any]]],
+        prefix: tuple[str, ...],
+        include: list[tuple[str, ...]],
+    ) -> None:
+        names = [p[len(prefix)] for p in include if len(p) == len(prefix) + 1 and p[: len(prefix)] == prefix]
+        for name in names:
+            rel = resource.relationship(name)
+            if rel is None:
+                continue  # a path valid for another type of a polymorphic parent
+            path = (*prefix, name)
+            deeper = {p[len(path)] for p in include if len(p) > len(path) and p[: len(path)] == path}
+            children = self._load_relationship(resource, rel, parents, deeper)
+            by_type: dict[str, list[tuple[Row, dict[str, Any]]]] = defaultdict(list)
+            for child_type, row, obj in children:
+                by_type[child_type].append((row, obj))
+            for child_type, pairs in by_type.items():
+                target = registry.get(child_type)
+                if target is not None and deeper:
+                    self._include_level(target, pairs, path, include)
+
+    def _load_relationship(
+        self,
+        resource: type[r.Resource],
+        rel: r.Rel,
+        parents: list[tuple[Row, dict[str, Any]]],
+        deeper: set[str],
+    ) -> list[tuple[str, Row, dict[str, Any]]]:
+        """Load the targets of ``rel`` for all parents at once, link them, and add them to ``included``."""
+        loaded: list[tuple[str, Row, dict[str, Any]]] = []
+        if isinstance(rel, r.ToOne):
+            wanted: dict[str, set[str]] = defaultdict(set)
+            for row, _obj in parents:
+                ident = rel.identifier(row)
+                if ident is not None:
+                    wanted[ident[0]].add(ident[1])
+            found: dict[tuple[str, str], tuple[Row, dict[str, Any]]] = {}
+            for type_name, ids in wanted.items():
+                target = registry.get(type_name)
+                if target is None:
+                    continue
+                plan = self.plan(target, deeper)
+                for row in fetch(target, target.queryset().filter(pk__in=ids), plan):
+                    obj = self._remember(target, row, plan)
+                    found[(type_name, row["id"])] = (row, obj)
+                    loaded.append((type_name, row, obj))
+            for row, obj in parents:
+                ident = rel.identifier(row)
+                linkage = {"type": ident[0], "id": ident[1]} if ident and ident in found else None
+                obj["relationships"].setdefault(rel.name, {})["data"] = linkage
+            return loaded
+        assert isinstance(rel, r.ToMany)
+        target = registry.get(rel.targets[0])
+        parent_ids = [row["id"] for row, _ in parents]
+        groups: dict[str, list[dict[str, str]]] = defaultdict(list)
+        if target is not None and parent_ids:
+            plan = self.plan(target, deeper)
+            if rel.queryset is not None:
+                qs = rel.queryset(target.queryset(), parent_ids)
+                key = "_parent_id"
+            else:
+                assert rel.reverse is not None, rel.name
+                qs = target.queryset().filter(**{f"{rel.reverse}__in": parent_ids})
+                key = rel.reverse
+            from orderfactory.jsonapi.query import order_by
+
+            qs = qs.order_by(*order_by(target, []))
+            for row in fetch(target, qs, plan, extra=() if key in plan.columns else (key,)):
+                obj = self._remember(target, row, plan)
+                groups[row[key]].append({"type": target.type, "id": row["id"]})
+                loaded.append((target.type, row, obj))
+        for row, obj in parents:
+            obj["relationships"].setdefault(rel.name, {})["data"] = groups.get(row["id"], [])
+        return loaded
+
+    def _remember(self, target: type[r.Resource], row: Row, plan: Plan) -> dict[str, Any]:
+        key = (target.type, row["id"])
+        existing = self.included.get(key)
+        if existing is not None:
+            return existing
+        obj = self.resource_object(target, row, plan)
+        self.included[key] = obj
+        return obj

@@ -1,0 +1,472 @@
+"""Declarative resources, the way Commerce Layer's resources.json describes them.
+
+A resource declares its attributes (type, flags, enum, default, required), its relationships (target type or
+types, to-one or to-many, flags, required) and its actions. Flags use the contract's legend:
+``C`` creatable, ``U`` updatable, ``F`` fetchable, ``f`` filterable, ``s`` sortable.
+
+The engine (query, render, body, views) enforces the declaration; resources hold no HTTP code. Writes go
+through the resource's ``create``/``update``/``delete`` hooks, which call domain services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.db import models
+
+from orderfactory.jsonapi import errors
+
+NO_DEFAULT: Any = object()
+ACTIONS_ALL = ("list", "retrieve", "create", "update", "delete")
+
+
+def _flags(flags: str) -> dict[str, bool]:
+    unknown = set(flags) - set("CUFfs")
+    if unknown:
+        raise ValueError(f"unknown flags {unknown}")
+    return {
+        "creatable": "C" in flags,
+        "updatable": "U" in flags,
+        "fetchable": "F" in flags,
+        "filterable": "f" in flags,
+        "sortable": "s" in flags,
+    }
+
+
+def format_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+# --- attributes -------------------------------------------------------------------------------------------
+
+
+class Attr:
+    """One attribute. Its value comes from a column (``column``, default the attribute's name), from an
+    expression annotated on the query (``expression``), or from ``compute(row)`` over the named ``depends``
+    columns of the fetched row."""
+
+    type_name: ClassVar[str] = "string"
+
+    def __init__(
+        self,
+        name: str,
+        flags: str = "F",
+        *,
+        required: bool = False,
+        enum: Sequence[str] | None = None,
+        default: Any = NO_DEFAULT,
+        column: str | None = None,
+        expression: Any = None,
+        compute: Callable[[dict[str, Any]], Any] | None = None,
+        depends: Sequence[str] = (),
+        trigger: bool = False,
+        nullable: bool = True,
+    ) -> None:
+        self.name = name
+        self.flags = flags
+        for k, v in _flags(flags).items():
+            setattr(self, k, v)
+        self.required = required
+        self.enum = tuple(enum) if enum else None
+        self.default = default
+        self.expression = expression
+        self.compute = compute
+        self.depends = tuple(depends)
+        self.trigger = trigger
+        self.nullable = nullable
+        self.column = column or (None if (compute or trigger) else name)
+
+    # The column names the query must fetch to render this attribute.
+    @property
+    def fetch_columns(self) -> tuple[str, ...]:
+        if self.compute is not None:
+            return self.depends
+        return (self.column,) if self.column else ()
+
+    # The ORM path used by filters and sorts.
+    @property
+    def lookup(self) -> str | None:
+        return self.column
+
+    def parse(self, value: Any, pointer: str) -> Any:
+        """Validate a JSON value from a request body. Wrong JSON types are 400 INVALID_FIELD_VALUE."""
+        if value is None:
+            return None
+        return self._parse(value, pointer)
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if not isinstance(value, str):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        if "\x00" in value:
+            raise errors.invalid_field_value(self.name, value, pointer)
+        return value
+
+    def parse_filter(self, text: str) -> Any:
+        """Parse a filter value from a query string (always text)."""
+        return text
+
+    def dump(self, value: Any) -> Any:
+        return value
+
+
+class String(Attr):
+    type_name = "string"
+
+
+class Integer(Attr):
+    type_name = "integer"
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):
+                try:
+                    return int(value)
+                except ValueError:
+                    pass
+            raise errors.invalid_field_value(self.name, value, pointer)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise errors.invalid_field_value(self.name, value, pointer)
+            value = int(value)
+        if abs(value) > 2**62:
+            raise errors.invalid_field_value(self.name, value, pointer)
+        return value
+
+    def parse_filter(self, text: str) -> Any:
+        value = int(text.strip())
+        if abs(value) > 2**62:
+            raise ValueError("out of range")
+        return value
+
+
+class Float(Attr):
+    type_name = "float"
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        return float(value)
+
+    def parse_filter(self, text: str) -> Any:
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not finite")
+        return value
+
+    def dump(self, value: Any) -> Any:
+        return float(value) if isinstance(value, Decimal) else value
+
+
+class Boolean(Attr):
+    type_name = "boolean"
+    TRUE = ("true", "1", "t", "yes")
+    FALSE = ("false", "0", "f", "no")
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in self.TRUE + self.FALSE:
+            return value.lower() in self.TRUE
+        raise errors.invalid_field_value(self.name, value, pointer)
+
+    def parse_filter(self, text: str) -> Any:
+        low = text.strip().lower()
+        if low in self.TRUE:
+            return True
+        if low in self.FALSE:
+            return False
+        raise ValueError("not a boolean")
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    text = text.strip()
+    if not text or len(text) > 40:
+        raise ValueError("bad datetime")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+class Datetime(Attr):
+    type_name = "datetime"
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if not isinstance(value, str):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            raise errors.invalid_field_value(self.name, value, pointer) from None
+
+    def parse_filter(self, text: str) -> Any:
+        return parse_datetime(text)
+
+    def dump(self, value: Any) -> Any:
+        return format_datetime(value) if value is not None else None
+
+
+class Object(Attr):
+    type_name = "object"
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if not isinstance(value, dict):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        return value
+
+
+class Array(Attr):
+    type_name = "array"
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if not isinstance(value, list):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        return value
+
+
+# --- relationships ----------------------------------------------------------------------------------------
+
+
+class Rel:
+    to_many: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        name: str,
+        targets: str | Sequence[str],
+        flags: str = "",
+        *,
+        required: bool = False,
+        includable: bool = True,
+        lookup: str | None = None,
+    ) -> None:
+        self.name = name
+        self.targets = (targets,) if isinstance(targets, str) else tuple(targets)
+        self.flags = flags
+        for k, v in _flags(flags).items():
+            setattr(self, k, v)
+        self.required = required
+        self.includable = includable
+        self.lookup = lookup or name  # ORM path used by association filters
+
+    @property
+    def polymorphic(self) -> bool:
+        return len(self.targets) > 1
+
+
+class ToOne(Rel):
+    """A has_one relationship stored as a foreign key column (``column``, default ``<name>_id``); a
+    polymorphic one also stores the JSON:API type of its target (``type_column``, default ``<name>_type``).
+    A ``resolve`` function may instead compute the target from the row (``depends`` columns)."""
+
+    def __init__(
+        self,
+        name: str,
+        targets: str | Sequence[str],
+        flags: str = "",
+        *,
+        column: str | None = None,
+        type_column: str | None = None,
+        resolve: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
+        depends: Sequence[str] = (),
+        **kw: Any,
+    ) -> None:
+        super().__init__(name, targets, flags, **kw)
+        self.resolve = resolve
+        self.depends = tuple(depends)
+        self.column = None if resolve else (column or f"{name}_id")
+        self.type_column = None if resolve else (type_column or (f"{name}_type" if self.polymorphic else None))
+
+    @property
+    def fetch_columns(self) -> tuple[str, ...]:
+        if self.resolve:
+            return self.depends
+        return tuple(c for c in (self.column, self.type_column) if c)
+
+    def identifier(self, row: dict[str, Any]) -> tuple[str, str] | None:
+        if self.resolve:
+            return self.resolve(row)
+        assert self.column is not None
+        target_id = row.get(self.column)
+        if target_id is None:
+            return None
+        target_type = row[self.type_column] if self.type_column else self.targets[0]
+        return (target_type, target_id)
+
+
+class ToMany(Rel):
+    """A has_many relationship: rows of the target resource whose ``reverse`` foreign key (a column of the
+    target model, e.g. ``order_id``) points at this row, or any set given by ``queryset(parent_ids)`` which
+    must also annotate ``_parent_id``."""
+
+    to_many = True
+
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        flags: str = "f",
+        *,
+        reverse: str | None = None,
+        queryset: Callable[[Any, Sequence[str]], models.QuerySet] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(name, target, flags, **kw)
+        self.reverse = reverse
+        self.queryset = queryset
+
+
+# --- payloads handed to write hooks -----------------------------------------------------------------------
+
+
+@dataclass
+class Payload:
+    """A validated request body: attributes parsed, relationship targets loaded in the caller's scope."""
+
+    attributes: dict[str, Any] = field(default_factory=dict)
+    relationships: dict[str, Any] = field(default_factory=dict)  # name -> model instance, None or list
+    triggers: dict[str, Any] = field(default_factory=dict)
+
+    def model_fields(self, resource: type[Resource]) -> dict[str, Any]:
+        """Attributes and to-one relationships as model constructor keywords (columns)."""
+        out: dict[str, Any] = {}
+        for name, value in self.attributes.items():
+            attr = resource.attribute(name)
+            if attr is not None and attr.column:
+                out[attr.column] = value
+        for name, value in self.relationships.items():
+            rel = resource.relationship(name)
+            if isinstance(rel, ToOne) and rel.column:
+                out[rel.column] = value.pk if value is not None else None
+                if rel.type_column:
+                    out[rel.type_column] = resource_type_of(value) if value is not None else None
+        return out
+
+
+# --- resources --------------------------------------------------------------------------------------------
+
+STANDARD_HEAD = (String("id", "Ffs"),)
+
+
+def standard_tail() -> tuple[Attr, ...]:
+    return (
+        Datetime("created_at", "Ffs"),
+        Datetime("updated_at", "Ffs"),
+        String("reference", "CUFfs"),
+        String("reference_origin", "CUFfs"),
+        Object("metadata", "CUFf", default={}, nullable=False),
+    )
+
+
+class Resource:
+    """Base of every resource declaration. Subclasses set ``type``, ``model``, ``attributes``,
+    ``relationships`` and ``actions``; write hooks may be overridden to call domain services."""
+
+    type: ClassVar[str]
+    model: ClassVar[type[models.Model]]
+    actions: ClassVar[tuple[str, ...]] = ACTIONS_ALL
+    singleton: ClassVar[bool] = False
+    attributes: ClassVar[tuple[Attr, ...]] = ()
+    relationships: ClassVar[tuple[Rel, ...]] = ()
+    standard_fields: ClassVar[bool] = True
+    # Default order of lists: the contract leaves it open; oldest first, like Commerce Layer's id order.
+    default_sort: ClassVar[tuple[str, ...]] = ("created_at", "id")
+
+    # Filled by registry.register
+    _attrs: ClassVar[dict[str, Attr]]
+    _rels: ClassVar[dict[str, Rel]]
+
+    @classmethod
+    def prepare(cls) -> None:
+        attrs: dict[str, Attr] = {}
+        declared = list(cls.attributes)
+        if cls.standard_fields:
+            declared_names = {a.name for a in declared}
+            declared = (
+                [a for a in STANDARD_HEAD if a.name not in declared_names]
+                + declared
+                + [a for a in standard_tail() if a.name not in declared_names]
+            )
+        for a in declared:
+            attrs[a.name] = a
+        cls._attrs = attrs
+        cls._rels = {r.name: r for r in cls.relationships}
+        overlap = set(cls._attrs) & set(cls._rels)
+        if overlap:
+            raise TypeError(f"{cls.__name__}: {overlap} both attribute and relationship")
+
+    @classmethod
+    def attribute(cls, name: str) -> Attr | None:
+        return cls._attrs.get(name)
+
+    @classmethod
+    def relationship(cls, name: str) -> Rel | None:
+        return cls._rels.get(name)
+
+    @classmethod
+    def all_attributes(cls) -> Iterable[Attr]:
+        return cls._attrs.values()
+
+    @classmethod
+    def all_relationships(cls) -> Iterable[Rel]:
+        return cls._rels.values()
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        """The rows of this resource visible to the caller. ``model.objects`` is scoped to the caller's
+        organization and mode (core.models.TenantManager): overriding this can narrow, never widen."""
+        return cls.model._default_manager.all()
+
+    @classmethod
+    def singleton_id(cls, scope: Any) -> str:
+        raise NotImplementedError
+
+    # --- writes (each runs inside the request's transaction) -----------------------------------------
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        instance = cls.model(**payload.model_fields(cls))
+        for name in payload.attributes:
+            attr = cls.attribute(name)
+            if attr is not None and attr.column is None:
+                raise errors.param_not_allowed(name)
+        instance.save()
+        cls.after_write(instance, payload)
+        return instance
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        for column, value in payload.model_fields(cls).items():
+            setattr(instance, column, value)
+        if payload.triggers:
+            raise errors.param_not_allowed(next(iter(payload.triggers)))
+        instance.save()
+        cls.after_write(instance, payload)
+        return instance
+
+    @classmethod
+    def delete(cls, instance: models.Model) -> None:
+        instance.delete()
+
+    @classmethod
+    def after_write(cls, instance: models.Model, payload: Payload) -> None:
+        """Hook for to-many writes and other follow-ups."""
+
+
+_MODEL_TYPES: dict[type[models.Model], str] = {}
+
+
+def resource_type_of(instance: models.Model) -> str:
+    """The JSON:API type of a model instance (models with several types define ``jsonapi_type``)."""
+    explicit = getattr(instance, "jsonapi_type", None)
+    return explicit if isinstance(explicit, str) else _MODEL_TYPES[type(instance)]

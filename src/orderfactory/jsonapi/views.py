@@ -1,0 +1,255 @@
+"""Generic endpoints serving every declared resource.
+
+    GET|POST          /api/<type>
+    GET|PATCH|DELETE  /api/<type>/<id>
+    GET               /api/<type>/<id>/<relationship>
+    GET               /api/<type>/<id>/relationships/<relationship>
+    GET               /api/<singleton>
+
+The caller (orderfactory.api) has authenticated the request and activated its scope; everything here reads
+through scoped querysets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse
+
+from orderfactory.jsonapi import body, errors, query, registry
+from orderfactory.jsonapi import resource as r
+from orderfactory.jsonapi.render import Renderer
+
+JSONAPI = errors.JSONAPI
+
+
+@dataclass
+class Context:
+    """What the glue layer hands the engine for one request."""
+
+    base_url: str
+    meta: dict[str, Any]
+    # Hooks run inside the write transaction (events, audit): (action, resource, instance, before) -> None
+    on_write: Callable[[str, type[r.Resource], models.Model, dict[str, Any] | None], None] | None = None
+
+
+def respond(document: dict[str, Any] | None, status: int = 200) -> HttpResponse:
+    if document is None:
+        return HttpResponse(status=status)
+    return HttpResponse(orjson.dumps(document), status=status, content_type=JSONAPI)
+
+
+def _items(request: HttpRequest) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in request.GET.lists() for v in values]
+
+
+def resolve(type_name: str) -> type[r.Resource]:
+    resource = registry.get(type_name)
+    if resource is None:
+        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", f"{type_name[:60]} is not a valid resource.")
+    return resource
+
+
+def _allow(resource: type[r.Resource], action: str, method: str) -> None:
+    if action not in resource.actions:
+        raise errors.method_not_allowed(method)
+
+
+def _get_instance(resource: type[r.Resource], rid: str, *, lock: bool = False) -> models.Model:
+    if len(rid) > 64 or "\x00" in rid:
+        raise errors.not_found()
+    qs = resource.queryset()
+    if lock:
+        qs = qs.select_for_update()
+    instance = qs.filter(pk=rid).first()
+    if instance is None:
+        raise errors.not_found()
+    return instance
+
+
+def dispatch(request: HttpRequest, ctx: Context, type_name: str, rid: str | None, rel_name: str | None, linkage: bool) -> HttpResponse:
+    resource = resolve(type_name)
+    method = request.method or "GET"
+    if resource.singleton:
+        if rid is not None or method != "GET":
+            raise errors.method_not_allowed(method) if rid is None else errors.not_found()
+        return retrieve(request, ctx, resource, None)
+    if rel_name is not None:
+        if method != "GET":
+            raise errors.method_not_allowed(method)
+        assert rid is not None
+        return related(request, ctx, resource, rid, rel_name, linkage)
+    if rid is None:
+        if method == "GET":
+            _allow(resource, "list", method)
+            return list_(request, ctx, resource)
+        if method == "POST":
+            _allow(resource, "create", method)
+            return create(request, ctx, resource)
+        raise errors.method_not_allowed(method)
+    if method == "GET":
+        _allow(resource, "retrieve", method)
+        return retrieve(request, ctx, resource, rid)
+    if method == "PATCH":
+        _allow(resource, "update", method)
+        return update(request, ctx, resource, rid)
+    if method == "DELETE":
+        _allow(resource, "delete", method)
+        return delete(request, ctx, resource, rid)
+    raise errors.method_not_allowed(method)
+
+
+# --- reads ------------------------------------------------------------------------------------------------
+
+
+def _page_links(request: HttpRequest, ctx: Context, q: query.Query, page_count: int) -> dict[str, str]:
+    kept = [(k, v) for k, v in q.params if k not in ("page[number]", "page[size]")]
+    base = f"{ctx.base_url}{request.path}"
+
+    def link(number: int) -> str:
+        return f"{base}?{urlencode([*kept, ('page[number]', str(number)), ('page[size]', str(q.page_size))])}"
+
+    last = max(page_count, 1)
+    links = {"first": link(1)}
+    if q.page_number > 1:
+        links["prev"] = link(min(q.page_number - 1, last))
+    if q.page_number < page_count:
+        links["next"] = link(q.page_number + 1)
+    links["last"] = link(last)
+    return links
+
+
+def render_list(request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet) -> HttpResponse:
+    q = query.parse(resource, _items(request), collection=True)
+    for condition in q.filters:
+        if condition.value is None:
+            continue
+        if condition.to_many:
+            qs = qs.filter(pk__in=resource.queryset().filter(condition.q()).values("pk"))
+        else:
+            qs = qs.filter(condition.q())
+    record_count = qs.count()
+    page_count = math.ceil(record_count / q.page_size)
+    offset = (q.page_number - 1) * q.page_size
+    renderer = Renderer(ctx.base_url, ctx.meta, q.fields)
+    if offset >= record_count:
+        data: list[dict[str, Any]] = []
+    else:
+        page = qs.order_by(*query.order_by(resource, q.sort))[offset : offset + q.page_size]
+        data = renderer.render_with_includes(resource, page, q.include)
+    document: dict[str, Any] = {"data": data}
+    _attach_included(document, renderer, data)
+    document["meta"] = {"record_count": record_count, "page_count": page_count}
+    document["links"] = _page_links(request, ctx, q, page_count)
+    return respond(document)
+
+
+def list_(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> HttpResponse:
+    return render_list(request, ctx, resource, resource.queryset())
+
+
+def render_one(request: HttpRequest | None, ctx: Context, resource: type[r.Resource], rid: str | None, status: int = 200, items: list[tuple[str, str]] | None = None) -> HttpResponse:
+    q = query.parse(resource, items if items is not None else (_items(request) if request else []), collection=False)
+    qs = resource.queryset()
+    if rid is not None:
+        if len(rid) > 64 or "\x00" in rid:
+            raise errors.not_found()
+        qs = qs.filter(pk=rid)
+    renderer = Renderer(ctx.base_url, ctx.meta, q.fields)
+    data = renderer.render_with_includes(resource, qs[:1], q.include)
+    if not data:
+        raise errors.not_found()
+    document: dict[str, Any] = {"data": data[0]}
+    _attach_included(document, renderer, data)
+    return respond(document, status)
+
+
+def retrieve(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str | None) -> HttpResponse:
+    return render_one(request, ctx, resource, rid)
+
+
+def _attach_included(document: dict[str, Any], renderer: Renderer, data: list[dict[str, Any]]) -> None:
+    if not renderer.included:
+        return
+    primary = {(o["type"], o["id"]) for o in data}
+    document["included"] = [o for k, o in renderer.included.items() if k not in primary]
+
+
+def related(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str, rel_name: str, linkage: bool) -> HttpResponse:
+    rel = resource.relationship(rel_name)
+    if rel is None:
+        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", f"{rel_name[:60]} is not a valid relationship of {resource.type}.")
+    parent = _get_instance(resource, rid)
+    if isinstance(rel, r.ToOne):
+        parent_row = resource.queryset().filter(pk=parent.pk).values("id", *rel.fetch_columns).first()
+        ident = rel.identifier(parent_row) if parent_row else None
+        target = registry.get(ident[0]) if ident else None
+        if ident is None or target is None or not target.queryset().filter(pk=ident[1]).exists():
+            return respond({"data": None})
+        if linkage:
+            return respond({"data": {"type": ident[0], "id": ident[1]}})
+        return render_one(request, ctx, target, ident[1])
+    assert isinstance(rel, r.ToMany)
+    target = registry.get(rel.targets[0])
+    if target is None:
+        return respond({"data": [], "meta": {"record_count": 0, "page_count": 0}})
+    if rel.queryset is not None:
+        qs = rel.queryset(target.queryset(), [parent.pk])
+    else:
+        assert rel.reverse is not None
+        qs = target.queryset().filter(**{rel.reverse: parent.pk})
+    if linkage:
+        ids = list(qs.order_by(*query.order_by(target, [])).values_list("id", flat=True)[: query.MAX_PAGE_SIZE * 40])
+        return respond({"data": [{"type": target.type, "id": i} for i in ids]})
+    return render_list(request, ctx, target, qs)
+
+
+# --- writes -----------------------------------------------------------------------------------------------
+
+
+def _document(request: HttpRequest) -> Any:
+    return body.decode(request.body)
+
+
+def _snapshot(resource: type[r.Resource], instance: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> HttpResponse:
+    document = _document(request)
+    items = _items(request)
+    with transaction.atomic():
+        payload = body.parse(resource, document, action="create")
+        instance = resource.create(payload)
+        if ctx.on_write:
+            ctx.on_write("create", resource, instance, None)
+        return render_one(None, ctx, resource, instance.pk, status=201, items=items)
+
+
+def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str) -> HttpResponse:
+    document = _document(request)
+    items = _items(request)
+    with transaction.atomic():
+        instance = _get_instance(resource, rid, lock=True)
+        payload = body.parse(resource, document, action="update", url_id=rid)
+        before = _snapshot(resource, instance)
+        instance = resource.update(instance, payload)
+        if ctx.on_write:
+            ctx.on_write("update", resource, instance, before)
+        return render_one(None, ctx, resource, rid, items=items)
+
+
+def delete(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str) -> HttpResponse:
+    with transaction.atomic():
+        instance = _get_instance(resource, rid, lock=True)
+        before = _snapshot(resource, instance)
+        if ctx.on_write:
+            ctx.on_write("destroy", resource, instance, before)
+        resource.delete(instance)
+    return respond(None, 204)

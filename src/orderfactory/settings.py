@@ -1,0 +1,74 @@
+"""Django settings. All configuration comes from orderfactory.config (environment variables)."""
+
+from __future__ import annotations
+
+import dj_database_url
+
+from orderfactory import config
+
+DEBUG = False
+SECRET_KEY = config.secret_key()
+ALLOWED_HOSTS = ["*"]  # the Host header is ignored: clients reach us as 127.0.0.1, org.localhost, auth.localhost
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "orderfactory.urls"
+WSGI_APPLICATION = "orderfactory.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django_tasks",
+    "django_tasks_db",
+    "orderfactory.core",
+    "orderfactory.auth",
+    "orderfactory.addresses",
+    "orderfactory.catalog",
+    "orderfactory.inventory",
+    "orderfactory.payments",
+]
+
+# No middleware: the API view does negotiation, authentication and error rendering itself (orderfactory.api),
+# which keeps the per-request cost low.
+MIDDLEWARE: list[str] = []
+
+_db = dj_database_url.parse(config.database_url(), conn_max_age=600, conn_health_checks=True)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed during a write; the busy timeout makes writers queue instead of failing.
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    _db["CONN_MAX_AGE"] = 0 if config.flag("ORDERFACTORY_SQLITE_NO_PERSIST", False) else 600
+    _db["TEST"] = {"NAME": str(config.data_dir() / "test.sqlite3")}
+DATABASES = {"default": _db}
+
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_rq.RQBackend"
+            if config.env("ORDERFACTORY_TASK_BACKEND") == "rq"
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+if config.env("ORDERFACTORY_TASK_BACKEND") == "rq":
+    RQ_QUEUES = {"default": {"URL": config.redis_url() or "redis://127.0.0.1:6379/0"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": config.env("ORDERFACTORY_LOG_LEVEL", "WARNING")},
+    "loggers": {"orderfactory": {"level": config.env("ORDERFACTORY_LOG_LEVEL", "INFO")}},
+}
+
+ORDERFACTORY = {
+    "PUBLIC_URL": config.public_url(),
+    "AUTH_DOMAIN": config.auth_domain(),
+    "TOKEN_TTL_SECONDS": int(config.env("ORDERFACTORY_TOKEN_TTL", "14400") or 14400),
+    "RATE_LIMITS_ENABLED": config.flag("ORDERFACTORY_RATE_LIMITS", True),
+    "REDIS_URL": config.redis_url(),
+}

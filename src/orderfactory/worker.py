@@ -1,0 +1,88 @@
+"""Background execution: the embedded worker of ``orderfactory serve`` and ``orderfactory worker``.
+
+Jobs are django-tasks tasks on the database backend; the workers here are django-tasks-db workers run in
+threads, so one process can serve several at once. Domain code never imports this module: it enqueues
+through orderfactory.tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.db import close_old_connections, connection
+
+log = logging.getLogger("orderfactory.worker")
+
+POLL_INTERVAL = float(os.environ.get("ORDERFACTORY_WORKER_POLL_INTERVAL", "0.2"))
+
+
+class _Runner(threading.Thread):
+    def __init__(self, name: str, batch: bool = False) -> None:
+        super().__init__(name=name, daemon=True)
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.worker = Worker(
+            queue_names=["default"],
+            interval=POLL_INTERVAL,
+            batch=batch,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=name[:64],
+            excluded_queue_names=[],
+        )
+
+    def run(self) -> None:
+        try:
+            while self.worker.running:
+                try:
+                    self.worker.run()
+                    return  # batch mode finished, or stopped
+                except Exception:
+                    log.exception("worker %s crashed; restarting in 1s", self.name)
+                    close_old_connections()
+                    time.sleep(1)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.worker.running = False
+
+
+_embedded: list[_Runner] = []
+
+
+def _name(i: int) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{i}"
+
+
+def start_embedded(concurrency: int = 1) -> None:
+    for i in range(concurrency):
+        runner = _Runner(_name(i))
+        runner.start()
+        _embedded.append(runner)
+
+
+def stop_embedded(timeout: float = 10.0) -> None:
+    for runner in _embedded:
+        runner.stop()
+    for runner in _embedded:
+        runner.join(timeout)
+    _embedded.clear()
+
+
+def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = False) -> None:
+    runners = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
+    for runner in runners:
+        runner.start()
+    log.info("%d worker thread(s) running", len(runners))
+    while not stop.is_set() and any(r.is_alive() for r in runners):
+        stop.wait(0.5)
+    for runner in runners:
+        runner.stop()
+    for runner in runners:
+        runner.join(30)
