@@ -108,7 +108,9 @@ def foreign_key_lines(name: str, spec: dict[str, Any]) -> list[str]:
             f"    {name}_type = models.CharField(max_length=64, null=True)",
         ]
     null = "" if is_required(spec) else "null=True, "
-    return [f'    {name} = models.ForeignKey("{spec["class_name"]}", {null}on_delete=models.PROTECT, related_name="+")']
+    return [
+        f'    {name} = models.ForeignKey("{spec["class_name"]}", {null}on_delete=models.PROTECT, related_name="+")'
+    ]
 
 
 def generate(resource: dict[str, Any], model: str | None = None) -> str:
@@ -128,7 +130,11 @@ def generate(resource: dict[str, Any], model: str | None = None) -> str:
     if attrs.get("singleton"):
         out.append("    singleton = True")
     out += ["    attributes = ("] + [attribute_line(n, s) for n, s in fields.items()] + ["    )"]
-    out += ["    relationships = ("] + [relationship_line(n, s, resource_id) for n, s in rels.items()] + ["    )"]
+    out += (
+        ["    relationships = ("]
+        + [relationship_line(n, s, resource_id) for n, s in rels.items()]
+        + ["    )"]
+    )
     out += ["", "", f"class {model}(TenantModel):"]
     out += [column_line(n, s) for n, s in fields.items() if not (s.get("trigger") or n.startswith("_"))]
     for name, spec in rels.items():

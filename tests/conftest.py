@@ -99,13 +99,26 @@ class Api:
     def delete(self, path: str, **kw: Any) -> Response:
         return self.request("DELETE", path, **kw)
 
-    def create(self, type_name: str, attributes: dict[str, Any] | None = None, relationships: dict[str, Any] | None = None, *, expect: int = 201) -> dict[str, Any]:
+    def create(
+        self,
+        type_name: str,
+        attributes: dict[str, Any] | None = None,
+        relationships: dict[str, Any] | None = None,
+        *,
+        expect: int = 201,
+    ) -> dict[str, Any]:
         """POST a resource; relationships may be given as {name: (type, id)} or {name: resource dict}."""
         response = self.post(type_name, document(type_name, attributes, relationships))
         assert response.status == expect, response
         return response.data if expect == 201 else response.json
 
-    def update(self, type_name: str, rid: str, attributes: dict[str, Any] | None = None, relationships: dict[str, Any] | None = None) -> Response:
+    def update(
+        self,
+        type_name: str,
+        rid: str,
+        attributes: dict[str, Any] | None = None,
+        relationships: dict[str, Any] | None = None,
+    ) -> Response:
         return self.patch(f"{type_name}/{rid}", document(type_name, attributes, relationships, rid=rid))
 
 
@@ -125,7 +138,13 @@ def linkage(value: Any) -> Any:
     return {"type": value[0], "id": value[1]}
 
 
-def document(type_name: str, attributes: dict[str, Any] | None = None, relationships: dict[str, Any] | None = None, *, rid: str | None = None) -> dict[str, Any]:
+def document(
+    type_name: str,
+    attributes: dict[str, Any] | None = None,
+    relationships: dict[str, Any] | None = None,
+    *,
+    rid: str | None = None,
+) -> dict[str, Any]:
     data: dict[str, Any] = {"type": type_name}
     if rid is not None:
         data["id"] = rid
@@ -141,8 +160,12 @@ def make_api(db: Any) -> Callable[..., Api]:
     """Create an application (and its organization) and return an Api holding a fresh token."""
     from orderfactory.auth import services, tokens
 
-    def factory(organization: str = "acme", mode: str = "test", kind: str = "integration", scope: str | None = None) -> Api:
-        app, _secret = services.create_application(name=f"app-{next(_seq)}", kind=kind, mode=mode, organization_slug=organization)
+    def factory(
+        organization: str = "acme", mode: str = "test", kind: str = "integration", scope: str | None = None
+    ) -> Api:
+        app, _secret = services.create_application(
+            name=f"app-{next(_seq)}", kind=kind, mode=mode, organization_slug=organization
+        )
         token = tokens.issue_token(app, scope)["access_token"]
         return Api(token, app, app.organization)
 

@@ -44,12 +44,16 @@ def negotiate(request: HttpRequest) -> None:
     if accept:
         types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
         if not any(t in _ACCEPTABLE for t in types):
-            raise errors.ApiError(406, "NOT_ACCEPTABLE", "Not acceptable", f"{accept[:80]} is not a supported media type.")
-    if request.method in ("POST", "PATCH", "PUT"):
+            raise errors.ApiError(
+                406, "NOT_ACCEPTABLE", "Not acceptable", f"{accept[:80]} is not a supported media type."
+            )
+    if request.method in ("POST", "PATCH"):
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type not in _BODY_TYPES:
             raise errors.ApiError(
-                415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type",
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Unsupported media type",
                 f"{content_type[:80] or 'no content type'} is not a supported media type.",
             )
 
@@ -59,10 +63,14 @@ def _route(rest: str) -> tuple[str, str | None, str | None, bool]:
     if parts and parts[-1] == "":
         parts = parts[:-1]
     if not parts or len(parts) > 4 or not all(_SEGMENT.match(p) for p in parts):
-        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found.")
+        raise errors.ApiError(
+            404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found."
+        )
     if len(parts) == 4:
         if parts[2] != "relationships":
-            raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found.")
+            raise errors.ApiError(
+                404, "RECORD_NOT_FOUND", "Record not found", "The requested route was not found."
+            )
         return parts[0], parts[1], parts[3], True
     return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None, False
 
@@ -91,13 +99,27 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         response = errors.render(exc)
     except (ProtectedError, RestrictedError):
         response = errors.render(
-            errors.ApiError(423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it.")
+            errors.ApiError(
+                423,
+                "LOCKED",
+                "Locked",
+                "The resource cannot be deleted because other resources depend on it.",
+            )
         )
     except DatabaseError:
         log.exception("database error on %s %s", request.method, request.path)
-        response = errors.render(
-            errors.ApiError(503, "SERVICE_UNAVAILABLE", "Service unavailable", "The database could not complete the request; retry.")
-        ) if _is_transient() else errors.internal_error()
+        response = (
+            errors.render(
+                errors.ApiError(
+                    503,
+                    "SERVICE_UNAVAILABLE",
+                    "Service unavailable",
+                    "The database could not complete the request; retry.",
+                )
+            )
+            if _is_transient()
+            else errors.internal_error()
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = errors.internal_error()

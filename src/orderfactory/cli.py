@@ -53,7 +53,9 @@ def cmd_apps(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info))
         else:
-            print(f"Created {app.kind} application {app.name!r} in organization {app.organization.slug!r} ({app.mode} mode).")
+            print(
+                f"Created {app.kind} application {app.name!r} in organization {app.organization.slug!r} ({app.mode} mode)."
+            )
             print(f"  client_id:     {app.client_id}")
             print(f"  client_secret: {secret}")
             print("The secret is stored hashed and is shown only now.")
@@ -61,11 +63,22 @@ def cmd_apps(args: argparse.Namespace) -> int:
     if args.apps_command == "list":
         rows = services.list_applications()
         if args.json:
-            print(json.dumps([
-                {"id": a.id, "name": a.name, "client_id": a.client_id, "organization": a.organization.slug,
-                 "mode": a.mode, "kind": a.kind, "revoked": a.revoked_at is not None}
-                for a in rows
-            ]))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "id": a.id,
+                            "name": a.name,
+                            "client_id": a.client_id,
+                            "organization": a.organization.slug,
+                            "mode": a.mode,
+                            "kind": a.kind,
+                            "revoked": a.revoked_at is not None,
+                        }
+                        for a in rows
+                    ]
+                )
+            )
         else:
             for a in rows:
                 state = "revoked" if a.revoked_at else "active"
@@ -90,7 +103,7 @@ def _print_first_start_hint(host: str, port: int) -> None:
             "No API credentials exist yet. Create some with:\n"
             "  orderfactory apps create --name my-integration --kind integration --mode test\n"
             f"then get a token: curl -s http://{host}:{port}/oauth/token -H 'Content-Type: application/json' "
-            "-d '{\"grant_type\":\"client_credentials\",\"client_id\":\"...\",\"client_secret\":\"...\"}'",
+            '-d \'{"grant_type":"client_credentials","client_id":"...","client_secret":"..."}\'',
             flush=True,
         )
 
@@ -183,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", required=True)
     c.add_argument("--kind", required=True, choices=["integration", "sales_channel"])
     c.add_argument("--mode", required=True, choices=["test", "live"])
-    c.add_argument("--organization", default=None, help="organization slug (default $ORDERFACTORY_ORGANIZATION or 'demo')")
+    c.add_argument(
+        "--organization",
+        default=None,
+        help="organization slug (default $ORDERFACTORY_ORGANIZATION or 'demo')",
+    )
     c.add_argument("--json", action="store_true")
     lst = apps_sub.add_parser("list")
     lst.add_argument("--json", action="store_true")

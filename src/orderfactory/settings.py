@@ -8,7 +8,9 @@ from orderfactory import config
 
 DEBUG = False
 SECRET_KEY = config.secret_key()
-ALLOWED_HOSTS = ["*"]  # the Host header is ignored: clients reach us as 127.0.0.1, org.localhost, auth.localhost
+ALLOWED_HOSTS = [
+    "*"
+]  # the Host header is ignored: clients reach us as 127.0.0.1, org.localhost, auth.localhost
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "orderfactory.urls"
@@ -62,7 +64,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": config.env("ORDERFACTORY_LOG_LEVEL", "WARNING")},
-    "loggers": {"orderfactory": {"level": config.env("ORDERFACTORY_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "orderfactory": {"level": config.env("ORDERFACTORY_LOG_LEVEL", "INFO")},
+        "django.request": {"level": "ERROR"},  # 4xx are answers, not incidents
+    },
 }
 
 ORDERFACTORY = {

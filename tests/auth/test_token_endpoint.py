@@ -21,7 +21,11 @@ TTL = 14400
 
 @pytest.fixture(autouse=True)
 def _ttl(settings) -> None:
-    settings.ORDERFACTORY = {**settings.ORDERFACTORY, "TOKEN_TTL_SECONDS": TTL, "AUTH_DOMAIN": "localhost:8443"}
+    settings.ORDERFACTORY = {
+        **settings.ORDERFACTORY,
+        "TOKEN_TTL_SECONDS": TTL,
+        "AUTH_DOMAIN": "localhost:8443",
+    }
 
 
 def post_json(client: Client, body: Any, **extra: Any):
@@ -92,7 +96,12 @@ def test_token_claims_verify_with_the_published_jwks(client: Client, integration
     rand = claims.pop("rand")
     assert isinstance(rand, float)
     assert claims == {
-        "organization": {"id": app.organization.id, "slug": "demo", "enterprise": False, "region": "eu-west-1"},
+        "organization": {
+            "id": app.organization.id,
+            "slug": "demo",
+            "enterprise": False,
+            "region": "eu-west-1",
+        },
         "application": {
             "id": app.id,
             "kind": "integration",

@@ -137,7 +137,8 @@ def test_revocation_by_another_process_is_seen_at_the_next_refresh(integration, 
     app, _ = integration
     token = token_for(app)
     tokens.verify(token)
-    Application.objects.filter(pk=app.pk).update(revoked_at="2026-01-01T00:00:00Z")  # as another process would
+    # Revoked by another process: this one's cache was not told.
+    Application.objects.filter(pk=app.pk).update(revoked_at="2026-01-01T00:00:00Z")
 
     tokens.verify(token)  # within the refresh period the cached snapshot still holds
     monkeypatch.setattr(tokens._revoked, "refresh_seconds", 0.0)
@@ -170,7 +171,8 @@ def test_authenticate_without_a_bearer_token_is_unauthorized(db, header: str | N
     with pytest.raises(ApiError) as caught:
         tokens.authenticate(request)
 
-    assert (caught.value.status, caught.value.code, caught.value.title) == (401, "UNAUTHORIZED", "Access denied")
+    error = caught.value
+    assert (error.status, error.code, error.title) == (401, "UNAUTHORIZED", "Access denied")
 
 
 def test_authenticate_verifies_the_bearer_token(integration) -> None:

@@ -82,4 +82,3 @@ class AddressResource(ServiceResource):
         String("static_map_url", "F", compute=never),
         String("billing_info", "CUFf"),
     )
-

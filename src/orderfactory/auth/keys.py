@@ -14,6 +14,7 @@ milliseconds.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -70,7 +71,8 @@ def _loaded() -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey, str]:
 @cache
 def _public_jwk() -> dict[str, Any]:
     jwk = RSAAlgorithm.to_jwk(public_key(), as_dict=True)
-    return {**jwk, "kid": kid(), "alg": ALGORITHM, "use": "sig"}
+    # PyJWT adds key_ops; RFC 7517 section 4.3 advises against it next to "use", which verifiers look for.
+    return {"kty": jwk["kty"], "n": jwk["n"], "e": jwk["e"], "kid": kid(), "alg": ALGORITHM, "use": "sig"}
 
 
 def _read_pem() -> bytes:
@@ -82,7 +84,9 @@ def _read_pem() -> bytes:
         try:
             return Path(path).read_bytes()
         except OSError as exc:
-            raise ImproperlyConfigured(f"ORDERFACTORY_JWT_PRIVATE_KEY_FILE: cannot read {path}: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"ORDERFACTORY_JWT_PRIVATE_KEY_FILE: cannot read {path}: {exc}"
+            ) from exc
     return _generated_key_file()
 
 
@@ -103,10 +107,8 @@ def _generated_key_file() -> bytes:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pem)
-            try:
+            with contextlib.suppress(FileExistsError):  # another process won the race: use its key
                 os.link(tmp, path)
-            except FileExistsError:
-                pass  # another process won the race; use its key
         finally:
             os.unlink(tmp)
     return path.read_bytes()
@@ -116,7 +118,9 @@ def _parse(pem: bytes) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"the JWT signing key is not an unencrypted PEM private key: {exc}") from exc
+        raise ImproperlyConfigured(
+            f"the JWT signing key is not an unencrypted PEM private key: {exc}"
+        ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ImproperlyConfigured("the JWT signing key must be an RSA key (tokens are signed RS512)")
     if key.key_size < MIN_KEY_BITS:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -89,7 +90,9 @@ def check(request: HttpRequest, scope: Scope, *, write: bool, resource_type: str
     """
     if not settings.ORDERFACTORY["RATE_LIMITS_ENABLED"]:
         return {}
-    request_class = "write" if write else "cacheable_read" if resource_type in CACHEABLE_TYPES else "uncacheable_read"
+    request_class = (
+        "write" if write else "cacheable_read" if resource_type in CACHEABLE_TYPES else "uncacheable_read"
+    )
     budget = _budgets()[(request_class, scope.mode)]
     ip = client_ip(request)
     counted = [
@@ -171,7 +174,7 @@ def _count(counted: Iterable[tuple[RateLimitItem, tuple[str, ...]]], *, what: st
 
 @cache
 def _limiter() -> MovingWindowRateLimiter:
-    url = settings.ORDERFACTORY.get("REDIS_URL")
+    url = cast("str | None", settings.ORDERFACTORY.get("REDIS_URL"))
     storage = storage_from_string(url, wrap_exceptions=True) if url else MemoryStorage()
     return MovingWindowRateLimiter(storage)
 

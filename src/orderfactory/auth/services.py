@@ -50,7 +50,11 @@ def create_application(
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not name or not name.strip():
         raise ValueError("name must not be blank")
-    slug = organization_slug or config.env("ORDERFACTORY_ORGANIZATION", DEFAULT_ORGANIZATION) or DEFAULT_ORGANIZATION
+    slug = (
+        organization_slug
+        or config.env("ORDERFACTORY_ORGANIZATION", DEFAULT_ORGANIZATION)
+        or DEFAULT_ORGANIZATION
+    )
     secret = secrets.token_urlsafe(32)  # 43 characters, 256 bits
     with transaction.atomic():
         organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": slug})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from django.apps import apps
@@ -40,7 +40,7 @@ def issue_token(app: Application, requested_scope: str | None) -> dict[str, Any]
     organization does not have in the application's mode, or is missing for a sales channel.
     """
     scope, market_ids = _resolve_scope(app, requested_scope)
-    ttl = int(settings.ORDERFACTORY["TOKEN_TTL_SECONDS"])
+    ttl = cast(int, settings.ORDERFACTORY["TOKEN_TTL_SECONDS"])
     issued_at = int(time.time())
     organization = app.organization
     claims: dict[str, Any] = {
@@ -71,7 +71,9 @@ def issue_token(app: Application, requested_scope: str | None) -> dict[str, Any]
             "geocoder_id": None,
             "allows_external_prices": False,
         }
-    access_token = jwt.encode(claims, keys.signing_key(), algorithm=keys.ALGORITHM, headers={"kid": keys.kid()})
+    access_token = jwt.encode(
+        claims, keys.signing_key(), algorithm=keys.ALGORITHM, headers={"kid": keys.kid()}
+    )
     return {
         "access_token": access_token,
         "token_type": "bearer",
@@ -131,7 +133,9 @@ def _market_ids(app: Application, ids: list[str], codes: list[str]) -> list[str]
     if market is not None:
         # The base manager: the tenant default manager needs an active request scope, and there is none yet.
         # A disabled market takes no new orders, so it grants no new tokens either.
-        rows = market._base_manager.filter(organization_id=app.organization_id, mode=app.mode, disabled_at__isnull=True)
+        rows = market._base_manager.filter(
+            organization_id=app.organization_id, mode=app.mode, disabled_at__isnull=True
+        )
         if ids:
             found.update((("id", i), i) for i in rows.filter(id__in=ids).values_list("id", flat=True))
         if codes:
@@ -173,18 +177,24 @@ class _RevokedApplications:
         self._lock = threading.Lock()
 
     def __contains__(self, application_id: object) -> bool:
+        self._refresh_if_stale()
+        return application_id in self._ids or application_id in self._noted
+
+    def _refresh_if_stale(self) -> None:
         loaded_at = self._loaded_at
-        if (loaded_at is None or time.monotonic() - loaded_at >= self.refresh_seconds) and self._lock.acquire(
-            blocking=False
-        ):
-            # Whoever holds the lock refreshes; the others keep using the previous snapshot meanwhile.
-            try:
+        if loaded_at is not None and time.monotonic() - loaded_at < self.refresh_seconds:
+            return
+        # Until the first load every caller waits for it; after that one caller refreshes while the others
+        # go on with the previous snapshot, so a slow query never stalls the requests queued behind it.
+        if not self._lock.acquire(blocking=loaded_at is None):
+            return
+        try:
+            if self._loaded_at == loaded_at:  # nobody refreshed while this caller waited for the lock
                 ids = Application.objects.filter(revoked_at__isnull=False).values_list("id", flat=True)
                 self._ids = frozenset(ids)
                 self._loaded_at = time.monotonic()
-            finally:
-                self._lock.release()
-        return application_id in self._ids or application_id in self._noted
+        finally:
+            self._lock.release()
 
     def note(self, application_id: str) -> None:
         self._noted.add(application_id)
@@ -236,7 +246,7 @@ def verify(token: str) -> Scope:
             market_ids=tuple(str(i) for i in market["id"]) if market else None,
         )
     except (KeyError, TypeError) as exc:
-        raise _invalid_token(f"The access token lacks the claim {exc}.") from None
+        raise _invalid_token(f"The access token's claims are malformed (at {exc}).") from None
     if scope.application_id in _revoked:
         raise _invalid_token("The application this token was issued to has been revoked.")
     return scope

@@ -34,7 +34,9 @@ def token_view(request: HttpRequest) -> HttpResponse:
         params = _token_params(request)
         grant_type = params.get("grant_type")
         if not grant_type:
-            raise bad_request("grant_type is missing.", code="PARAM_MISSING", title="Param missing", parameter="grant_type")
+            raise bad_request(
+                "grant_type is missing.", code="PARAM_MISSING", title="Param missing", parameter="grant_type"
+            )
         if grant_type != "client_credentials":
             raise ApiError(
                 400,
@@ -45,10 +47,14 @@ def token_view(request: HttpRequest) -> HttpResponse:
             )
         client_id = params.get("client_id")
         if not client_id:
-            raise bad_request("client_id is missing.", code="PARAM_MISSING", title="Param missing", parameter="client_id")
+            raise bad_request(
+                "client_id is missing.", code="PARAM_MISSING", title="Param missing", parameter="client_id"
+            )
         application = services.check_client(client_id, params.get("client_secret") or None)
         if application is None:
-            raise unauthorized("Invalid client credentials: unknown or revoked client_id, or wrong client_secret.")
+            raise unauthorized(
+                "Invalid client credentials: unknown or revoked client_id, or wrong client_secret."
+            )
         body = tokens.issue_token(application, params.get("scope"))
     except ApiError as exc:
         exc.headers = {**rate_headers, **exc.headers}

@@ -10,7 +10,9 @@ from orderfactory.core.models import TenantModel
 def unique_code(model: str) -> models.UniqueConstraint:
     """Codes "must be unique within the environment" (organization and mode); many rows may have none."""
     return models.UniqueConstraint(
-        fields=["organization", "mode", "code"], condition=models.Q(code__isnull=False), name=f"{model}_code_uniq"
+        fields=["organization", "mode", "code"],
+        condition=models.Q(code__isnull=False),
+        name=f"{model}_code_uniq",
     )
 
 
@@ -57,7 +59,9 @@ class Market(TenantModel):
     external_includes = models.JSONField(null=True, blank=True)
     # Required by Commerce Layer; nullable until the markets resource enforces it in its service.
     merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     inventory_model = models.ForeignKey(
         "inventory.InventoryModel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db import models
 
@@ -17,7 +16,9 @@ class ServiceResource(Resource):
     """A resource whose creates and updates go through one domain service, ``save(instance, changes)``,
     which validates the whole row and reports every problem at once."""
 
-    save: ClassVar[Callable[[Any, dict[str, Any]], models.Model]]
+    @staticmethod
+    def save(instance: Any, changes: dict[str, Any], /) -> models.Model:
+        raise NotImplementedError
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:

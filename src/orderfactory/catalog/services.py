@@ -27,7 +27,10 @@ def required(instance: models.Model, *names: str) -> list[ApiError]:
 def taken(instance: models.Model, column: str) -> list[ApiError]:
     """Uniqueness within the environment (the default manager sees only the caller's organization and mode)."""
     value = getattr(instance, column)
-    if value is None or not type(instance)._default_manager.filter(**{column: value}).exclude(pk=instance.pk).exists():
+    if (
+        value is None
+        or not type(instance)._default_manager.filter(**{column: value}).exclude(pk=instance.pk).exists()
+    ):
         return []
     return [errors.validation(column, "has already been taken", "taken", value=value)]
 

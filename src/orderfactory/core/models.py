@@ -45,7 +45,6 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "unscoped"
-        indexes = [models.Index(fields=["organization", "mode", "created_at"], name="%(app_label)s_%(class)s_scope")]
 
     def stamp_scope(self) -> None:
         if not self.organization_id:

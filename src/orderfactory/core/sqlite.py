@@ -11,7 +11,9 @@ from django.db.backends.signals import connection_created
 def json_contains(target: Any, query: Any) -> bool:
     """PostgreSQL ``@>`` semantics for jsonb: objects by key subset, arrays by element subset."""
     if isinstance(query, dict):
-        return isinstance(target, dict) and all(k in target and json_contains(target[k], v) for k, v in query.items())
+        return isinstance(target, dict) and all(
+            k in target and json_contains(target[k], v) for k, v in query.items()
+        )
     if isinstance(query, list):
         if not isinstance(target, list):
             return False
@@ -34,7 +36,9 @@ def _sqlite_json_contains(target_text: str | None, query_text: str | None) -> in
 
 def _register(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "sqlite":
-        connection.connection.create_function("of_json_contains", 2, _sqlite_json_contains, deterministic=True)
+        connection.connection.create_function(
+            "of_json_contains", 2, _sqlite_json_contains, deterministic=True
+        )
 
 
 connection_created.connect(_register)

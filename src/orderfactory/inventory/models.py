@@ -34,19 +34,23 @@ class StockLocation(TenantModel):
                 condition=models.Q(code__isnull=False),
                 name="stock_location_code_uniq",
             ),
-            models.UniqueConstraint(fields=["organization", "mode", "number"], name="stock_location_number_uniq"),
+            models.UniqueConstraint(
+                fields=["organization", "mode", "number"], name="stock_location_number_uniq"
+            ),
         ]
 
 
 class InventoryStockLocation(TenantModel):
     priority = models.IntegerField()
     on_hold = models.BooleanField(default=False)
-    stock_location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="+")
-    inventory_model = models.ForeignKey(InventoryModel, on_delete=models.CASCADE, related_name="+")
+    stock_location = models.ForeignKey(
+        StockLocation, on_delete=models.CASCADE, related_name="inventory_stock_locations"
+    )
+    inventory_model = models.ForeignKey(
+        InventoryModel, on_delete=models.CASCADE, related_name="inventory_stock_locations"
+    )
 
     class Meta(TenantModel.Meta):
-        # TenantModel's "<app>_<class>_scope" would exceed Django's 30-character limit on index names.
-        indexes = [models.Index(fields=["organization", "mode", "created_at"], name="inventory_isl_scope")]
         constraints = [
             models.UniqueConstraint(
                 fields=["stock_location", "inventory_model"], name="inventory_stock_location_uniq"

@@ -33,7 +33,9 @@ def not_positive(instance: Any, column: str) -> list[ApiError]:
 
 
 def missing(instance: Any, *relationships: str) -> list[ApiError]:
-    return [errors.blank(name, relationship=True) for name in relationships if not getattr(instance, f"{name}_id")]
+    return [
+        errors.blank(name, relationship=True) for name in relationships if not getattr(instance, f"{name}_id")
+    ]
 
 
 def inventory_model_problems(inventory_model: InventoryModel) -> list[ApiError]:
@@ -91,5 +93,7 @@ def save_stock_location(stock_location: StockLocation, changes: dict[str, Any]) 
     return save(stock_location, changes, stock_location_problems)
 
 
-def save_inventory_stock_location(isl: InventoryStockLocation, changes: dict[str, Any]) -> InventoryStockLocation:
+def save_inventory_stock_location(
+    isl: InventoryStockLocation, changes: dict[str, Any]
+) -> InventoryStockLocation:
     return save(isl, changes, inventory_stock_location_problems)

@@ -23,15 +23,28 @@ def decode(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise errors.bad_request("The request body is not valid JSON.", code="INVALID_DATA_FORMAT", title="Invalid data format") from None
+        raise errors.bad_request(
+            "The request body is not valid JSON.", code="INVALID_DATA_FORMAT", title="Invalid data format"
+        ) from None
 
 
 def _data(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict) or "data" not in document:
-        raise errors.ApiError(400, "PARAM_MISSING", "Missing parameter", "The required parameter, data, is missing.", pointer="/data")
+        raise errors.ApiError(
+            400,
+            "PARAM_MISSING",
+            "Missing parameter",
+            "The required parameter, data, is missing.",
+            pointer="/data",
+        )
     data = document["data"]
     if not isinstance(data, dict):
-        raise errors.bad_request("data must be an object.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer="/data")
+        raise errors.bad_request(
+            "data must be an object.",
+            code="INVALID_DATA_FORMAT",
+            title="Invalid data format",
+            pointer="/data",
+        )
     return data
 
 
@@ -44,13 +57,20 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
     type_name = data.get("type")
     if type_name != resource.type:
         raise errors.ApiError(
-            400, "INVALID_RESOURCE", "Invalid resource", f"{str(type_name)[:60]} is not a valid resource.", pointer="/data/type"
+            400,
+            "INVALID_RESOURCE",
+            "Invalid resource",
+            f"{str(type_name)[:60]} is not a valid resource.",
+            pointer="/data/type",
         )
     if action == "update":
         if data.get("id") != url_id:
             raise errors.ApiError(
-                400, "KEY_NOT_INCLUDED_IN_URL", "Key is not included in URL",
-                f"The URL does not include the key {str(data.get('id'))[:40]}.", pointer="/data/id",
+                400,
+                "KEY_NOT_INCLUDED_IN_URL",
+                "Key is not included in URL",
+                f"The URL does not include the key {str(data.get('id'))[:40]}.",
+                pointer="/data/id",
             )
     elif "id" in data:
         raise errors.param_not_allowed("id", pointer="/data/id")
@@ -59,7 +79,12 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
     relationships = data.get("relationships", {})
     for name, value in (("attributes", attributes), ("relationships", relationships)):
         if not isinstance(value, dict):
-            raise errors.bad_request(f"{name} must be an object.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=f"/data/{name}")
+            raise errors.bad_request(
+                f"{name} must be an object.",
+                code="INVALID_DATA_FORMAT",
+                title="Invalid data format",
+                pointer=f"/data/{name}",
+            )
 
     payload = r.Payload()
     flag = "creatable" if action == "create" else "updatable"
@@ -82,7 +107,13 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
 
     for attr in resource.all_attributes():
         if attr.name not in payload.attributes or attr.trigger:
-            if action == "create" and attr.required and attr.creatable and attr.default is r.NO_DEFAULT and not attr.trigger:
+            if (
+                action == "create"
+                and attr.required
+                and attr.creatable
+                and attr.default is r.NO_DEFAULT
+                and not attr.trigger
+            ):
                 problems.append(errors.blank(attr.name))
             continue
         value = payload.attributes[attr.name]
@@ -112,11 +143,21 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
 def _load_relationship(rel: r.Rel, value: Any) -> Any:
     pointer = f"/data/relationships/{rel.name}"
     if not isinstance(value, dict) or "data" not in value:
-        raise errors.bad_request(f"{rel.name} must be an object with data.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer)
+        raise errors.bad_request(
+            f"{rel.name} must be an object with data.",
+            code="INVALID_DATA_FORMAT",
+            title="Invalid data format",
+            pointer=pointer,
+        )
     linkage = value["data"]
     if rel.to_many:
         if not isinstance(linkage, list):
-            raise errors.bad_request(f"{rel.name} data must be an array.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer)
+            raise errors.bad_request(
+                f"{rel.name} data must be an array.",
+                code="INVALID_DATA_FORMAT",
+                title="Invalid data format",
+                pointer=pointer,
+            )
         return [_load_one(rel, item, pointer) for item in linkage]
     if linkage is None:
         return None
@@ -124,19 +165,34 @@ def _load_relationship(rel: r.Rel, value: Any) -> Any:
 
 
 def _load_one(rel: r.Rel, linkage: Any, pointer: str) -> Any:
-    if not isinstance(linkage, dict) or not isinstance(linkage.get("type"), str) or not isinstance(linkage.get("id"), str):
+    if (
+        not isinstance(linkage, dict)
+        or not isinstance(linkage.get("type"), str)
+        or not isinstance(linkage.get("id"), str)
+    ):
         raise errors.bad_request(
-            f"{rel.name} data must have a type and an id.", code="INVALID_DATA_FORMAT", title="Invalid data format", pointer=pointer
+            f"{rel.name} data must have a type and an id.",
+            code="INVALID_DATA_FORMAT",
+            title="Invalid data format",
+            pointer=pointer,
         )
     type_name, rid = linkage["type"], linkage["id"]
     target = registry.get(type_name)
     if type_name not in rel.targets or target is None:
         raise errors.ApiError(
-            400, "INVALID_RELATIONSHIP", "Invalid relationship", f"{type_name[:60]} is not a valid type for {rel.name}.", pointer=f"{pointer}/data/type"
+            400,
+            "INVALID_RELATIONSHIP",
+            "Invalid relationship",
+            f"{type_name[:60]} is not a valid type for {rel.name}.",
+            pointer=f"{pointer}/data/type",
         )
     instance = target.queryset().filter(pk=rid).first() if len(rid) <= 64 and "\x00" not in rid else None
     if instance is None:
         raise errors.ApiError(
-            404, "RECORD_NOT_FOUND", "Record not found", f"The {type_name} {rid[:40]} of {rel.name} was not found.", pointer=pointer
+            404,
+            "RECORD_NOT_FOUND",
+            "Record not found",
+            f"The {type_name} {rid[:40]} of {rel.name} was not found.",
+            pointer=pointer,
         )
     return instance

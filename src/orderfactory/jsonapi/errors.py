@@ -34,7 +34,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"title": self.title, "detail": self.detail, "code": self.code, "status": str(self.status)}
+        out: dict[str, Any] = {
+            "title": self.title,
+            "detail": self.detail,
+            "code": self.code,
+            "status": str(self.status),
+        }
         if self.pointer is not None:
             out["source"] = {"pointer": self.pointer}
         elif self.parameter is not None:
@@ -69,23 +74,35 @@ def param_not_allowed(name: str, **kw: Any) -> ApiError:
 
 def invalid_field_value(name: str, value: Any, pointer: str | None = None) -> ApiError:
     return ApiError(
-        400, "INVALID_FIELD_VALUE", "Invalid field value", f"{_short(value)} is not a valid value for {name}.", pointer=pointer
+        400,
+        "INVALID_FIELD_VALUE",
+        "Invalid field value",
+        f"{_short(value)} is not a valid value for {name}.",
+        pointer=pointer,
     )
 
 
-def not_found(detail: str = "The requested resource was not found. Please double-check the resource id.") -> ApiError:
+def not_found(
+    detail: str = "The requested resource was not found. Please double-check the resource id.",
+) -> ApiError:
     return ApiError(404, "RECORD_NOT_FOUND", "Record not found", detail)
 
 
-def unauthorized(detail: str = "You are not authorized to perform this action.", code: str = "UNAUTHORIZED") -> ApiError:
+def unauthorized(
+    detail: str = "You are not authorized to perform this action.", code: str = "UNAUTHORIZED"
+) -> ApiError:
     return ApiError(401, code, "Access denied" if code == "UNAUTHORIZED" else "Invalid token", detail)
 
 
 def method_not_allowed(method: str) -> ApiError:
-    return ApiError(405, "METHOD_NOT_ALLOWED", "Method not allowed", f"{method} is not allowed on this resource.")
+    return ApiError(
+        405, "METHOD_NOT_ALLOWED", "Method not allowed", f"{method} is not allowed on this resource."
+    )
 
 
-def validation(attribute: str, title: str, error: str, *, pointer: str | None = None, **meta: Any) -> ApiError:
+def validation(
+    attribute: str, title: str, error: str, *, pointer: str | None = None, **meta: Any
+) -> ApiError:
     """A 422 VALIDATION_ERROR, worded like Rails: title "can't be blank", detail "quantity - can't be blank"."""
     return ApiError(
         422,

@@ -47,7 +47,21 @@ _TEXT_ONLY = {"matches", "does_not_match", "start", "not_start", "end", "not_end
 
 # Compound predicates over a list of values: (base predicate, combinator)
 _LISTS: dict[str, tuple[str, Callable[[Q, Q], Q]]] = {}
-for _base in ("eq", "lt", "lteq", "gt", "gteq", "matches", "start", "end", "cont", "does_not_match", "not_start", "not_end", "not_cont"):
+for _base in (
+    "eq",
+    "lt",
+    "lteq",
+    "gt",
+    "gteq",
+    "matches",
+    "start",
+    "end",
+    "cont",
+    "does_not_match",
+    "not_start",
+    "not_end",
+    "not_cont",
+):
     _LISTS[f"{_base}_any"] = (_base, operator.or_)
     _LISTS[f"{_base}_all"] = (_base, operator.and_)
 _LISTS["not_eq_all"] = ("not_eq", operator.and_)
@@ -88,13 +102,23 @@ class Condition:
 
 
 def _invalid_filter(key: str) -> errors.ApiError:
-    return errors.ApiError(400, "FILTER_NOT_ALLOWED", "Filter not allowed", f"{key} is not allowed.", parameter=f"filter[q][{key}]")
+    return errors.ApiError(
+        400,
+        "FILTER_NOT_ALLOWED",
+        "Filter not allowed",
+        f"{key} is not allowed.",
+        parameter=f"filter[q][{key}]",
+    )
 
 
 def _invalid_value(key: str, value: str) -> errors.ApiError:
     shown = value if len(value) <= 60 else value[:57] + "..."
     return errors.ApiError(
-        400, "INVALID_FILTER_VALUE", "Invalid filter value", f"{shown} is not a valid value for {key}.", parameter=f"filter[q][{key}]"
+        400,
+        "INVALID_FILTER_VALUE",
+        "Invalid filter value",
+        f"{shown} is not a valid value for {key}.",
+        parameter=f"filter[q][{key}]",
     )
 
 
@@ -149,7 +173,11 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
             continue
         sub = resolve_path(target, rest, depth + 1)
         if sub is not None:
-            lookup = rel.column if (isinstance(rel, r.ToOne) and sub.lookup == "id" and rel.column) else f"{rel.lookup}__{sub.lookup}"
+            lookup = (
+                rel.column
+                if (isinstance(rel, r.ToOne) and sub.lookup == "id" and rel.column)
+                else f"{rel.lookup}__{sub.lookup}"
+            )
             return Path(lookup, sub.attr, sub.to_many or rel.to_many)
     return None
 
@@ -212,7 +240,11 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
     if predicate in ("null", "not_null"):
         return Q(**{f"{p}__isnull": value == (predicate == "null")})
     if predicate in ("present", "blank"):
-        present = Q(**{f"{p}__isnull": False}) & ~Q(**{p: ""}) if isinstance(path.attr, r.String) else Q(**{f"{p}__isnull": False})
+        present = (
+            Q(**{f"{p}__isnull": False}) & ~Q(**{p: ""})
+            if isinstance(path.attr, r.String)
+            else Q(**{f"{p}__isnull": False})
+        )
         return present if value == (predicate == "present") else ~present
     if predicate in ("true", "false"):
         wanted = predicate == "true"

@@ -87,7 +87,11 @@ def _parse_page_value(key: str, value: str, maximum: int) -> int:
     text = value.strip()
     if not text.isdigit() or len(text) > 10 or not (1 <= int(text) <= maximum):
         raise errors.ApiError(
-            400, "INVALID_PAGE_VALUE", "Invalid page value", f"{value} is not a valid value for {key}.", parameter=key
+            400,
+            "INVALID_PAGE_VALUE",
+            "Invalid page value",
+            f"{value} is not a valid value for {key}.",
+            parameter=key,
         )
     return int(text)
 
@@ -122,7 +126,11 @@ def parse_include(resource: type[r.Resource], value: str) -> list[tuple[str, ...
 
 def _invalid_include(raw: str) -> errors.ApiError:
     return errors.ApiError(
-        400, "INVALID_INCLUDE", "Invalid include", f"{raw} is not a valid includable relationship.", parameter="include"
+        400,
+        "INVALID_INCLUDE",
+        "Invalid include",
+        f"{raw} is not a valid includable relationship.",
+        parameter="include",
     )
 
 
@@ -130,14 +138,21 @@ def parse_fields(type_name: str, value: str) -> set[str]:
     target = registry.get(type_name)
     if target is None:
         raise errors.ApiError(
-            400, "INVALID_RESOURCE", "Invalid resource", f"{type_name} is not a valid resource.", parameter=f"fields[{type_name}]"
+            400,
+            "INVALID_RESOURCE",
+            "Invalid resource",
+            f"{type_name} is not a valid resource.",
+            parameter=f"fields[{type_name}]",
         )
     names = {n.strip() for n in value.split(",") if n.strip()}
     for name in names:
         attr = target.attribute(name)
         if (attr is None or not attr.fetchable) and target.relationship(name) is None:
             raise errors.ApiError(
-                400, "INVALID_FIELD", "Invalid field", f"{name} is not a valid field for {type_name}.",
+                400,
+                "INVALID_FIELD",
+                "Invalid field",
+                f"{name} is not a valid field for {type_name}.",
                 parameter=f"fields[{type_name}]",
             )
     return names
@@ -152,7 +167,10 @@ def parse_sort(resource: type[r.Resource], value: str) -> list[tuple[str, bool]]
         attr = resource.attribute(name)
         if not name or attr is None or not attr.sortable or attr.lookup is None:
             raise errors.ApiError(
-                400, "INVALID_SORT_CRITERIA", "Invalid sort criteria", f"{item or value!r} is not a valid sort criteria for {resource.type}.",
+                400,
+                "INVALID_SORT_CRITERIA",
+                "Invalid sort criteria",
+                f"{item or value!r} is not a valid sort criteria for {resource.type}.",
                 parameter="sort",
             )
         out.append((name, desc))

@@ -64,7 +64,9 @@ def plan_for(resource: type[r.Resource], sparse: frozenset[str] | None, linked: 
     return Plan(tuple(columns), tuple(annotations.items()), tuple(attrs), tuple(rels))
 
 
-def fetch(resource: type[r.Resource], qs: models.QuerySet, plan: Plan, extra: Sequence[str] = ()) -> list[Row]:
+def fetch(
+    resource: type[r.Resource], qs: models.QuerySet, plan: Plan, extra: Sequence[str] = ()
+) -> list[Row]:
     if plan.annotations:
         qs = qs.annotate(**dict(plan.annotations))
     return list(qs.values(*plan.columns, *extra))

@@ -283,7 +283,9 @@ class ToOne(Rel):
         self.resolve = resolve
         self.depends = tuple(depends)
         self.column = None if resolve else (column or f"{name}_id")
-        self.type_column = None if resolve else (type_column or (f"{name}_type" if self.polymorphic else None))
+        self.type_column = (
+            None if resolve else (type_column or (f"{name}_type" if self.polymorphic else None))
+        )
 
     @property
     def fetch_columns(self) -> tuple[str, ...]:

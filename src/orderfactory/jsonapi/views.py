@@ -52,7 +52,9 @@ def _items(request: HttpRequest) -> list[tuple[str, str]]:
 def resolve(type_name: str) -> type[r.Resource]:
     resource = registry.get(type_name)
     if resource is None:
-        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", f"{type_name[:60]} is not a valid resource.")
+        raise errors.ApiError(
+            404, "RECORD_NOT_FOUND", "Record not found", f"{type_name[:60]} is not a valid resource."
+        )
     return resource
 
 
@@ -73,7 +75,9 @@ def _get_instance(resource: type[r.Resource], rid: str, *, lock: bool = False) -
     return instance
 
 
-def dispatch(request: HttpRequest, ctx: Context, type_name: str, rid: str | None, rel_name: str | None, linkage: bool) -> HttpResponse:
+def dispatch(
+    request: HttpRequest, ctx: Context, type_name: str, rid: str | None, rel_name: str | None, linkage: bool
+) -> HttpResponse:
     resource = resolve(type_name)
     method = request.method or "GET"
     if resource.singleton:
@@ -125,7 +129,9 @@ def _page_links(request: HttpRequest, ctx: Context, q: query.Query, page_count: 
     return links
 
 
-def render_list(request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet) -> HttpResponse:
+def render_list(
+    request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet
+) -> HttpResponse:
     q = query.parse(resource, _items(request), collection=True)
     for condition in q.filters:
         if condition.value is None:
@@ -154,8 +160,17 @@ def list_(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Htt
     return render_list(request, ctx, resource, resource.queryset())
 
 
-def render_one(request: HttpRequest | None, ctx: Context, resource: type[r.Resource], rid: str | None, status: int = 200, items: list[tuple[str, str]] | None = None) -> HttpResponse:
-    q = query.parse(resource, items if items is not None else (_items(request) if request else []), collection=False)
+def render_one(
+    request: HttpRequest | None,
+    ctx: Context,
+    resource: type[r.Resource],
+    rid: str | None,
+    status: int = 200,
+    items: list[tuple[str, str]] | None = None,
+) -> HttpResponse:
+    q = query.parse(
+        resource, items if items is not None else (_items(request) if request else []), collection=False
+    )
     qs = resource.queryset()
     if rid is not None:
         if len(rid) > 64 or "\x00" in rid:
@@ -181,10 +196,17 @@ def _attach_included(document: dict[str, Any], renderer: Renderer, data: list[di
     document["included"] = [o for k, o in renderer.included.items() if k not in primary]
 
 
-def related(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str, rel_name: str, linkage: bool) -> HttpResponse:
+def related(
+    request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str, rel_name: str, linkage: bool
+) -> HttpResponse:
     rel = resource.relationship(rel_name)
     if rel is None:
-        raise errors.ApiError(404, "RECORD_NOT_FOUND", "Record not found", f"{rel_name[:60]} is not a valid relationship of {resource.type}.")
+        raise errors.ApiError(
+            404,
+            "RECORD_NOT_FOUND",
+            "Record not found",
+            f"{rel_name[:60]} is not a valid relationship of {resource.type}.",
+        )
     parent = _get_instance(resource, rid)
     if isinstance(rel, r.ToOne):
         parent_row = resource.queryset().filter(pk=parent.pk).values("id", *rel.fetch_columns).first()
@@ -205,7 +227,9 @@ def related(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid:
         assert rel.reverse is not None
         qs = target.queryset().filter(**{rel.reverse: parent.pk})
     if linkage:
-        ids = list(qs.order_by(*query.order_by(target, [])).values_list("id", flat=True)[: query.MAX_PAGE_SIZE * 40])
+        ids = list(
+            qs.order_by(*query.order_by(target, [])).values_list("id", flat=True)[: query.MAX_PAGE_SIZE * 40]
+        )
         return respond({"data": [{"type": target.type, "id": i} for i in ids]})
     return render_list(request, ctx, target, qs)
 
