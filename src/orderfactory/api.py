@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from orderfactory.auth import ratelimit, tokens
+from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, views
 
@@ -91,7 +92,8 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         ctx = views.Context(
             base_url=base_url(request),
             meta={"mode": scope.mode, "organization_id": scope.organization_id},
-            on_write=HOOKS.on_write,
+            on_write=hooks.on_write,
+            public=scope.application_kind == "sales_channel",
         )
         with scopes.active(scope):
             response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
@@ -135,20 +137,3 @@ def _is_transient() -> bool:
     exc = sys.exc_info()[1]
     text = str(exc).lower()
     return "locked" in text or "deadlock" in text or "could not serialize" in text
-
-
-class _Hooks:
-    """Write hooks other apps register (events, audit); kept here so jsonapi knows nothing of them."""
-
-    def __init__(self) -> None:
-        self._on_write: list = []
-
-    def register(self, fn) -> None:  # type: ignore[no-untyped-def]
-        self._on_write.append(fn)
-
-    def on_write(self, action, resource, instance, before) -> None:  # type: ignore[no-untyped-def]
-        for fn in self._on_write:
-            fn(action, resource, instance, before)
-
-
-HOOKS = _Hooks()

@@ -26,8 +26,11 @@ INSTALLED_APPS = [
     "orderfactory.auth",
     "orderfactory.addresses",
     "orderfactory.catalog",
+    "orderfactory.customers",
     "orderfactory.inventory",
     "orderfactory.payments",
+    "orderfactory.orders",
+    "orderfactory.promotions",
 ]
 
 # No middleware: the API view does negotiation, authentication and error rendering itself (orderfactory.api),

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from orderfactory import api
+from orderfactory import api, config
 from orderfactory.auth import views as auth_views
 
 urlpatterns = [
@@ -8,3 +8,8 @@ urlpatterns = [
     path(".well-known/jwks.json", auth_views.jwks_view),
     re_path(r"^api/?(?P<rest>.*)$", api.api_view),
 ]
+
+if config.flag("ORDERFACTORY_BENCH", False):
+    from orderfactory import bench_views
+
+    urlpatterns.append(path("_bench/ceiling", bench_views.ceiling_view))

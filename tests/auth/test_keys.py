@@ -49,6 +49,13 @@ def test_key_from_the_environment_wins(data_dir, monkeypatch) -> None:
     assert not (data_dir / "jwt_signing_key.pem").exists()
 
 
+def test_key_from_the_environment_may_be_on_one_line(data_dir, monkeypatch) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    monkeypatch.setenv("ORDERFACTORY_JWT_PRIVATE_KEY", pem_of(key).replace("\n", "\\n"))
+
+    assert keys.signing_key().private_numbers() == key.private_numbers()
+
+
 def test_key_from_a_file(data_dir, monkeypatch, tmp_path_factory) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path_factory.mktemp("secrets") / "key.pem"

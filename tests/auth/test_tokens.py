@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -13,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
 from django.test import RequestFactory
 
 from orderfactory.auth import keys, services, tokens
@@ -123,12 +125,15 @@ def test_token_missing_a_claim_is_invalid(integration, missing: str) -> None:
     assert_invalid_token(resign(claims))
 
 
-def test_token_of_a_revoked_application_is_invalid_at_once(integration) -> None:
+def test_token_of_a_revoked_application_is_invalid_at_once(
+    integration, django_capture_on_commit_callbacks
+) -> None:
     app, _ = integration
     token = token_for(app)
     tokens.verify(token)  # loads the revocation cache
 
-    services.revoke_application(app.client_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.revoke_application(app.client_id)
 
     assert "revoked" in assert_invalid_token(token).detail
 
@@ -189,3 +194,21 @@ def test_authenticate_with_a_bad_token_is_invalid_token(db) -> None:
         tokens.authenticate(request)
 
     assert caught.value.code == "INVALID_TOKEN"
+
+
+def test_a_rolled_back_revocation_leaves_the_tokens_valid(
+    integration, django_capture_on_commit_callbacks
+) -> None:
+    app, _ = integration
+    token = token_for(app)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.revoke_application(app.client_id)
+        raise RuntimeError("the enclosing use-case failed")
+
+    assert tokens.verify(token).application_id == app.id
+    assert Application.objects.get(pk=app.pk).revoked_at is None

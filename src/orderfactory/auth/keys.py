@@ -78,6 +78,8 @@ def _public_jwk() -> dict[str, Any]:
 def _read_pem() -> bytes:
     pem = config.env("ORDERFACTORY_JWT_PRIVATE_KEY")
     if pem:
+        if "\n" not in pem:
+            pem = pem.replace("\\n", "\n")  # .env files and CI secrets often hold the PEM on one line
         return pem.encode()
     path = config.env("ORDERFACTORY_JWT_PRIVATE_KEY_FILE")
     if path:

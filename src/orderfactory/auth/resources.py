@@ -70,6 +70,7 @@ class OrganizationResource(Resource):
     type = "organization"
     model = Organization
     actions = ("retrieve",)
+    sales_channel_actions = ("retrieve",)
     singleton = True
     attributes = (
         String("name", "CUF"),
@@ -96,6 +97,7 @@ class ApplicationResource(Resource):
     type = "application"
     model = Application
     actions = ("retrieve",)
+    sales_channel_actions = ("retrieve",)
     singleton = True
     attributes = (
         String("name", "CUFf"),

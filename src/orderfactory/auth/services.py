@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import partial
 
 from django.db import transaction
 
@@ -87,7 +88,8 @@ def revoke_application(client_id: str) -> Application:
         if application.revoked_at is None:
             application.revoked_at = application.updated_at = clock.now()
             application.save(update_fields=["revoked_at", "updated_at"])
-    tokens.note_revoked(application.id)
+        # After commit: a revocation rolled back by an enclosing transaction must not lock the client out.
+        transaction.on_commit(partial(tokens.note_revoked, application.id))
     return application
 
 

@@ -1,10 +1,13 @@
-"""Merchants, price lists, shipping categories and markets."""
+"""Merchants, price lists, shipping categories, markets, SKUs, prices and shipping methods."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from orderfactory.core.models import TenantModel
+
+UNITS_OF_WEIGHT = ("gr", "oz", "lb")
+SHIPPING_SCHEMES = ("flat", "weight_tiered", "external")
 
 
 def unique_code(model: str) -> models.UniqueConstraint:
@@ -42,8 +45,8 @@ class ShippingCategory(TenantModel):
 
 
 class Market(TenantModel):
-    """Not served yet (the markets resource comes with the orders domain); token scopes ``market:code:X``
-    already resolve through it."""
+    """Where orders are placed: its price list prices the SKUs, its inventory model stocks them. Token scopes
+    ``market:code:X`` resolve through it."""
 
     number = models.IntegerField(null=True, blank=True)
     name = models.CharField(max_length=255)
@@ -57,7 +60,7 @@ class Market(TenantModel):
     disabled_at = models.DateTimeField(null=True, blank=True)
     shared_secret = models.CharField(max_length=255, null=True, blank=True)
     external_includes = models.JSONField(null=True, blank=True)
-    # Required by Commerce Layer; nullable until the markets resource enforces it in its service.
+    # Required by Commerce Layer; the markets service enforces it (rows written before it may lack them).
     merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     price_list = models.ForeignKey(
         PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -65,6 +68,82 @@ class Market(TenantModel):
     inventory_model = models.ForeignKey(
         "inventory.InventoryModel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    default_shipping_method = models.ForeignKey(
+        "ShippingMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Plain columns: their tables (payments.PaymentMethod, subscription models) belong to other apps; the
+    # relationships resolve through the column alone.
+    default_payment_method_id = models.CharField(max_length=10, null=True, blank=True)
+    subscription_model_id = models.CharField(max_length=10, null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [unique_code("market")]
+
+
+class Sku(TenantModel):
+    code = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    description = models.TextField(null=True, blank=True)
+    image_url = models.CharField(max_length=2048, null=True, blank=True)
+    pieces_per_pack = models.IntegerField(null=True, blank=True)
+    weight = models.FloatField(null=True, blank=True)
+    unit_of_weight = models.CharField(max_length=2, null=True, blank=True)
+    hs_tariff_number = models.CharField(max_length=255, null=True, blank=True)
+    do_not_ship = models.BooleanField(default=False)
+    do_not_track = models.BooleanField(default=False)
+    shipping_category = models.ForeignKey(ShippingCategory, on_delete=models.PROTECT, related_name="skus")
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["organization", "mode", "code"], name="sku_code_uniq")]
+
+
+class Price(TenantModel):
+    """The amount of one SKU in one price list; its currency is the price list's, copied when written."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="prices")
+    currency_code = models.CharField(max_length=3)
+    amount_cents = models.IntegerField()
+    compare_at_amount_cents = models.IntegerField(null=True, blank=True)
+    rules = models.JSONField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "sku"], name="price_price_list_sku_uniq")
+        ]
+
+
+class ShippingMethod(TenantModel):
+    """Only the flat scheme prices shipments; the other schemes are stored as given."""
+
+    name = models.CharField(max_length=255)
+    scheme = models.CharField(max_length=16, default="flat")
+    currency_code = models.CharField(max_length=3, null=True, blank=True)
+    external_prices_url = models.CharField(max_length=2048, null=True, blank=True)
+    price_amount_cents = models.IntegerField()
+    free_over_amount_cents = models.IntegerField(null=True, blank=True)
+    use_subtotal = models.BooleanField(default=False)
+    min_weight = models.FloatField(null=True, blank=True)
+    max_weight = models.FloatField(null=True, blank=True)
+    unit_of_weight = models.CharField(max_length=2, null=True, blank=True)
+    tax_code = models.CharField(max_length=255, null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    external_includes = models.JSONField(null=True, blank=True)
+    shared_secret = models.CharField(max_length=255, null=True, blank=True)
+    # The circuit breaker of the external scheme; nothing calls external URLs, so it stays closed.
+    circuit_state = models.CharField(max_length=16, default="closed")
+    circuit_failure_count = models.IntegerField(default=0)
+    market = models.ForeignKey(
+        Market, null=True, blank=True, on_delete=models.PROTECT, related_name="shipping_methods"
+    )
+    shipping_category = models.ForeignKey(
+        ShippingCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="shipping_methods"
+    )
+    stock_location = models.ForeignKey(
+        "inventory.StockLocation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="shipping_methods",
+    )

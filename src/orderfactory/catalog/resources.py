@@ -1,15 +1,45 @@
-"""The merchants, price_lists and shipping_categories resources."""
+"""The merchants, price_lists, shipping_categories, skus, prices, markets and shipping_methods resources."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import models
+from django.db.models import F
 
 from orderfactory.catalog import services
-from orderfactory.catalog.models import Merchant, PriceList, ShippingCategory
+from orderfactory.catalog.models import (
+    SHIPPING_SCHEMES,
+    UNITS_OF_WEIGHT,
+    Market,
+    Merchant,
+    Price,
+    PriceList,
+    ShippingCategory,
+    ShippingMethod,
+    Sku,
+)
+from orderfactory.core.money import money
+from orderfactory.inventory.services import sku_inventory
 from orderfactory.jsonapi import registry
-from orderfactory.jsonapi.resource import Boolean, Object, Payload, Resource, String, ToOne
+from orderfactory.jsonapi.resource import (
+    Array,
+    Boolean,
+    Datetime,
+    Float,
+    Integer,
+    Object,
+    Payload,
+    Resource,
+    String,
+    ToMany,
+    ToOne,
+)
+
+
+def nothing(row: dict[str, Any]) -> None:
+    """A Commerce Layer attribute whose feature is not implemented (rules engine, JWT custom claims)."""
+    return None
 
 
 class ServiceResource(Resource):
@@ -27,6 +57,23 @@ class ServiceResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         return cls.save(instance, payload.model_fields(cls))
+
+
+class TriggeredServiceResource(Resource):
+    """A ServiceResource whose service also acts on the trigger attributes (``_disable``, ``_enable``, ...):
+    ``save(instance, changes, triggers)``."""
+
+    @staticmethod
+    def save(instance: Any, changes: dict[str, Any], triggers: dict[str, Any], /) -> models.Model:
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        return cls.save(cls.model(), payload.model_fields(cls), payload.triggers)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        return cls.save(instance, payload.model_fields(cls), payload.triggers)
 
 
 @registry.register
@@ -49,10 +96,11 @@ class PriceListResource(ServiceResource):
         String("currency_code", "CUFfs", required=True),
         Boolean("tax_included", "CUFfs", nullable=False),
         # The rules engine is not implemented: rules are stored, there are no outcomes to show.
-        Object("rule_outcomes", "F", compute=lambda row: None),
+        Object("rule_outcomes", "F", compute=nothing),
         Object("rules", "CUFf"),
-        Object("resource_payload", "F", compute=lambda row: None),
+        Object("resource_payload", "F", compute=nothing),
     )
+    relationships = (ToMany("prices", "prices", "f", reverse="price_list_id"),)
 
 
 @registry.register
@@ -63,4 +111,152 @@ class ShippingCategoryResource(ServiceResource):
     attributes = (
         String("name", "CUFfs", required=True),
         String("code", "CUFfs"),
+    )
+    relationships = (ToMany("skus", "skus", "f", reverse="shipping_category_id"),)
+
+
+def inventory(row: dict[str, Any]) -> dict[str, Any]:
+    return sku_inventory(row["id"], row["do_not_track"])
+
+
+@registry.register
+class SkuResource(ServiceResource):
+    type = "skus"
+    model = Sku
+    save = staticmethod(services.save_sku)
+    sales_channel_actions = ("list", "retrieve")
+    attributes = (
+        String("code", "CUFfs", required=True),
+        String("name", "CUFfs", required=True),
+        String("description", "CUFf"),
+        String("image_url", "CUFf"),
+        Integer("pieces_per_pack", "CUF"),
+        Float("weight", "CUF"),
+        String("unit_of_weight", "CUF", enum=UNITS_OF_WEIGHT),
+        String("hs_tariff_number", "CUF"),
+        Boolean("do_not_ship", "CUFfs", nullable=False),
+        Boolean("do_not_track", "CUFfs", nullable=False),
+        # Stock across every stock location; a query per SKU, so only when one SKU is retrieved.
+        Object("inventory", "F", compute=inventory, depends=("id", "do_not_track"), detail=True),
+        Object("jwt_custom_claim", "F", compute=nothing),
+    )
+    relationships = (
+        ToOne("shipping_category", "shipping_categories", "CUf", required=True),
+        ToMany("prices", "prices", "f", reverse="sku_id"),
+        ToMany("stock_items", "stock_items", "f", reverse="sku_id"),
+    )
+
+
+# No price rules run, so the original amount is the amount (Commerce Layer shows no float of it).
+ORIGINAL_AMOUNT_CENTS, _, FORMATTED_ORIGINAL_AMOUNT = money(
+    "original_amount_cents",
+    "original_amount_float",
+    "formatted_original_amount",
+    flags="F",
+    column="amount_cents",
+)
+
+
+@registry.register
+class PriceResource(ServiceResource):
+    type = "prices"
+    model = Price
+    save = staticmethod(services.save_price)
+    sales_channel_actions = ("list", "retrieve")
+    attributes = (
+        String("currency_code", "F"),
+        # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
+        String("sku_code", "CUF", expression=F("sku__code")),
+        *money("amount_cents", "amount_float", "formatted_amount", flags="CUFfs"),
+        ORIGINAL_AMOUNT_CENTS,
+        FORMATTED_ORIGINAL_AMOUNT,
+        *money(
+            "compare_at_amount_cents", "compare_at_amount_float", "formatted_compare_at_amount", flags="CUFfs"
+        ),
+        Object("rule_outcomes", "F", compute=nothing),
+        Datetime("processed_at", "UF"),
+        Object("rules", "CUFf"),
+        Object("resource_payload", "F", compute=nothing),
+        Object("jwt_custom_claim", "F", compute=nothing),
+    )
+    relationships = (
+        # Both required, the sku possibly given as sku_code: the service reports them missing along with
+        # every other problem of the row.
+        ToOne("price_list", "price_lists", "CUf"),
+        ToOne("sku", "skus", "CUf"),
+    )
+
+
+@registry.register
+class MarketResource(TriggeredServiceResource):
+    type = "markets"
+    model = Market
+    save = staticmethod(services.save_market)
+    attributes = (
+        Integer("number", "F"),
+        String("name", "CUFfs", required=True),
+        String("code", "CUFfs"),
+        String("facebook_pixel_id", "CUF"),
+        String("checkout_url", "CUF"),
+        String("external_prices_url", "CUF"),
+        String("external_order_validation_url", "CUF"),
+        Boolean("private", "F"),
+        Integer("shipping_cost_cutoff", "CUF"),
+        Boolean("_disable", "CU", trigger=True),
+        Boolean("_enable", "CU", trigger=True),
+        Datetime("disabled_at", "Ffs"),
+        String("shared_secret", "F"),
+        Boolean("_regenerate_shared_secret", "U", trigger=True),
+        Array("external_includes", "CUF"),
+    )
+    relationships = (
+        ToOne("merchant", "merchants", "CUf", required=True),
+        ToOne("price_list", "price_lists", "CUf", required=True),
+        # Without price list schedulers, the base price list is the price list.
+        ToOne("base_price_list", "price_lists", "", column="price_list_id"),
+        ToOne("inventory_model", "inventory_models", "CUf", required=True),
+        ToOne("subscription_model", "subscription_models", "CUf"),
+        ToOne("default_shipping_method", "shipping_methods", "CUf"),
+        ToOne("default_payment_method", "payment_methods", "CUf"),
+    )
+
+
+@registry.register
+class ShippingMethodResource(TriggeredServiceResource):
+    type = "shipping_methods"
+    model = ShippingMethod
+    save = staticmethod(services.save_shipping_method)
+    sales_channel_actions = ("list", "retrieve")
+    attributes = (
+        String("name", "CUFfs", required=True),
+        String("scheme", "CUFfs", enum=SHIPPING_SCHEMES),
+        String("currency_code", "CUFfs"),
+        String("external_prices_url", "CUF"),
+        *money("price_amount_cents", "price_amount_float", "formatted_price_amount", flags="CUFfs"),
+        *money(
+            "free_over_amount_cents", "free_over_amount_float", "formatted_free_over_amount", flags="CUFfs"
+        ),
+        Boolean("use_subtotal", "CUF", nullable=False),
+        # The price for one shipment exists only where a shipment asks (its available shipping methods).
+        Integer("price_amount_for_shipment_cents", "F", compute=nothing),
+        Float("price_amount_for_shipment_float", "F", compute=nothing),
+        String("formatted_price_amount_for_shipment", "F", compute=nothing),
+        Float("min_weight", "CUF"),
+        Float("max_weight", "CUF"),
+        String("unit_of_weight", "CUF", enum=UNITS_OF_WEIGHT),
+        String("tax_code", "CUF"),
+        Boolean("_disable", "CU", trigger=True),
+        Boolean("_enable", "CU", trigger=True),
+        Datetime("disabled_at", "Ffs"),
+        String("circuit_state", "Ffs"),
+        Integer("circuit_failure_count", "Ffs"),
+        Boolean("_reset_circuit", "U", trigger=True),
+        String("shared_secret", "F"),
+        Boolean("_regenerate_shared_secret", "U", trigger=True),
+        Array("external_includes", "CUF"),
+    )
+    relationships = (
+        ToOne("market", "markets", "CUf"),
+        ToOne("shipping_category", "shipping_categories", "CUf"),
+        ToOne("stock_location", "stock_locations", "CUf"),
     )

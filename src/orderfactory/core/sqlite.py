@@ -3,34 +3,53 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.db.backends.signals import connection_created
 
 
 def json_contains(target: Any, query: Any) -> bool:
-    """PostgreSQL ``@>`` semantics for jsonb: objects by key subset, arrays by element subset."""
+    """PostgreSQL ``@>`` semantics for jsonb: objects by key subset, arrays by element subset, scalars by
+    equality (numbers by value, so ``1`` and ``1.0`` are equal; ``true`` is not ``1``).
+
+    As in PostgreSQL, a top-level array also contains a lone scalar (``[1, 2] @> 1``), but only at the top:
+    ``{"a": [1]}`` does not contain ``{"a": 1}``.
+    """
+    if isinstance(target, list) and not isinstance(query, (dict, list)):
+        return any(_scalar_equal(t, query) for t in target if not isinstance(t, (dict, list)))
+    return _contains(target, query)
+
+
+def _contains(target: Any, query: Any) -> bool:
     if isinstance(query, dict):
-        return isinstance(target, dict) and all(
-            k in target and json_contains(target[k], v) for k, v in query.items()
-        )
+        return isinstance(target, dict) and all(k in target and _contains(target[k], v) for k, v in query.items())
     if isinstance(query, list):
         if not isinstance(target, list):
             return False
-        return all(any(json_contains(t, q) for t in target) for q in query)
-    if isinstance(target, list):
+        return all(any(_contains(t, q) for t in target) for q in query)
+    if isinstance(target, (dict, list)):
         return False
+    return _scalar_equal(target, query)
+
+
+def _scalar_equal(target: Any, query: Any) -> bool:
     if isinstance(query, bool) or isinstance(target, bool):
         return type(query) is type(target) and query == target
     return bool(target == query)
+
+
+def _load(text: str) -> Any:
+    # Decimals, like PostgreSQL's numeric: 0.1 and 0.10000000000000001 are different numbers there too.
+    return json.loads(text, parse_float=Decimal)
 
 
 def _sqlite_json_contains(target_text: str | None, query_text: str | None) -> int | None:
     if target_text is None or query_text is None:
         return None
     try:
-        return int(json_contains(json.loads(target_text), json.loads(query_text)))
-    except (ValueError, TypeError):
+        return int(json_contains(_load(target_text), _load(query_text)))
+    except (ValueError, TypeError, RecursionError):
         return 0
 
 

@@ -1,4 +1,5 @@
-"""Inventory models, stock locations and the priority of each stock location within an inventory model."""
+"""Inventory models, stock locations, the priority of each stock location within an inventory model, and the
+stock of each SKU in each location."""
 
 from __future__ import annotations
 
@@ -54,5 +55,21 @@ class InventoryStockLocation(TenantModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["stock_location", "inventory_model"], name="inventory_stock_location_uniq"
+            ),
+        ]
+
+
+class StockItem(TenantModel):
+    quantity = models.IntegerField()
+    stock_location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="stock_items")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="stock_items")
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock_location", "sku"], name="stock_item_stock_location_sku_uniq"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="stock_item_quantity_not_negative"
             ),
         ]

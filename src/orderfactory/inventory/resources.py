@@ -1,10 +1,12 @@
-"""The inventory_models, stock_locations and inventory_stock_locations resources."""
+"""The inventory_models, stock_locations, inventory_stock_locations and stock_items resources."""
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from orderfactory.catalog.resources import ServiceResource
 from orderfactory.inventory import services
-from orderfactory.inventory.models import InventoryModel, InventoryStockLocation, StockLocation
+from orderfactory.inventory.models import InventoryModel, InventoryStockLocation, StockItem, StockLocation
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Integer, String, ToMany, ToOne
 
@@ -42,6 +44,7 @@ class StockLocationResource(ServiceResource):
     relationships = (
         ToOne("address", "addresses", "CUf", required=True),
         ToMany("inventory_stock_locations", "inventory_stock_locations", "f", reverse="stock_location_id"),
+        ToMany("stock_items", "stock_items", "f", reverse="stock_location_id"),
     )
 
 
@@ -57,4 +60,24 @@ class InventoryStockLocationResource(ServiceResource):
     relationships = (
         ToOne("stock_location", "stock_locations", "CUf", required=True),
         ToOne("inventory_model", "inventory_models", "CUf", required=True),
+    )
+
+
+@registry.register
+class StockItemResource(ServiceResource):
+    type = "stock_items"
+    model = StockItem
+    save = staticmethod(services.save_stock_item)
+    attributes = (
+        # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
+        String("sku_code", "CUF", expression=F("sku__code")),
+        Integer("quantity", "CUFfs", required=True),
+        # Validates the quantity against the reserved stock; nothing reserves stock, so the checks every write
+        # runs are the whole validation.
+        Boolean("_validate", "U", trigger=True),
+    )
+    relationships = (
+        ToOne("stock_location", "stock_locations", "CUf", required=True),
+        # Required, but may be given as sku_code: the service reports it missing.
+        ToOne("sku", "skus", "CUf"),
     )

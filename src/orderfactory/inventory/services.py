@@ -1,28 +1,38 @@
-"""Inventory writes: inventory models, stock locations and their priorities. Every problem is reported at once."""
+"""Inventory writes (inventory models, stock locations, their priorities, stock items), every problem reported
+at once, and the stock questions orders ask: where a SKU is stocked, in priority order, and how much of it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Max
+from django.db import transaction
+from django.db.models import F, Max
 
-from orderfactory.catalog.services import blank, required, save, taken
+from orderfactory.catalog.services import (
+    missing,
+    negative,
+    not_included,
+    required,
+    resolve_sku_code,
+    save,
+    taken,
+    taken_together,
+)
 from orderfactory.inventory.models import (
     LABEL_FORMATS,
     STRATEGIES,
     InventoryModel,
     InventoryStockLocation,
+    StockItem,
     StockLocation,
 )
 from orderfactory.jsonapi import errors
 from orderfactory.jsonapi.errors import ApiError
 
-
-def not_included(instance: Any, column: str, allowed: tuple[str, ...]) -> list[ApiError]:
-    value = getattr(instance, column)
-    if blank(value) or value in allowed:
-        return []
-    return [errors.validation(column, "is not included in the list", "inclusion", value=value)]
+# (stock_location_id, priority, quantity)
+StockLevel = tuple[str, int, int]
 
 
 def not_positive(instance: Any, column: str) -> list[ApiError]:
@@ -30,12 +40,6 @@ def not_positive(instance: Any, column: str) -> list[ApiError]:
     if value is None or value > 0:
         return []
     return [errors.validation(column, "must be greater than 0", "greater_than", value=value, count=0)]
-
-
-def missing(instance: Any, *relationships: str) -> list[ApiError]:
-    return [
-        errors.blank(name, relationship=True) for name in relationships if not getattr(instance, f"{name}_id")
-    ]
 
 
 def inventory_model_problems(inventory_model: InventoryModel) -> list[ApiError]:
@@ -57,28 +61,21 @@ def stock_location_problems(stock_location: StockLocation) -> list[ApiError]:
 
 
 def inventory_stock_location_problems(isl: InventoryStockLocation) -> list[ApiError]:
-    found = required(isl, "priority") + missing(isl, "stock_location", "inventory_model")
-    duplicate = (
-        isl.stock_location_id
-        and isl.inventory_model_id
-        and InventoryStockLocation.objects.filter(
-            stock_location_id=isl.stock_location_id, inventory_model_id=isl.inventory_model_id
-        )
-        .exclude(pk=isl.pk)
-        .exists()
+    # Commerce Layer: "stock_location - has already been taken" (one priority per location and model).
+    return (
+        required(isl, "priority")
+        + missing(isl, "stock_location", "inventory_model")
+        + taken_together(isl, ("stock_location_id", "inventory_model_id"), "stock_location")
     )
-    if duplicate:
-        # Commerce Layer: "stock_location - has already been taken" (one priority per location and model).
-        found.append(
-            errors.validation(
-                "stock_location",
-                "has already been taken",
-                "taken",
-                pointer="/data/relationships/stock_location",
-                value=isl.stock_location_id,
-            )
-        )
-    return found
+
+
+def stock_item_problems(stock_item: StockItem) -> list[ApiError]:
+    return (
+        required(stock_item, "quantity")
+        + negative(stock_item, "quantity")
+        + missing(stock_item, "stock_location", "sku")
+        + taken_together(stock_item, ("stock_location_id", "sku_id"), "sku")
+    )
 
 
 def save_inventory_model(inventory_model: InventoryModel, changes: dict[str, Any]) -> InventoryModel:
@@ -97,3 +94,54 @@ def save_inventory_stock_location(
     isl: InventoryStockLocation, changes: dict[str, Any]
 ) -> InventoryStockLocation:
     return save(isl, changes, inventory_stock_location_problems)
+
+
+@transaction.atomic
+def save_stock_item(stock_item: StockItem, changes: dict[str, Any]) -> StockItem:
+    """``changes`` may name the SKU by ``sku_code``."""
+    unknown_code = resolve_sku_code(changes)
+    return save(stock_item, changes, lambda item: unknown_code + stock_item_problems(item))
+
+
+# --- what orders ask the inventory --------------------------------------------------------------------------
+
+
+def stock_levels(inventory_model: InventoryModel, sku_ids: Iterable[str]) -> dict[str, list[StockLevel]]:
+    """For each SKU stocked in the inventory model's locations: ``(stock_location_id, priority, quantity)``
+    in the model's priority order (ties by stock location number), locations on hold left out. One query;
+    SKUs without stock items are absent."""
+    rows = (
+        StockItem.objects.filter(
+            sku_id__in=list(sku_ids),
+            stock_location__inventory_stock_locations__inventory_model=inventory_model,
+            stock_location__inventory_stock_locations__on_hold=False,
+        )
+        .annotate(priority=F("stock_location__inventory_stock_locations__priority"))
+        .order_by("priority", "stock_location__number")
+        .values_list("sku_id", "stock_location_id", "priority", "quantity")
+    )
+    levels: dict[str, list[StockLevel]] = defaultdict(list)
+    for sku_id, stock_location_id, priority, quantity in rows:
+        levels[sku_id].append((stock_location_id, priority, quantity))
+    return dict(levels)
+
+
+def available_quantity(inventory_model: InventoryModel, sku_id: str) -> int:
+    """The SKU's stock across the inventory model's locations that are not on hold."""
+    return sum(quantity for _, _, quantity in stock_levels(inventory_model, [sku_id]).get(sku_id, []))
+
+
+def sku_inventory(sku_id: str, do_not_track: bool) -> dict[str, Any]:
+    """Commerce Layer's ``inventory`` of one SKU: its stock in every stock location (by location number). A
+    SKU whose stock is not tracked is always available."""
+    levels = [
+        {
+            "quantity": item["quantity"],
+            "stock_location": {"id": item["stock_location_id"], "name": item["stock_location__name"]},
+        }
+        for item in StockItem.objects.filter(sku_id=sku_id)
+        .order_by("stock_location__number")
+        .values("quantity", "stock_location_id", "stock_location__name")
+    ]
+    quantity = sum(level["quantity"] for level in levels)
+    return {"available": do_not_track or quantity > 0, "quantity": quantity, "levels": levels}

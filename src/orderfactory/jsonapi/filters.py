@@ -5,12 +5,26 @@ an association path through declared relationships (``market_code``, ``source_or
 those joined by ``_or_`` / ``_and_``. Only filterable attributes and relationships are reachable. Values are
 text: lists are comma-separated, datetimes ISO-8601, booleans true/false, ``jcont`` takes a JSON document.
 
+As in Ransack, a blank value drops the condition (``filter[q][name_eq]=`` filters nothing), and so do the
+blank items of a list (``name_in=a,`` is ``name_in=a``).
+
+A datetime value names the whole millisecond it falls in, the precision documents render timestamps with: a
+``created_at`` copied from a document finds its row with ``created_at_eq`` and excludes it with
+``created_at_gt``, although the column keeps microseconds.
+
+Through a to-many relationship a row matches when one of its related rows does, negated predicates included
+(``inventory_stock_locations_priority_not_eq=1``: some location has another priority), and a row with no
+related rows is NULL there: Ransack's LEFT OUTER JOIN semantics. The view filters by a subquery of ids, so a
+row is listed once however many related rows match.
+
 Parsing (``parse_condition``) never touches the database; ``Condition.q()`` builds the Django ``Q``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
@@ -25,8 +39,9 @@ from orderfactory.jsonapi import resource as r
 
 MAX_DEPTH = 3
 MAX_LIST = 100
+MAX_JSON_DEPTH = 32
 
-# Base predicates: name -> (Django lookup or builder, takes a list)
+# Base predicates over one value.
 _SCALAR: dict[str, Callable[[str, Any], Q]] = {
     "eq": lambda p, v: Q(**{p: v}),
     "not_eq": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{p: v}),
@@ -44,6 +59,17 @@ _SCALAR: dict[str, Callable[[str, Any], Q]] = {
     "not_cont": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__icontains": v}),
 }
 _TEXT_ONLY = {"matches", "does_not_match", "start", "not_start", "end", "not_end", "cont", "not_cont"}
+
+_MILLISECOND = dt.timedelta(milliseconds=1)
+# The comparisons of a datetime value ``v`` standing for the millisecond [v, v + 1 ms).
+_DATETIME: dict[str, Callable[[str, dt.datetime], Q]] = {
+    "eq": lambda p, v: Q(**{f"{p}__gte": v, f"{p}__lt": v + _MILLISECOND}),
+    "not_eq": lambda p, v: Q(**{f"{p}__lt": v}) | Q(**{f"{p}__gte": v + _MILLISECOND}),
+    "lt": lambda p, v: Q(**{f"{p}__lt": v}),
+    "lteq": lambda p, v: Q(**{f"{p}__lt": v + _MILLISECOND}),
+    "gt": lambda p, v: Q(**{f"{p}__gte": v + _MILLISECOND}),
+    "gteq": lambda p, v: Q(**{f"{p}__gte": v}),
+}
 
 # Compound predicates over a list of values: (base predicate, combinator)
 _LISTS: dict[str, tuple[str, Callable[[Q, Q], Q]]] = {}
@@ -69,12 +95,15 @@ _LISTS["not_eq_any"] = ("not_eq", operator.or_)
 _LISTS["not_cont_all"] = ("not_cont", operator.and_)
 
 _MEMBERSHIP = {"in", "not_in", "not_in_or_null"}
-_PRESENCE = {"present", "blank", "null", "not_null", "true", "false"}
+_PRESENCE = {"present", "blank", "null", "not_null"}
+_BOOLEAN = {"true", "false"}
 _JSON = {"jcont"}
 
 PREDICATES: tuple[str, ...] = tuple(
-    sorted(set(_SCALAR) | set(_LISTS) | _MEMBERSHIP | _PRESENCE | _JSON, key=len, reverse=True)
+    sorted(set(_SCALAR) | set(_LISTS) | _MEMBERSHIP | _PRESENCE | _BOOLEAN | _JSON, key=len, reverse=True)
 )
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
@@ -90,14 +119,19 @@ class Condition:
     predicate: str
     paths: list[Path]
     combinator: str  # "or" | "and"
-    value: Any  # parsed per predicate; None means "ignored" (blank value, as Ransack does)
+    values: list[Any]  # one per path, parsed for its attribute; None drops that path (a blank value)
+
+    @property
+    def value(self) -> Any:
+        """The parsed value, or None when the condition is dropped (its value is blank)."""
+        return next((v for v in self.values if v is not None), None)
 
     @property
     def to_many(self) -> bool:
         return any(p.to_many for p in self.paths)
 
     def q(self) -> Q:
-        parts = [_build(self.predicate, p, self.value) for p in self.paths]
+        parts = [_build(self.predicate, p, v) for p, v in zip(self.paths, self.values, strict=True)]
         return reduce(operator.or_ if self.combinator == "or" else operator.and_, parts)
 
 
@@ -131,7 +165,11 @@ def parse_condition(resource: type[r.Resource], key: str, value: str) -> Conditi
         if resolved is None:
             continue
         paths, combinator = resolved
-        return Condition(key, predicate, paths, combinator, _parse_value(key, predicate, paths, value))
+        for path in paths:
+            if not _applies(predicate, path.attr):
+                raise _invalid_filter(key)
+        values = [_parse_value(key, predicate, path.attr, value) for path in paths]
+        return Condition(key, predicate, paths, combinator, values)
     raise _invalid_filter(key)
 
 
@@ -182,33 +220,36 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
     return None
 
 
-def _parse_value(key: str, predicate: str, paths: list[Path], value: str) -> Any:
-    attr = paths[0].attr
+def _applies(predicate: str, attr: r.Attr) -> bool:
+    """Whether a predicate means anything for an attribute of this type (Ransack would compare nonsense)."""
     if predicate in _PRESENCE:
-        try:
-            return r.Boolean("x").parse_filter(value) if value.strip() else None
-        except ValueError:
-            raise _invalid_value(key, value) from None
-    if value == "":
-        return None
-    if predicate in _JSON:
-        if not isinstance(attr, (r.Object, r.Array)):
-            raise _invalid_filter(key)
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise _invalid_value(key, value) from None
+        return True
     if isinstance(attr, (r.Object, r.Array)):
-        raise _invalid_filter(key)
+        return predicate in _JSON
+    if predicate in _JSON:
+        return False
+    if predicate in _BOOLEAN:
+        return isinstance(attr, r.Boolean)
     base = _LISTS[predicate][0] if predicate in _LISTS else predicate
-    if base in _TEXT_ONLY and not isinstance(attr, r.String):
-        raise _invalid_filter(key)
+    return base not in _TEXT_ONLY or isinstance(attr, r.String)
+
+
+def _parse_value(key: str, predicate: str, attr: r.Attr, value: str) -> Any:
+    """The value for one attribute of the condition, or None when it is blank (the condition is dropped)."""
+    flag = predicate in _PRESENCE or predicate in _BOOLEAN
+    if value == "" or (not value.strip() and (flag or not isinstance(attr, r.String))):
+        return None
     try:
+        if flag:
+            return r.Boolean("flag").parse_filter(value)
+        if predicate in _JSON:
+            return _json_document(value)
+        base = _LISTS[predicate][0] if predicate in _LISTS else predicate
         if predicate in _LISTS or predicate in _MEMBERSHIP:
-            items = value.split(",")
+            items = [item for item in value.split(",") if item != ""]
             if len(items) > MAX_LIST:
                 raise ValueError("too many values")
-            return [_coerce(a, base, item) for item in items for a in [attr]]
+            return [_coerce(attr, base, item) for item in items] or None
         return _coerce(attr, base, value)
     except (ValueError, OverflowError):
         raise _invalid_value(key, value) from None
@@ -217,7 +258,42 @@ def _parse_value(key: str, predicate: str, paths: list[Path], value: str) -> Any
 def _coerce(attr: r.Attr, predicate: str, text: str) -> Any:
     if predicate in _TEXT_ONLY:
         return text
-    return attr.parse_filter(text)
+    if isinstance(attr, r.Integer) and not _INTEGER.fullmatch(text.strip()):
+        raise ValueError("not an integer")
+    value = attr.parse_filter(text)
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
+
+
+def _json_document(text: str) -> Any:
+    """A ``jcont`` value: any JSON document but null, that the database can store (no NUL character)."""
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ValueError("not JSON") from None
+    if document is None:
+        raise ValueError("null contains nothing")
+    stack = [(document, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError("too deep")
+        if isinstance(item, dict):
+            if any("\x00" in k for k in item):
+                raise ValueError("NUL in a key")
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and "\x00" in item:
+            raise ValueError("NUL in a string")
+    return document
+
+
+def _compare(base: str, path: Path, value: Any) -> Q:
+    if isinstance(path.attr, r.Datetime) and base in _DATETIME:
+        return _DATETIME[base](path.lookup, value)
+    return _SCALAR[base](path.lookup, value)
 
 
 def _build(predicate: str, path: Path, value: Any) -> Q:
@@ -225,16 +301,21 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
         return Q()
     p = path.lookup
     if predicate in _SCALAR:
-        return _SCALAR[predicate](p, value)
+        return _compare(predicate, path, value)
     if predicate in _LISTS:
         base, combine = _LISTS[predicate]
-        return reduce(combine, (_SCALAR[base](p, v) for v in value))
-    if predicate == "in":
-        return Q(**{f"{p}__in": value})
-    if predicate == "not_in":
-        return Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__in": value})
-    if predicate == "not_in_or_null":
-        return Q(**{f"{p}__isnull": True}) | ~Q(**{f"{p}__in": value})
+        return reduce(combine, (_compare(base, path, v) for v in value))
+    if predicate in _MEMBERSHIP:
+        member = (
+            reduce(operator.or_, (_compare("eq", path, v) for v in value))
+            if isinstance(path.attr, r.Datetime)
+            else Q(**{f"{p}__in": value})
+        )
+        if predicate == "in":
+            return member
+        if predicate == "not_in":
+            return Q(**{f"{p}__isnull": False}) & ~member
+        return Q(**{f"{p}__isnull": True}) | ~member
     if predicate == "jcont":
         return Q(**{f"{p}__of_jcont": value})
     if predicate in ("null", "not_null"):
@@ -246,9 +327,10 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
             else Q(**{f"{p}__isnull": False})
         )
         return present if value == (predicate == "present") else ~present
-    if predicate in ("true", "false"):
+    if predicate in _BOOLEAN:
         wanted = predicate == "true"
-        return Q(**{p: wanted}) if value else ~Q(**{p: wanted})
+        # Ransack: ``active_true=false`` is ``active != true``, which no NULL satisfies.
+        return Q(**{p: wanted}) if value else Q(**{f"{p}__isnull": False}) & ~Q(**{p: wanted})
     raise AssertionError(predicate)
 
 
@@ -258,15 +340,17 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
 @models.CharField.register_lookup
 @models.TextField.register_lookup
 class Like(models.Lookup):
-    """Ransack ``matches``: the caller's own LIKE pattern, case-insensitive on every backend."""
+    """Ransack ``matches``: the caller's own LIKE pattern, case-insensitive on every backend, with backslash
+    escaping ``%`` and ``_`` on both (PostgreSQL's default, which SQLite must be told)."""
 
     lookup_name = "of_like"
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        op = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
-        return f"{lhs} {op} {rhs}", [*lhs_params, *rhs_params]
+        if connection.vendor == "postgresql":
+            return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
 
 
 @models.JSONField.register_lookup

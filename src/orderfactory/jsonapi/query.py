@@ -85,7 +85,8 @@ def parse(resource: type[r.Resource], items: list[tuple[str, str]], *, collectio
 
 def _parse_page_value(key: str, value: str, maximum: int) -> int:
     text = value.strip()
-    if not text.isdigit() or len(text) > 10 or not (1 <= int(text) <= maximum):
+    # isascii: "²".isdigit() is true but int("²") fails.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not (1 <= int(text) <= maximum):
         raise errors.ApiError(
             400,
             "INVALID_PAGE_VALUE",
@@ -184,8 +185,8 @@ def order_by(resource: type[r.Resource], sort: list[tuple[str, bool]]) -> list[A
         attr = resource.attribute(name)
         assert attr is not None and attr.lookup is not None
         clauses.append(("-" if desc else "") + attr.lookup)
-    if "id" not in names and (not sort or True):
-        clauses.append("id")
+    if "id" not in names:
+        clauses.append("id")  # a total order, so pages neither repeat nor skip rows
     seen: set[str] = set()
     unique = []
     for c in clauses:

@@ -19,8 +19,9 @@ from orderfactory.jsonapi import resource as r
 
 Row = dict[str, Any]
 
-# (attribute name, kind, column, function): kind 0 plain column, 1 column with dump, 2 computed from the row
-_PLAIN, _DUMP, _COMPUTE = 0, 1, 2
+# (attribute name, kind, column, function): kind 0 plain column, 1 column with dump, 2 computed from the row,
+# 3 computed from the row of a retrieved resource only (Attr.detail)
+_PLAIN, _DUMP, _COMPUTE, _DETAIL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Plan:
     annotations: tuple[tuple[str, Any], ...]
     attrs: tuple[tuple[str, int, str | None, Callable[[Any], Any] | None], ...]
     rels: tuple[str, ...]
+
+
+def _none(row: Row) -> None:
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -44,10 +49,12 @@ def plan_for(resource: type[r.Resource], sparse: frozenset[str] | None, linked: 
             annotations[a.name] = a.expression
             columns[a.name] = None
             attrs.append((a.name, _PLAIN, a.name, None))
+        elif a.trigger:
+            attrs.append((a.name, _COMPUTE, None, _none))  # a trigger has no stored value
         elif a.compute is not None:
             for c in a.depends:
                 columns[c] = None
-            attrs.append((a.name, _COMPUTE, None, a.compute))
+            attrs.append((a.name, _DETAIL if a.detail else _COMPUTE, None, a.compute))
         else:
             assert a.column is not None, a.name
             columns[a.column] = None
@@ -78,12 +85,19 @@ class Renderer:
     meta: dict[str, Any]
     sparse: dict[str, set[str]] = field(default_factory=dict)
     included: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    public: bool = False  # a sales channel caller: include only what it may retrieve
+    detail: bool = False  # the primary data is one retrieved resource: its detail attributes are computed
+
+    def visible(self, target: type[r.Resource] | None) -> bool:
+        return target is not None and (not self.public or "retrieve" in target.sales_channel_actions)
 
     def plan(self, resource: type[r.Resource], linked: Iterable[str] = ()) -> Plan:
         sparse = self.sparse.get(resource.type)
         return plan_for(resource, frozenset(sparse) if sparse is not None else None, frozenset(linked))
 
-    def resource_object(self, resource: type[r.Resource], row: Row, plan: Plan) -> dict[str, Any]:
+    def resource_object(
+        self, resource: type[r.Resource], row: Row, plan: Plan, *, detail: bool = False
+    ) -> dict[str, Any]:
         rid = row["id"]
         self_url = f"{self.base_url}/api/{resource.type}/{rid}"
         attributes: dict[str, Any] = {}
@@ -93,8 +107,10 @@ class Renderer:
             elif kind == _DUMP:
                 value = row[column]  # type: ignore[index]
                 attributes[name] = fn(value) if value is not None else None  # type: ignore[misc]
-            else:
+            elif kind == _COMPUTE or detail:
                 attributes[name] = fn(row)  # type: ignore[misc]
+            else:
+                attributes[name] = None
         relationships = {
             name: {"links": {"self": f"{self_url}/relationships/{name}", "related": f"{self_url}/{name}"}}
             for name in plan.rels
@@ -117,7 +133,7 @@ class Renderer:
         top = {p[0] for p in include}
         plan = self.plan(resource, top)
         rows = fetch(resource, qs, plan)
-        objects = [self.resource_object(resource, row, plan) for row in rows]
+        objects = [self.resource_object(resource, row, plan, detail=self.detail) for row in rows]
         if include:
             self._include_level(resource, list(zip(rows, objects, strict=True)), (), include)
         return objects
@@ -166,7 +182,7 @@ class Renderer:
             found: dict[tuple[str, str], tuple[Row, dict[str, Any]]] = {}
             for type_name, ids in wanted.items():
                 target = registry.get(type_name)
-                if target is None:
+                if target is None or not self.visible(target):
                     continue
                 plan = self.plan(target, deeper)
                 for row in fetch(target, target.queryset().filter(pk__in=ids), plan):
@@ -182,7 +198,7 @@ class Renderer:
         target = registry.get(rel.targets[0])
         parent_ids = [row["id"] for row, _ in parents]
         groups: dict[str, list[dict[str, str]]] = defaultdict(list)
-        if target is not None and parent_ids:
+        if target is not None and parent_ids and self.visible(target):
             plan = self.plan(target, deeper)
             if rel.queryset is not None:
                 qs = rel.queryset(target.queryset(), parent_ids)

@@ -49,7 +49,9 @@ def format_datetime(value: dt.datetime) -> str:
 class Attr:
     """One attribute. Its value comes from a column (``column``, default the attribute's name), from an
     expression annotated on the query (``expression``), or from ``compute(row)`` over the named ``depends``
-    columns of the fetched row."""
+    columns of the fetched row. A ``detail`` computed attribute is computed only when its resource is the
+    one retrieved (Commerce Layer's sku ``inventory``) and is null in lists and includes, where it would
+    cost a query per row."""
 
     type_name: ClassVar[str] = "string"
 
@@ -67,6 +69,7 @@ class Attr:
         depends: Sequence[str] = (),
         trigger: bool = False,
         nullable: bool = True,
+        detail: bool = False,
     ) -> None:
         self.name = name
         self.flags = flags
@@ -80,6 +83,7 @@ class Attr:
         self.depends = tuple(depends)
         self.trigger = trigger
         self.nullable = nullable
+        self.detail = detail
         self.column = column or (None if (compute or trigger) else name)
 
     # The column names the query must fetch to render this attribute.
@@ -379,6 +383,10 @@ class Resource:
     attributes: ClassVar[tuple[Attr, ...]] = ()
     relationships: ClassVar[tuple[Rel, ...]] = ()
     standard_fields: ClassVar[bool] = True
+    # Updates open their own transactions (see views.update); every other write runs in the request's one.
+    own_transactions: ClassVar[bool] = False
+    # What a public (sales channel) token may do here; integration tokens may do every action.
+    sales_channel_actions: ClassVar[tuple[str, ...]] = ()
     # Default order of lists: the contract leaves it open; oldest first, like Commerce Layer's id order.
     default_sort: ClassVar[tuple[str, ...]] = ("created_at", "id")
 

@@ -35,8 +35,10 @@ class Context:
 
     base_url: str
     meta: dict[str, Any]
-    # Hooks run inside the write transaction (events, audit): (action, resource, instance, before) -> None
-    on_write: Callable[[str, type[r.Resource], models.Model, dict[str, Any] | None], None] | None = None
+    # Hooks run inside the write transaction (events, audit): (action, resource type, instance, before) -> None
+    on_write: Callable[[str, str, models.Model, dict[str, Any] | None], None] | None = None
+    # Public (sales channel) callers may only do what a resource opens to them (Resource.sales_channel_actions).
+    public: bool = False
 
 
 def respond(document: dict[str, Any] | None, status: int = 200) -> HttpResponse:
@@ -58,9 +60,11 @@ def resolve(type_name: str) -> type[r.Resource]:
     return resource
 
 
-def _allow(resource: type[r.Resource], action: str, method: str) -> None:
+def _allow(resource: type[r.Resource], action: str, method: str, ctx: Context | None = None) -> None:
     if action not in resource.actions:
         raise errors.method_not_allowed(method)
+    if ctx is not None and ctx.public and action not in resource.sales_channel_actions:
+        raise errors.unauthorized()
 
 
 def _get_instance(resource: type[r.Resource], rid: str, *, lock: bool = False) -> models.Model:
@@ -83,28 +87,30 @@ def dispatch(
     if resource.singleton:
         if rid is not None or method != "GET":
             raise errors.method_not_allowed(method) if rid is None else errors.not_found()
+        _allow(resource, "retrieve", method, ctx)
         return retrieve(request, ctx, resource, None)
     if rel_name is not None:
         if method != "GET":
             raise errors.method_not_allowed(method)
+        _allow(resource, "retrieve", method, ctx)
         assert rid is not None
         return related(request, ctx, resource, rid, rel_name, linkage)
     if rid is None:
         if method == "GET":
-            _allow(resource, "list", method)
+            _allow(resource, "list", method, ctx)
             return list_(request, ctx, resource)
         if method == "POST":
-            _allow(resource, "create", method)
+            _allow(resource, "create", method, ctx)
             return create(request, ctx, resource)
         raise errors.method_not_allowed(method)
     if method == "GET":
-        _allow(resource, "retrieve", method)
+        _allow(resource, "retrieve", method, ctx)
         return retrieve(request, ctx, resource, rid)
     if method == "PATCH":
-        _allow(resource, "update", method)
+        _allow(resource, "update", method, ctx)
         return update(request, ctx, resource, rid)
     if method == "DELETE":
-        _allow(resource, "delete", method)
+        _allow(resource, "delete", method, ctx)
         return delete(request, ctx, resource, rid)
     raise errors.method_not_allowed(method)
 
@@ -143,7 +149,7 @@ def render_list(
     record_count = qs.count()
     page_count = math.ceil(record_count / q.page_size)
     offset = (q.page_number - 1) * q.page_size
-    renderer = Renderer(ctx.base_url, ctx.meta, q.fields)
+    renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public)
     if offset >= record_count:
         data: list[dict[str, Any]] = []
     else:
@@ -176,7 +182,7 @@ def render_one(
         if len(rid) > 64 or "\x00" in rid:
             raise errors.not_found()
         qs = qs.filter(pk=rid)
-    renderer = Renderer(ctx.base_url, ctx.meta, q.fields)
+    renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public, detail=True)
     data = renderer.render_with_includes(resource, qs[:1], q.include)
     if not data:
         raise errors.not_found()
@@ -212,6 +218,8 @@ def related(
         parent_row = resource.queryset().filter(pk=parent.pk).values("id", *rel.fetch_columns).first()
         ident = rel.identifier(parent_row) if parent_row else None
         target = registry.get(ident[0]) if ident else None
+        if target is not None:
+            _allow(target, "retrieve", "GET", ctx)
         if ident is None or target is None or not target.queryset().filter(pk=ident[1]).exists():
             return respond({"data": None})
         if linkage:
@@ -221,6 +229,7 @@ def related(
     target = registry.get(rel.targets[0])
     if target is None:
         return respond({"data": [], "meta": {"record_count": 0, "page_count": 0}})
+    _allow(target, "list", "GET", ctx)
     if rel.queryset is not None:
         qs = rel.queryset(target.queryset(), [parent.pk])
     else:
@@ -252,20 +261,27 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
         payload = body.parse(resource, document, action="create")
         instance = resource.create(payload)
         if ctx.on_write:
-            ctx.on_write("create", resource, instance, None)
+            ctx.on_write("create", resource.type, instance, None)
         return render_one(None, ctx, resource, instance.pk, status=201, items=items)
 
 
 def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str) -> HttpResponse:
     document = _document(request)
     items = _items(request)
+    if resource.own_transactions:
+        # The resource opens its transactions itself (it may call out over the network between them) and
+        # records its own writes through core.hooks.
+        instance = _get_instance(resource, rid)
+        payload = body.parse(resource, document, action="update", url_id=rid)
+        resource.update(instance, payload)
+        return render_one(None, ctx, resource, rid, items=items)
     with transaction.atomic():
         instance = _get_instance(resource, rid, lock=True)
         payload = body.parse(resource, document, action="update", url_id=rid)
         before = _snapshot(resource, instance)
         instance = resource.update(instance, payload)
         if ctx.on_write:
-            ctx.on_write("update", resource, instance, before)
+            ctx.on_write("update", resource.type, instance, before)
         return render_one(None, ctx, resource, rid, items=items)
 
 
@@ -274,6 +290,6 @@ def delete(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: 
         instance = _get_instance(resource, rid, lock=True)
         before = _snapshot(resource, instance)
         if ctx.on_write:
-            ctx.on_write("destroy", resource, instance, before)
+            ctx.on_write("destroy", resource.type, instance, before)
         resource.delete(instance)
     return respond(None, 204)

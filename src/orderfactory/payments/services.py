@@ -1,13 +1,66 @@
-"""Payment gateway writes."""
+"""Payment writes (gateways, payment methods, payment sources) and the calls to gateways (authorize, void).
+
+``authorize`` and ``void`` talk to the network: callers must call them OUTSIDE any database transaction
+(a gateway that answers in 5 s would otherwise hold the order's row locks for 5 s). They take no locks;
+the only writes they make are single autocommit UPDATEs of the gateway's circuit counters.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from orderfactory.catalog.services import required, save
+from django.db import models, transaction
+
+from orderfactory.catalog.models import Market
+from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save
 from orderfactory.core import clock
+from orderfactory.jsonapi import errors
 from orderfactory.jsonapi.errors import ApiError
-from orderfactory.payments.models import ManualGateway
+from orderfactory.payments.models import (
+    ExternalGateway,
+    ExternalPayment,
+    ManualGateway,
+    PaymentMethod,
+    WireTransfer,
+    new_shared_secret,
+)
+
+log = logging.getLogger(__name__)
+
+# Which payment source type each of our gateways processes.
+GATEWAY_SOURCE_TYPES = {"manual_gateways": "wire_transfers", "external_gateways": "external_payments"}
+# Consecutive transport failures (timeouts, refused connections, 5xx) that open a gateway's circuit, as
+# Commerce Layer does for webhooks; ``_reset_circuit`` closes it.
+CIRCUIT_THRESHOLD = 30
+SIGNATURE_HEADER = "X-CommerceLayer-Signature"
+VOID_ATTEMPTS = 3
+BACKOFF_SECONDS = 0.2  # before the 2nd try; doubled before each later one
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+def _toggle_disabled(
+    changes: dict[str, Any], disabled_at: Any, *, disable: bool, enable: bool
+) -> dict[str, Any]:
+    """``_disable``/``_enable``: disabling a disabled row keeps its first ``disabled_at``."""
+    if disable and disabled_at is None:
+        return {**changes, "disabled_at": clock.now()}
+    if enable:
+        return {**changes, "disabled_at": None}
+    return changes
+
+
+# --- gateways ---------------------------------------------------------------------------------------------
 
 
 def manual_gateway_problems(gateway: ManualGateway) -> list[ApiError]:
@@ -19,8 +72,368 @@ def save_manual_gateway(
 ) -> ManualGateway:
     """Create (an unsaved ``gateway``) or update a manual gateway; ``disable``/``enable`` are the
     ``_disable``/``_enable`` triggers. Disabling a disabled gateway keeps its first ``disabled_at``."""
-    if disable and gateway.disabled_at is None:
-        changes = {**changes, "disabled_at": clock.now()}
-    elif enable:
-        changes = {**changes, "disabled_at": None}
+    changes = _toggle_disabled(changes, gateway.disabled_at, disable=disable, enable=enable)
     return save(gateway, changes, manual_gateway_problems)
+
+
+def _url_problems(gateway: ExternalGateway, column: str) -> list[ApiError]:
+    value = getattr(gateway, column)
+    if blank(value):
+        return []
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return []
+    return [errors.validation(column, "is invalid", "invalid", value=value)]
+
+
+URL_COLUMNS = ("authorize_url", "capture_url", "void_url", "refund_url", "token_url")
+
+
+def external_gateway_problems(gateway: ExternalGateway) -> list[ApiError]:
+    found = required(gateway, "name")
+    for column in URL_COLUMNS:
+        found += _url_problems(gateway, column)
+    return found
+
+
+def save_external_gateway(
+    gateway: ExternalGateway,
+    changes: dict[str, Any],
+    *,
+    disable: bool = False,
+    enable: bool = False,
+    reset_circuit: bool = False,
+    regenerate_shared_secret: bool = False,
+) -> ExternalGateway:
+    """Create (an unsaved ``gateway``, which gets a new shared secret) or update an external gateway, with
+    the triggers ``_disable``, ``_enable``, ``_reset_circuit`` (closes the circuit, zeroes the failure count)
+    and ``_regenerate_shared_secret``."""
+    changes = _toggle_disabled(changes, gateway.disabled_at, disable=disable, enable=enable)
+    if reset_circuit:
+        changes = {**changes, "circuit_state": "closed", "circuit_failure_count": 0}
+    if regenerate_shared_secret:
+        changes = {**changes, "shared_secret": new_shared_secret()}
+    return save(gateway, changes, external_gateway_problems)
+
+
+def gateway_of(gateway_type: str | None, gateway_id: str | None) -> ManualGateway | ExternalGateway | None:
+    model = {"manual_gateways": ManualGateway, "external_gateways": ExternalGateway}.get(gateway_type or "")
+    if model is None or gateway_id is None:
+        return None
+    return model.objects.filter(pk=gateway_id).first()
+
+
+# --- payment methods --------------------------------------------------------------------------------------
+
+
+def titleized(source_type: str) -> str:
+    """Commerce Layer's default payment method name: ``stripe_payments`` -> ``Stripe Payment``."""
+    return " ".join(word.capitalize() for word in source_type.removesuffix("s").split("_"))
+
+
+def payment_method_problems(method: PaymentMethod) -> list[ApiError]:
+    found = required(method, "payment_source_type", "price_amount_cents")
+    if not method.payment_gateway_id:
+        found.append(errors.blank("payment_gateway", relationship=True))
+    else:
+        processed = GATEWAY_SOURCE_TYPES.get(method.payment_gateway_type)
+        if method.payment_source_type and processed != method.payment_source_type:
+            found.append(
+                errors.validation(
+                    "payment_source_type",
+                    f"is not processed by {method.payment_gateway_type}",
+                    "invalid",
+                    value=method.payment_source_type,
+                )
+            )
+    code = method.currency_code
+    if blank(code):
+        found.append(errors.blank("currency_code"))
+    elif not CURRENCY_CODE.fullmatch(code):
+        found.append(errors.validation("currency_code", "is invalid", "invalid", value=code))
+    for column in ("price_amount_cents", "auto_capture_max_amount_cents"):
+        value = getattr(method, column)
+        if value is not None and value < 0:
+            found.append(
+                errors.validation(
+                    column,
+                    "must be greater than or equal to 0",
+                    "greater_than_or_equal_to",
+                    value=value,
+                    count=0,
+                )
+            )
+    return found
+
+
+def save_payment_method(
+    method: PaymentMethod, changes: dict[str, Any], *, disable: bool = False, enable: bool = False
+) -> PaymentMethod:
+    """Create (an unsaved ``method``) or update a payment method. Its name defaults to the titleized
+    payment source type; its currency, when not given, is inherited from its market's price list."""
+    changes = _toggle_disabled(changes, method.disabled_at, disable=disable, enable=enable)
+    source_type = changes.get("payment_source_type", method.payment_source_type)
+    if blank(changes.get("name", method.name)) and isinstance(source_type, str):
+        changes = {**changes, "name": titleized(source_type)}
+    market_id = changes.get("market_id", method.market_id)
+    if blank(changes.get("currency_code", method.currency_code)) and market_id:
+        inherited = (
+            Market.objects.filter(pk=market_id).values_list("price_list__currency_code", flat=True).first()
+        )
+        if inherited:
+            changes = {**changes, "currency_code": inherited}
+    return save(method, changes, payment_method_problems)
+
+
+# --- payment sources --------------------------------------------------------------------------------------
+
+PaymentSource = WireTransfer | ExternalPayment
+
+
+def external_payment_problems(payment: ExternalPayment) -> list[ApiError]:
+    return required(payment, "payment_source_token")
+
+
+def save_wire_transfer(transfer: WireTransfer, changes: dict[str, Any]) -> WireTransfer:
+    return save(transfer, changes, lambda _transfer: [])
+
+
+def save_external_payment(payment: ExternalPayment, changes: dict[str, Any]) -> ExternalPayment:
+    return save(payment, changes, external_payment_problems)
+
+
+@transaction.atomic
+def delete_payment_source(source: PaymentSource) -> None:
+    """Delete a payment source and the wallet entry holding it (which would otherwise point at nothing)."""
+    from orderfactory.customers.services import forget_payment_source
+
+    forget_payment_source(source)
+    source.delete()
+
+
+def clone_payment_source(source: PaymentSource) -> PaymentSource:
+    """A new payment source of the same type and data (token, options, gateway), attached to no order and
+    in no wallet, with no gateway answer yet: what an order copy pays with when it reuses a wallet."""
+    if isinstance(source, ExternalPayment):
+        clone: PaymentSource = ExternalPayment(
+            payment_source_token=source.payment_source_token,
+            options=source.options,
+            payment_gateway_id=source.payment_gateway_id,
+        )
+    else:
+        clone = WireTransfer()
+    clone.metadata = dict(source.metadata or {})
+    clone.save()
+    return clone
+
+
+# --- talking to gateways ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorizationResult:
+    success: bool
+    message: str
+    transaction_token: str | None = None
+    # The gateway's answer as received (its JSON body), to keep on the payment source.
+    response: dict[str, Any] | None = None
+
+
+VoidResult = AuthorizationResult
+
+
+def gateway_timeout() -> float:
+    """Seconds to wait for a gateway (``ORDERFACTORY_GATEWAY_TIMEOUT``, default 5)."""
+    raw = os.environ.get("ORDERFACTORY_GATEWAY_TIMEOUT", "")
+    try:
+        value = float(raw) if raw.strip() else 5.0
+    except ValueError:
+        value = 5.0
+    return value if value > 0 else 5.0
+
+
+def sign(body: bytes, shared_secret: str) -> str:
+    """Commerce Layer's signature: base64(HMAC-SHA256(raw body, shared secret))."""
+    return base64.b64encode(hmac.new(shared_secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def authorize(
+    payment_method: PaymentMethod,
+    source: PaymentSource,
+    amount_cents: int,
+    currency_code: str,
+    order_reference: str,
+) -> AuthorizationResult:
+    """Authorize ``amount_cents`` on ``source`` through ``payment_method``'s gateway. A manual gateway
+    authorizes at once; an external gateway is asked over HTTP (see docs/decisions.md, "Payments") and its
+    answer decides. Never retried once the request may have reached the gateway: authorizing twice could
+    charge twice. Call it outside any transaction."""
+    gateway = payment_method.payment_gateway
+    if gateway is None:
+        return AuthorizationResult(False, "payment gateway not found")
+    if gateway.disabled_at is not None or payment_method.disabled_at is not None:
+        return AuthorizationResult(False, "payment method is disabled")
+    if isinstance(gateway, ManualGateway):
+        return AuthorizationResult(True, "authorized by the manual gateway")
+    if not isinstance(source, ExternalPayment):
+        return AuthorizationResult(False, "an external gateway authorizes external payments only")
+    attributes = {
+        "amount_cents": amount_cents,
+        "currency_code": currency_code,
+        "order_reference": order_reference,
+        "payment_source_id": source.pk,
+        "payment_source_token": source.payment_source_token,
+        "options": source.options or {},
+    }
+    return _call(
+        gateway, gateway.authorize_url, "authorizations", attributes, attempts=2, retry_on=(_Unreached,)
+    )
+
+
+def void(
+    payment_method: PaymentMethod,
+    source: PaymentSource,
+    transaction_token: str | None,
+    amount_cents: int,
+    currency_code: str,
+    order_reference: str,
+) -> VoidResult:
+    """Void the authorization ``transaction_token`` of ``source``. Voiding is idempotent at the gateway, so a
+    failed call (timeout, connection error, 5xx) is retried up to 3 times with backoff. Call it outside any
+    transaction."""
+    gateway = payment_method.payment_gateway
+    if gateway is None:
+        return AuthorizationResult(False, "payment gateway not found")
+    if isinstance(gateway, ManualGateway):
+        return AuthorizationResult(True, "voided by the manual gateway", transaction_token)
+    attributes = {
+        "amount_cents": amount_cents,
+        "currency_code": currency_code,
+        "order_reference": order_reference,
+        "payment_source_id": source.pk,
+        "payment_source_token": getattr(source, "payment_source_token", None),
+        "transaction_token": transaction_token,
+    }
+    return _call(
+        gateway, gateway.void_url, "voids", attributes, attempts=VOID_ATTEMPTS, retry_on=(_Unreached, _Failed)
+    )
+
+
+class _Unreached(Exception):
+    """The request never left: the connection was refused, so no gateway saw it (safe to retry)."""
+
+
+class _Failed(Exception):
+    """The gateway may have seen the request but gave no usable answer (timeout, reset, 5xx)."""
+
+
+def _call(
+    gateway: ExternalGateway,
+    url: str | None,
+    kind: str,
+    attributes: dict[str, Any],
+    *,
+    attempts: int,
+    retry_on: tuple[type[Exception], ...],
+) -> AuthorizationResult:
+    """POST ``{"data": {"type": kind, "attributes": attributes}}`` signed with the gateway's shared secret;
+    up to ``attempts`` tries while the failure is one of ``retry_on``."""
+    if blank(url):
+        return AuthorizationResult(False, f"the gateway has no {kind} url")
+    assert url is not None
+    if gateway.circuit_state == "open":
+        return AuthorizationResult(False, "the gateway's circuit is open")
+    body = json.dumps({"data": {"type": kind, "attributes": attributes}}, separators=(",", ":")).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            SIGNATURE_HEADER: sign(body, gateway.shared_secret),
+        },
+    )
+    for attempt in range(1, attempts + 1):
+        try:
+            status, answer = _post(request)
+        except (_Unreached, _Failed) as exc:
+            message = str(exc)
+            if attempt < attempts and isinstance(exc, retry_on):
+                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                continue
+            _record_failure(gateway)
+            log.warning("%s to gateway %s failed: %s", kind, gateway.pk, message)
+            return AuthorizationResult(False, message)
+        _record_success(gateway)
+        return _result(status, answer)
+    raise AssertionError("attempts must be at least 1")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A gateway answers where it is asked: a redirect is an answer (a failed one), never followed, since
+    following it would resend the signed body elsewhere or turn the POST into a GET."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _post(request: urllib.request.Request) -> tuple[int, Any]:
+    """POST and read the answer: (status, parsed JSON or None). 5xx and transport errors raise."""
+    try:
+        with _opener.open(request, timeout=gateway_timeout()) as response:
+            return response.status, _json(response.read(MAX_RESPONSE_BYTES))
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise _Failed(f"the gateway answered {exc.code}") from None
+        return exc.code, _json(exc.read(MAX_RESPONSE_BYTES))
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            raise _Unreached("the gateway refused the connection") from None
+        if isinstance(exc.reason, TimeoutError):
+            raise _Failed("the gateway did not answer in time") from None
+        raise _Failed(f"the gateway could not be reached: {exc.reason}") from None
+    except TimeoutError:
+        raise _Failed("the gateway did not answer in time") from None
+    except OSError as exc:
+        raise _Failed(f"the gateway connection failed: {exc}") from None
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _result(status: int, answer: Any) -> AuthorizationResult:
+    """2xx with ``{"success": true}`` succeeds; anything else fails with the gateway's message if it gave one."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    data = data if isinstance(data, dict) else {}
+    token = data.get("transaction_token")
+    token = str(token) if token is not None else None
+    response = answer if isinstance(answer, dict) else None
+    if 200 <= status < 300 and isinstance(answer, dict) and answer.get("success") is True:
+        return AuthorizationResult(True, str(data.get("message") or "success"), token, response)
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    message = error.get("message") or data.get("message") or f"the gateway answered {status}"
+    return AuthorizationResult(False, str(message)[:255], token, response)
+
+
+def _record_success(gateway: ExternalGateway) -> None:
+    if gateway.circuit_failure_count:
+        ExternalGateway.objects.filter(pk=gateway.pk).update(circuit_failure_count=0)
+
+
+def _record_failure(gateway: ExternalGateway) -> None:
+    """One UPDATE: concurrent failures all count; the circuit opens at the threshold."""
+    ExternalGateway.objects.filter(pk=gateway.pk).update(
+        circuit_failure_count=models.F("circuit_failure_count") + 1,
+        circuit_state=models.Case(
+            models.When(circuit_failure_count__gte=CIRCUIT_THRESHOLD - 1, then=models.Value("open")),
+            default=models.F("circuit_state"),
+        ),
+    )

@@ -1,0 +1,23 @@
+"""Write hooks: the events app registers here to record the audit trail and named events of every write,
+inside the write's own transaction. Kept in core so the HTTP layer and the domain services share them
+without knowing the events app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+WriteHook = Callable[[str, Any, Any, "dict[str, Any] | None"], None]
+
+_on_write: list[WriteHook] = []
+
+
+def register(fn: WriteHook) -> WriteHook:
+    _on_write.append(fn)
+    return fn
+
+
+def on_write(action: str, resource: Any, instance: Any, before: dict[str, Any] | None) -> None:
+    """``action`` is create | update | destroy; ``before`` the row's columns before an update or destroy."""
+    for fn in _on_write:
+        fn(action, resource, instance, before)

@@ -1,0 +1,63 @@
+"""Customers, their address books and their wallets."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from orderfactory.core.models import TenantModel
+
+CUSTOMER_STATUSES = ("prospect", "acquired", "repeat")
+
+
+class Customer(TenantModel):
+    # Stored normalised (trimmed, lower case): unique within the environment (organization and mode).
+    email = models.CharField(max_length=254)
+    status = models.CharField(max_length=16, default="prospect")
+    # A django.contrib.auth hash, never the password itself; None when the customer has none (a guest).
+    password = models.CharField(max_length=255, null=True, blank=True)
+    total_orders_count = models.IntegerField(default=0)
+    shopper_reference = models.CharField(max_length=255, null=True, blank=True)
+    profile_id = models.CharField(max_length=255, null=True, blank=True)
+    tax_exemption_code = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mode", "email"], name="customer_email_uniq")
+        ]
+
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+
+class CustomerAddress(TenantModel):
+    """One entry of a customer's address book."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="customer_addresses")
+    address = models.ForeignKey("addresses.Address", on_delete=models.PROTECT, related_name="+")
+
+
+class CustomerPaymentSource(TenantModel):
+    """One entry of a customer's wallet: a payment source saved for reuse. The source lives in one of
+    several tables (wire_transfers, external_payments), hence ``payment_source_type`` + ``payment_source_id``."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="customer_payment_sources")
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payment_source_type = models.CharField(max_length=32, null=True, blank=True)
+    payment_source_id = models.CharField(max_length=10, null=True, blank=True)
+    name = models.CharField(max_length=255, null=True, blank=True)
+    customer_token = models.CharField(max_length=255, null=True, blank=True)
+    payment_source_token = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        # A payment source is in at most one wallet (it records that entry as its own
+        # ``customer_payment_source_id``); ids are unique across tenants, so no scope columns are needed.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment_source_type", "payment_source_id"],
+                condition=models.Q(payment_source_id__isnull=False),
+                name="customer_payment_source_source_uniq",
+            )
+        ]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OrdersConfig(AppConfig):
+    name = "orderfactory.orders"
+    label = "orders"
+
+    def ready(self) -> None:
+        from orderfactory.orders import resources  # noqa: F401  (registers the resources)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PromotionsConfig(AppConfig):
+    name = "orderfactory.promotions"
+    label = "promotions"
+
+    def ready(self) -> None:
+        from orderfactory.promotions import resources  # noqa: F401  (registers the resources)

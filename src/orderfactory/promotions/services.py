@@ -1,0 +1,360 @@
+"""Promotion writes, coupon checks, discount computation and usage counting.
+
+Plain functions, no HTTP. Each runs inside its caller's transaction (the request's, or the order service's),
+so a coupon checked, a discount computed and a usage counted while placing an order commit or roll back with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from orderfactory.auth.models import Organization
+from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save, taken
+from orderfactory.core import clock, scope
+from orderfactory.jsonapi import errors
+from orderfactory.jsonapi.errors import ApiError
+from orderfactory.jsonapi.resource import format_datetime
+from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+
+# Commerce Layer's organization defaults (coupons_min_code_length, coupons_max_code_length); an organization
+# may override them under the same keys of its ``config``.
+COUPONS_MIN_CODE_LENGTH = 8
+COUPONS_MAX_CODE_LENGTH = 40
+
+
+# --- writes -----------------------------------------------------------------------------------------------
+
+
+def _at_least(instance: Any, column: str, minimum: int) -> list[ApiError]:
+    value = getattr(instance, column)
+    if value is None or value >= minimum:
+        return []
+    return [
+        errors.validation(
+            column,
+            f"must be greater than or equal to {minimum}",
+            "greater_than_or_equal_to",
+            value=value,
+            count=minimum,
+        )
+    ]
+
+
+def promotion_problems(promotion: PercentageDiscountPromotion) -> list[ApiError]:
+    found = required(promotion, "name", "starts_at", "expires_at", "percentage")
+    percentage = promotion.percentage
+    if percentage is not None and not 0 <= percentage <= 100:
+        bound, error = (0, "greater_than_or_equal_to") if percentage < 0 else (100, "less_than_or_equal_to")
+        title = f"must be {error.replace('_', ' ')} {bound}"
+        found.append(errors.validation("percentage", title, error, value=percentage, count=bound))
+    if promotion.starts_at and promotion.expires_at and promotion.expires_at <= promotion.starts_at:
+        found.append(
+            errors.validation(
+                "expires_at",
+                "must be after starts_at",
+                "greater_than",
+                value=format_datetime(promotion.expires_at),
+                count=format_datetime(promotion.starts_at),
+            )
+        )
+    code = promotion.currency_code
+    if not blank(code) and not CURRENCY_CODE.fullmatch(code or ""):
+        found.append(errors.validation("currency_code", "is invalid", "invalid", value=code))
+    return found + _at_least(promotion, "total_usage_limit", 1)
+
+
+def save_percentage_discount_promotion(
+    promotion: PercentageDiscountPromotion,
+    changes: dict[str, Any],
+    *,
+    disable: bool = False,
+    enable: bool = False,
+) -> PercentageDiscountPromotion:
+    """Create (an unsaved ``promotion``) or update one; ``disable``/``enable`` are the ``_disable``/``_enable``
+    triggers. Disabling a disabled promotion keeps its first ``disabled_at``."""
+    if disable and promotion.disabled_at is None:
+        changes = {**changes, "disabled_at": clock.now()}
+    elif enable:
+        changes = {**changes, "disabled_at": None}
+    return save(promotion, changes, promotion_problems)
+
+
+def rule_problems(rule: CouponCodesPromotionRule) -> list[ApiError]:
+    if not rule.promotion_id:
+        return [errors.blank("promotion", relationship=True)]
+    other = CouponCodesPromotionRule.objects.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
+    if other.exists():
+        # One coupon codes rule per promotion: a second one could never be told apart from the first.
+        return [
+            errors.validation(
+                "promotion",
+                "has already been taken",
+                "taken",
+                pointer="/data/relationships/promotion",
+                value=rule.promotion_id,
+            )
+        ]
+    return []
+
+
+def save_coupon_codes_promotion_rule(
+    rule: CouponCodesPromotionRule, changes: dict[str, Any]
+) -> CouponCodesPromotionRule:
+    return save(rule, changes, rule_problems)
+
+
+def code_length_bounds() -> tuple[int, int]:
+    config = (
+        Organization.objects.filter(pk=scope.current().organization_id).values_list("config", flat=True).first()
+        or {}
+    )
+    return (
+        int(config.get("coupons_min_code_length", COUPONS_MIN_CODE_LENGTH)),
+        int(config.get("coupons_max_code_length", COUPONS_MAX_CODE_LENGTH)),
+    )
+
+
+def coupon_problems(coupon: Coupon) -> list[ApiError]:
+    found = required(coupon, "code")
+    if not blank(coupon.code):
+        shortest, longest = code_length_bounds()
+        length = len(coupon.code)
+        if length < shortest:
+            found.append(
+                errors.validation(
+                    "code",
+                    f"is too short (minimum is {shortest} characters)",
+                    "too_short",
+                    value=coupon.code,
+                    count=shortest,
+                )
+            )
+        elif length > longest:
+            found.append(
+                errors.validation(
+                    "code",
+                    f"is too long (maximum is {longest} characters)",
+                    "too_long",
+                    value=coupon.code,
+                    count=longest,
+                )
+            )
+        found += taken(coupon, "code")
+    if not coupon.promotion_rule_id:
+        found.append(errors.blank("promotion_rule", relationship=True))
+    return found + _at_least(coupon, "usage_limit", 1)
+
+
+def save_coupon(coupon: Coupon, changes: dict[str, Any]) -> Coupon:
+    return save(coupon, changes, coupon_problems)
+
+
+# --- checking coupons -------------------------------------------------------------------------------------
+
+
+class CouponReason(StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"  # the coupon or its promotion expired, or the promotion has not started
+    EXHAUSTED = "exhausted"  # a usage limit (coupon's, promotion's or once per customer) is reached
+    DISABLED = "disabled"
+    WRONG_MARKET = "wrong_market"
+
+
+class CouponInvalid(Exception):
+    """A coupon code an order cannot use; ``reason`` says why, ``message`` says it to a person."""
+
+    def __init__(self, reason: CouponReason | str, message: str) -> None:
+        super().__init__(message)
+        self.reason = CouponReason(reason)
+        self.message = message
+
+
+def _running(at: dt.datetime) -> Q:
+    """Enabled, started, not expired, and below its usage limit at ``at``."""
+    return (
+        Q(disabled_at__isnull=True, starts_at__lte=at, expires_at__gt=at)
+        & (Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit")))
+    )
+
+
+def check_coupon(
+    code: str, *, market_id: str | None, at: dt.datetime, used_by_customer: bool = False
+) -> Coupon:
+    """The coupon an order in ``market_id`` may use at ``at``, or ``CouponInvalid``. Codes match exactly
+    (case included) within the caller's environment. ``used_by_customer`` is the caller's answer to "has this
+    order's customer already used this coupon", which only matters for ``customer_single_use`` coupons."""
+    coupon = (
+        Coupon.objects.select_related("promotion_rule__promotion").filter(code=code).first() if code else None
+    )
+    if coupon is None:
+        raise CouponInvalid(CouponReason.UNKNOWN, f"coupon {code!r} does not exist")
+    promotion = coupon.promotion_rule.promotion
+    if promotion.disabled_at is not None:
+        raise CouponInvalid(CouponReason.DISABLED, f"the promotion of coupon {code!r} is disabled")
+    if promotion.market_id is not None and promotion.market_id != market_id:
+        raise CouponInvalid(CouponReason.WRONG_MARKET, f"coupon {code!r} is not valid in this market")
+    if coupon.expires_at is not None and coupon.expires_at <= at:
+        raise CouponInvalid(CouponReason.EXPIRED, f"coupon {code!r} has expired")
+    if promotion.expires_at <= at:
+        raise CouponInvalid(CouponReason.EXPIRED, f"the promotion of coupon {code!r} has expired")
+    if promotion.starts_at > at:
+        raise CouponInvalid(CouponReason.EXPIRED, f"the promotion of coupon {code!r} has not started")
+    if coupon.usage_limit is not None and coupon.usage_count >= coupon.usage_limit:
+        raise CouponInvalid(CouponReason.EXHAUSTED, f"coupon {code!r} has reached its usage limit")
+    if promotion.total_usage_limit is not None and promotion.total_usage_count >= promotion.total_usage_limit:
+        raise CouponInvalid(
+            CouponReason.EXHAUSTED, f"the promotion of coupon {code!r} has reached its usage limit"
+        )
+    if coupon.customer_single_use and used_by_customer:
+        raise CouponInvalid(CouponReason.EXHAUSTED, f"coupon {code!r} can be used once per customer")
+    return coupon
+
+
+# --- discounts --------------------------------------------------------------------------------------------
+
+
+class Line(NamedTuple):
+    """A SKU line of an order, as the discount sees it."""
+
+    line_item_id: str
+    sku_code: str
+    total_amount_cents: int
+
+
+@dataclass(frozen=True)
+class Discount:
+    """One promotion's discount on an order. Amounts are negative, as Commerce Layer stores discount line
+    items; ``per_line`` (line item id -> cents) sums to ``amount_cents``."""
+
+    promotion: PercentageDiscountPromotion
+    name: str
+    amount_cents: int
+    per_line: dict[str, int]
+
+
+def _rank(promotion: PercentageDiscountPromotion) -> tuple[bool, int, dt.datetime, str]:
+    """Priority order: lower number first, promotions without a priority last, then the oldest."""
+    return (promotion.priority is None, promotion.priority or 0, promotion.created_at, promotion.pk)
+
+
+def applicable_promotions(
+    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime
+) -> list[PercentageDiscountPromotion]:
+    """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
+    only with one of its own coupons; one without rules applies to every order of its market (of every market
+    when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does."""
+    candidates: QuerySet[PercentageDiscountPromotion] = (
+        PercentageDiscountPromotion.objects.filter(_running(at))
+        .filter(Q(market_id=market_id) | Q(market_id__isnull=True))
+        .annotate(has_coupon_rule=Exists(CouponCodesPromotionRule.unscoped.filter(promotion=OuterRef("pk"))))
+    )
+    own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
+    applying = sorted(
+        (p for p in candidates if not p.has_coupon_rule or p.pk == own_promotion_id),  # type: ignore[attr-defined]
+        key=_rank,
+    )
+    exclusive = [p for p in applying if p.exclusive]
+    return exclusive[:1] if exclusive else applying
+
+
+def _round_half_up(cents: int, percentage: int) -> int:
+    return (cents * percentage + 50) // 100
+
+
+def _split(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` split in proportion to ``weights``, in whole cents that add up to it: each share is rounded
+    down, and the cents left over go to the shares with the largest remainders (the first on ties)."""
+    weight = sum(weights)
+    if weight == 0:
+        return [0] * len(weights)
+    shares = [total * w // weight for w in weights]
+    left = total - sum(shares)
+    by_remainder = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % weight))
+    for i in by_remainder[:left]:
+        shares[i] += 1
+    return shares
+
+
+def discounts_for(
+    *,
+    market_id: str | None,
+    coupon_code: str | None,
+    subtotal_cents: int,
+    lines: Iterable[Line | tuple[str, str, int]],
+    at: dt.datetime,
+    used_by_customer: bool = False,
+) -> list[Discount]:
+    """The discounts of an order whose SKU lines are ``lines`` (summing to ``subtotal_cents``).
+
+    Each percentage applies to the SKU subtotal, rounded half up to the cent, and is split over the lines in
+    proportion to what is left of them. Stacked promotions never discount more than the subtotal: a later
+    one gets at most what the earlier ones left. An invalid ``coupon_code`` raises ``CouponInvalid``; a caller
+    that should ignore it (``ignore_invalid_coupon``) checks it first and passes None."""
+    coupon = (
+        check_coupon(coupon_code, market_id=market_id, at=at, used_by_customer=used_by_customer)
+        if coupon_code
+        else None
+    )
+    order_lines = [Line(*line) for line in lines]
+    remaining = [max(line.total_amount_cents, 0) for line in order_lines]
+    left = max(min(subtotal_cents, sum(remaining)), 0)
+    discounts = []
+    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at):
+        amount = min(_round_half_up(max(subtotal_cents, 0), promotion.percentage), left)
+        if amount == 0:
+            continue
+        shares = _split(amount, remaining)
+        remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
+        left -= amount
+        per_line = {line.line_item_id: -s for line, s in zip(order_lines, shares, strict=True) if s}
+        discounts.append(Discount(promotion, promotion.name, -amount, per_line))
+    return discounts
+
+
+# --- usage ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def count_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> None:
+    """Count one use of each promotion and of the coupon, each only while under its limit. The conditional
+    UPDATE is the compare-and-set: when a concurrent placement took the last use, it touches no row and this
+    raises ``CouponInvalid("exhausted")`` with nothing counted. Rows are updated promotions first, in id order,
+    then the coupon, so concurrent callers lock in the same order and cannot deadlock."""
+    now = clock.now()
+    for promotion_id in sorted(set(promotion_ids)):
+        counted = (
+            PercentageDiscountPromotion.objects.filter(pk=promotion_id)
+            .filter(Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit")))
+            .update(total_usage_count=F("total_usage_count") + 1, updated_at=now)
+        )
+        if not counted:
+            raise CouponInvalid(CouponReason.EXHAUSTED, f"promotion {promotion_id} has reached its usage limit")
+    if coupon_id is not None:
+        counted = (
+            Coupon.objects.filter(pk=coupon_id)
+            .filter(Q(usage_limit__isnull=True) | Q(usage_count__lt=F("usage_limit")))
+            .update(usage_count=F("usage_count") + 1, updated_at=now)
+        )
+        if not counted:
+            raise CouponInvalid(CouponReason.EXHAUSTED, f"coupon {coupon_id} has reached its usage limit")
+
+
+@transaction.atomic
+def release_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> None:
+    """Give back the uses ``count_usage`` counted, when the order is cancelled. The caller releases once per
+    counted order (its cancel is a compare-and-set on the order's status); counts never go below zero."""
+    now = clock.now()
+    PercentageDiscountPromotion.objects.filter(pk__in=sorted(set(promotion_ids)), total_usage_count__gt=0).update(
+        total_usage_count=F("total_usage_count") - 1, updated_at=now
+    )
+    if coupon_id is not None:
+        Coupon.objects.filter(pk=coupon_id, usage_count__gt=0).update(
+            usage_count=F("usage_count") - 1, updated_at=now
+        )
