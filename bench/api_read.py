@@ -108,14 +108,20 @@ def _free_port() -> int:
 
 def _cli(env: dict[str, str], *args: str) -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "orderfactory.cli", *args], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "orderfactory.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise BenchError(f"orderfactory {' '.join(args)} failed:\n{completed.stderr[-2000:]}")
     return completed.stdout
 
 
-def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
+def _wait_until_listening(
+    process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -143,7 +149,9 @@ def started_server(args: argparse.Namespace) -> Iterator[Server]:
             "XDG_RUNTIME_DIR": data_dir,
         }
         if args.database_url:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True)
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True
+            )
         # A fresh organization per run, so a reused PostgreSQL database holds no rows of earlier runs.
         app = json.loads(
             _cli(
@@ -205,7 +213,11 @@ def running_server(args: argparse.Namespace) -> Iterator[Server]:
 def authenticate(server: Server) -> None:
     connection = server.endpoint.connect()
     body = json.dumps(
-        {"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret}
+        {
+            "grant_type": "client_credentials",
+            "client_id": server.client_id,
+            "client_secret": server.client_secret,
+        }
     ).encode()
     status, answer = call(connection, "POST", "/oauth/token", {"Content-Type": "application/json"}, body)
     server.endpoint.token = json.loads(expect(status, answer, 200, "POST /oauth/token"))["access_token"]
@@ -242,7 +254,9 @@ def seed(endpoint: Endpoint, tag: str, count: int, concurrency: int) -> list[str
                     },
                 }
             }
-            status, body = call(connection, "POST", "/api/price_lists", headers, json.dumps(document).encode())
+            status, body = call(
+                connection, "POST", "/api/price_lists", headers, json.dumps(document).encode()
+            )
             if status != 201:
                 failures.append(f"POST /api/price_lists: HTTP {status} {body[:300]!r}")
                 break
@@ -269,8 +283,20 @@ class Phase:
     requests: int
     seconds: float
     latencies: list[float] = field(repr=False)
-    client_cpu: float
-    server_cpu: float | None
+    client_cpu_seconds: float
+    server_cpu_seconds: float | None  # None when the server's CPU time cannot be read
+
+    @classmethod
+    def combined(cls, parts: list[Phase]) -> Phase:
+        server_cpu = [p.server_cpu_seconds for p in parts]
+        return cls(
+            parts[0].name,
+            sum(p.requests for p in parts),
+            sum(p.seconds for p in parts),
+            [latency for p in parts for latency in p.latencies],
+            sum(p.client_cpu_seconds for p in parts),
+            None if any(c is None for c in server_cpu) else sum(c or 0.0 for c in server_cpu),
+        )
 
     @property
     def rate(self) -> float:
@@ -358,8 +384,8 @@ def measure(
     everything = [latency for mine in latencies for latency in mine]
     if not everything:
         raise BenchError(f"{name}: no request completed within {seconds} s")
-    server_cpu = None if server_before is None or server_after is None else (server_after - server_before) / seconds
-    return Phase(name, len(everything), seconds, everything, cpu_used / seconds, server_cpu)
+    server_cpu = None if server_before is None or server_after is None else server_after - server_before
+    return Phase(name, len(everything), seconds, everything, cpu_used, server_cpu)
 
 
 def list_path(tag: str) -> str:
@@ -408,7 +434,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"orderfactory read benchmark: server {server.description}")
         print(
             f"{len(ids)} price lists seeded in {seeded_in:.1f} s; concurrency {args.concurrency}, "
-            f"{args.seconds:g} s per phase after {args.warmup:g} s of warm-up"
+            f"{args.seconds:g} s per phase in {args.rounds} interleaved rounds, after {args.warmup:g} s of warm-up"
         )
         print(
             f"  list:     GET {listing}  ({len(list_body)} bytes, "
@@ -416,9 +442,13 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  retrieve: GET /api/price_lists/<one of {len(ids)} ids>  ({len(one)} bytes)")
         if has_ceiling:
-            print(f"  ceiling:  GET /_bench/ceiling  (the list response's {len(list_body)} bytes, pre-rendered)")
+            print(
+                f"  ceiling:  GET /_bench/ceiling  (the list response's {len(list_body)} bytes, pre-rendered)"
+            )
         else:
-            print("  ceiling:  not measured (the server does not route /_bench/ceiling: run it with ORDERFACTORY_BENCH=1)")
+            print(
+                "  ceiling:  not measured (the server does not route /_bench/ceiling: run it with ORDERFACTORY_BENCH=1)"
+            )
 
         def fixed(path: str) -> Callable[[random.Random], str]:
             return lambda _rng: path
@@ -426,26 +456,39 @@ def run(args: argparse.Namespace) -> int:
         phases = [("list", fixed(listing)), ("retrieve", lambda rng: f"/api/price_lists/{rng.choice(ids)}")]
         if has_ceiling:
             phases.append(("ceiling", fixed("/_bench/ceiling")))
-        results = {
-            name: measure(
-                name,
-                endpoint,
-                next_path,
-                seconds=args.seconds,
-                warmup=args.warmup,
-                concurrency=args.concurrency,
-                server_pid=server.pid,
-            )
-            for name, next_path in phases
-        }
+        # Round-robin slices rather than one block per phase: on a shared machine, load from elsewhere then
+        # falls on every phase alike instead of skewing whichever phase it happens to coincide with.
+        slices: dict[str, list[Phase]] = {name: [] for name, _ in phases}
+        for round_number in range(args.rounds):
+            for name, next_path in phases:
+                slices[name].append(
+                    measure(
+                        name,
+                        endpoint,
+                        next_path,
+                        seconds=args.seconds / args.rounds,
+                        warmup=args.warmup if round_number == 0 else 0.0,
+                        concurrency=args.concurrency,
+                        server_pid=server.pid,
+                    )
+                )
+        results = {name: Phase.combined(parts) for name, parts in slices.items()}
 
     print()
-    print(f"{'phase':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'server cpu':>12}{'client cpu':>12}")
+    # CPU columns: the server's CPU time per request does not depend on how busy the machine is otherwise;
+    # the client's share shows whether the load generator itself was the bottleneck.
+    print(
+        f"{'phase':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'server cpu':>12}{'cpu ms/req':>12}{'client cpu':>12}"
+    )
     for phase in results.values():
-        server_cpu = "n/a" if phase.server_cpu is None else f"{phase.server_cpu:.0%}"
+        server = phase.server_cpu_seconds
         print(
             f"{phase.name:<10}{phase.requests:>10}{phase.rate:>10.0f}{phase.percentile(0.5):>9.2f}"
-            f"{phase.percentile(0.99):>9.2f}{server_cpu:>12}{phase.client_cpu:>12.0%}"
+            f"{phase.percentile(0.99):>9.2f}"
+            f"{'n/a' if server is None else f'{server / phase.seconds:.0%}':>12}"
+            f"{'n/a' if server is None else f'{server / phase.requests * 1000:.2f}':>12}"
+            f"{phase.client_cpu_seconds / phase.seconds:>12.0%}"
         )
     print()
     ceiling = results.get("ceiling")
@@ -457,9 +500,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase (default 10)")
     parser.add_argument("--warmup", type=float, default=None, help="unmeasured time before each phase")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved slices each phase is measured in")
     parser.add_argument("--price-lists", type=int, default=1000, help="how many to seed (default 1000)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", help="serve from this database instead of a temporary SQLite file")
@@ -471,8 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.url and not (args.client_id and args.client_secret):
         parser.error("--url needs --client-id and --client-secret")
-    if args.price_lists < 1:
-        parser.error("--price-lists must be at least 1")
+    if args.price_lists < 1 or args.rounds < 1:
+        parser.error("--price-lists and --rounds must be at least 1")
     if args.warmup is None:
         args.warmup = min(1.0, args.seconds / 5)
     try:

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "orderfactory.payments",
     "orderfactory.orders",
     "orderfactory.promotions",
+    "orderfactory.subscriptions",
+    "orderfactory.factories",
+    "orderfactory.events",
 ]
 
 # No middleware: the API view does negotiation, authentication and error rendering itself (orderfactory.api),

@@ -32,11 +32,11 @@ def test_a_flat_shipping_method_of_a_market_takes_its_currency(api: Api) -> None
 
 
 def test_a_shipping_method_reports_every_problem_at_once(api: Api) -> None:
-    response = api.post(
-        "shipping_methods", document("shipping_methods", {"scheme": "flat", "free_over_amount_cents": -1})
-    )
+    response = api.post("shipping_methods", document("shipping_methods", {"scheme": "flat"}))
+    assert problems(response) == [("/data/attributes/name", "blank")]
+    response = api.post("shipping_methods", document("shipping_methods", {"name": "Std"}))
     assert problems(response) == [
-        ("/data/attributes/name", "blank"),
+        ("/data/attributes/currency_code", "blank"),
         ("/data/attributes/price_amount_cents", "blank"),
     ]
     response = api.post(

@@ -18,8 +18,10 @@ def test_an_entry_shows_its_address_name_and_customer_email(api):
     assert entry["attributes"]["name"] == api.get(f"addresses/{place['id']}").data["attributes"]["name"]
 
     api.update("addresses", place["id"], {"line_1": "Corso Como 2"})
-    assert api.get(f"customer_addresses/{entry['id']}").data["attributes"]["name"].startswith(
-        "Ada Lovelace, Corso Como 2"
+    assert (
+        api.get(f"customer_addresses/{entry['id']}")
+        .data["attributes"]["name"]
+        .startswith("Ada Lovelace, Corso Como 2")
     )
 
 
@@ -35,7 +37,9 @@ def test_the_customer_may_be_named_by_email(api):
     r = api.get(f"customer_addresses/{entry['id']}", {"include": "customer"})
     assert r.data["relationships"]["customer"]["data"] == {"type": "customers", "id": ada["id"]}
 
-    unknown = api.create("customer_addresses", {"customer_email": "bob@example.com"}, {"address": address(api)}, expect=422)
+    unknown = api.create(
+        "customer_addresses", {"customer_email": "bob@example.com"}, {"address": address(api)}, expect=422
+    )
     assert unknown["errors"][0]["source"] == {"pointer": "/data/attributes/customer_email"}
 
 
@@ -49,8 +53,17 @@ def test_customer_email_is_not_updatable(api):
 def test_move_an_entry_to_another_address(api):
     ada = api.create("customers", {"email": "ada@example.com"})
     entry = api.create("customer_addresses", {}, {"customer": ada, "address": address(api)})
-    other = api.create("addresses", {"business": True, "company": "Acme", "line_1": "Main St 1", "city": "Rome",
-                                     "country_code": "IT", "phone": "06 1"})
+    other = api.create(
+        "addresses",
+        {
+            "business": True,
+            "company": "Acme",
+            "line_1": "Main St 1",
+            "city": "Rome",
+            "country_code": "IT",
+            "phone": "06 1",
+        },
+    )
     r = api.update("customer_addresses", entry["id"], relationships={"address": other})
     assert r.status == 200 and r.data["attributes"]["name"].startswith("Acme, Main St 1")
     r = api.update("customer_addresses", entry["id"], relationships={"address": None})
@@ -71,9 +84,14 @@ def test_an_address_of_another_organization_is_not_found(api, other_org):
     foreign = address(other_org)
     r = api.post(
         "customer_addresses",
-        {"data": {"type": "customer_addresses", "relationships": {
-            "customer": {"data": {"type": "customers", "id": ada["id"]}},
-            "address": {"data": {"type": "addresses", "id": foreign["id"]}},
-        }}},
+        {
+            "data": {
+                "type": "customer_addresses",
+                "relationships": {
+                    "customer": {"data": {"type": "customers", "id": ada["id"]}},
+                    "address": {"data": {"type": "addresses", "id": foreign["id"]}},
+                },
+            }
+        },
     )
     assert r.status == 404 and r.error_codes == ["RECORD_NOT_FOUND"]

@@ -15,10 +15,17 @@ def ada(api):
 
 @pytest.fixture
 def card(api):
-    gateway = api.create("external_gateways", {"name": "PSP", "authorize_url": "https://psp.example.com/auth"})
+    gateway = api.create(
+        "external_gateways", {"name": "PSP", "authorize_url": "https://psp.example.com/auth"}
+    )
     method = api.create(
         "payment_methods",
-        {"payment_source_type": "external_payments", "currency_code": "EUR", "price_amount_cents": 0, "name": "Card"},
+        {
+            "payment_source_type": "external_payments",
+            "currency_code": "EUR",
+            "price_amount_cents": 0,
+            "name": "Card",
+        },
         {"payment_gateway": gateway},
     )
     payment = api.create("external_payments", {"payment_source_token": "tok_4242"})
@@ -31,23 +38,33 @@ def entry_document(customer, source=None, method=None, **attributes):
         relationships["payment_source"] = {"data": {"type": source["type"], "id": source["id"]}}
     if method is not None:
         relationships["payment_method"] = {"data": {"type": "payment_methods", "id": method["id"]}}
-    return {"data": {"type": "customer_payment_sources", "attributes": attributes, "relationships": relationships}}
+    return {
+        "data": {"type": "customer_payment_sources", "attributes": attributes, "relationships": relationships}
+    }
 
 
 def test_save_an_external_payment_with_its_method(api, ada, card):
     method, payment = card
-    r = api.post("customer_payment_sources?include=payment_source,payment_method", entry_document(ada, payment, method))
+    r = api.post(
+        "customer_payment_sources?include=payment_source,payment_method", entry_document(ada, payment, method)
+    )
     assert r.status == 201, r
     entry = r.data
     assert entry["attributes"]["name"] == "Card"
     assert entry["attributes"]["payment_source_token"] == "tok_4242"
-    assert entry["relationships"]["payment_source"]["data"] == {"type": "external_payments", "id": payment["id"]}
+    assert entry["relationships"]["payment_source"]["data"] == {
+        "type": "external_payments",
+        "id": payment["id"],
+    }
     included = {(o["type"], o["id"]) for o in r.json["included"]}
     assert included == {("external_payments", payment["id"]), ("payment_methods", method["id"])}
 
     # The payment source knows the wallet entry holding it.
     r = api.get(f"external_payments/{payment['id']}", {"include": "wallet"})
-    assert r.data["relationships"]["wallet"]["data"] == {"type": "customer_payment_sources", "id": entry["id"]}
+    assert r.data["relationships"]["wallet"]["data"] == {
+        "type": "customer_payment_sources",
+        "id": entry["id"],
+    }
 
 
 def test_save_a_wire_transfer(api, ada):
@@ -69,8 +86,14 @@ def test_customer_is_required(api, card):
     _method, payment = card
     r = api.post(
         "customer_payment_sources",
-        {"data": {"type": "customer_payment_sources", "relationships": {
-            "payment_source": {"data": {"type": "external_payments", "id": payment["id"]}}}}},
+        {
+            "data": {
+                "type": "customer_payment_sources",
+                "relationships": {
+                    "payment_source": {"data": {"type": "external_payments", "id": payment["id"]}}
+                },
+            }
+        },
     )
     assert r.status == 422
     assert [e["source"]["pointer"] for e in r.json["errors"]] == ["/data/relationships/customer"]
@@ -78,7 +101,9 @@ def test_customer_is_required(api, card):
 
 def test_only_served_payment_source_types_are_taken(api, ada):
     document = entry_document(ada)
-    document["data"]["relationships"]["payment_source"] = {"data": {"type": "stripe_payments", "id": "abcdefghij"}}
+    document["data"]["relationships"]["payment_source"] = {
+        "data": {"type": "stripe_payments", "id": "abcdefghij"}
+    }
     r = api.post("customer_payment_sources", document)
     assert r.status == 400 and r.error_codes == ["INVALID_RELATIONSHIP"]
 

@@ -42,7 +42,7 @@ def build_shop(api: Any, *, skus: dict[str, tuple[int, dict[str, int]]] | None =
         model = InventoryModel.objects.create(name="EU")
         locations = []
         for priority, name in enumerate(["milan", "berlin"], start=1):
-            loc = StockLocation.objects.create(number=priority, name=name, code=name, address=Address.objects.create(**{**ADDRESS, "business": True, "company": name}))
+            loc = StockLocation.objects.create(number=StockLocation.objects.count() + 1, name=name, code=f"{code}-{name}", address=Address.objects.create(**{**ADDRESS, "business": True, "company": name}))
             InventoryStockLocation.objects.create(stock_location=loc, inventory_model=model, priority=priority)
             locations.append(loc)
         category = ShippingCategory.objects.create(name="Default")
@@ -103,3 +103,22 @@ def place(api: Any, order_id: str) -> Any:
     from tests.conftest import document
 
     return api.patch(f"orders/{order_id}", document("orders", {"_place": True}, rid=order_id))
+
+
+def problems(response: Any) -> dict[str, list[str]]:
+    """A 422's errors as pointer -> titles."""
+    found: dict[str, list[str]] = {}
+    for error in response.json["errors"]:
+        found.setdefault(error.get("source", {}).get("pointer", ""), []).append(error["title"])
+    return found
+
+
+def line_items(api: Any, order_id: str, item_type: str = "skus") -> list[dict[str, Any]]:
+    r = api.get(f"orders/{order_id}/line_items", {"filter[q][item_type_eq]": item_type, "page[size]": "25"})
+    assert r.status == 200, r
+    return r.data
+
+
+def stock_of(api: Any, shop: Shop) -> dict[tuple[str, str], int]:
+    with scope.active(api.scope()):
+        return {key: StockItem.objects.get(pk=item.pk).quantity for key, item in shop.stock.items()}

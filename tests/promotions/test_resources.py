@@ -37,7 +37,9 @@ def make_promotion(api: Any, **overrides: Any) -> dict[str, Any]:
     return api.create(PROMOTIONS, promotion_attributes(**overrides))
 
 
-def make_coupon(api: Any, promotion: dict[str, Any], code: str = "SPRING2026", **attributes: Any) -> dict[str, Any]:
+def make_coupon(
+    api: Any, promotion: dict[str, Any], code: str = "SPRING2026", **attributes: Any
+) -> dict[str, Any]:
     rule = api.create(RULES, {}, {"promotion": promotion})
     return api.create("coupons", {"code": code, **attributes}, {"promotion_rule": rule})
 
@@ -74,7 +76,11 @@ def test_a_promotion_is_created_with_its_defaults_and_computed_fields(api: Any) 
         "reference_origin": None,
         "metadata": {},
     }
-    assert set(promotion["relationships"]) == {"market", "coupon_codes_promotion_rule", "coupons"}
+    assert {"market", "coupon_codes_promotion_rule", "coupons", "skus"} <= set(promotion["relationships"])
+    assert (
+        api.get(f"{PROMOTIONS}/{promotion['id']}", {"include": "skus"}).data["relationships"]["skus"]["data"]
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,7 +137,9 @@ def test_a_promotion_reports_every_problem_at_once(api: Any) -> None:
 
 def test_a_negative_percentage_and_an_update_that_inverts_the_dates_are_refused(api: Any) -> None:
     promotion = make_promotion(api)
-    response = api.update(PROMOTIONS, promotion["id"], {"percentage": -1, "expires_at": "2026-01-01T00:00:00Z"})
+    response = api.update(
+        PROMOTIONS, promotion["id"], {"percentage": -1, "expires_at": "2026-01-01T00:00:00Z"}
+    )
     assert pointers(response) == [
         ("/data/attributes/percentage", "greater_than_or_equal_to"),
         ("/data/attributes/expires_at", "greater_than"),
@@ -146,7 +154,9 @@ def test_required_fields_of_the_three_resources(api: Any) -> None:
         ("/data/attributes/expires_at", "blank"),
         ("/data/attributes/percentage", "blank"),
     ]
-    assert pointers(api.post(RULES, {"data": {"type": RULES}})) == [("/data/relationships/promotion", "blank")]
+    assert pointers(api.post(RULES, {"data": {"type": RULES}})) == [
+        ("/data/relationships/promotion", "blank")
+    ]
     assert pointers(api.post("coupons", {"data": {"type": "coupons", "attributes": {}}})) == [
         ("/data/attributes/code", "blank"),
         ("/data/relationships/promotion_rule", "blank"),
@@ -157,7 +167,13 @@ def test_a_promotion_has_one_coupon_codes_rule(api: Any) -> None:
     promotion = make_promotion(api)
     api.create(RULES, {}, {"promotion": promotion})
     response = api.post(
-        RULES, {"data": {"type": RULES, "relationships": {"promotion": {"data": {"type": PROMOTIONS, "id": promotion["id"]}}}}}
+        RULES,
+        {
+            "data": {
+                "type": RULES,
+                "relationships": {"promotion": {"data": {"type": PROMOTIONS, "id": promotion["id"]}}},
+            }
+        },
     )
     assert pointers(response) == [("/data/relationships/promotion", "taken")]
 
@@ -165,7 +181,12 @@ def test_a_promotion_has_one_coupon_codes_rule(api: Any) -> None:
 def test_a_rule_refuses_promotion_types_we_do_not_serve(api: Any) -> None:
     response = api.post(
         RULES,
-        {"data": {"type": RULES, "relationships": {"promotion": {"data": {"type": "free_shipping_promotions", "id": "x"}}}}},
+        {
+            "data": {
+                "type": RULES,
+                "relationships": {"promotion": {"data": {"type": "free_shipping_promotions", "id": "x"}}},
+            }
+        },
     )
     assert response.status == 400 and response.error_codes == ["INVALID_RELATIONSHIP"], response
 
@@ -193,10 +214,15 @@ def test_coupon_and_rule_link_the_promotion_both_ways(api: Any) -> None:
     included = {(o["type"], o["id"]): o for o in response.json["included"]}
     assert set(included) == {("coupons", coupon["id"]), (RULES, rule_id)}
     assert included[(RULES, rule_id)]["attributes"]["type"] == RULES
-    assert included[(RULES, rule_id)]["relationships"]["coupons"]["data"] == [{"type": "coupons", "id": coupon["id"]}]
+    assert included[(RULES, rule_id)]["relationships"]["coupons"]["data"] == [
+        {"type": "coupons", "id": coupon["id"]}
+    ]
 
     back = api.get(f"coupons/{coupon['id']}", {"include": "promotion_rule.promotion"})
-    assert {(o["type"], o["id"]) for o in back.json["included"]} == {(RULES, rule_id), (PROMOTIONS, promotion["id"])}
+    assert {(o["type"], o["id"]) for o in back.json["included"]} == {
+        (RULES, rule_id),
+        (PROMOTIONS, promotion["id"]),
+    }
 
     related = api.get(f"{PROMOTIONS}/{promotion['id']}/coupons")
     assert [c["id"] for c in related.data] == [coupon["id"]]
@@ -241,15 +267,18 @@ def test_coupon_code_length_follows_the_organization_settings(api: Any) -> None:
     promotion = make_promotion(api)
     rule = api.create(RULES, {}, {"promotion": promotion})
     assert api.create("coupons", {"code": "ABCD"}, {"promotion_rule": rule})["attributes"]["code"] == "ABCD"
-    assert api.create("coupons", {"code": "ABCDEFG"}, {"promotion_rule": rule}, expect=422)["errors"][0]["meta"] == {
+    assert api.create("coupons", {"code": "ABCDEFG"}, {"promotion_rule": rule}, expect=422)["errors"][0][
+        "meta"
+    ] == {
         "error": "too_long",
         "value": "ABCDEFG",
         "count": 6,
     }
 
 
-def test_filters_through_the_rule(api: Any) -> None:
+def test_filters_through_the_rule(api: Any, now: Any) -> None:
     spring = make_promotion(api, name="Spring sale")
+    now(dt.timedelta(seconds=1))  # lists are in creation order
     summer = make_promotion(api, name="Summer sale", total_usage_limit=1)
     spring_coupon = make_coupon(api, spring, code="SPRING2026")
     summer_coupon = make_coupon(api, summer, code="SUMMER2026")
@@ -294,7 +323,12 @@ def test_other_organizations_see_nothing(api: Any, other_org: Any) -> None:
                 "type": "coupons",
                 "attributes": {"code": "GLOBEX2026"},
                 "relationships": {
-                    "promotion_rule": {"data": {"type": RULES, "id": api.get(f"coupons/{coupon['id']}/promotion_rule").data["id"]}}
+                    "promotion_rule": {
+                        "data": {
+                            "type": RULES,
+                            "id": api.get(f"coupons/{coupon['id']}/promotion_rule").data["id"],
+                        }
+                    }
                 },
             }
         },

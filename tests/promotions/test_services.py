@@ -36,7 +36,13 @@ def market(in_scope: scopes.Scope) -> Market:
 
 
 def promotion(**fields: Any) -> PercentageDiscountPromotion:
-    values = {"name": "Spring sale", "percentage": 10, "starts_at": T0 - DAY, "expires_at": T0 + DAY, **fields}
+    values = {
+        "name": "Spring sale",
+        "percentage": 10,
+        "starts_at": T0 - DAY,
+        "expires_at": T0 + DAY,
+        **fields,
+    }
     return PercentageDiscountPromotion.objects.create(**values)
 
 
@@ -116,7 +122,9 @@ def test_disabled_and_wrong_market(in_scope: scopes.Scope, market: Market) -> No
 LINES = [("li_a", "SKU-A", 1000), ("li_b", "SKU-B", 2345)]
 
 
-def discounts(market_id: str | None = None, coupon_code: str | None = None, lines: Any = LINES, at: dt.datetime = T0) -> list[tuple[str, int, dict[str, int]]]:
+def discounts(
+    market_id: str | None = None, coupon_code: str | None = None, lines: Any = LINES, at: dt.datetime = T0
+) -> list[tuple[str, int, dict[str, int]]]:
     found = discounts_for(
         market_id=market_id,
         coupon_code=coupon_code,

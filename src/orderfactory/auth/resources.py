@@ -99,6 +99,7 @@ class ApplicationResource(Resource):
     actions = ("retrieve",)
     sales_channel_actions = ("retrieve",)
     singleton = True
+    audit_trail = False
     attributes = (
         String("name", "CUFf"),
         String(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import models, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 
 from orderfactory.catalog.models import (
     SHIPPING_SCHEMES,
@@ -288,9 +288,9 @@ def available_shipping_methods(
         Q(stock_location__isnull=True) | Q(stock_location_id=stock_location_id),
         disabled_at__isnull=True,
     )
-    currency_code = market.price_list.currency_code if market.price_list_id else None
-    if currency_code is not None:
-        methods = methods.filter(Q(currency_code__isnull=True) | Q(currency_code=currency_code))
+    if market.price_list_id is not None:
+        currency_code = PriceList.objects.filter(pk=market.price_list_id).values("currency_code")
+        methods = methods.filter(Q(currency_code__isnull=True) | Q(currency_code=Subquery(currency_code)))
     return list(methods.order_by("created_at", "id"))
 
 

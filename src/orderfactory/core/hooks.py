@@ -21,3 +21,19 @@ def on_write(action: str, resource: Any, instance: Any, before: dict[str, Any] |
     """``action`` is create | update | destroy; ``before`` the row's columns before an update or destroy."""
     for fn in _on_write:
         fn(action, resource, instance, before)
+
+
+EventHook = Callable[[str, str, Any], None]
+_on_event: list[EventHook] = []
+
+
+def register_event(fn: EventHook) -> EventHook:
+    _on_event.append(fn)
+    return fn
+
+
+def event(name: str, resource_type: str, instance: Any) -> None:
+    """A named domain event happened (``orders.place``, ``order_copies.complete``): record it and fire its
+    webhooks, inside the caller's transaction."""
+    for fn in _on_event:
+        fn(name, resource_type, instance)

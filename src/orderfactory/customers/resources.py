@@ -20,6 +20,7 @@ class CustomerResource(ServiceResource):
     type = "customers"
     model = Customer
     save = staticmethod(services.save_customer)
+    has_events = True
     attributes = (
         String("email", "CUFfs", required=True),
         # Write-only: stored hashed, never rendered (not fetchable).
@@ -34,6 +35,8 @@ class CustomerResource(ServiceResource):
     relationships = (
         ToMany("customer_addresses", "customer_addresses", "f", reverse="customer_id"),
         ToMany("customer_payment_sources", "customer_payment_sources", "f", reverse="customer_id"),
+        ToMany("orders", "orders", "", reverse="customer_id"),
+        ToMany("order_subscriptions", "order_subscriptions", "f", reverse="customer_id"),
     )
 
 
@@ -50,6 +53,7 @@ def address_name(row: dict[str, Any]) -> str:
 class CustomerAddressResource(ServiceResource):
     type = "customer_addresses"
     model = CustomerAddress
+    has_events = True
     attributes = (
         String(
             "name", "F", compute=address_name, depends=tuple(f"address__{c}" for c in ADDRESS_NAME_COLUMNS)

@@ -61,6 +61,7 @@ _SCALAR: dict[str, Callable[[str, Any], Q]] = {
 _TEXT_ONLY = {"matches", "does_not_match", "start", "not_start", "end", "not_end", "cont", "not_cont"}
 
 _MILLISECOND = dt.timedelta(milliseconds=1)
+_LAST_MILLISECOND = dt.datetime.max.replace(tzinfo=dt.UTC) - _MILLISECOND
 # The comparisons of a datetime value ``v`` standing for the millisecond [v, v + 1 ms).
 _DATETIME: dict[str, Callable[[str, dt.datetime], Q]] = {
     "eq": lambda p, v: Q(**{f"{p}__gte": v, f"{p}__lt": v + _MILLISECOND}),
@@ -262,7 +263,9 @@ def _coerce(attr: r.Attr, predicate: str, text: str) -> Any:
         raise ValueError("not an integer")
     value = attr.parse_filter(text)
     if isinstance(value, dt.datetime):
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        if value > _LAST_MILLISECOND:
+            raise ValueError("the millisecond has no end")  # the comparisons add 1 ms to the value
     return value
 
 

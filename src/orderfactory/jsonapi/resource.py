@@ -359,6 +359,12 @@ class Payload:
 
 # --- resources --------------------------------------------------------------------------------------------
 
+
+def _by_resource_id(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
+    """Audit and event rows name their resource by id (ids are unique across types)."""
+    return target.filter(resource_id__in=list(parent_ids)).annotate(_parent_id=models.F("resource_id"))
+
+
 STANDARD_HEAD = (String("id", "Ffs"),)
 
 
@@ -383,6 +389,9 @@ class Resource:
     attributes: ClassVar[tuple[Attr, ...]] = ()
     relationships: ClassVar[tuple[Rel, ...]] = ()
     standard_fields: ClassVar[bool] = True
+    # Served relationships to the audit trail (``event_stores``) and to the named events of this resource.
+    audit_trail: ClassVar[bool] = True
+    has_events: ClassVar[bool] = False
     # Updates open their own transactions (see views.update); every other write runs in the request's one.
     own_transactions: ClassVar[bool] = False
     # What a public (sales channel) token may do here; integration tokens may do every action.
@@ -408,7 +417,13 @@ class Resource:
         for a in declared:
             attrs[a.name] = a
         cls._attrs = attrs
-        cls._rels = {r.name: r for r in cls.relationships}
+        rels = list(cls.relationships)
+        names = {r.name for r in rels}
+        if cls.audit_trail and "event_stores" not in names:
+            rels.append(ToMany("event_stores", "event_stores", "", queryset=_by_resource_id, includable=False))
+        if cls.has_events and "events" not in names:
+            rels.append(ToMany("events", "events", "", queryset=_by_resource_id))
+        cls._rels = {r.name: r for r in rels}
         overlap = set(cls._attrs) & set(cls._rels)
         if overlap:
             raise TypeError(f"{cls.__name__}: {overlap} both attribute and relationship")

@@ -166,17 +166,10 @@ def list_(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Htt
     return render_list(request, ctx, resource, resource.queryset())
 
 
-def render_one(
-    request: HttpRequest | None,
-    ctx: Context,
-    resource: type[r.Resource],
-    rid: str | None,
-    status: int = 200,
-    items: list[tuple[str, str]] | None = None,
-) -> HttpResponse:
-    q = query.parse(
-        resource, items if items is not None else (_items(request) if request else []), collection=False
-    )
+def document_for(ctx: Context, resource: type[r.Resource], rid: str | None, items: list[tuple[str, str]]) -> dict[str, Any]:
+    """The document of one resource, as ``GET /api/<type>/<id>?<items>`` renders it (also used for webhook
+    payloads, outside any request). Raises 404 when the caller cannot see it."""
+    q = query.parse(resource, items, collection=False)
     qs = resource.queryset()
     if rid is not None:
         if len(rid) > 64 or "\x00" in rid:
@@ -188,6 +181,18 @@ def render_one(
         raise errors.not_found()
     document: dict[str, Any] = {"data": data[0]}
     _attach_included(document, renderer, data)
+    return document
+
+
+def render_one(
+    request: HttpRequest | None,
+    ctx: Context,
+    resource: type[r.Resource],
+    rid: str | None,
+    status: int = 200,
+    items: list[tuple[str, str]] | None = None,
+) -> HttpResponse:
+    document = document_for(ctx, resource, rid, items if items is not None else (_items(request) if request else []))
     return respond(document, status)
 
 

@@ -252,7 +252,7 @@ class OrderResource(Resource):
         triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False, "")}
         try:
             with transaction.atomic():
-                order = Order.objects.select_for_update().select_related("market", "payment_method").get(pk=instance.pk)
+                order = services.lock_order(instance.pk)
                 before = services._snapshot(order)
                 cls._apply_changes(order, payload, triggers)
                 hooks.on_write("update", cls.type, order, before)
@@ -402,7 +402,7 @@ class LineItemResource(Resource):
     @classmethod
     def create(cls, payload: Payload) -> models.Model:
         order: Order = payload.relationships["order"]
-        order = Order.objects.select_for_update().select_related("market", "payment_method").get(pk=order.pk)
+        order = services.lock_order(order.pk)
         attrs = payload.attributes
         item = payload.relationships.get("item")
         item_type = attrs.get("item_type") or ("skus" if item is None else None)
@@ -454,20 +454,21 @@ class LineItemResource(Resource):
 
 
 def _available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    """The shipping methods that apply to each shipment: enabled, of its market (or none), its shipping
-    category (or none) and its stock location (or none)."""
-    shipments = Shipment.objects.filter(pk__in=parent_ids).select_related("order")
-    pairs = []
+    """The shipping methods that apply to each shipment (services.shipping_method_applies). A method may
+    apply to several shipments of a page: each (shipment, method) pair is one row of a UNION ALL, so the
+    include still costs one query for the methods, whatever the number of shipments."""
+    shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
+    methods = list(target.filter(disabled_at__isnull=True).values_list("pk", "market_id", "shipping_category_id", "stock_location_id"))
+    parts = []
     for shipment in shipments:
-        ids = [m.pk for m in services.available_shipping_methods(shipment.order, shipment)]
-        pairs.append((shipment.pk, ids))
-    whens = [models.When(pk__in=ids, then=models.Value(sid)) for sid, ids in pairs if ids]
-    if not whens:
-        return target.none().annotate(_parent_id=models.Value(""))
-    all_ids = {i for _, ids in pairs for i in ids}
-    if len(pairs) == 1:
-        return target.filter(pk__in=all_ids).annotate(_parent_id=models.Value(pairs[0][0]))
-    return target.filter(pk__in=all_ids).annotate(_parent_id=models.Case(*whens, output_field=models.CharField()))
+        ids = [pk for pk, *columns in methods if services.shipping_method_applies(shipment.order.market_id, shipment, *columns)]
+        if ids:
+            parts.append(target.filter(pk__in=ids).annotate(_parent_id=models.Value(shipment.pk, output_field=models.CharField())))
+    if not parts:
+        return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
+    if len(parts) == 1:
+        return parts[0]
+    return parts[0].union(*parts[1:], all=True)
 
 
 @registry.register
@@ -516,7 +517,7 @@ class ShipmentResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, Shipment)
-        order = Order.objects.select_for_update().select_related("market", "payment_method").get(pk=instance.order_id)
+        order = services.lock_order(instance.order_id)
         try:
             services.require_editable(order)
         except services.OrderInvalid as exc:

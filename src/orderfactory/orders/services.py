@@ -44,11 +44,22 @@ class OrderInvalid(Exception):
     def api_errors(self) -> errors.ApiErrors:
         return errors.ApiErrors(
             [
-                errors.validation(attribute, message, self.codes.get(attribute, "invalid"))
+                errors.validation(attribute, message, self.codes.get(attribute, "invalid"), pointer=_pointer(attribute))
                 for attribute, messages in self.problems.items()
                 for message in messages
             ]
         )
+
+
+# Problems named after a relationship of the order point at it; the others at an attribute.
+ORDER_RELATIONSHIPS = frozenset(
+    ("market", "customer", "billing_address", "shipping_address", "payment_method", "payment_source", "line_items", "shipments")
+)
+
+
+def _pointer(attribute: str) -> str:
+    section = "relationships" if attribute in ORDER_RELATIONSHIPS else "attributes"
+    return f"/data/{section}/{attribute}"
 
 
 @dataclass
@@ -201,18 +212,9 @@ def add_sku_line_item(
     if problems:
         raise errors.ApiErrors(problems)
     assert sku is not None
-    if unit_amount_cents is None:
-        price = Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku).first()
-        if price is None:
-            raise errors.ApiErrors(
-                [errors.validation("sku_code", f"has no price in market {order.market.name}", "no_price", value=sku.code)]
-            )
-        unit_amount_cents = price.amount_cents
-        compare_at = price.compare_at_amount_cents
-    else:
-        compare_at = None
-    existing = order.line_items.filter(item_type=SKU, sku=sku).first() if merge else None
-    if existing is not None and existing.unit_amount_cents == unit_amount_cents and existing.frequency == frequency:
+    existing = _line_to_merge(order, sku, unit_amount_cents, frequency) if merge else None
+    if existing is not None:
+        # The merged line keeps its frozen price: only ``_refresh`` changes it.
         existing.quantity += quantity
         problems = _quantity_problems(existing.quantity)
         if problems:
@@ -220,6 +222,14 @@ def add_sku_line_item(
         existing.save(update_fields=["quantity"])
         line = existing
     else:
+        compare_at = None
+        if unit_amount_cents is None:
+            price = Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku).first()
+            if price is None:
+                raise errors.ApiErrors(
+                    [errors.validation("sku_code", f"has no price in market {order.market.name}", "no_price", value=sku.code)]
+                )
+            unit_amount_cents, compare_at = price.amount_cents, price.compare_at_amount_cents
         line = LineItem(
             order=order,
             item_type=SKU,
@@ -240,6 +250,14 @@ def add_sku_line_item(
     if refresh:
         recompute(order)
     return line
+
+
+def _line_to_merge(order: Order, sku: Sku, unit_amount_cents: int | None, frequency: str | None) -> LineItem | None:
+    """The SKU line ``_update_quantity`` adds to: same SKU and frequency, and the same price when one is given."""
+    existing = order.line_items.filter(item_type=SKU, sku=sku, frequency=frequency).order_by("created_at").first()
+    if existing is None or unit_amount_cents not in (None, existing.unit_amount_cents):
+        return None
+    return existing
 
 
 def update_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
@@ -273,7 +291,9 @@ def _stock_locations(order: Order) -> list[InventoryStockLocation]:
     if not order.market.inventory_model_id:
         return []
     return list(
-        InventoryStockLocation.objects.filter(inventory_model_id=order.market.inventory_model_id).order_by(
+        InventoryStockLocation.objects.filter(inventory_model_id=order.market.inventory_model_id)
+        .select_related("stock_location")
+        .order_by(
             "on_hold", "priority", "created_at"
         )
     )
@@ -304,31 +324,39 @@ def _choose_location(sku: Sku, quantity: int, locations: list[InventoryStockLoca
     return locations[0]
 
 
-def _shipping_method_for(order: Order, shipment: Shipment, keep: ShippingMethod | None, methods: list[ShippingMethod]) -> ShippingMethod | None:
-    def applies(method: ShippingMethod) -> bool:
-        return (
-            method.disabled_at is None
-            and method.market_id in (None, order.market_id)
-            and method.shipping_category_id in (None, shipment.shipping_category_id)
-            and method.stock_location_id in (None, shipment.stock_location_id)
-        )
+def shipping_method_applies(
+    order_market_id: str | None,
+    shipment: Shipment,
+    market_id: str | None,
+    shipping_category_id: str | None,
+    stock_location_id: str | None,
+) -> bool:
+    """An enabled shipping method (of ``market_id``, ...) serves a shipment when its market, shipping category
+    and stock location are the shipment's (its order's market) or unset."""
+    return (
+        market_id in (None, order_market_id)
+        and shipping_category_id in (None, shipment.shipping_category_id)
+        and stock_location_id in (None, shipment.stock_location_id)
+    )
 
-    if keep is not None and applies(keep):
+
+def _applies(method: ShippingMethod, order: Order, shipment: Shipment) -> bool:
+    return method.disabled_at is None and shipping_method_applies(
+        order.market_id, shipment, method.market_id, method.shipping_category_id, method.stock_location_id
+    )
+
+
+def _shipping_method_for(order: Order, shipment: Shipment, keep: ShippingMethod | None, default: ShippingMethod | None) -> ShippingMethod | None:
+    """The shipment's chosen method while it still applies, else the market's default shipping method."""
+    if keep is not None and _applies(keep, order, shipment):
         return keep
-    default = next((m for m in methods if m.pk == order.market.default_shipping_method_id), None)
-    if default is not None and applies(default):
+    if default is not None and _applies(default, order, shipment):
         return default
     return None
 
 
 def available_shipping_methods(order: Order, shipment: Shipment) -> list[ShippingMethod]:
-    return [
-        m
-        for m in ShippingMethod.objects.filter(disabled_at__isnull=True)
-        .filter(models.Q(market_id=order.market_id) | models.Q(market__isnull=True))
-        .filter(models.Q(shipping_category_id=shipment.shipping_category_id) | models.Q(shipping_category__isnull=True))
-        .filter(models.Q(stock_location_id=shipment.stock_location_id) | models.Q(stock_location__isnull=True))
-    ]
+    return [m for m in ShippingMethod.objects.filter(disabled_at__isnull=True) if _applies(m, order, shipment)]
 
 
 def shipping_cost(method: ShippingMethod | None, subtotal_cents: int) -> int:
@@ -360,7 +388,7 @@ def rebuild_shipments(order: Order, sku_lines: list[LineItem], subtotal: int) ->
         loc = _choose_location(line.sku, line.quantity, locations, stock)
         groups[(loc.pk if loc else None, line.sku.shipping_category_id)].append(line)
     by_key = {(s.inventory_stock_location_id, s.shipping_category_id): s for s in existing}
-    methods = list(ShippingMethod.objects.filter(disabled_at__isnull=True)) if existing or groups else []
+    default_method = order.market.default_shipping_method if order.market.default_shipping_method_id else None
     shipments: list[Shipment] = []
     to_create: list[Shipment] = []
     for position, key in enumerate(sorted(groups, key=lambda k: (rank.get(k[0], 10**6), k[1] or ""))):
@@ -377,7 +405,7 @@ def rebuild_shipments(order: Order, sku_lines: list[LineItem], subtotal: int) ->
             to_create.append(shipment)
         shipment.origin_address_id = loc.stock_location.address_id if loc else None
         shipment.shipping_address_id = order.shipping_address_id
-        shipment.shipping_method = _shipping_method_for(order, shipment, shipment.shipping_method, methods)
+        shipment.shipping_method = _shipping_method_for(order, shipment, shipment.shipping_method, default_method)
         shipment.skus_count = sum(line.quantity for line in groups[key])
         shipment.cost_amount_cents = shipping_cost(shipment.shipping_method, subtotal)
         shipment.number = f"{order.number}/S/{position + 1:03d}" if order.number else None
@@ -601,8 +629,10 @@ def _needs_remote_authorization(order: Order) -> bool:
     return bool(order.payment_method_id and order.payment_method.payment_gateway_type == "external_gateways" and order.total_amount_cents > 0)
 
 
-def _lock(order_id: str) -> Order:
-    return Order.objects.select_for_update().select_related("market", "payment_method").get(pk=order_id)
+def lock_order(order_id: str) -> Order:
+    """The order, its row locked for the transaction (``of=self``: PostgreSQL cannot lock the nullable side
+    of the joins that bring its market and payment method along)."""
+    return Order.objects.select_for_update(of=("self",)).select_related("market", "payment_method").get(pk=order_id)
 
 
 def place(order_id: str) -> Order:
@@ -615,7 +645,7 @@ def place(order_id: str) -> Order:
     stock under row locks; if that fails, the authorization is voided and the order goes back to ``pending``.
     """
     with transaction.atomic():
-        order = _lock(order_id)
+        order = lock_order(order_id)
         if order.status in ("placed", "approved"):
             return order
         before = _snapshot(order)
@@ -634,7 +664,7 @@ def place(order_id: str) -> Order:
         if not result.success:
             raise OrderInvalid({"payment_source": [result.message or "authorization failed"]}, {"payment_source": "authorization_failed"})
         with transaction.atomic():
-            order = _lock(order_id)
+            order = lock_order(order_id)
             if order.status != "placing":
                 raise transition_error(order.status, "placed")
             return _finish_placing(order, before, result)
@@ -756,7 +786,7 @@ def cancel(order_id: str) -> Order:
     from orderfactory.promotions.services import release_usage
 
     with transaction.atomic():
-        order = _lock(order_id)
+        order = lock_order(order_id)
         if order.status == "cancelled":
             return order
         if order.status not in ("placed", "approved", "pending", "placing"):

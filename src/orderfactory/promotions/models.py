@@ -63,5 +63,7 @@ class Coupon(TenantModel):
     class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["organization", "mode", "code"], name="coupon_code_uniq"),
-            models.CheckConstraint(condition=models.Q(usage_count__gte=0), name="coupon_usage_count_positive"),
+            models.CheckConstraint(
+                condition=models.Q(usage_count__gte=0), name="coupon_usage_count_positive"
+            ),
         ]

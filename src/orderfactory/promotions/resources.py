@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
-from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from orderfactory.catalog.resources import ServiceResource
@@ -87,6 +97,10 @@ def _coupons_of_promotions(coupons: models.QuerySet, promotion_ids: Sequence[str
     )
 
 
+def _no_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.QuerySet:
+    return skus.none().annotate(_parent_id=F("id"))
+
+
 @registry.register
 class PercentageDiscountPromotionResource(ServiceResource):
     type = "percentage_discount_promotions"
@@ -106,7 +120,7 @@ class PercentageDiscountPromotionResource(ServiceResource):
             "active", "F", compute=lambda row: promotion_status(row) == "active", depends=_STATUS_COLUMNS
         ),
         String("status", "F", enum=PROMOTION_STATUSES, compute=promotion_status, depends=_STATUS_COLUMNS),
-        # Commerce Layer's internal ranking score; promotions here rank by priority (services._rank).
+        # Commerce Layer's internal ranking score; promotions here rank by priority (services.applicable_promotions).
         Integer("weight", "F", compute=lambda row: None),
         Integer("coupons_count", "F", expression=_COUPONS_COUNT),
         Boolean("_disable", "CU", trigger=True),
@@ -131,6 +145,9 @@ class PercentageDiscountPromotionResource(ServiceResource):
             queryset=_coupons_of_promotions,
             lookup="coupon_codes_promotion_rule__coupons",
         ),
+        # In Commerce Layer the SKUs of the promotion's sku_list, empty without one; sku lists are not served,
+        # so a promotion here discounts every SKU and lists none, as one without a sku_list does there.
+        ToMany("skus", "skus", "", queryset=_no_skus),
     )
 
     @classmethod

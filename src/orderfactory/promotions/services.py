@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q
 
 from orderfactory.auth.models import Organization
 from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save, taken
@@ -112,7 +112,9 @@ def save_coupon_codes_promotion_rule(
 
 def code_length_bounds() -> tuple[int, int]:
     config = (
-        Organization.objects.filter(pk=scope.current().organization_id).values_list("config", flat=True).first()
+        Organization.objects.filter(pk=scope.current().organization_id)
+        .values_list("config", flat=True)
+        .first()
         or {}
     )
     return (
@@ -178,9 +180,8 @@ class CouponInvalid(Exception):
 
 def _running(at: dt.datetime) -> Q:
     """Enabled, started, not expired, and below its usage limit at ``at``."""
-    return (
-        Q(disabled_at__isnull=True, starts_at__lte=at, expires_at__gt=at)
-        & (Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit")))
+    return Q(disabled_at__isnull=True, starts_at__lte=at, expires_at__gt=at) & (
+        Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit"))
     )
 
 
@@ -239,26 +240,20 @@ class Discount:
     per_line: dict[str, int]
 
 
-def _rank(promotion: PercentageDiscountPromotion) -> tuple[bool, int, dt.datetime, str]:
-    """Priority order: lower number first, promotions without a priority last, then the oldest."""
-    return (promotion.priority is None, promotion.priority or 0, promotion.created_at, promotion.pk)
-
-
 def applicable_promotions(
     *, market_id: str | None, coupon: Coupon | None, at: dt.datetime
 ) -> list[PercentageDiscountPromotion]:
     """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
     only with one of its own coupons; one without rules applies to every order of its market (of every market
-    when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does."""
-    candidates: QuerySet[PercentageDiscountPromotion] = (
-        PercentageDiscountPromotion.objects.filter(_running(at))
-        .filter(Q(market_id=market_id) | Q(market_id__isnull=True))
-        .annotate(has_coupon_rule=Exists(CouponCodesPromotionRule.unscoped.filter(promotion=OuterRef("pk"))))
-    )
+    when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
+    priority number first, promotions without a priority last, then the oldest."""
     own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
-    applying = sorted(
-        (p for p in candidates if not p.has_coupon_rule or p.pk == own_promotion_id),  # type: ignore[attr-defined]
-        key=_rank,
+    applying = list(
+        PercentageDiscountPromotion.objects.filter(
+            _running(at),
+            Q(market_id=market_id) | Q(market_id__isnull=True),
+            Q(coupon_codes_promotion_rule__isnull=True) | Q(pk=own_promotion_id),
+        ).order_by(F("priority").asc(nulls_last=True), "created_at", "id")
     )
     exclusive = [p for p in applying if p.exclusive]
     return exclusive[:1] if exclusive else applying
@@ -335,7 +330,9 @@ def count_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> None:
             .update(total_usage_count=F("total_usage_count") + 1, updated_at=now)
         )
         if not counted:
-            raise CouponInvalid(CouponReason.EXHAUSTED, f"promotion {promotion_id} has reached its usage limit")
+            raise CouponInvalid(
+                CouponReason.EXHAUSTED, f"promotion {promotion_id} has reached its usage limit"
+            )
     if coupon_id is not None:
         counted = (
             Coupon.objects.filter(pk=coupon_id)
@@ -351,9 +348,9 @@ def release_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> Non
     """Give back the uses ``count_usage`` counted, when the order is cancelled. The caller releases once per
     counted order (its cancel is a compare-and-set on the order's status); counts never go below zero."""
     now = clock.now()
-    PercentageDiscountPromotion.objects.filter(pk__in=sorted(set(promotion_ids)), total_usage_count__gt=0).update(
-        total_usage_count=F("total_usage_count") - 1, updated_at=now
-    )
+    PercentageDiscountPromotion.objects.filter(
+        pk__in=sorted(set(promotion_ids)), total_usage_count__gt=0
+    ).update(total_usage_count=F("total_usage_count") - 1, updated_at=now)
     if coupon_id is not None:
         Coupon.objects.filter(pk=coupon_id, usage_count__gt=0).update(
             usage_count=F("usage_count") - 1, updated_at=now

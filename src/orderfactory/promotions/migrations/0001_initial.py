@@ -2,114 +2,193 @@
 
 import django.db.models.deletion
 import django.db.models.manager
+from django.db import migrations, models
+
 import orderfactory.core.clock
 import orderfactory.core.ids
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('oauth', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("oauth", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PercentageDiscountPromotion',
+            name="PercentageDiscountPromotion",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('name', models.CharField(max_length=255)),
-                ('currency_code', models.CharField(blank=True, max_length=3, null=True)),
-                ('exclusive', models.BooleanField(default=False)),
-                ('priority', models.IntegerField(blank=True, null=True)),
-                ('starts_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('total_usage_limit', models.IntegerField(blank=True, null=True)),
-                ('total_usage_count', models.IntegerField(default=0)),
-                ('percentage', models.IntegerField()),
-                ('disabled_at', models.DateTimeField(blank=True, null=True)),
-                ('market', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.market')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("name", models.CharField(max_length=255)),
+                ("currency_code", models.CharField(blank=True, max_length=3, null=True)),
+                ("exclusive", models.BooleanField(default=False)),
+                ("priority", models.IntegerField(blank=True, null=True)),
+                ("starts_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("total_usage_limit", models.IntegerField(blank=True, null=True)),
+                ("total_usage_count", models.IntegerField(default=0)),
+                ("percentage", models.IntegerField()),
+                ("disabled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "market",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.market",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='CouponCodesPromotionRule',
+            name="CouponCodesPromotionRule",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
-                ('promotion', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='coupon_codes_promotion_rule', to='promotions.percentagediscountpromotion')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
+                (
+                    "promotion",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coupon_codes_promotion_rule",
+                        to="promotions.percentagediscountpromotion",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Coupon',
+            name="Coupon",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('code', models.CharField(max_length=255)),
-                ('customer_single_use', models.BooleanField(default=False)),
-                ('usage_limit', models.IntegerField(blank=True, null=True)),
-                ('usage_count', models.IntegerField(default=0)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('recipient_email', models.CharField(blank=True, max_length=255, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
-                ('promotion_rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coupons', to='promotions.couponcodespromotionrule')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("code", models.CharField(max_length=255)),
+                ("customer_single_use", models.BooleanField(default=False)),
+                ("usage_limit", models.IntegerField(blank=True, null=True)),
+                ("usage_count", models.IntegerField(default=0)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("recipient_email", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
+                (
+                    "promotion_rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coupons",
+                        to="promotions.couponcodespromotionrule",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
-                'constraints': [models.UniqueConstraint(fields=('organization', 'mode', 'code'), name='coupon_code_uniq'), models.CheckConstraint(condition=models.Q(('usage_count__gte', 0)), name='coupon_usage_count_positive')],
+                "abstract": False,
+                "base_manager_name": "unscoped",
+                "constraints": [
+                    models.UniqueConstraint(fields=("organization", "mode", "code"), name="coupon_code_uniq"),
+                    models.CheckConstraint(
+                        condition=models.Q(("usage_count__gte", 0)), name="coupon_usage_count_positive"
+                    ),
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddConstraint(
-            model_name='percentagediscountpromotion',
-            constraint=models.CheckConstraint(condition=models.Q(('percentage__gte', 0), ('percentage__lte', 100)), name='percentage_discount_promotion_percentage_range'),
+            model_name="percentagediscountpromotion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percentage__gte", 0), ("percentage__lte", 100)),
+                name="percentage_discount_promotion_percentage_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='percentagediscountpromotion',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('starts_at'))), name='percentage_discount_promotion_expires_after_start'),
+            model_name="percentagediscountpromotion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("starts_at"))),
+                name="percentage_discount_promotion_expires_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='percentagediscountpromotion',
-            constraint=models.CheckConstraint(condition=models.Q(('total_usage_count__gte', 0)), name='percentage_discount_promotion_usage_count_positive'),
+            model_name="percentagediscountpromotion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_usage_count__gte", 0)),
+                name="percentage_discount_promotion_usage_count_positive",
+            ),
         ),
     ]

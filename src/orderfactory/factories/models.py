@@ -1,0 +1,54 @@
+"""Order factories: asynchronous jobs that copy a source order into a new target order."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from orderfactory.core.models import TenantModel
+
+KINDS = ("order_copies", "recurring_order_copies")
+STATUSES = ("pending", "in_progress", "aborted", "failed", "completed")
+FINAL = ("aborted", "failed", "completed")
+
+
+class OrderFactory(TenantModel):
+    """Both kinds in one table; ``type`` tells them apart, as the ``type`` attribute does on the wire."""
+
+    type = models.CharField(max_length=32, choices=[(k, k) for k in KINDS])
+    status = models.CharField(max_length=16, default="pending")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    errors_log = models.JSONField(default=dict)
+    errors_count = models.IntegerField(default=0)
+    place_target_order = models.BooleanField(null=True, blank=True)
+    reuse_wallet = models.BooleanField(default=True)
+    cancel_source_order = models.BooleanField(default=False)
+    apply_promotions = models.BooleanField(default=False)
+    skip_errors = models.BooleanField(default=False)
+    ignore_invalid_coupon = models.BooleanField(default=False)
+    source_order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factories"
+    )
+    # Unique: one factory produces at most one target order, however often its job runs (exactly once).
+    target_order = models.OneToOneField(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factory"
+    )
+    order_subscription = models.ForeignKey(
+        "subscriptions.OrderSubscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factories"
+    )
+    # The worker's claim: who runs the job and until when; a claim past its lease is swept back to pending.
+    claimed_by = models.CharField(max_length=64, null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="factory_lease"),
+            models.Index(fields=["type", "created_at"], name="factory_type"),
+        ]
+        verbose_name_plural = "order factories"
+
+    @property
+    def jsonapi_type(self) -> str:
+        return self.type

@@ -1,0 +1,92 @@
+"""order_factories (read-only, both kinds), order_copies and recurring_order_copies."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import models
+
+from orderfactory.factories import services
+from orderfactory.factories.models import KINDS, STATUSES, OrderFactory
+from orderfactory.jsonapi import registry
+from orderfactory.jsonapi.resource import Attr, Boolean, Datetime, Integer, Object, Payload, Resource, String, ToOne
+
+
+def _common() -> tuple[Attr, ...]:
+    return (
+        String("type", "Ffs", enum=KINDS),
+        String("status", "Ffs", enum=STATUSES),
+        Datetime("started_at", "Ffs"),
+        Datetime("completed_at", "Ffs"),
+        Datetime("failed_at", "Ffs"),
+        Object("errors_log", "F"),
+        Integer("errors_count", "Ffs"),
+        Boolean("place_target_order", "CF"),
+        Boolean("reuse_wallet", "CF", default=True, nullable=False),
+    )
+
+
+def _copy_options() -> tuple[Attr, ...]:
+    return (
+        Boolean("cancel_source_order", "CF", nullable=False),
+        Boolean("apply_promotions", "CF", default=False, nullable=False),
+        Boolean("skip_errors", "CF", default=False, nullable=False),
+        Boolean("ignore_invalid_coupon", "CF", default=False, nullable=False),
+    )
+
+
+class _FactoryResource(Resource):
+    model = OrderFactory
+    kind: ClassVar[str | None] = None
+    has_events = True
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        qs = super().queryset()
+        return qs.filter(type=cls.kind) if cls.kind else qs
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        assert cls.kind is not None
+        columns: dict[str, Any] = payload.model_fields(cls)
+        return services.create_factory(cls.kind, columns)
+
+    @classmethod
+    def delete(cls, instance: models.Model) -> None:
+        assert isinstance(instance, OrderFactory)
+        services.delete_factory(instance)
+
+
+@registry.register
+class OrderFactoryResource(_FactoryResource):
+    type = "order_factories"
+    actions = ("list", "retrieve")
+    attributes = _common()
+    relationships = (
+        ToOne("source_order", "orders", "Cf", required=True),
+        ToOne("target_order", "orders", "f"),
+    )
+
+
+@registry.register
+class OrderCopyResource(_FactoryResource):
+    type = "order_copies"
+    kind = "order_copies"
+    attributes = (*_common(), *_copy_options())
+    relationships = (
+        ToOne("source_order", "orders", "Cf", required=True),
+        ToOne("target_order", "orders", "f"),
+        ToOne("order_subscription", "order_subscriptions", ""),
+    )
+
+
+@registry.register
+class RecurringOrderCopyResource(_FactoryResource):
+    type = "recurring_order_copies"
+    kind = "recurring_order_copies"
+    attributes = _common()
+    relationships = (
+        ToOne("source_order", "orders", "Cf", required=True),
+        ToOne("target_order", "orders", "f"),
+        ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
+    )

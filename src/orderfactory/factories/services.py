@@ -1,0 +1,378 @@
+"""Order copies: create the factory, and run it exactly once.
+
+A factory is written ``pending`` in the request's transaction and its job is enqueued after the commit. A
+worker claims it with a compare-and-set ``pending -> in_progress`` (a job that finds it in any other state does
+nothing), builds the target order in one transaction, places it if asked (placing manages its own
+transactions: it may call a payment gateway), and completes or fails the factory in a last transaction that
+also cancels the source when asked. The target is tied to its factory by a unique constraint, so a job run
+twice, or by two workers at once, makes one target; a worker that dies leaves its claim to expire, and the
+sweep hands the factory to another worker, which resumes from what was committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django.db import models, transaction
+
+from orderfactory import tasks
+from orderfactory.core import clock, hooks
+from orderfactory.core import scope as scopes
+from orderfactory.factories.models import FINAL, OrderFactory
+from orderfactory.jsonapi import errors
+from orderfactory.orders import services as orders
+from orderfactory.orders.models import LineItem, Order, Shipment
+
+log = logging.getLogger("orderfactory.factories")
+
+LEASE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_FACTORY_LEASE_SECONDS", "300")))
+MAX_ATTEMPTS = int(os.environ.get("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", "5"))
+
+OPTIONS = ("place_target_order", "reuse_wallet", "cancel_source_order", "apply_promotions", "skip_errors", "ignore_invalid_coupon")
+
+
+class LostClaim(Exception):
+    """Another worker owns the factory now (our lease expired and it was swept): stop without writing."""
+
+
+def worker_scope(organization_id: str, mode: str) -> scopes.Scope:
+    return scopes.Scope(
+        organization_id=organization_id, organization_slug="", mode=mode, application_id="order-factory-worker",
+        application_kind="worker",
+    )
+
+
+# --- creation (inside the request's transaction) ----------------------------------------------------------
+
+
+def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
+    """Write the factory ``pending`` and enqueue its job after the commit."""
+    problems = []
+    if not columns.get("source_order_id"):
+        problems.append(errors.blank("source_order", relationship=True))
+    if kind == "recurring_order_copies" and not columns.get("order_subscription_id"):
+        problems.append(errors.blank("order_subscription", relationship=True))
+    if problems:
+        raise errors.ApiErrors(problems)
+    factory = OrderFactory(type=kind, **columns)
+    if factory.place_target_order is None and kind == "recurring_order_copies":
+        factory.place_target_order = True  # the documented default of subscription runs
+    factory.save()
+    tasks.enqueue_order_factory(factory.pk)
+    return factory
+
+
+# --- the job ----------------------------------------------------------------------------------------------
+
+
+def run(factory_id: str) -> str | None:
+    """The job: returns the final status, or None when there was nothing to do (a duplicate delivery)."""
+    row = OrderFactory.unscoped.filter(pk=factory_id).values("organization_id", "mode").first()
+    if row is None:
+        return None
+    with scopes.active(worker_scope(row["organization_id"], row["mode"])):
+        token = _claim(factory_id)
+        if token is None:
+            return None
+        try:
+            return _execute(factory_id, token)
+        except LostClaim:
+            log.warning("order factory %s: lost its claim, another worker took over", factory_id)
+            return None
+
+
+def _claim(factory_id: str) -> str | None:
+    now = clock.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        factory = OrderFactory.objects.select_for_update().filter(pk=factory_id).first()
+        if factory is None or factory.status != "pending":
+            return None
+        before = hooks_snapshot(factory)
+        claimed = OrderFactory.objects.filter(pk=factory_id, status="pending").update(
+            status="in_progress",
+            started_at=models.functions.Coalesce(models.F("started_at"), models.Value(now)),
+            claimed_by=token,
+            lease_expires_at=now + LEASE,
+            attempts=models.F("attempts") + 1,
+            updated_at=now,
+        )
+        if not claimed:
+            return None
+        factory.refresh_from_db()
+        hooks.on_write("update", factory.type, factory, before)
+        if factory.attempts == 1:
+            hooks.event(f"{factory.type}.start", factory.type, factory)
+    return token
+
+
+def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _locked(factory_id: str, token: str) -> OrderFactory:
+    factory = OrderFactory.objects.select_for_update().select_related("source_order").get(pk=factory_id)
+    if factory.status != "in_progress" or factory.claimed_by != token:
+        raise LostClaim(factory_id)
+    return factory
+
+
+def _execute(factory_id: str, token: str) -> str:
+    with transaction.atomic():
+        factory = _locked(factory_id, token)
+        reason = _abort_reason(factory)
+        if reason is not None:
+            return _end(factory, "aborted", reason)
+        notes: dict[str, list[str]] = {}
+        if factory.target_order_id is None:
+            try:
+                with transaction.atomic():
+                    target = build_target(factory, notes)
+            except orders.OrderInvalid as exc:
+                return _end(factory, "failed", exc.problems)
+            except errors.ApiErrors as exc:
+                return _end(factory, "failed", _problems_of(exc))
+            factory.target_order = target
+            factory.errors_log = notes
+            factory.errors_count = _count(notes)
+            factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
+    problems: dict[str, list[str]] = {}
+    if factory.place_target_order:
+        try:
+            orders.place(factory.target_order_id)
+        except orders.OrderInvalid as exc:
+            problems = exc.problems
+        except errors.ApiErrors as exc:
+            problems = _problems_of(exc)
+    with transaction.atomic():
+        factory = _locked(factory_id, token)
+        log_ = _merge(factory.errors_log or {}, problems)
+        if problems and not factory.skip_errors:
+            return _end(factory, "failed", log_)
+        if factory.cancel_source_order and factory.source_order_id:
+            try:
+                with transaction.atomic():
+                    orders.cancel(factory.source_order_id)
+            except orders.OrderInvalid as exc:
+                log_ = _merge(log_, {"source_order": exc.problems.get("status", ["could not be cancelled"])})
+                if not factory.skip_errors:
+                    return _end(factory, "failed", log_)
+        return _end(factory, "completed", log_)
+
+
+def _abort_reason(factory: OrderFactory) -> dict[str, list[str]] | None:
+    source = factory.source_order
+    if source is None:
+        return {"source_order": ["no longer exists"]}
+    if source.archived_at is not None:
+        return {"source_order": ["is archived"]}
+    if factory.type == "recurring_order_copies":
+        subscription = factory.order_subscription
+        if subscription is None:
+            return {"order_subscription": ["no longer exists"]}
+        if not subscription.is_active:
+            return {"order_subscription": [f"is {subscription.status}, not active"]}
+    return None
+
+
+def _end(factory: OrderFactory, status: str, log_: dict[str, list[str]]) -> str:
+    """Move the factory to its final status (inside the caller's transaction, holding its row lock)."""
+    before = hooks_snapshot(factory)
+    now = clock.now()
+    factory.status = status
+    factory.errors_log = log_
+    factory.errors_count = _count(log_)
+    factory.lease_expires_at = None
+    if status == "completed":
+        factory.completed_at = now
+    else:
+        factory.failed_at = now
+    factory.save()
+    hooks.on_write("update", factory.type, factory, before)
+    name = {"completed": "complete", "failed": "fail", "aborted": "abort"}[status]
+    hooks.event(f"{factory.type}.{name}", factory.type, factory)
+    transaction.on_commit(lambda: _notify_finished(factory.pk, status))
+    return status
+
+
+def _notify_finished(factory_id: str, status: str) -> None:
+    """Subscriptions follow their runs (registered by the subscriptions app)."""
+    for fn in FINISHED_HOOKS:
+        fn(factory_id, status)
+
+
+FINISHED_HOOKS: list[Any] = []
+
+
+def _count(log_: dict[str, list[str]]) -> int:
+    return sum(len(v) for v in log_.values())
+
+
+def _merge(a: dict[str, list[str]], b: dict[str, list[str]]) -> dict[str, list[str]]:
+    out = {k: list(v) for k, v in a.items()}
+    for k, v in b.items():
+        out.setdefault(k, []).extend(m for m in v if m not in out.get(k, []))
+    return out
+
+
+def _problems_of(exc: errors.ApiErrors) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for e in exc.errors:
+        key = (e.pointer or "/base").rsplit("/", 1)[-1]
+        out[key].append(e.title)
+    return dict(out)
+
+
+# --- building the target ----------------------------------------------------------------------------------
+
+
+def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
+    """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
+    its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
+    from orderfactory.promotions.services import CouponInvalid, check_coupon
+
+    source = Order.objects.select_related("market", "payment_method").get(pk=factory.source_order_id)
+    coupon_code = source.coupon_code
+    if coupon_code:
+        try:
+            check_coupon(coupon_code, market_id=source.market_id, at=clock.now())
+        except CouponInvalid as exc:
+            if not factory.ignore_invalid_coupon:
+                raise orders.OrderInvalid({"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}) from None
+            notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
+            coupon_code = None
+    target = Order(
+        market_id=source.market_id,
+        customer_id=source.customer_id,
+        customer_email=source.customer_email,
+        language_code=source.language_code,
+        currency_code=source.currency_code,
+        tax_included=source.tax_included,
+        guest=source.guest,
+        country_code=source.country_code,
+        coupon_code=coupon_code,
+        payment_method_id=source.payment_method_id,
+        freight_taxable=source.freight_taxable,
+        payment_method_taxable=source.payment_method_taxable,
+        adjustment_taxable=source.adjustment_taxable,
+        gift_card_taxable=source.gift_card_taxable,
+    )
+    if source.billing_address_id:
+        target.billing_address = orders.clone_address(source.billing_address)
+    if source.shipping_address_id:
+        target.shipping_address = orders.clone_address(source.shipping_address)
+    target.save()
+    lines = list(LineItem.objects.filter(order=source).order_by("created_at", "id"))
+    sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    copies = {
+        line.pk: LineItem(
+            order=target, item_type=orders.SKU, item_id=line.item_id, sku_id=line.sku_id, sku_code=line.sku_code,
+            bundle_code=line.bundle_code, quantity=line.quantity, currency_code=line.currency_code,
+            unit_amount_cents=line.unit_amount_cents, compare_at_amount_cents=line.compare_at_amount_cents,
+            options_amount_cents=line.options_amount_cents, total_amount_cents=line.total_amount_cents,
+            discount_cents=0 if factory.apply_promotions else line.discount_cents,
+            name=line.name, image_url=line.image_url, frequency=line.frequency,
+        )
+        for line in sku_lines
+    }
+    frozen: list[LineItem] = []
+    if not factory.apply_promotions:
+        dropped = source.coupon_code if coupon_code is None else None
+        frozen = [
+            LineItem(
+                order=target, item_type=line.item_type, item_id=line.item_id, name=line.name, quantity=line.quantity,
+                currency_code=line.currency_code, unit_amount_cents=line.unit_amount_cents,
+                total_amount_cents=line.total_amount_cents, coupon_code=line.coupon_code,
+            )
+            for line in lines
+            if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
+        ]
+        if dropped:
+            for copy in copies.values():
+                copy.discount_cents = 0
+    LineItem.objects.bulk_create([*copies.values(), *frozen])
+    if factory.reuse_wallet:
+        _reuse_wallet(source, target)
+    orders.recompute(target, frozen_promotions=not factory.apply_promotions)
+    _prefer_source_shipping_methods(source, target)
+    return target
+
+
+def _reuse_wallet(source: Order, target: Order) -> None:
+    """The target gets its own payment source of the same type and data, when the source's payment source is
+    in the customer's wallet; otherwise it has none."""
+    from orderfactory.customers.services import wallet_entry_for
+    from orderfactory.payments.services import clone_payment_source
+
+    source_payment = orders.payment_source_of(source)
+    if source_payment is None or not source.payment_source_type:
+        return
+    entry = wallet_entry_for(source.payment_source_type, source_payment.pk)
+    if entry is None or (source.customer_id and entry.customer_id != source.customer_id):
+        return
+    copy = clone_payment_source(source_payment)
+    type(copy).objects.filter(pk=copy.pk).update(customer_payment_source_id=entry.pk)
+    orders.link_payment_source(target, copy)
+    target.save(update_fields=["payment_source_type", "payment_source_id"])
+
+
+def _prefer_source_shipping_methods(source: Order, target: Order) -> None:
+    """Rebuilt shipments keep the source's shipping method where it still applies to them."""
+    chosen = {
+        (s.stock_location_id, s.shipping_category_id): s.shipping_method_id
+        for s in Shipment.objects.filter(order=source, shipping_method__isnull=False)
+    }
+    if not chosen:
+        return
+    any_method = next(iter(chosen.values()))
+    changed = []
+    for shipment in Shipment.objects.filter(order=target):
+        wanted = chosen.get((shipment.stock_location_id, shipment.shipping_category_id), any_method)
+        if wanted and wanted != shipment.shipping_method_id and wanted in {
+            m.pk for m in orders.available_shipping_methods(target, shipment)
+        }:
+            shipment.shipping_method_id = wanted
+            changed.append(shipment)
+    if changed:
+        Shipment.objects.bulk_update(changed, ["shipping_method_id"])
+        orders.recompute(target, frozen_promotions=True)
+
+
+# --- the sweep --------------------------------------------------------------------------------------------
+
+
+def sweep(now: dt.datetime | None = None) -> int:
+    """Hand factories whose worker died (claim past its lease) back to ``pending`` and re-queue them; after
+    MAX_ATTEMPTS they fail. Returns how many were re-queued. Runs periodically in every worker process."""
+    now = now or clock.now()
+    stale = list(
+        OrderFactory.unscoped.filter(status="in_progress", lease_expires_at__lt=now).values_list("pk", "organization_id", "mode")
+    )
+    requeued = 0
+    for pk, organization_id, mode in stale:
+        with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
+            factory = OrderFactory.objects.select_for_update().filter(pk=pk, status="in_progress", lease_expires_at__lt=now).first()
+            if factory is None:
+                continue
+            if factory.attempts >= MAX_ATTEMPTS:
+                _end(factory, "failed", _merge(factory.errors_log or {}, {"base": [f"the copy did not finish after {factory.attempts} attempts"]}))
+                continue
+            before = hooks_snapshot(factory)
+            factory.status, factory.claimed_by, factory.lease_expires_at = "pending", None, None
+            factory.save(update_fields=["status", "claimed_by", "lease_expires_at", "updated_at"])
+            hooks.on_write("update", factory.type, factory, before)
+            tasks.enqueue_order_factory(factory.pk)
+            requeued += 1
+    return requeued
+
+
+def delete_factory(factory: OrderFactory) -> None:
+    factory.delete()
+
+
+__all__ = ["FINAL", "create_factory", "run", "sweep", "delete_factory"]

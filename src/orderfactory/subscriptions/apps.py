@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SubscriptionsConfig(AppConfig):
+    name = "orderfactory.subscriptions"
+    label = "subscriptions"
+
+    def ready(self) -> None:
+        from orderfactory.subscriptions import resources  # noqa: F401  (registers the resources)

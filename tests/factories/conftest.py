@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orderfactory.factories import services
+from tests.conftest import document
+from tests.orders.conftest import build_shop, new_order, place  # noqa: F401
+
+
+@pytest.fixture
+def shop(api: Any):
+    return build_shop(api)
+
+
+@pytest.fixture
+def placed_order(api: Any, shop: Any) -> dict[str, Any]:
+    order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})
+    r = place(api, order["id"])
+    assert r.status == 200, r
+    return r.data
+
+
+def copy(api: Any, source_id: str, kind: str = "order_copies", attributes: dict[str, Any] | None = None, relationships: dict[str, Any] | None = None) -> Any:
+    body = document(kind, attributes or {}, {"source_order": ("orders", source_id), **(relationships or {})})
+    return api.post(kind, body)
+
+
+def run_job(factory_id: str) -> str | None:
+    """Run the factory's job as the worker does (synchronously)."""
+    return services.run(factory_id)
