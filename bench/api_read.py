@@ -496,6 +496,18 @@ def run(args: argparse.Namespace) -> int:
         ratio = f"{results[name].rate / ceiling.rate:.2f}" if ceiling else "n/a"
         target = "  (target >= 0.5)" if name == "list" else ""
         print(f"ratio {name}/ceiling: {ratio}{target}")
+    if ceiling and ceiling.server_cpu_seconds:
+        # The same ratio from server CPU per request: steadier when other work shares the machine.
+        per_request = {
+            name: phase.server_cpu_seconds / phase.requests
+            for name, phase in results.items()
+            if phase.server_cpu_seconds
+        }
+        if len(per_request) == len(results):
+            figures = ", ".join(
+                f"{name} {per_request['ceiling'] / per_request[name]:.2f}" for name in ("list", "retrieve")
+            )
+            print(f"by server CPU per request: {figures}")
     return 0
 
 

@@ -14,6 +14,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from orderfactory import idempotency
 from orderfactory.auth import ratelimit, tokens
 from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
@@ -76,6 +77,20 @@ def _route(rest: str) -> tuple[str, str | None, str | None, bool]:
     return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None, False
 
 
+def _locked() -> errors.ApiError:
+    return errors.ApiError(423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it.")
+
+
+def _rendering_errors(handle):  # type: ignore[no-untyped-def]
+    """Run ``handle`` and render the errors a client caused (4xx) as responses, so they can be replayed."""
+    try:
+        return handle()
+    except (errors.ApiError, errors.ApiErrors) as exc:
+        return errors.render(exc)
+    except (ProtectedError, RestrictedError):
+        return errors.render(_locked())
+
+
 @csrf_exempt
 def api_view(request: HttpRequest, rest: str) -> HttpResponse:
     rate_headers: dict[str, str] = {}
@@ -96,7 +111,14 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
             public=scope.application_kind == "sales_channel",
         )
         with scopes.active(scope):
-            response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
+            key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
+            if key is not None:
+                response = idempotency.run(
+                    request, scope.application_id or "", key,
+                    lambda: _rendering_errors(lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)),
+                )
+            else:
+                response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
     except (errors.ApiError, errors.ApiErrors) as exc:
         response = errors.render(exc)
     except (ProtectedError, RestrictedError):

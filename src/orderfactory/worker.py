@@ -53,7 +53,41 @@ class _Runner(threading.Thread):
         self.worker.running = False
 
 
-_embedded: list[_Runner] = []
+class _Ticker(threading.Thread):
+    """Runs the periodic jobs (the sweep of factories whose worker died, ...) every ``interval`` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="orderfactory-ticker", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                for job in periodic_jobs():
+                    try:
+                        job()
+                    except Exception:
+                        log.exception("periodic job %s failed", getattr(job, "__name__", job))
+                    finally:
+                        close_old_connections()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def periodic_jobs() -> list:  # type: ignore[type-arg]
+    from orderfactory import idempotency
+    from orderfactory.factories.services import sweep
+
+    return [sweep, idempotency.purge]
+
+
+TICK_INTERVAL = float(os.environ.get("ORDERFACTORY_TICK_INTERVAL", "30"))
+
+_embedded: list[_Runner | _Ticker] = []
 
 
 def _name(i: int) -> str:
@@ -65,6 +99,9 @@ def start_embedded(concurrency: int = 1) -> None:
         runner = _Runner(_name(i))
         runner.start()
         _embedded.append(runner)
+    ticker = _Ticker(TICK_INTERVAL)
+    ticker.start()
+    _embedded.append(ticker)
 
 
 def stop_embedded(timeout: float = 10.0) -> None:
@@ -76,11 +113,13 @@ def stop_embedded(timeout: float = 10.0) -> None:
 
 
 def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = False) -> None:
-    runners = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
+    runners: list[_Runner | _Ticker] = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
+    if not batch:
+        runners.append(_Ticker(TICK_INTERVAL))
     for runner in runners:
         runner.start()
     log.info("%d worker thread(s) running", len(runners))
-    while not stop.is_set() and any(r.is_alive() for r in runners):
+    while not stop.is_set() and any(r.is_alive() for r in runners if isinstance(r, _Runner)):
         stop.wait(0.5)
     for runner in runners:
         runner.stop()

@@ -184,3 +184,9 @@ def test_skus_are_filtered_by_code_and_by_shipping_category(api: Api, category: 
         mug["id"],
         cup["id"],
     ]
+
+
+def test_a_shipping_category_with_skus_cannot_be_deleted(api: Api, category: dict[str, Any]) -> None:
+    build.sku(api, "mug", category)
+    response = api.delete(f"shipping_categories/{category['id']}")
+    assert (response.status, response.error_codes) == (423, ["LOCKED"])

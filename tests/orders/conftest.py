@@ -57,7 +57,9 @@ def build_shop(api: Any, *, skus: dict[str, tuple[int, dict[str, int]]] | None =
         )
         sku_rows, stock = {}, {}
         for sku_code, (cents, levels) in skus.items():
-            sku = Sku.objects.create(code=sku_code, name=sku_code.title(), shipping_category=category, image_url=f"https://img/{sku_code}.png")
+            sku = Sku.objects.filter(code=sku_code).first() or Sku.objects.create(
+                code=sku_code, name=sku_code.title(), shipping_category=category, image_url=f"https://img/{sku_code}.png"
+            )
             Price.objects.create(price_list=price_list, sku=sku, amount_cents=cents, currency_code="EUR")
             for loc in locations:
                 if loc.name in levels:

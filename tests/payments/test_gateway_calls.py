@@ -144,8 +144,9 @@ def test_a_manual_gateway_authorizes_at_once(in_scope: scopes.Scope) -> None:
         payment_gateway_type="manual_gateways",
         payment_gateway_id=gateway.pk,
     )
-    result = services.authorize(method, WireTransfer.objects.create(), 1000, "EUR", "ORD-1")
-    assert result.success is True
+    transfer = WireTransfer.objects.create()
+    assert services.authorize(method, transfer, 1000, "EUR", "ORD-1").success is True
+    assert services.void(method, transfer, None, "ORD-1").success is True
 
 
 def test_authorize_posts_a_signed_document_and_the_answer_decides(external, receiver: Receiver) -> None:
@@ -236,18 +237,25 @@ def test_void_is_retried_with_backoff(external, receiver: Receiver) -> None:
         (502, {}),
         (200, {"success": True, "data": {"transaction_token": "void_1"}}),
     ]
-    result = services.void(method, payment, "txn_1", 1000, "EUR", "ORD-1")
+    result = services.void(method, payment, "txn_1", "ORD-1", amount_cents=1000, currency_code="EUR")
     assert (result.success, result.transaction_token) == (True, "void_1")
     assert [r["path"] for r in receiver.requests] == ["/void"] * 3
     assert all(r["signed"] for r in receiver.requests)
     assert receiver.requests[0]["body"]["data"]["type"] == "voids"
-    assert receiver.requests[0]["body"]["data"]["attributes"]["transaction_token"] == "txn_1"
+    assert receiver.requests[0]["body"]["data"]["attributes"] == {
+        "amount_cents": 1000,
+        "currency_code": "EUR",
+        "order_reference": "ORD-1",
+        "payment_source_id": payment.pk,
+        "payment_source_token": "tok_4242",
+        "transaction_token": "txn_1",
+    }
 
 
 def test_void_gives_up_after_three_tries(external, receiver: Receiver) -> None:
     method, payment = external()
     receiver.answers = [(500, {})] * 4
-    result = services.void(method, payment, "txn_1", 1000, "EUR", "ORD-1")
+    result = services.void(method, payment, "txn_1", "ORD-1", amount_cents=1000, currency_code="EUR")
     assert result.success is False
     assert len(receiver.requests) == 3
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orderfactory.core import clock
 from orderfactory.core import scope as scopes
@@ -334,3 +336,17 @@ def test_other_organizations_see_nothing(api: Any, other_org: Any) -> None:
         },
     )
     assert response.status == 404, response
+
+
+def test_listing_with_coupons_costs_the_same_for_one_promotion_or_many(api: Any) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(PROMOTIONS, {"include": "coupons,coupon_codes_promotion_rule"})
+        assert response.status == 200, response
+        return len(captured.captured_queries)
+
+    make_coupon(api, make_promotion(api), code="FIRST2026")
+    one = queries()
+    for code in ("SECOND2026", "THIRD2026"):
+        make_coupon(api, make_promotion(api), code=code)
+    assert queries() == one

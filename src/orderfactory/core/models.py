@@ -63,3 +63,19 @@ class TenantModel(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = set(kwargs["update_fields"]) | {"updated_at"}
         super().save(*args, **kwargs)
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a POST sent with an ``Idempotency-Key`` header, replayed to retries for 24 hours.
+    Keys are per application."""
+
+    application_id = models.CharField(max_length=10)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.IntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, null=True, blank=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application_id", "key"], name="idempotency_key_uniq")]

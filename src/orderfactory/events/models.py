@@ -59,12 +59,12 @@ class Webhook(TenantModel):
 
 
 class WebhookDelivery(TenantModel):
-    """One event to deliver to one webhook: the signed body, and where its attempts stand."""
+    """One event to deliver to one webhook: the body (the resource as it was when the event fired), and
+    where its attempts stand. Each attempt signs it with the webhook's secret of the moment."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     body = models.BinaryField()
-    signature = models.CharField(max_length=128)
     status = models.CharField(max_length=16, default="pending")  # pending | delivered | failed
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
 import os
+import re
 import urllib.error
 import urllib.request
 from decimal import Decimal
@@ -26,24 +28,40 @@ from django.db import models, transaction
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
-from orderfactory.events.models import Event, EventCallback, EventStore, Webhook, WebhookDelivery
+from orderfactory.events.models import Event, EventCallback, EventStore, Webhook, WebhookDelivery, new_shared_secret
 from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi.resource import ToOne, format_datetime
 
 log = logging.getLogger("orderfactory.webhooks")
 
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
-IGNORED_COLUMNS = {"organization_id", "mode", "updated_at"}
-HIDDEN_COLUMNS = {"client_secret_hash", "password", "shared_secret", "body"}
+# Standard fields the audit trail leaves out: the id is the row's resource_id, and the timestamps are the row's own.
+IGNORED_ATTRIBUTES = {"id", "created_at", "updated_at"}
+SECRET = re.compile(r"secret|password|(^|_)token$")
+# The audit and delivery records themselves: changes to them are audited but fire no topic.
+UNTOPICAL = ("event_stores", "events", "event_callbacks")
 
 
 def _setting(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+    """Read at call time, so a deployment (or a test) can change it without reloading the module."""
+    return float(os.environ.get(name) or default)
 
 
-TIMEOUT = _setting("ORDERFACTORY_WEBHOOK_TIMEOUT", 5)
-MAX_ATTEMPTS = int(_setting("ORDERFACTORY_WEBHOOK_MAX_ATTEMPTS", 5))
-CIRCUIT_THRESHOLD = int(_setting("ORDERFACTORY_WEBHOOK_CIRCUIT_THRESHOLD", 10))
-BACKOFF_SECONDS = _setting("ORDERFACTORY_WEBHOOK_BACKOFF", 10)
+def timeout() -> float:
+    return _setting("ORDERFACTORY_WEBHOOK_TIMEOUT", 5)
+
+
+def max_attempts() -> int:
+    return int(_setting("ORDERFACTORY_WEBHOOK_MAX_ATTEMPTS", 5))
+
+
+def circuit_threshold() -> int:
+    return int(_setting("ORDERFACTORY_WEBHOOK_CIRCUIT_THRESHOLD", 10))
+
+
+def backoff_seconds() -> float:
+    return _setting("ORDERFACTORY_WEBHOOK_BACKOFF", 10)
+
 
 # Named domain events beyond <type>.create / .update / .destroy (docs/events.md).
 DOMAIN_EVENTS = {
@@ -58,7 +76,7 @@ def topics() -> set[str]:
     """Every topic a webhook may subscribe to."""
     found = set()
     for type_name, resource in registry.all_resources().items():
-        if resource.singleton or type_name in ("event_stores", "events", "event_callbacks"):
+        if resource.singleton or type_name in UNTOPICAL:
             continue
         found.update(f"{type_name}.{action}" for action in ("create", "update", "destroy"))
     for type_name, names in DOMAIN_EVENTS.items():
@@ -71,40 +89,65 @@ def topics() -> set[str]:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return format_datetime(value)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, (bytes, memoryview)):
-        return None
     return value
+
+
+def is_secret(name: str) -> bool:
+    """Credentials never enter the audit trail, even those a GET shows (a webhook's ``shared_secret``)."""
+    return bool(SECRET.search(name))
+
+
+@functools.cache
+def audited_columns(resource_type: str) -> dict[str, str]:
+    """column -> the name a client knows it by: the resource's fetchable attributes and its relationships
+    (by the target id). Bookkeeping columns (claims, leases, counters of attempts) and secrets stay out."""
+    resource = registry.get(resource_type)
+    if resource is None:
+        return {}
+    columns = {
+        a.column: a.name
+        for a in resource.all_attributes()
+        if a.column and a.fetchable and a.name not in IGNORED_ATTRIBUTES and not is_secret(a.name)
+    }
+    columns.update(
+        {
+            rel.column: rel.name
+            for rel in resource.all_relationships()
+            if isinstance(rel, ToOne) and rel.column and not is_secret(rel.name)
+        }
+    )
+    return columns
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
-def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
-    """attribute -> [old, new] for every column that changed (secrets never leave the table)."""
+def diff(resource_type: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+    """attribute -> [old, new] for every audited field that changed."""
     before = before or {}
     after = after or {}
     out = {}
-    for key in sorted(set(before) | set(after)):
-        if key in IGNORED_COLUMNS or key in HIDDEN_COLUMNS:
-            continue
-        old, new = before.get(key), after.get(key)
+    for column, name in audited_columns(resource_type).items():
+        old, new = before.get(column), after.get(column)
         if old != new:
-            out[key.removesuffix("_id") if key.endswith("_id") and key != "id" else key] = [_json_value(old), _json_value(new)]
-    return out
+            out[name] = [_json_value(old), _json_value(new)]
+    return dict(sorted(out.items()))
 
 
 def _who() -> dict[str, Any]:
+    """Who made the change, in Commerce Layer's shape; the worker reports itself as an application of kind
+    ``worker`` so clients read ``who.application`` alike for every row."""
     s = scopes.current_or_none()
     if s is None:
         return {}
     if s.application_kind == "worker":
-        return {"worker": {"id": s.application_id}}
+        return {"application": {"id": s.application_id, "kind": "worker"}}
     return s.who()
 
 
@@ -112,7 +155,7 @@ def _who() -> dict[str, Any]:
 def record_change(action: str, resource_type: str, instance: Any, before: dict[str, Any] | None) -> None:
     """Append the change to the audit trail and fire ``<type>.<action>``."""
     after = None if action == "destroy" else snapshot(instance)
-    payload = diff(before, after)
+    payload = diff(resource_type, before, after)
     if action == "update" and not payload:
         return
     s = scopes.current()
@@ -124,7 +167,8 @@ def record_change(action: str, resource_type: str, instance: Any, before: dict[s
         who=_who(),
         uuid=s.request_id,
     )
-    fire(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
+    if resource_type not in UNTOPICAL:
+        fire(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
 
 
 # --- events and webhooks ----------------------------------------------------------------------------------
@@ -140,6 +184,8 @@ def fire(name: str, resource_type: str, instance: Any, *, document: bool = True)
 
 
 def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: bool) -> bytes:
+    """The resource's document as a GET with ``include=<include_resources>`` renders it now; just its
+    identifier once it is gone (a destroy, or a redelivery after one)."""
     from orderfactory.jsonapi import views
 
     resource = registry.get(resource_type)
@@ -148,37 +194,36 @@ def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: b
         base_url=settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost",
         meta={"mode": s.mode, "organization_id": s.organization_id},
     )
-    body: dict[str, Any]
     if resource is not None and document:
         include = ",".join(webhook.include_resources or [])
-        try:
-            body = views.document_for(ctx, resource, resource_id, [("include", include)] if include else [])
-        except errors.ApiError:
-            body = views.document_for(ctx, resource, resource_id, [])
-    else:
-        body = {"data": {"id": resource_id, "type": resource_type, "meta": ctx.meta}}
-    return orjson.dumps(body)
+        attempts = ([[("include", include)]] if include else []) + [[]]
+        for items in attempts:
+            try:
+                return orjson.dumps(views.document_for(ctx, resource, resource_id, items))
+            except errors.ApiError:
+                continue  # an include the resource no longer takes, or the resource is gone
+    return orjson.dumps({"data": {"id": resource_id, "type": resource_type, "meta": ctx.meta}})
 
 
 def sign(body: bytes, secret: str) -> str:
+    """``X-CommerceLayer-Signature``: base64(HMAC-SHA256(raw body, shared secret))."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _queue_delivery(webhook: Webhook, event: Event, body: bytes, run_after: dt.datetime | None = None) -> WebhookDelivery:
-    delivery = WebhookDelivery.objects.create(
-        webhook=webhook, event=event, body=body, signature=sign(body, webhook.shared_secret), next_attempt_at=run_after
-    )
-    tasks.enqueue_webhook_delivery(delivery.pk, run_after)
+def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, body=body)
+    tasks.enqueue_webhook_delivery(delivery.pk)
     return delivery
 
 
 def redeliver(event: Event) -> None:
-    """``_trigger`` on an event: deliver it again to every enabled webhook on its topic."""
+    """``_trigger`` on an event: deliver it again, as the resource is now, to every enabled webhook on its
+    topic."""
     for webhook in Webhook.objects.filter(topic=event.name, disabled_at__isnull=True).exclude(circuit_state="open"):
         _queue_delivery(webhook, event, _payload(webhook, event.resource_type, event.resource_id, True))
 
 
-def _post(url: str, body: bytes, signature: str, topic: str) -> tuple[int | None, str]:
+def _post(url: str, body: bytes, signature: str, topic: str, timeout_seconds: float) -> tuple[int | None, str]:
     request = urllib.request.Request(
         url,
         data=body,
@@ -191,7 +236,7 @@ def _post(url: str, body: bytes, signature: str, topic: str) -> tuple[int | None
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (URLs are http(s) only)
+        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310 (http(s) only)
             return response.status, response.read(1024).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, (exc.read(1024) or b"").decode("utf-8", "replace") or str(exc.reason)
@@ -199,13 +244,17 @@ def _post(url: str, body: bytes, signature: str, topic: str) -> tuple[int | None
         return None, str(getattr(exc, "reason", exc))[:1024]
 
 
-def deliver(delivery_id: str) -> None:
+def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
     """One delivery attempt (run by the worker). The HTTP call holds no transaction; the outcome is recorded
-    in one. Success closes the circuit; failure schedules a retry with exponential backoff, and the circuit
-    opens after CIRCUIT_THRESHOLD consecutive failures of the webhook."""
+    in one. The body is signed with the webhook's secret of the moment, so a regenerated secret applies to
+    retries too. Success closes the circuit; failure schedules a retry with exponential backoff, and the
+    circuit opens after ``circuit_threshold()`` consecutive failures of the webhook, failing its deliveries
+    until ``_reset_circuit``."""
     delivery = WebhookDelivery.unscoped.select_related("webhook", "event").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != "pending":
         return
+    if delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now():
+        return  # an early duplicate of a scheduled retry: the retry's own job makes the attempt
     webhook = delivery.webhook
     s = scopes.Scope(
         organization_id=delivery.organization_id, organization_slug="", mode=delivery.mode,
@@ -216,45 +265,54 @@ def deliver(delivery_id: str) -> None:
             WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(status="failed", updated_at=clock.now())
             return
         body = bytes(delivery.body)
-        code, message = _post(webhook.callback_url, body, delivery.signature, delivery.event.name)
-        ok = code is not None and 200 <= code < 300
-        now = clock.now()
-        with transaction.atomic():
-            claimed = WebhookDelivery.objects.filter(pk=delivery.pk, status="pending", attempts=delivery.attempts).update(
-                attempts=models.F("attempts") + 1, updated_at=now
-            )
-            if not claimed:
-                return  # another worker recorded this attempt
-            EventCallback.objects.create(
-                webhook=webhook,
-                event=delivery.event,
-                callback_url=webhook.callback_url,
-                signature=delivery.signature,
-                payload=orjson.loads(body),
-                response_code=str(code) if code is not None else None,
-                response_message=message[:1024],
-            )
-            if ok:
-                WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered")
-                Webhook.objects.filter(pk=webhook.pk).update(circuit_failure_count=0, circuit_state="closed", updated_at=now)
-                return
-            failures = webhook.circuit_failure_count + 1
-            Webhook.objects.filter(pk=webhook.pk).update(
-                circuit_failure_count=models.F("circuit_failure_count") + 1,
-                circuit_state=models.Case(
-                    models.When(circuit_failure_count__gte=CIRCUIT_THRESHOLD - 1, then=models.Value("open")),
-                    default=models.F("circuit_state"),
-                ),
-                updated_at=now,
-            )
-            attempts = delivery.attempts + 1
-            if attempts >= MAX_ATTEMPTS or failures >= CIRCUIT_THRESHOLD:
-                WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed")
-                log.warning("webhook %s: delivery %s failed for good (%s %s)", webhook.pk, delivery.pk, code, message[:80])
-                return
-            retry_at = now + dt.timedelta(seconds=BACKOFF_SECONDS * (3 ** (attempts - 1)))
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=retry_at)
-            tasks.enqueue_webhook_delivery(delivery.pk, retry_at)
+        signature = sign(body, webhook.shared_secret)
+        code, message = _post(
+            webhook.callback_url, body, signature, delivery.event.name,
+            timeout() if timeout_seconds is None else timeout_seconds,
+        )
+        _record_attempt(delivery, webhook, signature, body, code, message)
+
+
+def _record_attempt(
+    delivery: WebhookDelivery, webhook: Webhook, signature: str, body: bytes, code: int | None, message: str
+) -> None:
+    now = clock.now()
+    with transaction.atomic():
+        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, status="pending", attempts=delivery.attempts).update(
+            attempts=models.F("attempts") + 1, updated_at=now
+        )
+        if not claimed:
+            return  # another worker recorded this attempt
+        EventCallback.objects.create(
+            webhook=webhook,
+            event=delivery.event,
+            callback_url=webhook.callback_url,
+            signature=signature,
+            payload=orjson.loads(body),
+            response_code=str(code) if code is not None else None,
+            response_message=message[:1024],
+        )
+        if code is not None and 200 <= code < 300:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered")
+            Webhook.objects.filter(pk=webhook.pk).update(circuit_failure_count=0, circuit_state="closed", updated_at=now)
+            return
+        threshold = circuit_threshold()
+        Webhook.objects.filter(pk=webhook.pk).update(
+            circuit_failure_count=models.F("circuit_failure_count") + 1,
+            circuit_state=models.Case(
+                models.When(circuit_failure_count__gte=threshold - 1, then=models.Value("open")),
+                default=models.F("circuit_state"),
+            ),
+            updated_at=now,
+        )
+        attempts = delivery.attempts + 1
+        if attempts >= max_attempts() or Webhook.objects.filter(pk=webhook.pk, circuit_state="open").exists():
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
+            log.warning("webhook %s: delivery %s failed for good (%s %s)", webhook.pk, delivery.pk, code, message[:80])
+            return
+        retry_at = now + dt.timedelta(seconds=backoff_seconds() * (3 ** (attempts - 1)))
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=retry_at)
+        tasks.enqueue_webhook_delivery(delivery.pk, retry_at)
 
 
 # --- webhook management -----------------------------------------------------------------------------------
@@ -296,8 +354,6 @@ def save_webhook(webhook: Webhook, changes: dict[str, Any], triggers: dict[str, 
     if triggers.get("_reset_circuit"):
         webhook.circuit_state, webhook.circuit_failure_count = "closed", 0
     if triggers.get("_regenerate_shared_secret"):
-        from orderfactory.events.models import new_shared_secret
-
         webhook.shared_secret = new_shared_secret()
     problems = webhook_problems(webhook)
     if problems:

@@ -116,7 +116,8 @@ def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
 
 
 def _locked(factory_id: str, token: str) -> OrderFactory:
-    factory = OrderFactory.objects.select_for_update().select_related("source_order").get(pk=factory_id)
+    # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
+    factory = OrderFactory.objects.select_for_update(of=("self",)).select_related("source_order").get(pk=factory_id)
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
     return factory

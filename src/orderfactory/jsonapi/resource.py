@@ -389,6 +389,9 @@ class Resource:
     attributes: ClassVar[tuple[Attr, ...]] = ()
     relationships: ClassVar[tuple[Rel, ...]] = ()
     standard_fields: ClassVar[bool] = True
+    # Extra read-only sub-endpoints, GET /api/<type>/<id>/<name>: name -> handler(request, ctx, instance),
+    # for documented extensions that are not relationships (e.g. a subscription's preview).
+    endpoints: ClassVar[dict[str, Callable[..., Any]]] = {}
     # Served relationships to the audit trail (``event_stores``) and to the named events of this resource.
     audit_trail: ClassVar[bool] = True
     has_events: ClassVar[bool] = False

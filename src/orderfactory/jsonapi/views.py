@@ -210,6 +210,9 @@ def _attach_included(document: dict[str, Any], renderer: Renderer, data: list[di
 def related(
     request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str, rel_name: str, linkage: bool
 ) -> HttpResponse:
+    endpoint = resource.endpoints.get(rel_name) if not linkage else None
+    if endpoint is not None:
+        return endpoint(request, ctx, _get_instance(resource, rid))
     rel = resource.relationship(rel_name)
     if rel is None:
         raise errors.ApiError(

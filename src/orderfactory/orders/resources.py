@@ -437,7 +437,7 @@ class LineItemResource(Resource):
             raise errors.param_not_allowed("sku_code")
         if "unit_amount_cents" in payload.attributes and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
-        Order.objects.select_for_update().filter(pk=instance.order_id).first()
+        instance.order = services.lock_order(instance.order_id)
         try:
             return services.update_line_item(instance, payload.model_fields(cls))
         except services.OrderInvalid as exc:
@@ -446,7 +446,7 @@ class LineItemResource(Resource):
     @classmethod
     def delete(cls, instance: models.Model) -> None:
         assert isinstance(instance, LineItem)
-        Order.objects.select_for_update().filter(pk=instance.order_id).first()
+        instance.order = services.lock_order(instance.order_id)
         try:
             services.delete_line_item(instance)
         except services.OrderInvalid as exc:

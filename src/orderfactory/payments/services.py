@@ -147,7 +147,7 @@ def payment_method_problems(method: PaymentMethod) -> list[ApiError]:
                 )
             )
     code = method.currency_code
-    if blank(code):
+    if code is None or blank(code):
         found.append(errors.blank("currency_code"))
     elif not CURRENCY_CODE.fullmatch(code):
         found.append(errors.validation("currency_code", "is invalid", "invalid", value=code))
@@ -294,13 +294,14 @@ def void(
     payment_method: PaymentMethod,
     source: PaymentSource,
     transaction_token: str | None,
-    amount_cents: int,
-    currency_code: str,
     order_reference: str,
+    *,
+    amount_cents: int | None = None,
+    currency_code: str | None = None,
 ) -> VoidResult:
-    """Void the authorization ``transaction_token`` of ``source``. Voiding is idempotent at the gateway, so a
-    failed call (timeout, connection error, 5xx) is retried up to 3 times with backoff. Call it outside any
-    transaction."""
+    """Void the authorization ``transaction_token`` of ``source`` (the amount and currency are passed on to
+    the gateway when given). Voiding is idempotent at the gateway, so a failed call (refused connection,
+    timeout, 5xx) is tried up to 3 times with backoff. Call it outside any transaction."""
     gateway = payment_method.payment_gateway
     if gateway is None:
         return AuthorizationResult(False, "payment gateway not found")
@@ -411,15 +412,19 @@ def _json(raw: bytes) -> Any:
 
 def _result(status: int, answer: Any) -> AuthorizationResult:
     """2xx with ``{"success": true}`` succeeds; anything else fails with the gateway's message if it gave one."""
-    data = answer.get("data") if isinstance(answer, dict) else None
-    data = data if isinstance(data, dict) else {}
+    given = answer.get("data") if isinstance(answer, dict) else None
+    data: dict[str, Any] = given if isinstance(given, dict) else {}
     token = data.get("transaction_token")
     token = str(token) if token is not None else None
     response = answer if isinstance(answer, dict) else None
     if 200 <= status < 300 and isinstance(answer, dict) and answer.get("success") is True:
         return AuthorizationResult(True, str(data.get("message") or "success"), token, response)
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
-    message = error.get("message") or data.get("message") or f"the gateway answered {status}"
+    error = data.get("error")
+    message = (
+        (error.get("message") if isinstance(error, dict) else None)
+        or data.get("message")
+        or f"the gateway answered {status}"
+    )
     return AuthorizationResult(False, str(message)[:255], token, response)
 
 

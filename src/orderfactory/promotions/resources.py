@@ -105,6 +105,7 @@ def _no_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.Quer
 class PercentageDiscountPromotionResource(ServiceResource):
     type = "percentage_discount_promotions"
     model = PercentageDiscountPromotion
+    has_events = True
     attributes = (
         String("name", "CUFfs", required=True),
         String("type", "Ffs", enum=PROMOTION_TYPES),  # annotated by queryset(), so filters and sorts reach it
@@ -199,6 +200,7 @@ class CouponCodesPromotionRuleResource(ServiceResource):
 class CouponResource(ServiceResource):
     type = "coupons"
     model = Coupon
+    has_events = True
     save = staticmethod(services.save_coupon)
     attributes = (
         String("code", "CUFfs", required=True),

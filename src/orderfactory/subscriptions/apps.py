@@ -6,4 +6,6 @@ class SubscriptionsConfig(AppConfig):
     label = "subscriptions"
 
     def ready(self) -> None:
-        from orderfactory.subscriptions import resources  # noqa: F401  (registers the resources)
+        from orderfactory.subscriptions import resources, services  # noqa: F401  (registers the resources)
+
+        services.register()

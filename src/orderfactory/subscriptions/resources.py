@@ -1,26 +1,142 @@
-"""order_subscriptions: served read-only until the subscriptions issue adds its writes and triggers (the
-order-copy engine needs the resource to take ``order_subscription`` relationships)."""
+"""subscription_models, order_subscriptions, order_subscription_items, and the extensions subscription_runs
+and ``GET /api/order_subscriptions/{id}/preview`` (docs/compatibility.md)."""
 
 from __future__ import annotations
 
-from orderfactory.jsonapi import registry
-from orderfactory.jsonapi.resource import Boolean, Datetime, Integer, Object, Resource, String, ToMany, ToOne
-from orderfactory.subscriptions.models import SUBSCRIPTION_STATUSES, OrderSubscription
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+from orderfactory.core import money
+from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi.resource import (
+    Array,
+    Boolean,
+    Datetime,
+    Float,
+    Integer,
+    Object,
+    Payload,
+    Resource,
+    String,
+    ToMany,
+    ToOne,
+    format_datetime,
+)
+from orderfactory.subscriptions import services
+from orderfactory.subscriptions.models import (
+    AFTER_RETRIES,
+    MISSED_RUNS_POLICIES,
+    RUN_STATUSES,
+    STRATEGIES,
+    SUBSCRIPTION_STATUSES,
+    OrderSubscription,
+    OrderSubscriptionItem,
+    SubscriptionModel,
+    SubscriptionRun,
+)
+
+MAX_PREVIEW = 24
+
+
+def _policy_attributes() -> tuple[Any, ...]:
+    """Our retry and missed-run policy (extensions)."""
+    return (
+        Integer("payment_retry_attempts", "CUF"),
+        Integer("stock_retry_attempts", "CUF"),
+        Float("retry_backoff_hours", "CUF"),
+        String("after_retries", "CUF", enum=AFTER_RETRIES),
+        String("missed_runs_policy", "CUF", enum=MISSED_RUNS_POLICIES),
+    )
+
+
+@registry.register
+class SubscriptionModelResource(Resource):
+    type = "subscription_models"
+    model = SubscriptionModel
+    attributes = (
+        String("name", "CUFfs", required=True),
+        String("strategy", "CUFfs", enum=None),
+        Array("frequencies", "CUF", required=True),
+        Boolean("auto_activate", "CUFf", default=True, nullable=False),
+        Boolean("auto_cancel", "CUFf", default=False, nullable=False),
+        *_policy_attributes(),
+    )
+    relationships = (
+        ToMany("markets", "markets", "", reverse="subscription_model_id"),
+        ToMany("order_subscriptions", "order_subscriptions", "", reverse="subscription_model_id"),
+    )
+
+    @classmethod
+    def _save(cls, instance: SubscriptionModel, payload: Payload) -> SubscriptionModel:
+        for column, value in payload.model_fields(cls).items():
+            setattr(instance, column, value)
+        problems = []
+        if not instance.name:
+            problems.append(errors.blank("name"))
+        if instance.strategy not in STRATEGIES:
+            problems.append(errors.validation("strategy", "is not included in the list", "inclusion", value=instance.strategy))
+        if not isinstance(instance.frequencies, list) or not instance.frequencies:
+            problems.append(errors.blank("frequencies"))
+        else:
+            for frequency in instance.frequencies:
+                problems += services.frequency_problems(frequency, None, "frequencies")
+        if problems:
+            raise errors.ApiErrors(problems)
+        instance.save()
+        return instance
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        payload.attributes.setdefault("strategy", "by_frequency")
+        return cls._save(SubscriptionModel(), payload)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        assert isinstance(instance, SubscriptionModel)
+        return cls._save(instance, payload)
+
+
+def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) -> HttpResponse:
+    from orderfactory.jsonapi.views import respond
+
+    raw = request.GET.get("count", "5")
+    if set(request.GET) - {"count"} or not raw.isdigit() or not 1 <= int(raw) <= MAX_PREVIEW:
+        raise errors.ApiError(
+            400, "INVALID_PARAMETER", "Invalid parameter", f"count must be a number from 1 to {MAX_PREVIEW}.", parameter="count"
+        )
+    runs = services.preview(subscription, int(raw))
+    data = [
+        {
+            "id": f"{subscription.pk}-{position}",
+            "type": "order_subscription_previews",
+            "attributes": {
+                **run,
+                "scheduled_at": format_datetime(run["scheduled_at"]),
+                "subtotal_amount_float": money.to_float(run["subtotal_amount_cents"], run["currency_code"]),
+                "formatted_subtotal_amount": money.format_amount(run["subtotal_amount_cents"], run["currency_code"]),
+            },
+            "meta": ctx.meta,
+        }
+        for position, run in enumerate(runs, start=1)
+    ]
+    return respond({"data": data, "meta": {"record_count": len(data), "page_count": 1}})
 
 
 @registry.register
 class OrderSubscriptionResource(Resource):
     type = "order_subscriptions"
     model = OrderSubscription
-    actions = ("list", "retrieve")
     has_events = True
+    endpoints = {"preview": _preview}
     attributes = (
         String("number", "Ffs"),
         String("status", "Ffs", enum=SUBSCRIPTION_STATUSES),
         String("frequency", "CUFfs", required=True),
-        Boolean("activate_by_source_order", "CUF", default=True),
-        Boolean("place_target_order", "CUF", default=True),
-        Integer("renewal_alert_period", "CUF", default=1),
+        Boolean("activate_by_source_order", "CUF", default=True, nullable=False),
+        Boolean("place_target_order", "CUF", default=True, nullable=False),
+        Integer("renewal_alert_period", "CUF", default=1, nullable=False),
         String("customer_email", "Ff"),
         Datetime("starts_at", "CFfs"),
         Datetime("expires_at", "CUFfs"),
@@ -36,13 +152,150 @@ class OrderSubscriptionResource(Resource):
         Boolean("_convert", "U", trigger=True),
         String("_add_tags", "U", trigger=True),
         String("_remove_tags", "U", trigger=True),
+        # Extensions (docs/compatibility.md): retries, skips, pauses.
+        *_policy_attributes(),
+        Integer("skip_runs", "Ff"),
+        Datetime("paused_until", "Ffs"),
+        Integer("_skip", "U", trigger=True),
+        Boolean("_unskip", "U", trigger=True),
+        Datetime("_pause_until", "U", trigger=True),
+        Boolean("_resume", "U", trigger=True),
     )
     relationships = (
         ToOne("market", "markets", "Cf"),
+        ToOne("subscription_model", "subscription_models", "f"),
         ToOne("source_order", "orders", "Cf", required=True),
         ToOne("customer", "customers", "f"),
         ToOne("customer_payment_source", "customer_payment_sources", "Uf"),
+        ToMany("order_subscription_items", "order_subscription_items", "", reverse="order_subscription_id"),
         ToMany("order_factories", "order_factories", "", reverse="order_subscription_id"),
         ToMany("order_copies", "order_copies", "", reverse="order_subscription_id"),
         ToMany("recurring_order_copies", "recurring_order_copies", "", reverse="order_subscription_id"),
+        ToMany("subscription_runs", "subscription_runs", "", reverse="order_subscription_id"),
+    )
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        unknown = set(payload.triggers)
+        if unknown:
+            raise errors.param_not_allowed(sorted(unknown)[0])
+        return services.create_manual(payload.model_fields(cls))
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        assert isinstance(instance, OrderSubscription)
+        if {"_add_tags", "_remove_tags"} & set(payload.triggers):
+            raise errors.ApiErrors([errors.validation("_add_tags", "tags are not supported by orderfactory", "not_supported")])
+        triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False)}
+        entry = payload.relationships.get("customer_payment_source")
+        if entry is not None and entry.customer_id != instance.customer_id:
+            raise errors.ApiErrors(
+                [errors.validation("customer_payment_source", "belongs to another customer", "invalid", pointer="/data/relationships/customer_payment_source")]
+            )
+        return services.update(instance, payload.model_fields(cls), triggers)
+
+
+def _item_amount(name: str, column: str) -> tuple[Any, ...]:
+    return (
+        Float(f"{name}_float", "F", compute=lambda row: money.to_float(row[column], row["currency_code"]), depends=(column, "currency_code")),
+        String(f"formatted_{name}", "F", compute=lambda row: money.format_amount(row[column], row["currency_code"]), depends=(column, "currency_code")),
+    )
+
+
+@registry.register
+class OrderSubscriptionItemResource(Resource):
+    type = "order_subscription_items"
+    model = OrderSubscriptionItem
+    attributes = (
+        String("sku_code", "CUF"),
+        String("bundle_code", "CUF"),
+        Integer("quantity", "CUFfs", required=True),
+        Integer("unit_amount_cents", "CUFfs"),
+        *_item_amount("unit_amount", "unit_amount_cents"),
+        Integer(
+            "total_amount_cents", "F",
+            compute=lambda row: (row["unit_amount_cents"] or 0) * row["quantity"], depends=("unit_amount_cents", "quantity"),
+        ),
+        Float(
+            "total_amount_float", "F",
+            compute=lambda row: money.to_float((row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]),
+            depends=("unit_amount_cents", "quantity", "currency_code"),
+        ),
+        String(
+            "formatted_total_amount", "F",
+            compute=lambda row: money.format_amount((row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]),
+            depends=("unit_amount_cents", "quantity", "currency_code"),
+        ),
+    )
+    relationships = (
+        ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
+        ToOne("item", ("skus",), "C", resolve=lambda row: ("skus", row["sku_id"]) if row["sku_id"] else None, depends=("sku_id",)),
+        ToOne("sku", "skus", "Cf"),
+        ToOne("source_line_item", "line_items", "f"),
+    )
+
+    @classmethod
+    def _save(cls, item: OrderSubscriptionItem, payload: Payload) -> OrderSubscriptionItem:
+        from orderfactory.catalog.models import Price, Sku
+
+        columns = payload.model_fields(cls)
+        sku = payload.relationships.get("sku") or payload.relationships.get("item")
+        for column, value in columns.items():
+            setattr(item, column, value)
+        if sku is None and "sku_code" in payload.attributes:
+            sku = Sku.objects.filter(code=payload.attributes["sku_code"]).first()
+            if sku is None:
+                raise errors.ApiErrors([errors.validation("sku_code", "is invalid", "invalid", value=payload.attributes["sku_code"])])
+        if sku is not None:
+            item.sku, item.sku_code = sku, sku.code
+        problems = []
+        if item.sku_id is None:
+            problems.append(errors.blank("sku_code"))
+        if item.quantity is None or item.quantity <= 0:
+            problems.append(errors.validation("quantity", "must be greater than 0", "greater_than", value=item.quantity, count=0))
+        if problems:
+            raise errors.ApiErrors(problems)
+        subscription = item.order_subscription
+        if item.unit_amount_cents is None and subscription.market_id:
+            market = subscription.market
+            price = Price.objects.filter(price_list_id=market.price_list_id, sku_id=item.sku_id).first()
+            item.unit_amount_cents = price.amount_cents if price else None
+            item.currency_code = market.price_list.currency_code if market.price_list_id else None
+        item.save()
+        return item
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        item = OrderSubscriptionItem(order_subscription=payload.relationships["order_subscription"])
+        return cls._save(item, payload)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        assert isinstance(instance, OrderSubscriptionItem)
+        return cls._save(instance, payload)
+
+
+@registry.register
+class SubscriptionRunResource(Resource):
+    """Extension: the runs of a subscription, with their attempts (docs/compatibility.md)."""
+
+    type = "subscription_runs"
+    model = SubscriptionRun
+    actions = ("list", "retrieve")
+    audit_trail = False
+    attributes = (
+        Datetime("scheduled_at", "Ffs"),
+        String("status", "Ffs", enum=RUN_STATUSES),
+        Integer("attempts", "Ffs"),
+        Datetime("next_attempt_at", "Ffs"),
+        Boolean("missed", "Ff"),
+        String("missed_runs_policy", "Ff"),
+        String("failure_kind", "Ff"),
+    )
+    relationships = (
+        ToOne("order_subscription", "order_subscriptions", "f"),
+        ToOne("target_order", "orders", "f"),
+        ToMany("order_factories", "order_factories", "", queryset=lambda target, ids: target.filter(
+            run_attempt__subscription_run_id__in=list(ids)
+        ).annotate(_parent_id=models.F("run_attempt__subscription_run_id"))),
     )
