@@ -168,6 +168,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Start due subscription runs, retries and renewal alerts every ``--interval`` seconds. Several schedulers
+    may run against one database: each run is started once (docs/decisions.md, "Subscriptions")."""
+    from orderfactory.subscriptions import services
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.warning("stopping scheduler on %s", signal.strsignal(signum))
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while True:
+        try:
+            counts = services.tick()
+            if any(counts.values()):
+                log.info("scheduler tick: %s", counts)
+        except Exception:
+            log.exception("scheduler tick failed")
+        if args.once or stop.wait(args.interval):
+            return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orderfactory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--batch", action="store_true", help="exit when the queue is empty")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="run the subscription scheduler standalone")
+    p.add_argument("--interval", type=float, default=float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10")))
+    p.add_argument("--once", action="store_true", help="one tick, then exit")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("apps", help="manage API applications (client credentials)")
     apps_sub = p.add_subparsers(dest="apps_command", required=True)

@@ -4,7 +4,9 @@ from typing import Any
 
 import pytest
 
+from orderfactory.core import scope
 from orderfactory.factories import services
+from orderfactory.subscriptions.models import OrderSubscription
 from tests.conftest import document
 from tests.orders.conftest import build_shop, new_order, place  # noqa: F401
 
@@ -30,3 +32,17 @@ def copy(api: Any, source_id: str, kind: str = "order_copies", attributes: dict[
 def run_job(factory_id: str) -> str | None:
     """Run the factory's job as the worker does (synchronously)."""
     return services.run(factory_id)
+
+
+def subscription(api: Any, source_id: str, status: str = "active") -> OrderSubscription:
+    """An order subscription row (the subscriptions resource is another issue's)."""
+    with scope.active(api.scope()):
+        return OrderSubscription.objects.create(source_order_id=source_id, frequency="monthly", status=status)
+
+
+def copied(api: Any, factory_id: str, kind: str = "order_copies") -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The factory's document and its target order's (None when it has none)."""
+    factory = api.get(f"{kind}/{factory_id}")
+    assert factory.status == 200, factory
+    linked = api.get(f"{kind}/{factory_id}/target_order").data
+    return factory.data, linked

@@ -64,7 +64,12 @@ def price_lists(api):
             "code": "USD-R",
             "currency_code": "USD",
             "tax_included": True,
-            "metadata": {"color": "red", "tags": [], "nested": {"deep": {"x": [1, {"y": None}]}}, "active": 1},
+            "metadata": {
+                "color": "red",
+                "tags": [],
+                "nested": {"deep": {"x": [1, {"y": None}]}},
+                "active": 1,
+            },
         },
         {"name": P, "currency_code": "GBP", "tax_included": False, "reference": "erp-2"},
     ]
@@ -292,7 +297,9 @@ def two_models(api, graph):
 
 
 def test_to_one_association_paths(api, two_models):
-    r = api.get("inventory_stock_locations", {"filter[q][stock_location_name_eq]": "Milan WH", "sort": "priority"})
+    r = api.get(
+        "inventory_stock_locations", {"filter[q][stock_location_name_eq]": "Milan WH", "sort": "priority"}
+    )
     assert [d["attributes"]["priority"] for d in r.data] == [1, 5]
     r = api.get("inventory_stock_locations", {"filter[q][inventory_model_name_start]": "eur"})
     assert r.json["meta"]["record_count"] == 3
@@ -367,9 +374,10 @@ def test_relationship_endpoint_lists_take_filters(api, two_models):
     # an association filter in a relationship endpoint: Milan is linked to Asia too, not in this list
     r = api.get(path, {"filter[q][stock_location_name_eq]": "Milan WH"})
     assert [d["attributes"]["priority"] for d in r.data] == [1]
-    r = api.get(f"stock_locations/{two_models['locations'][0]['id']}/inventory_stock_locations", {
-        "filter[q][inventory_model_name_eq]": "Asia"
-    })
+    r = api.get(
+        f"stock_locations/{two_models['locations'][0]['id']}/inventory_stock_locations",
+        {"filter[q][inventory_model_name_eq]": "Asia"},
+    )
     assert [d["attributes"]["priority"] for d in r.data] == [5]
     assert api.get(path, {"filter[q][rules_eq]": "x"}).error_codes == ["FILTER_NOT_ALLOWED"]
 

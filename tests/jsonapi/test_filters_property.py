@@ -45,7 +45,11 @@ WORDS = st.sampled_from(
 KEYS = st.one_of(
     st.text(max_size=40),
     st.lists(WORDS, min_size=1, max_size=8).map("_".join),
-    st.builds(lambda a, b: f"{a}_{b}", st.lists(WORDS, max_size=4).map("_".join), st.sampled_from(filters.PREDICATES)),
+    st.builds(
+        lambda a, b: f"{a}_{b}",
+        st.lists(WORDS, max_size=4).map("_".join),
+        st.sampled_from(filters.PREDICATES),
+    ),
 )
 VALUES = st.one_of(
     st.text(max_size=60),
@@ -53,7 +57,9 @@ VALUES = st.one_of(
     st.integers(min_value=10**18, max_value=10**400).map(str),
     st.floats().map(str),
     st.lists(st.text(alphabet="0123456789,-.² \x00", max_size=6), max_size=5).map(",".join),
-    st.sampled_from(["", " ", "true", "1e999", "nan", "{}", "[]", "null", '{"a":"\\u0000"}', "2024-02-30T00:00:00Z"]),
+    st.sampled_from(
+        ["", " ", "true", "1e999", "nan", "{}", "[]", "null", '{"a":"\\u0000"}', "2024-02-30T00:00:00Z"]
+    ),
 )
 
 
@@ -129,7 +135,9 @@ def valid_conditions(draw: Any) -> tuple[type[r.Resource], str, str, str, str]:
     resource = _resource(draw(st.sampled_from(RESOURCES)))
     prefix, lookup_prefix, target = "", "", resource
     rels = [
-        rel for rel in resource.all_relationships() if rel.filterable and not rel.polymorphic and registry.get(rel.targets[0])
+        rel
+        for rel in resource.all_relationships()
+        if rel.filterable and not rel.polymorphic and registry.get(rel.targets[0])
     ]
     if rels and draw(st.booleans()):
         rel = draw(st.sampled_from(rels))
@@ -172,7 +180,9 @@ def test_or_and_keys_resolve_every_attribute(type_name, data):
 
 # --- (c) query.parse over whole query strings ---------------------------------------------------------------
 
-SEGMENT = st.one_of(st.text(max_size=12), WORDS, st.sampled_from(["q", "number", "size", "price_lists", "[", "]"]))
+SEGMENT = st.one_of(
+    st.text(max_size=12), WORDS, st.sampled_from(["q", "number", "size", "price_lists", "[", "]"])
+)
 BRACKETED = st.builds(
     lambda base, segs: base + "".join(f"[{s}]" for s in segs),
     st.sampled_from(["filter", "fields", "page", "sort", "include", "x", "", "FILTER"]),

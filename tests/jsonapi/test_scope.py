@@ -21,15 +21,15 @@ from tests.jsonapi.conftest import ADDRESS
 def build(caller, label):
     """One row of every kind for ``caller``, named after ``label``."""
     address = caller.create("addresses", {**ADDRESS, "city": f"{label} City"})
-    location = caller.create(
-        "stock_locations", {"name": f"{label} WH", "code": "main"}, {"address": address}
-    )
+    location = caller.create("stock_locations", {"name": f"{label} WH", "code": "main"}, {"address": address})
     model = caller.create("inventory_models", {"name": f"{label} Model"})
     link = caller.create(
         "inventory_stock_locations", {"priority": 1}, {"stock_location": location, "inventory_model": model}
     )
     category = caller.create("shipping_categories", {"name": f"{label} Category", "code": "STD"})
-    price_list = caller.create("price_lists", {"name": f"{label} Prices", "code": "EUR", "currency_code": "EUR"})
+    price_list = caller.create(
+        "price_lists", {"name": f"{label} Prices", "code": "EUR", "currency_code": "EUR"}
+    )
     return {
         "addresses": address,
         "stock_locations": location,
@@ -102,7 +102,11 @@ def test_our_rows_cannot_link_to_theirs(api, tenants, theirs):
         assert r.status == 404 and r.error_codes == ["RECORD_NOT_FOUND"], r
         assert r.json["errors"][0]["source"]["pointer"].startswith("/data/relationships/")
 
-    refused(api.post("stock_locations", document("stock_locations", {"name": "x"}, {"address": their["addresses"]})))
+    refused(
+        api.post(
+            "stock_locations", document("stock_locations", {"name": "x"}, {"address": their["addresses"]})
+        )
+    )
     refused(
         api.post(
             "inventory_stock_locations",
@@ -208,7 +212,9 @@ def test_a_row_of_another_scope_cannot_be_written_inside_a_scope(api, other_org)
         with pytest.raises(scope.ScopeMissing):
             theirs.save()
         with pytest.raises(scope.ScopeMissing):
-            ShippingCategory.objects.bulk_create([ShippingCategory(name="x", organization_id=other_org.organization.id, mode="test")])
+            ShippingCategory.objects.bulk_create(
+                [ShippingCategory(name="x", organization_id=other_org.organization.id, mode="test")]
+            )
     assert ShippingCategory.unscoped.get(pk=theirs.pk).name == "Globex"
 
 
@@ -228,7 +234,9 @@ def _market(caller, code):
         return Market.objects.create(name=code, code=code)
 
 
-def test_sales_channel_tokens_name_only_markets_of_their_organization_and_mode(api, other_org, live_api, make_api):
+def test_sales_channel_tokens_name_only_markets_of_their_organization_and_mode(
+    api, other_org, live_api, make_api
+):
     globex_market = _market(other_org, "GX")
     _market(live_api, "LV")
     ours = _market(api, "EU")

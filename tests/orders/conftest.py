@@ -3,6 +3,7 @@ a manual-gateway wire transfer payment method."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +125,21 @@ def line_items(api: Any, order_id: str, item_type: str = "skus") -> list[dict[st
 def stock_of(api: Any, shop: Shop) -> dict[tuple[str, str], int]:
     with scope.active(api.scope()):
         return {key: StockItem.objects.get(pk=item.pk).quantity for key, item in shop.stock.items()}
+
+
+def coupon(api: Any, code: str = "SUMMER2026", *, percentage: int = 10, usage_limit: int | None = None, days: int = 30) -> dict[str, Any]:
+    """A percentage discount promotion with a coupon codes rule and one coupon, made through the API."""
+    from orderfactory.core import clock
+    from orderfactory.jsonapi.resource import format_datetime
+
+    now = clock.now()
+    promotion = api.create(
+        "percentage_discount_promotions",
+        {
+            "name": f"{percentage}% off", "percentage": percentage,
+            "starts_at": format_datetime(now - dt.timedelta(days=1)),
+            "expires_at": format_datetime(now + dt.timedelta(days=days)),
+        },
+    )
+    rule = api.create("coupon_codes_promotion_rules", {}, {"promotion": promotion})
+    return api.create("coupons", {"code": code, "usage_limit": usage_limit}, {"promotion_rule": rule})

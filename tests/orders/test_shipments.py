@@ -155,3 +155,11 @@ def test_shipments_cannot_be_created_or_changed_once_placed(api: Api, shop: Shop
     assert (shipment["attributes"]["status"], shipment["attributes"]["number"]) == ("upcoming", "1/S/001")
     r = api.update("shipments", shipment["id"], relationships={"shipping_method": ("shipping_methods", shop.shipping_method.pk)})
     assert r.status == 422, r
+
+
+def test_available_shipping_methods_with_a_sparse_fieldset(api: Api) -> None:
+    shop = shop_with_cap(api)
+    order = new_order(api, shop, {"TSHIRT": 1, "CAP": 1})
+    r = shipments_of(api, order["id"], include="available_shipping_methods", **{"fields[shipping_methods]": "name"})
+    assert [o["attributes"] for o in r.json["included"]] == [{"name": "Standard"}]
+    assert all(s["relationships"]["available_shipping_methods"]["data"] for s in r.data)

@@ -250,3 +250,24 @@ def test_an_external_payment_needs_a_token_that_is_not_updatable(api):
     assert r.status == 200 and r.data["attributes"]["options"] == {"3ds": False}
     r = api.get("external_payments", {"filter[q][payment_source_token_eq]": "tok_1"})
     assert r.json["meta"]["record_count"] == 1
+
+
+def test_a_sales_channel_reads_the_payment_methods_of_its_market(api, make_api, manual):
+    europe = build.market(api, code="europe")
+    usa = build.market(api, code="usa")
+    ids = {}
+    for name, market in (("europe", europe), ("usa", usa), ("anywhere", None)):
+        document = method_document(
+            manual, payment_source_type="wire_transfers", currency_code="EUR", price_amount_cents=0
+        )
+        if market is not None:
+            document["data"]["relationships"]["market"] = {"data": {"type": "markets", "id": market["id"]}}
+        ids[name] = api.post("payment_methods", document).data["id"]
+    sales_channel = make_api(kind="sales_channel", scope="market:code:europe")
+    r = sales_channel.get("payment_methods")
+    assert r.status == 200, r
+    assert sorted(m["id"] for m in r.data) == sorted([ids["europe"], ids["anywhere"]])
+    assert sales_channel.get(f"payment_methods/{ids['usa']}").status == 404
+    assert sales_channel.get("customers").status == 401
+    assert sales_channel.post("payment_methods", {"data": {"type": "payment_methods"}}).status == 401
+    assert api.get("payment_methods").json["meta"]["record_count"] == 3

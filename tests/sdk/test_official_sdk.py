@@ -17,7 +17,6 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
-from django.test.utils import override_settings
 
 from orderfactory.auth import keys, services, tokens
 
@@ -46,14 +45,6 @@ def node_clients() -> Path:
             timeout=180,
         )
     return SDK_DIR / "client.mjs"
-
-
-@pytest.fixture(scope="session")
-def static_url() -> Any:
-    """Django's live server wraps the app in a static-files handler that fails on every request when STATIC_URL
-    is unset, as it is in orderfactory (which serves no static files); it must be set before the server starts."""
-    with override_settings(STATIC_URL="/static/"):
-        yield
 
 
 def _expired_token(app: Any) -> str:
@@ -108,7 +99,11 @@ def test_the_clients_build_their_urls_from_our_token(sdk_run: dict[str, Any]) ->
 def test_create_list_retrieve_update_delete_a_price_list(sdk_run: dict[str, Any]) -> None:
     created = sdk_run["created"]
     assert created["type"] == "price_lists"
-    assert (created["currency_code"], created["tax_included"], created["metadata"]) == ("EUR", True, {"source": "sdk"})
+    assert (created["currency_code"], created["tax_included"], created["metadata"]) == (
+        "EUR",
+        True,
+        {"source": "sdk"},
+    )
     assert created["name"].startswith("SDK Euro ")
 
     # Two lists start with "SDK"; sorted by name descending, "SDK Euro" comes after "SDK Dollar" on page 2.
@@ -138,7 +133,11 @@ def test_included_address_is_denormalised_onto_the_stock_location(sdk_run: dict[
     location = sdk_run["stockLocation"]
     assert location["address"] == {"id": location["addressId"], "type": "addresses", "city": "Firenze"}
     related = sdk_run["relatedAddress"]
-    assert (related["id"], related["type"], related["full_name"]) == (location["addressId"], "addresses", "Ada Rossi")
+    assert (related["id"], related["type"], related["full_name"]) == (
+        location["addressId"],
+        "addresses",
+        "Ada Rossi",
+    )
 
 
 def test_validation_errors_surface_as_an_api_error_with_our_errors(sdk_run: dict[str, Any]) -> None:

@@ -122,6 +122,7 @@ def inventory(row: dict[str, Any]) -> dict[str, Any]:
 @registry.register
 class SkuResource(ServiceResource):
     type = "skus"
+    has_events = True
     model = Sku
     save = staticmethod(services.save_sku)
     sales_channel_actions = ("list", "retrieve")
@@ -224,6 +225,7 @@ class MarketResource(TriggeredServiceResource):
 @registry.register
 class ShippingMethodResource(TriggeredServiceResource):
     type = "shipping_methods"
+    has_events = True
     model = ShippingMethod
     save = staticmethod(services.save_shipping_method)
     sales_channel_actions = ("list", "retrieve")

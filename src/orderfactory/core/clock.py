@@ -10,7 +10,10 @@ _now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
 
 
 def now() -> dt.datetime:
-    return _now()
+    """UTC, truncated to milliseconds: the wire format's precision, so a time read back from the API compares
+    equal to the stored one."""
+    value = _now()
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 @contextmanager

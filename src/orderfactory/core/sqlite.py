@@ -23,7 +23,9 @@ def json_contains(target: Any, query: Any) -> bool:
 
 def _contains(target: Any, query: Any) -> bool:
     if isinstance(query, dict):
-        return isinstance(target, dict) and all(k in target and _contains(target[k], v) for k, v in query.items())
+        return isinstance(target, dict) and all(
+            k in target and _contains(target[k], v) for k, v in query.items()
+        )
     if isinstance(query, list):
         if not isinstance(target, list):
             return False

@@ -40,6 +40,9 @@ IGNORED_ATTRIBUTES = {"id", "created_at", "updated_at"}
 SECRET = re.compile(r"secret|password|(^|_)token$")
 # The audit and delivery records themselves: changes to them are audited but fire no topic.
 UNTOPICAL = ("event_stores", "events", "event_callbacks")
+# Served views over rows that are written, and fire, as another type (a factory is an order copy or a
+# recurring order copy).
+VIEWS = ("order_factories",)
 
 
 def _setting(name: str, default: float) -> float:
@@ -73,12 +76,14 @@ DOMAIN_EVENTS = {
 
 
 def topics() -> set[str]:
-    """Every topic a webhook may subscribe to."""
+    """Every topic a webhook may subscribe to: ``<type>.create|update|destroy`` of every resource that is
+    written (it takes writes, or its services record them: ``has_events``), and the domain events."""
     found = set()
     for type_name, resource in registry.all_resources().items():
-        if resource.singleton or type_name in UNTOPICAL:
+        if resource.singleton or type_name in UNTOPICAL or type_name in VIEWS:
             continue
-        found.update(f"{type_name}.{action}" for action in ("create", "update", "destroy"))
+        if resource.has_events or set(resource.actions) & {"create", "update", "delete"}:
+            found.update(f"{type_name}.{action}" for action in ("create", "update", "destroy"))
     for type_name, names in DOMAIN_EVENTS.items():
         found.update(f"{type_name}.{name}" for name in names)
     return found
@@ -253,8 +258,6 @@ def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
     delivery = WebhookDelivery.unscoped.select_related("webhook", "event").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != "pending":
         return
-    if delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now():
-        return  # an early duplicate of a scheduled retry: the retry's own job makes the attempt
     webhook = delivery.webhook
     s = scopes.Scope(
         organization_id=delivery.organization_id, organization_slug="", mode=delivery.mode,
@@ -264,6 +267,8 @@ def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
         if webhook.disabled_at is not None or webhook.circuit_state == "open":
             WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(status="failed", updated_at=clock.now())
             return
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now():
+            return  # an early duplicate of a scheduled retry: the retry's own job makes the attempt
         body = bytes(delivery.body)
         signature = sign(body, webhook.shared_secret)
         code, message = _post(

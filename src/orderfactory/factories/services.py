@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -33,7 +34,9 @@ log = logging.getLogger("orderfactory.factories")
 LEASE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_FACTORY_LEASE_SECONDS", "300")))
 MAX_ATTEMPTS = int(os.environ.get("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", "5"))
 
-OPTIONS = ("place_target_order", "reuse_wallet", "cancel_source_order", "apply_promotions", "skip_errors", "ignore_invalid_coupon")
+# Test-only fault injection, unset in production: seconds the copy stalls inside its transaction once the
+# target's rows are written, so a test can kill the worker mid-copy (tests/test_worker.py).
+FAULT_COPY_DELAY = float(os.environ.get("ORDERFACTORY_FAULT_COPY_DELAY", "0"))
 
 
 class LostClaim(Exception):
@@ -134,6 +137,9 @@ def _execute(factory_id: str, token: str) -> str:
             try:
                 with transaction.atomic():
                     target = build_target(factory, notes)
+                    if FAULT_COPY_DELAY:
+                        log.warning("fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY)
+                        time.sleep(FAULT_COPY_DELAY)
             except orders.OrderInvalid as exc:
                 return _end(factory, "failed", exc.problems)
             except errors.ApiErrors as exc:
@@ -197,7 +203,7 @@ def _end(factory: OrderFactory, status: str, log_: dict[str, list[str]]) -> str:
     hooks.on_write("update", factory.type, factory, before)
     name = {"completed": "complete", "failed": "fail", "aborted": "abort"}[status]
     hooks.event(f"{factory.type}.{name}", factory.type, factory)
-    transaction.on_commit(lambda: _notify_finished(factory.pk, status))
+    _notify_finished(factory.pk, status)  # in this transaction: a run is recorded exactly when it ends
     return status
 
 

@@ -250,12 +250,17 @@ class OrderResource(Resource):
             name = sorted(unknown)[0]
             raise errors.ApiErrors([errors.validation(name, "is not supported by orderfactory", "not_supported")])
         triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False, "")}
+        # Placing or cancelling alone needs no first transaction: the use-case locks the order itself.
         try:
-            with transaction.atomic():
-                order = services.lock_order(instance.pk)
-                before = services._snapshot(order)
-                cls._apply_changes(order, payload, triggers)
-                hooks.on_write("update", cls.type, order, before)
+            if not payload.attributes and not payload.relationships and set(triggers) <= {"_place", "_cancel"}:
+                order = instance
+            else:
+                with transaction.atomic():
+                    order = services.lock_order(instance.pk)
+                    before = services._snapshot(order)
+                    cls._apply_changes(order, payload, triggers)
+                    if services._snapshot(order) != before:
+                        hooks.on_write("update", cls.type, order, before)
             if "_place" in triggers:
                 order = services.place(order.pk)
             if "_cancel" in triggers:
@@ -313,10 +318,8 @@ class OrderResource(Resource):
             services.link_payment_source(order, None)
         if "_refresh" in triggers or "_refresh_prices" in triggers:
             services.refresh(order)
-        elif changes or columns:
+        elif changes:
             services.recompute(order)
-        else:
-            order.save()
         if "_save_payment_source_to_customer_wallet" in triggers:
             if order.status in ("placed", "approved"):
                 services.save_payment_source_to_wallet(order)

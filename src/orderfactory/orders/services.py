@@ -531,13 +531,35 @@ def _shippable(lines: list[LineItem]) -> bool:
     return any(line.sku is not None and not line.sku.do_not_ship for line in lines)
 
 
+@dataclass
+class Placement:
+    """What placing reads once and uses twice: to check the order and then to place it."""
+
+    lines: list[LineItem]  # the SKU lines
+    promotion_ids: list[str]
+    shipments: list[Shipment]
+    source: Any
+    coupon: Any = None
+    allocation: list[tuple[LineItem, StockItem, int]] = field(default_factory=list)
+
+
 def check_placeable(order: Order, problems: Problems) -> tuple[list[LineItem], Any]:
     """Everything placing requires, all at once (contract b, "What placing checks")."""
+    placement = _check(order, problems, lock_stock=False)
+    return placement.lines, placement.source
+
+
+def _check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "pending") -> Placement:
+    """``check_placeable`` for an order in ``status``; with ``lock_stock`` the stock rows are locked and the
+    allocation kept."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
-    if order.status != "pending":
+    if order.status != status:
         problems.add("status", f"cannot transition from {order.status} to placed", "transition")
-    lines = list(LineItem.objects.filter(order=order, item_type=SKU).select_related("sku"))
+    every_line = list(LineItem.objects.filter(order=order).select_related("sku").order_by("created_at", "id"))
+    lines = [line for line in every_line if line.item_type == SKU]
+    promotion_ids = [line.item_id for line in every_line if line.item_type == PROMOTION_LINE and line.item_id]
+    shipments = list(Shipment.objects.filter(order=order).order_by("created_at", "id"))
     if not lines:
         problems.add("line_items", "can't be blank", "blank")
     if not order.customer_email:
@@ -547,25 +569,28 @@ def check_placeable(order: Order, problems: Problems) -> tuple[list[LineItem], A
     if _shippable(lines):
         if not order.shipping_address_id:
             problems.add("shipping_address", "can't be blank", "blank")
-        else:
-            for shipment in Shipment.objects.filter(order=order).order_by("created_at"):
-                if not shipment.shipping_method_id:
-                    problems.add("shipments", f"shipment {shipment.number or shipment.pk} has no shipping method", "shipping_method_blank")
+        for position, shipment in enumerate(shipments, start=1):
+            if not shipment.shipping_method_id:
+                problems.add("shipments", f"shipment {position} has no shipping method", "shipping_method_blank")
     source = payment_source_of(order)
     if order.total_amount_cents > 0:
-        if not order.payment_method_id:
+        method = order.payment_method
+        if method is None:
             problems.add("payment_method", "can't be blank", "blank")
-        elif order.payment_method.disabled_at is not None:
+        elif method.disabled_at is not None:
             problems.add("payment_method", "is disabled", "disabled")
         if source is None:
             problems.add("payment_source", "can't be blank", "blank")
+        elif method is not None and order.payment_source_type != method.payment_source_type:
+            problems.add("payment_source", f"must be one of the payment method's {method.payment_source_type}", "invalid")
+    coupon = None
     if order.coupon_code:
         try:
-            check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
+            coupon = check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             problems.add("coupon_code", exc.message, exc.reason.value)
-    _check_stock(order, lines, problems, lock=False)
-    return lines, source
+    allocation = _check_stock(order, lines, problems, lock=lock_stock)
+    return Placement(lines, promotion_ids, shipments, source, coupon, allocation)
 
 
 def _needed(lines: list[LineItem]) -> dict[str, int]:
@@ -594,6 +619,7 @@ def _check_stock(order: Order, lines: list[LineItem], problems: Problems, *, loc
         by_sku[item.sku_id].append(item)
     allocation: list[tuple[LineItem, StockItem, int]] = []
     left = {item.pk: item.quantity for item in items}
+    short: set[str] = set()
     for line in lines:
         if line.sku is None or line.sku.do_not_track:
             continue
@@ -606,7 +632,8 @@ def _check_stock(order: Order, lines: list[LineItem], problems: Problems, *, loc
                 remaining -= take
             if remaining == 0:
                 break
-        if remaining > 0:
+        if remaining > 0 and line.sku_id not in short:
+            short.add(line.sku_id)
             available = sum(i.quantity for i in by_sku.get(line.sku_id, []))
             problems.add("line_items", f"{line.sku_code} is out of stock (requested {needed[line.sku_id]}, available {available})", "out_of_stock")
     return allocation
@@ -642,24 +669,22 @@ def place(order_id: str) -> Order:
     Manual gateways authorize at once, so everything happens in one transaction. An external gateway is asked
     over HTTP with no transaction open: the order is first moved to ``placing`` (so a concurrent change or a
     second place cannot interfere), then authorized, then placed in a second transaction that re-checks the
-    stock under row locks; if that fails, the authorization is voided and the order goes back to ``pending``.
+    stock and the coupon under row locks; if that fails, the authorization is voided and the order goes back
+    to ``pending``.
     """
     with transaction.atomic():
         order = lock_order(order_id)
         if order.status in ("placed", "approved"):
             return order
         before = _snapshot(order)
-        problems = Problems()
-        check_placeable(order, problems)
-        problems.raise_if_any()
         remote = _needs_remote_authorization(order)
+        problems = Problems()
+        placement = _check(order, problems, lock_stock=not remote)
+        problems.raise_if_any()
         if not remote:
-            result = _authorize_locally(order)
-            if not result.success:
-                raise OrderInvalid({"payment_source": [result.message or "authorization failed"]}, {"payment_source": "authorization_failed"})
-            return _finish_placing(order, before, result)
+            return _finish_placing(order, before, placement, _authorize_locally(order))
         Order.objects.filter(pk=order.pk, status=order.status).update(status="placing", updated_at=clock.now())
-    result = _authorize_remotely(order)
+    result = _authorize_remotely(order, placement.source)
     try:
         if not result.success:
             raise OrderInvalid({"payment_source": [result.message or "authorization failed"]}, {"payment_source": "authorization_failed"})
@@ -667,10 +692,13 @@ def place(order_id: str) -> Order:
             order = lock_order(order_id)
             if order.status != "placing":
                 raise transition_error(order.status, "placed")
-            return _finish_placing(order, before, result)
+            problems = Problems()
+            placement = _check(order, problems, lock_stock=True, status="placing")
+            problems.raise_if_any()
+            return _finish_placing(order, before, placement, result)
     except Exception:
         if result.success:
-            _void_remotely(order, result)
+            _void_remotely(order, placement.source, result)
         Order.objects.filter(pk=order_id, status="placing").update(status="pending", updated_at=clock.now())
         raise
 
@@ -692,58 +720,52 @@ def _authorize_locally(order: Order) -> Authorization:
     return Authorization(True, "authorized by the manual gateway")
 
 
-def _authorize_remotely(order: Order) -> Authorization:
+def _authorize_remotely(order: Order, source: Any) -> Authorization:
     from orderfactory.payments import services as payments
 
-    result = payments.authorize(
-        order.payment_method, payment_source_of(order), order.total_amount_cents, order.currency_code or "", order.pk
-    )
+    result = payments.authorize(order.payment_method, source, order.total_amount_cents, order.currency_code or "", order.pk)
     return Authorization(result.success, result.message, result.transaction_token)
 
 
-def _void_remotely(order: Order, authorization: Authorization) -> None:
+def _void_remotely(order: Order, source: Any, authorization: Authorization) -> None:
+    """Give an authorization back to the gateway (it retries); a failure is logged, never raised: the order's
+    own outcome is already decided."""
     from orderfactory.payments import services as payments
 
     try:
-        payments.void(order.payment_method, payment_source_of(order), authorization.transaction_token, order.pk)
+        result = payments.void(
+            order.payment_method, source, authorization.transaction_token, order.total_amount_cents,
+            order.currency_code or "", order.pk,
+        )
+        if not result.success:
+            log.warning("the gateway did not void the authorization of order %s: %s", order.pk, result.message)
     except Exception:
         log.exception("could not void the authorization of order %s", order.pk)
 
 
-def _finish_placing(order: Order, before: dict[str, Any], authorization: Authorization) -> Order:
-    """The second half of placing, inside a transaction holding the order's row lock."""
+def _finish_placing(order: Order, before: dict[str, Any], placement: Placement, authorization: Authorization) -> Order:
+    """The second half of placing, inside a transaction holding the order's row lock and its stock rows'
+    locks: count the coupon, take the stock, number the order. A constant number of queries whatever the
+    number of line items."""
     from orderfactory.customers.services import count_placed_order
-    from orderfactory.promotions.services import CouponInvalid, check_coupon, count_usage
+    from orderfactory.promotions.services import CouponInvalid, count_usage
 
-    lines = list(LineItem.objects.filter(order=order, item_type=SKU).select_related("sku"))
-    problems = Problems()
-    allocation = _check_stock(order, lines, problems, lock=True)
-    problems.raise_if_any()
-    promotion_ids = list(
-        LineItem.objects.filter(order=order, item_type=PROMOTION_LINE).values_list("item_id", flat=True)
-    )
-    coupon = None
-    if order.coupon_code:
+    if placement.promotion_ids or placement.coupon is not None:
         try:
-            coupon = check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
+            count_usage(promotion_ids=placement.promotion_ids, coupon_id=placement.coupon.pk if placement.coupon else None)
         except CouponInvalid as exc:
             raise OrderInvalid({"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}) from None
-    if promotion_ids or coupon is not None:
-        try:
-            count_usage(promotion_ids=[p for p in promotion_ids if p], coupon_id=coupon.pk if coupon else None)
-        except CouponInvalid as exc:
-            raise OrderInvalid({"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}) from None
-    if allocation:
+    if placement.allocation:
         taken: dict[str, int] = defaultdict(int)
         items: dict[str, StockItem] = {}
-        for _line, item, quantity in allocation:
+        for _line, item, quantity in placement.allocation:
             taken[item.pk] += quantity
             items[item.pk] = item
         for pk, quantity in taken.items():
             items[pk].quantity -= quantity
-        StockItem.objects.bulk_update(list(items.values()), ["quantity"])
+        StockItem.objects.bulk_update(sorted(items.values(), key=lambda i: i.pk), ["quantity"])
         StockAllocation.objects.bulk_create(
-            [StockAllocation(order=order, line_item=line, stock_item=item, quantity=q) for line, item, q in allocation]
+            [StockAllocation(order=order, line_item=line, stock_item=item, quantity=q) for line, item, q in placement.allocation]
         )
     now = clock.now()
     previous_status = order.status
@@ -752,10 +774,11 @@ def _finish_placing(order: Order, before: dict[str, Any], authorization: Authori
     order.placed_at = now
     order.payment_status = "free" if order.total_amount_cents == 0 else "authorized"
     order.payment_updated_at = now
-    order.fulfillment_status = "unfulfilled" if _shippable(lines) else "not_required"
+    order.fulfillment_status = "unfulfilled" if _shippable(placement.lines) else "not_required"
     order.fulfillment_updated_at = now
     order.place_total_amount_cents = order.total_amount_cents
     order.payment_source_details = {"authorization": authorization.message, "transaction_token": authorization.transaction_token}
+    order.updated_at = now
     updated = Order.objects.filter(pk=order.pk, status=previous_status).update(
         number=order.number, status="placed", placed_at=now, payment_status=order.payment_status, payment_updated_at=now,
         fulfillment_status=order.fulfillment_status, fulfillment_updated_at=now, place_total_amount_cents=order.total_amount_cents,
@@ -763,12 +786,11 @@ def _finish_placing(order: Order, before: dict[str, Any], authorization: Authori
     )
     if not updated:
         raise transition_error(previous_status, "placed")
-    shipments = list(Shipment.objects.filter(order=order).order_by("created_at"))
-    for position, shipment in enumerate(shipments, start=1):
+    for position, shipment in enumerate(placement.shipments, start=1):
         shipment.status = "upcoming"
         shipment.number = f"{order.number}/S/{position:03d}"
-    if shipments:
-        Shipment.objects.bulk_update(shipments, ["status", "number"])
+    if placement.shipments:
+        Shipment.objects.bulk_update(placement.shipments, ["status", "number"])
     if order.customer_id:
         count_placed_order(order.customer_id)
     if order.save_payment_source_to_wallet:
@@ -824,7 +846,9 @@ def cancel(order_id: str) -> Order:
         order.refresh_from_db()
         hooks.on_write("update", "orders", order, before)
         if placed and order.payment_method_id and order.payment_method.payment_gateway_type == "external_gateways":
-            transaction.on_commit(lambda: _void_remotely(order, Authorization(True, "", (before.get("payment_source_details") or {}).get("transaction_token"))))
+            token = (before.get("payment_source_details") or {}).get("transaction_token")
+            source = payment_source_of(order)
+            transaction.on_commit(lambda: _void_remotely(order, source, Authorization(True, "", token)))
     return order
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from orderfactory.catalog.resources import ServiceResource
+from orderfactory.core import scope as scopes
 from orderfactory.core.money import format_amount, to_float
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
@@ -171,6 +173,15 @@ class PaymentMethodResource(Resource):
     )
 
     @classmethod
+    def queryset(cls) -> models.QuerySet:
+        """A token scoped to markets sees their payment methods and those of no market (usable anywhere)."""
+        markets = scopes.current().market_ids
+        qs = super().queryset()
+        if markets is None:
+            return qs
+        return qs.filter(models.Q(market_id__in=markets) | models.Q(market_id__isnull=True))
+
+    @classmethod
     def create(cls, payload: Payload) -> models.Model:
         return cls.update(PaymentMethod(), payload)
 
@@ -185,20 +196,8 @@ class PaymentMethodResource(Resource):
         )
 
 
-class PaymentSourceResource(Resource):
+class PaymentSourceResource(ServiceResource):
     """A payment source. Its ``order`` relationship belongs to the orders domain, which declares it."""
-
-    @staticmethod
-    def save(instance: Any, changes: dict[str, Any], /) -> models.Model:
-        raise NotImplementedError
-
-    @classmethod
-    def create(cls, payload: Payload) -> models.Model:
-        return cls.save(cls.model(), payload.model_fields(cls))
-
-    @classmethod
-    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        return cls.save(instance, payload.model_fields(cls))
 
     @classmethod
     def delete(cls, instance: models.Model) -> None:

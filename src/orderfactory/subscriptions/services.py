@@ -543,8 +543,8 @@ def on_factory_finished(factory_id: str, status: str) -> None:
             order_subscription=subscription, status="running"
         ).exclude(pk=run.pk).exists():
             subscription.status = "active"
-        if subscription.status == "active" and subscription.next_run_at is None and subscription.expires_at and subscription.expires_at <= now:
-            subscription.status = "inactive"
+        if subscription.status == "active" and subscription.next_run_at is None and subscription.expires_at:
+            subscription.status = "inactive"  # no run left before it expires
         subscription.save()
         hooks.on_write("update", "order_subscriptions", subscription, before)
 
