@@ -57,13 +57,26 @@ def target_types(spec: dict[str, Any]) -> set[str]:
     return {type_of(re.sub(r"(?<!^)(?=[A-Z])", "_", spec["class_name"]).lower())}
 
 
-def deviations() -> dict[tuple[str, str], str]:
-    """The `| resource | field | deviation | why |` table under `## Deviations` in docs/compatibility.md."""
-    section = DOC.read_text().split("\n## Deviations\n", 1)[1].split("\n## ", 1)[0]
+def _table(heading: str, columns: list[str]) -> dict[tuple[str, str], str]:
+    section = DOC.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     rows = [line.strip().strip("|").split("|") for line in section.splitlines() if line.startswith("|")]
-    assert [c.strip() for c in rows[0]] == ["resource", "field", "deviation", "why"], rows[0]
+    assert [c.strip() for c in rows[0]] == columns, rows[0]
     cells = [[c.strip().strip("`") for c in row] for row in rows[2:]]
     return {(row[0], row[1]): row[2] for row in cells}
+
+
+def deviations() -> dict[tuple[str, str], str]:
+    """The `| resource | field | deviation | why |` table under `## Deviations` in docs/compatibility.md."""
+    return _table("Deviations", ["resource", "field", "deviation", "why"])
+
+
+def extensions() -> dict[tuple[str, str], str]:
+    """The `| resource | field | what | why |` table under `## Extensions`: additions of ours, never a change of
+    a Commerce Layer field's meaning. `*` as the field marks a whole resource of ours."""
+    return _table("Extensions", ["resource", "field", "what", "why"])
+
+
+EXTENSION_RESOURCES = {resource for (resource, field) in extensions() if field == "*"}
 
 
 def differences(resource: type[Resource]) -> dict[str, list[str]]:
@@ -118,19 +131,32 @@ def differences(resource: type[Resource]) -> dict[str, list[str]]:
     return found
 
 
-SERVED = sorted(registry.all_resources())
+SERVED = sorted(set(registry.all_resources()) - EXTENSION_RESOURCES)
 
 
 @pytest.mark.parametrize("type_name", SERVED)
 def test_resource_matches_commerce_layer(type_name: str) -> None:
     listed = {field for (resource, field) in deviations() if resource == type_name}
+    added = {field for (resource, field) in extensions() if resource == type_name}
     found = differences(registry.all_resources()[type_name])
+    for field in added:
+        assert all("not in Commerce Layer's schema" in p for p in found.get(field, ["absent"])), (
+            f"{type_name}.{field} is listed as an extension but is not an addition: {found.get(field)}"
+        )
+    listed |= added
     unlisted = {field: problems for field, problems in found.items() if field not in listed}
     assert not unlisted, (
         f"{type_name} differs from resources.json and docs/compatibility.md does not say why: {unlisted}"
     )
     no_longer = listed - found.keys()
     assert not no_longer, f"{type_name}: {sorted(no_longer)} listed as deviations but match resources.json"
+
+
+def test_extension_resources_are_ours() -> None:
+    served = set(registry.all_resources())
+    for type_name in EXTENSION_RESOURCES:
+        assert type_name in served, f"{type_name} is listed as an extension resource but not served"
+        assert singular(type_name) not in schema(), f"{type_name} exists in Commerce Layer: not an extension"
 
 
 def test_deviations_name_served_resources() -> None:

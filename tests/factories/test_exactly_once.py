@@ -222,6 +222,22 @@ def test_a_worker_killed_after_the_target_committed_resumes_without_a_second_tar
     assert resumed["id"] == target["id"] and resumed["attributes"]["status"] == "placed"
 
 
+def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(api, placed_order, django_capture_on_commit_callbacks):
+    # The creation's on-commit enqueue never runs here: as if the process died right after the commit.
+    factory_id = copy(api, placed_order["id"]).data["id"]
+    with django_capture_on_commit_callbacks() as queued:
+        assert services.sweep(clock.now()) == 0
+    assert queued == []
+    later = clock.now() + services.LEASE + SECOND
+    with django_capture_on_commit_callbacks() as queued:
+        assert services.sweep(later) == 1
+        assert services.sweep(later) == 0  # once per lease, not at every tick
+    assert len(queued) == 1
+    assert api.get(f"order_copies/{factory_id}").data["attributes"]["status"] == "pending"
+    assert run_job(factory_id) == "completed"
+    assert services.sweep(later + services.LEASE + SECOND) == 0
+
+
 def test_a_copy_that_keeps_dying_fails_after_its_attempts(api, placed_order, monkeypatch):
     factory_id = copy(api, placed_order["id"]).data["id"]
 

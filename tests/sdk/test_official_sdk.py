@@ -11,12 +11,15 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.test.utils import override_settings
 
 from orderfactory.auth import keys, services, tokens
 
@@ -54,30 +57,44 @@ def _expired_token(app: Any) -> str:
     return jwt.encode(claims, keys.signing_key(), algorithm=keys.ALGORITHM, headers={"kid": keys.kid()})
 
 
-@pytest.fixture
-def sdk_run(node_clients: Path, static_url: Any, live_server: Any, transactional_db: Any) -> dict[str, Any]:
-    app, secret = services.create_application(
-        name="official-sdk", kind="integration", mode="test", organization_slug="acme"
-    )
-    options = {
-        "base-url": live_server.url,
-        "client-id": app.client_id,
-        "client-secret": secret,
-        "auth-domain": settings.ORDERFACTORY["AUTH_DOMAIN"],
-        "expired-token": _expired_token(app),
-    }
-    completed = subprocess.run(
-        # --name=value: client ids and secrets are base64url and may start with a dash
-        ["node", str(node_clients), *(f"--{name}={value}" for name, value in options.items())],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def sdk_run(
+    node_clients: Path, static_url: Any, live_server: Any, django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[dict[str, Any]]:
+    """One run of the clients, shared by the tests below (a run and a flush cost seconds each).
+
+    The live server reads through its own connection, so the rows must be committed; the database is flushed
+    afterwards, as pytest-django does after a transactional test.
+    """
+    with (
+        django_db_blocker.unblock(),
+        override_settings(ORDERFACTORY={**settings.ORDERFACTORY, "RATE_LIMITS_ENABLED": False}),
+    ):
+        try:
+            app, secret = services.create_application(
+                name="official-sdk", kind="integration", mode="test", organization_slug="acme"
+            )
+            options = {
+                "base-url": live_server.url,
+                "client-id": app.client_id,
+                "client-secret": secret,
+                "auth-domain": settings.ORDERFACTORY["AUTH_DOMAIN"],
+                "expired-token": _expired_token(app),
+            }
+            completed = subprocess.run(
+                # --name=value: client ids and secrets are base64url and may start with a dash
+                ["node", str(node_clients), *(f"--{name}={value}" for name, value in options.items())],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout)
     assert "failure" not in results, json.dumps(results["failure"], indent=2)
-    return results
+    yield results
 
 
 def test_the_clients_build_their_urls_from_our_token(sdk_run: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ def never(row: dict[str, Any]) -> None:
 class AddressResource(ServiceResource):
     type = "addresses"
     model = Address
+    has_events = True
     save = staticmethod(services.save_address)
     attributes = (
         Boolean("business", "CUFf", nullable=False),

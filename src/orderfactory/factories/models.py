@@ -38,6 +38,7 @@ class OrderFactory(TenantModel):
         "subscriptions.OrderSubscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factories"
     )
     # The worker's claim: who runs the job and until when; a claim past its lease is swept back to pending.
+    # A pending factory's lease is when its job should have started: past it, the sweep enqueues it again.
     claimed_by = models.CharField(max_length=64, null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)

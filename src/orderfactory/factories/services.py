@@ -65,6 +65,8 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
     factory = OrderFactory(type=kind, **columns)
     if factory.place_target_order is None and kind == "recurring_order_copies":
         factory.place_target_order = True  # the documented default of subscription runs
+    # Should the process die between the commit and the enqueue, the sweep re-queues the job once this passes.
+    factory.lease_expires_at = clock.now() + LEASE
     factory.save()
     tasks.enqueue_order_factory(factory.pk)
     return factory
@@ -354,25 +356,36 @@ def _prefer_source_shipping_methods(source: Order, target: Order) -> None:
 
 
 def sweep(now: dt.datetime | None = None) -> int:
-    """Hand factories whose worker died (claim past its lease) back to ``pending`` and re-queue them; after
-    MAX_ATTEMPTS they fail. Returns how many were re-queued. Runs periodically in every worker process."""
+    """Re-queue the factories whose job was lost: ``in_progress`` ones whose worker died (claim past its lease)
+    go back to ``pending``, and fail after MAX_ATTEMPTS; ``pending`` ones whose job never ran (lost between a
+    commit and its enqueue) are enqueued again. A duplicate job is harmless: only one claim succeeds. Returns
+    how many were re-queued. Runs periodically in every worker process."""
     now = now or clock.now()
     stale = list(
-        OrderFactory.unscoped.filter(status="in_progress", lease_expires_at__lt=now).values_list("pk", "organization_id", "mode")
+        OrderFactory.unscoped.filter(status__in=("pending", "in_progress"), lease_expires_at__lt=now).values_list(
+            "pk", "organization_id", "mode"
+        )
     )
     requeued = 0
     for pk, organization_id, mode in stale:
         with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
-            factory = OrderFactory.objects.select_for_update().filter(pk=pk, status="in_progress", lease_expires_at__lt=now).first()
+            factory = (
+                OrderFactory.objects.select_for_update()
+                .filter(pk=pk, status__in=("pending", "in_progress"), lease_expires_at__lt=now)
+                .first()
+            )
             if factory is None:
                 continue
-            if factory.attempts >= MAX_ATTEMPTS:
+            if factory.status == "pending":
+                OrderFactory.objects.filter(pk=pk).update(lease_expires_at=now + LEASE)
+            elif factory.attempts >= MAX_ATTEMPTS:
                 _end(factory, "failed", _merge(factory.errors_log or {}, {"base": [f"the copy did not finish after {factory.attempts} attempts"]}))
                 continue
-            before = hooks_snapshot(factory)
-            factory.status, factory.claimed_by, factory.lease_expires_at = "pending", None, None
-            factory.save(update_fields=["status", "claimed_by", "lease_expires_at", "updated_at"])
-            hooks.on_write("update", factory.type, factory, before)
+            else:
+                before = hooks_snapshot(factory)
+                factory.status, factory.claimed_by, factory.lease_expires_at = "pending", None, now + LEASE
+                factory.save(update_fields=["status", "claimed_by", "lease_expires_at", "updated_at"])
+                hooks.on_write("update", factory.type, factory, before)
             tasks.enqueue_order_factory(factory.pk)
             requeued += 1
     return requeued

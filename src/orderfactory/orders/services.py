@@ -734,8 +734,8 @@ def _void_remotely(order: Order, source: Any, authorization: Authorization) -> N
 
     try:
         result = payments.void(
-            order.payment_method, source, authorization.transaction_token, order.total_amount_cents,
-            order.currency_code or "", order.pk,
+            order.payment_method, source, authorization.transaction_token, order.pk,
+            amount_cents=order.total_amount_cents, currency_code=order.currency_code,
         )
         if not result.success:
             log.warning("the gateway did not void the authorization of order %s: %s", order.pk, result.message)

@@ -197,7 +197,38 @@ class PaymentMethodResource(Resource):
 
 
 class PaymentSourceResource(ServiceResource):
-    """A payment source. Its ``order`` relationship belongs to the orders domain, which declares it."""
+    """A payment source. Given an ``order``, it becomes that order's payment source (Commerce Layer requires the
+    order; here it may also be linked from the order's side: docs/compatibility.md)."""
+
+    @classmethod
+    def _link(cls, source: models.Model, payload: Payload) -> models.Model:
+        order = payload.relationships.get("order")
+        if order is not None:
+            from orderfactory.orders import services as orders
+            from orderfactory.orders.models import Order
+
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            try:
+                orders.require_editable(order)
+            except orders.OrderInvalid as exc:
+                raise exc.api_errors() from None
+            orders.link_payment_source(order, source)
+            order.save(update_fields=["payment_source_type", "payment_source_id", "updated_at"])
+        return source
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        order = payload.relationships.pop("order", None)
+        source = super().create(payload)
+        payload.relationships["order"] = order
+        return cls._link(source, payload)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        order = payload.relationships.pop("order", None)
+        source = super().update(instance, payload)
+        payload.relationships["order"] = order
+        return cls._link(source, payload)
 
     @classmethod
     def delete(cls, instance: models.Model) -> None:
@@ -216,6 +247,7 @@ class WireTransferResource(PaymentSourceResource):
     model = WireTransfer
     save = staticmethod(services.save_wire_transfer)
     attributes = (Object("payment_instrument", "F", compute=no_instrument),)
+    relationships = (ToOne("order", "orders", "CU"),)
 
 
 @registry.register
@@ -229,6 +261,7 @@ class ExternalPaymentResource(PaymentSourceResource):
         Object("payment_instrument", "F", compute=no_instrument),
     )
     relationships = (
+        ToOne("order", "orders", "CUf"),
         ToOne("payment_gateway", "external_gateways", ""),
         ToOne("wallet", "customer_payment_sources", "", column="customer_payment_source_id"),
     )

@@ -124,6 +124,13 @@ def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) ->
     return respond({"data": data, "meta": {"record_count": len(data), "page_count": 1}})
 
 
+def _orders_of_subscriptions(target: models.QuerySet, parent_ids: Any) -> models.QuerySet:
+    """The orders the subscription's runs made (the targets of its factories)."""
+    return target.filter(order_factory__order_subscription_id__in=list(parent_ids)).annotate(
+        _parent_id=models.F("order_factory__order_subscription_id")
+    )
+
+
 @registry.register
 class OrderSubscriptionResource(Resource):
     type = "order_subscriptions"
@@ -171,6 +178,7 @@ class OrderSubscriptionResource(Resource):
         ToMany("order_factories", "order_factories", "", reverse="order_subscription_id"),
         ToMany("order_copies", "order_copies", "", reverse="order_subscription_id"),
         ToMany("recurring_order_copies", "recurring_order_copies", "", reverse="order_subscription_id"),
+        ToMany("orders", "orders", "", queryset=_orders_of_subscriptions),
         ToMany("subscription_runs", "subscription_runs", "", reverse="order_subscription_id"),
     )
 
