@@ -40,5 +40,8 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
+bench: $(STAMP)
+	$(BIN)/python bench/api_read.py
+
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info

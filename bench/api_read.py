@@ -11,7 +11,8 @@ then, for ``--seconds`` each at concurrency 8 over keep-alive loopback connectio
   (orderfactory.bench_views; routed only when the server runs with ``ORDERFACTORY_BENCH=1``).
 
 It prints requests, req/s, p50 and p99 per phase and the ratios list/ceiling and retrieve/ceiling (target
-for list/ceiling: >= 0.5). Figures only: nothing here asserts a timing.
+for list/ceiling: >= 0.5). Figures only: nothing here asserts a timing. With ``--database-url`` the seeded
+rows stay in that database, under an organization of their own for each run.
 
     .venv/bin/python bench/api_read.py [--seconds 10] [--price-lists 1000]
     .venv/bin/python bench/api_read.py --database-url postgresql://postgres@127.0.0.1:5432/of_bench
@@ -120,7 +121,7 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def _wait_until_listening(
-    process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60
+    process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 120
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -115,6 +115,9 @@ def test_a_server_process_sees_a_revocation_within_its_refresh_period(capsys, mo
     """The CLI runs in its own process: the server learns of the revocation from its next cache refresh."""
     info = create(capsys)
     token = token_for(info["client_id"], info["client_secret"])
+    assert tokens._RevokedApplications().refresh_seconds <= 1
+    # Slow the refresh down, so that a slow test run cannot refresh before the revocation by accident.
+    monkeypatch.setattr(tokens._revoked, "refresh_seconds", 3600)
     tokens.reset_revocation_cache()
     assert get("/api/organization", token).status_code == 200  # the cache is loaded: nothing revoked
     monkeypatch.setattr(tokens, "note_revoked", lambda application_id: None)  # another process's revoke

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
+from django_tasks_db.models import DBTaskResult
 
 from orderfactory.core import clock, scope
 from orderfactory.factories import services
 from orderfactory.factories.models import OrderFactory
 from tests.conftest import document
-from tests.factories.conftest import placed_order, shop  # noqa: F401
+from tests.factories.conftest import placed
+from tests.orders.conftest import build_shop
 
 KEY = {"Idempotency-Key": "3f1c2b8e-copy-ERP-991"}
 
 
+@pytest.fixture
+def placed_order(api: Any) -> dict[str, Any]:
+    return placed(api, build_shop(api))
+
+
 def copy_body(source_id: str, **attributes: Any) -> dict[str, Any]:
-    return document("order_copies", {"reference": "ERP-991", **attributes}, {"source_order": ("orders", source_id)})
+    return document(
+        "order_copies", {"reference": "ERP-991", **attributes}, {"source_order": ("orders", source_id)}
+    )
 
 
 def factories(api: Any) -> int:
@@ -25,7 +36,9 @@ def factories(api: Any) -> int:
         return OrderFactory.objects.count()
 
 
-def test_a_retry_gets_the_first_response_and_does_nothing_else(api, placed_order, django_capture_on_commit_callbacks):
+def test_a_retry_gets_the_first_response_and_does_nothing_else(
+    api, placed_order, django_capture_on_commit_callbacks
+):
     body = copy_body(placed_order["id"])
     with django_capture_on_commit_callbacks(execute=False) as first_jobs:
         first = api.post("order_copies", body, headers=KEY)
@@ -84,7 +97,10 @@ def test_an_error_response_is_replayed_too(api, placed_order):
     assert (retry.status, retry.body) == (422, first.body)
     assert retry.headers["Idempotent-Replayed"] == "true"
     # Another key is a new request.
-    assert api.post("order_copies", copy_body(placed_order["id"]), headers={"Idempotency-Key": "other"}).status == 201
+    assert (
+        api.post("order_copies", copy_body(placed_order["id"]), headers={"Idempotency-Key": "other"}).status
+        == 201
+    )
 
 
 def test_a_server_error_is_not_stored(api, placed_order, monkeypatch):
@@ -115,7 +131,11 @@ def test_every_post_takes_a_key(api):
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "with space"])
 def test_a_malformed_key_is_a_400(api, key):
-    r = api.post("shipping_categories", document("shipping_categories", {"name": "Heavy"}), headers={"Idempotency-Key": key})
+    r = api.post(
+        "shipping_categories",
+        document("shipping_categories", {"name": "Heavy"}),
+        headers={"Idempotency-Key": key},
+    )
     assert r.status == 400, r
     assert api.get("shipping_categories").json["meta"]["record_count"] == 0
 
@@ -127,3 +147,47 @@ def test_the_key_is_ignored_on_other_methods(api):
     patch = document("shipping_categories", {"name": "Medium"}, rid=created["id"])
     r = api.patch(f"shipping_categories/{created['id']}", patch, headers=KEY)
     assert r.status == 200 and r.data["attributes"]["name"] == "Medium"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_make_one_copy(api, placed_order):
+    from tests.conftest import Api
+
+    body = copy_body(placed_order["id"])
+    callers = 4
+    start = threading.Barrier(callers)
+    responses: list[Any] = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            responses.append(
+                Api(api.token, api.app, api.organization).post("order_copies", body, headers=KEY)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r.status for r in responses] == [201] * callers, responses
+    assert len({r.body for r in responses}) == 1
+    assert sum("Idempotent-Replayed" in r.headers for r in responses) == callers - 1
+    assert factories(api) == 1
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_keys_older_than_24_hours_are_purged(api):
+    from orderfactory import idempotency
+
+    body = document("shipping_categories", {"name": "Heavy"})
+    with clock.frozen(clock.now()) as advance:
+        api.post("shipping_categories", body, headers=KEY)
+        advance(dt.timedelta(hours=23))
+        assert idempotency.purge() == 0
+        advance(dt.timedelta(hours=1, seconds=1))
+        assert idempotency.purge() == 1
+        assert api.post("shipping_categories", body, headers=KEY).status == 201
+    assert api.get("shipping_categories").json["meta"]["record_count"] == 2

@@ -37,9 +37,13 @@ def request_hash(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def run(request: HttpRequest, application_id: str, key: str, handle: Callable[[], HttpResponse]) -> HttpResponse:
+def run(
+    request: HttpRequest, application_id: str, key: str, handle: Callable[[], HttpResponse]
+) -> HttpResponse:
     if not _KEY.match(key):
-        raise errors.bad_request("The Idempotency-Key header must be 1 to 255 printable ASCII characters.", parameter=HEADER)
+        raise errors.bad_request(
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters.", parameter=HEADER
+        )
     digest = request_hash(request)
     try:
         with transaction.atomic():
@@ -72,8 +76,11 @@ def _claim(application_id: str, key: str, digest: str) -> IdempotencyKey:
 def _replay(record: IdempotencyKey, digest: str) -> HttpResponse:
     if record.request_hash != digest:
         raise errors.ApiError(
-            422, "VALIDATION_ERROR", "Idempotency key reused",
-            "This Idempotency-Key was used with a different request.", meta={"error": "idempotency_key_reused"},
+            422,
+            "VALIDATION_ERROR",
+            "Idempotency key reused",
+            "This Idempotency-Key was used with a different request.",
+            meta={"error": "idempotency_key_reused"},
         )
     response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type)
     response["Idempotent-Replayed"] = "true"

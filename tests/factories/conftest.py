@@ -18,13 +18,24 @@ def shop(api: Any):
 
 @pytest.fixture
 def placed_order(api: Any, shop: Any) -> dict[str, Any]:
+    return placed(api, shop)
+
+
+def placed(api: Any, shop: Any) -> dict[str, Any]:
+    """A placed order of 2 TSHIRT and 1 MUG, paid by wire transfer (not in the customer's wallet)."""
     order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})
     r = place(api, order["id"])
     assert r.status == 200, r
     return r.data
 
 
-def copy(api: Any, source_id: str, kind: str = "order_copies", attributes: dict[str, Any] | None = None, relationships: dict[str, Any] | None = None) -> Any:
+def copy(
+    api: Any,
+    source_id: str,
+    kind: str = "order_copies",
+    attributes: dict[str, Any] | None = None,
+    relationships: dict[str, Any] | None = None,
+) -> Any:
     body = document(kind, attributes or {}, {"source_order": ("orders", source_id), **(relationships or {})})
     return api.post(kind, body)
 
@@ -40,7 +51,9 @@ def subscription(api: Any, source_id: str, status: str = "active") -> OrderSubsc
         return OrderSubscription.objects.create(source_order_id=source_id, frequency="monthly", status=status)
 
 
-def copied(api: Any, factory_id: str, kind: str = "order_copies") -> tuple[dict[str, Any], dict[str, Any] | None]:
+def copied(
+    api: Any, factory_id: str, kind: str = "order_copies"
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The factory's document and its target order's (None when it has none)."""
     factory = api.get(f"{kind}/{factory_id}")
     assert factory.status == 200, factory

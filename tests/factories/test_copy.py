@@ -17,11 +17,22 @@ from tests.conftest import document
 from tests.factories.conftest import copied, copy, run_job, subscription
 from tests.orders.conftest import line_items, new_order, place, stock_of
 
-ADDRESS_FIELDS = ("first_name", "last_name", "line_1", "city", "zip_code", "country_code", "phone", "full_address")
+ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "line_1",
+    "city",
+    "zip_code",
+    "country_code",
+    "phone",
+    "full_address",
+)
 LINE_FIELDS = ("sku_code", "quantity", "unit_amount_cents", "total_amount_cents", "name", "image_url")
 
 
-def run_copy(api: Any, source_id: str, kind: str = "order_copies", **attributes: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def run_copy(
+    api: Any, source_id: str, kind: str = "order_copies", **attributes: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     rels = attributes.pop("relationships", None)
     r = copy(api, source_id, kind=kind, attributes=attributes, relationships=rels)
     assert r.status == 201, r
@@ -35,7 +46,10 @@ def relationship_id(api: Any, path: str) -> str | None:
 
 
 def lines(api: Any, order_id: str, item_type: str = "skus") -> list[dict[str, Any]]:
-    return sorted((line["attributes"] for line in line_items(api, order_id, item_type)), key=lambda a: a["sku_code"] or a["name"])
+    return sorted(
+        (line["attributes"] for line in line_items(api, order_id, item_type)),
+        key=lambda a: a["sku_code"] or a["name"],
+    )
 
 
 def test_the_target_is_a_faithful_copy(api, shop, placed_order):
@@ -47,12 +61,23 @@ def test_the_target_is_a_faithful_copy(api, shop, placed_order):
     factory, target = run_copy(api, source_id, place_target_order=False)
     attrs = factory["attributes"]
     assert attrs["status"] == "completed", attrs
-    assert attrs["started_at"] is not None and attrs["completed_at"] is not None and attrs["failed_at"] is None
+    assert (
+        attrs["started_at"] is not None and attrs["completed_at"] is not None and attrs["failed_at"] is None
+    )
     assert (attrs["errors_log"], attrs["errors_count"]) == ({}, 0)
     assert target is not None and target["id"] != source_id
     t, s = target["attributes"], api.get(f"orders/{source_id}").data["attributes"]
     assert t["status"] == "pending" and s["status"] == "placed"
-    for field in ("customer_email", "language_code", "currency_code", "subtotal_amount_cents", "shipping_amount_cents", "total_amount_cents", "skus_count", "coupon_code"):
+    for field in (
+        "customer_email",
+        "language_code",
+        "currency_code",
+        "subtotal_amount_cents",
+        "shipping_amount_cents",
+        "total_amount_cents",
+        "skus_count",
+        "coupon_code",
+    ):
         assert t[field] == s[field], field
     assert t["subtotal_amount_cents"] == 2 * 1500 + 800
     for rel in ("market", "customer", "payment_method"):
@@ -63,11 +88,17 @@ def test_the_target_is_a_faithful_copy(api, shop, placed_order):
         source_address = api.get(f"orders/{source_id}/{rel}").data
         target_address = api.get(f"orders/{target['id']}/{rel}").data
         assert target_address["id"] != source_address["id"], rel
-        assert {f: target_address["attributes"][f] for f in ADDRESS_FIELDS} == {f: source_address["attributes"][f] for f in ADDRESS_FIELDS}
+        assert {f: target_address["attributes"][f] for f in ADDRESS_FIELDS} == {
+            f: source_address["attributes"][f] for f in ADDRESS_FIELDS
+        }
     source_lines, target_lines = lines(api, source_id), lines(api, target["id"])
-    assert [{f: a[f] for f in LINE_FIELDS} for a in target_lines] == [{f: a[f] for f in LINE_FIELDS} for a in source_lines]
+    assert [{f: a[f] for f in LINE_FIELDS} for a in target_lines] == [
+        {f: a[f] for f in LINE_FIELDS} for a in source_lines
+    ]
     assert [a["unit_amount_cents"] for a in target_lines] == [800, 1500]
-    assert {line["id"] for line in line_items(api, target["id"])}.isdisjoint({line["id"] for line in line_items(api, source_id)})
+    assert {line["id"] for line in line_items(api, target["id"])}.isdisjoint(
+        {line["id"] for line in line_items(api, source_id)}
+    )
     assert s == source_before  # the source is untouched
 
 
@@ -86,12 +117,17 @@ def _express(shop: Any, **kw: Any) -> ShippingMethod:
 
 def _choose(api: Any, order_id: str, method: ShippingMethod) -> None:
     for shipment in api.get(f"orders/{order_id}/shipments").data:
-        r = api.update("shipments", shipment["id"], relationships={"shipping_method": ("shipping_methods", method.pk)})
+        r = api.update(
+            "shipments", shipment["id"], relationships={"shipping_method": ("shipping_methods", method.pk)}
+        )
         assert r.status == 200, r
 
 
 def _shipping_methods(api: Any, order_id: str) -> list[str | None]:
-    return [relationship_id(api, f"shipments/{s['id']}/shipping_method") for s in api.get(f"orders/{order_id}/shipments").data]
+    return [
+        relationship_id(api, f"shipments/{s['id']}/shipping_method")
+        for s in api.get(f"orders/{order_id}/shipments").data
+    ]
 
 
 def test_shipments_keep_the_source_shipping_method_while_it_applies(api, shop):
@@ -116,8 +152,16 @@ def test_shipments_keep_the_source_shipping_method_while_it_applies(api, shop):
 def _placed_with_wallet(api: Any, shop: Any) -> dict[str, Any]:
     order = new_order(api, shop, {"TSHIRT": 1})
     transfer_id = relationship_id(api, f"orders/{order['id']}/payment_source")
-    assert api.update("wire_transfers", transfer_id, {"metadata": {"iban": "IT60X0542811101000000123456"}}).status == 200
-    r = api.patch(f"orders/{order['id']}", document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=order["id"]))
+    assert (
+        api.update(
+            "wire_transfers", transfer_id, {"metadata": {"iban": "IT60X0542811101000000123456"}}
+        ).status
+        == 200
+    )
+    r = api.patch(
+        f"orders/{order['id']}",
+        document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=order["id"]),
+    )
     assert r.status == 200, r
     assert place(api, order["id"]).status == 200
     return order
@@ -139,10 +183,14 @@ def test_reuse_wallet_gives_the_target_its_own_copy_of_the_wallet_payment_source
 
 def test_reuse_wallet_copies_the_token_of_an_external_payment(api, shop):
     source = new_order(api, shop, {"TSHIRT": 1})
-    payment = api.create("external_payments", {"payment_source_token": "tok_4242", "options": {"card": "visa"}})
+    payment = api.create(
+        "external_payments", {"payment_source_token": "tok_4242", "options": {"card": "visa"}}
+    )
     assert api.update("orders", source["id"], relationships={"payment_source": payment}).status == 200
     customer_id = relationship_id(api, f"orders/{source['id']}/customer")
-    api.create("customer_payment_sources", {}, {"customer": ("customers", customer_id), "payment_source": payment})
+    api.create(
+        "customer_payment_sources", {}, {"customer": ("customers", customer_id), "payment_source": payment}
+    )
     _, target = run_copy(api, source["id"])
     copied_payment = api.get(f"orders/{target['id']}/payment_source").data
     assert copied_payment["type"] == "external_payments" and copied_payment["id"] != payment["id"]
@@ -154,7 +202,9 @@ def test_no_payment_source_when_the_source_is_not_in_the_wallet(api, placed_orde
     assert api.get(f"orders/{placed_order['id']}/payment_source").data is not None
     _, target = run_copy(api, placed_order["id"])
     assert api.get(f"orders/{target['id']}/payment_source").data is None
-    assert relationship_id(api, f"orders/{target['id']}/payment_method") == relationship_id(api, f"orders/{placed_order['id']}/payment_method")
+    assert relationship_id(api, f"orders/{target['id']}/payment_method") == relationship_id(
+        api, f"orders/{placed_order['id']}/payment_method"
+    )
 
 
 def test_no_payment_source_without_reuse_wallet(api, shop):
@@ -243,7 +293,10 @@ def test_cancel_source_order_does_not_cancel_when_the_copy_fails(api, shop):
 def _promotion(percentage: int, code: str, **coupon: Any) -> tuple[PercentageDiscountPromotion, Coupon]:
     now = clock.now()
     promotion = PercentageDiscountPromotion.objects.create(
-        name=f"{percentage}% off", percentage=percentage, starts_at=now - dt.timedelta(days=1), expires_at=now + dt.timedelta(days=30)
+        name=f"{percentage}% off",
+        percentage=percentage,
+        starts_at=now - dt.timedelta(days=1),
+        expires_at=now + dt.timedelta(days=30),
     )
     rule = CouponCodesPromotionRule.objects.create(promotion=promotion)
     return promotion, Coupon.objects.create(code=code, promotion_rule=rule, **coupon)
@@ -318,7 +371,12 @@ def test_ignore_invalid_coupon_drops_it_and_says_why(api, with_coupon):
 
 def test_an_archived_source_aborts_the_copy(api, placed_order):
     r = copy(api, placed_order["id"])
-    assert api.patch(f"orders/{placed_order['id']}", document("orders", {"_archive": True}, rid=placed_order["id"])).status == 200
+    assert (
+        api.patch(
+            f"orders/{placed_order['id']}", document("orders", {"_archive": True}, rid=placed_order["id"])
+        ).status
+        == 200
+    )
     assert run_job(r.data["id"]) == "aborted"
     factory, target = copied(api, r.data["id"])
     attrs = factory["attributes"]
@@ -342,7 +400,12 @@ def test_a_deleted_source_aborts_the_copy(api, shop):
 @pytest.mark.parametrize("status", ["inactive", "cancelled", "draft"])
 def test_a_subscription_no_longer_active_aborts_the_recurring_copy(api, placed_order, status):
     sub = subscription(api, placed_order["id"])
-    r = copy(api, placed_order["id"], kind="recurring_order_copies", relationships={"order_subscription": ("order_subscriptions", sub.pk)})
+    r = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    )
     assert r.status == 201, r
     with scope.active(api.scope()):
         type(sub).objects.filter(pk=sub.pk).update(status=status)
@@ -355,6 +418,11 @@ def test_a_subscription_no_longer_active_aborts_the_recurring_copy(api, placed_o
 def test_a_recurring_copy_of_an_active_subscription_places_its_target(api, shop):
     source = _placed_with_wallet(api, shop)
     sub = subscription(api, source["id"])
-    factory, target = run_copy(api, source["id"], kind="recurring_order_copies", relationships={"order_subscription": ("order_subscriptions", sub.pk)})
+    factory, target = run_copy(
+        api,
+        source["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    )
     assert factory["attributes"]["status"] == "completed", factory
     assert target["attributes"]["status"] == "placed"

@@ -28,7 +28,11 @@ SECOND = dt.timedelta(seconds=1)
 
 def counts(api: Any) -> dict[str, int]:
     with scope.active(api.scope()):
-        return {"orders": Order.objects.count(), "line_items": LineItem.objects.count(), "addresses": Address.objects.count()}
+        return {
+            "orders": Order.objects.count(),
+            "line_items": LineItem.objects.count(),
+            "addresses": Address.objects.count(),
+        }
 
 
 def jobs_for(factory_id: str) -> list[DBTaskResult]:
@@ -200,7 +204,10 @@ def test_a_worker_killed_mid_copy_leaves_no_partial_target_and_the_sweep_requeue
 
 def test_a_worker_killed_after_the_target_committed_resumes_without_a_second_target(api, shop, monkeypatch):
     source = new_order(api, shop, {"TSHIRT": 1})
-    r = api.patch(f"orders/{source['id']}", document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=source["id"]))
+    r = api.patch(
+        f"orders/{source['id']}",
+        document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=source["id"]),
+    )
     assert r.status == 200 and place(api, source["id"]).status == 200
     factory_id = copy(api, source["id"], attributes={"place_target_order": True}).data["id"]
     before = counts(api)
@@ -222,7 +229,9 @@ def test_a_worker_killed_after_the_target_committed_resumes_without_a_second_tar
     assert resumed["id"] == target["id"] and resumed["attributes"]["status"] == "placed"
 
 
-def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(api, placed_order, django_capture_on_commit_callbacks):
+def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(
+    api, placed_order, django_capture_on_commit_callbacks
+):
     # The creation's on-commit enqueue never runs here: as if the process died right after the commit.
     factory_id = copy(api, placed_order["id"]).data["id"]
     with django_capture_on_commit_callbacks() as queued:
@@ -253,7 +262,9 @@ def test_a_copy_that_keeps_dying_fails_after_its_attempts(api, placed_order, mon
         services.sweep(later)
     attrs = api.get(f"order_copies/{factory_id}").data["attributes"]
     assert attrs["status"] == "failed"
-    assert attrs["errors_log"] == {"base": [f"the copy did not finish after {services.MAX_ATTEMPTS} attempts"]}
+    assert attrs["errors_log"] == {
+        "base": [f"the copy did not finish after {services.MAX_ATTEMPTS} attempts"]
+    }
 
 
 # --- a constant number of queries -------------------------------------------------------------------------
@@ -269,7 +280,10 @@ def _source_with_lines(api: Any, count: int, code: str) -> tuple[str, Any]:
         for sku_code in rest:
             orders.add_sku_line_item(row, sku=shop.skus[sku_code], quantity=2, merge=False, refresh=False)
         orders.recompute(row)
-    r = api.patch(f"orders/{order['id']}", document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=order["id"]))
+    r = api.patch(
+        f"orders/{order['id']}",
+        document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=order["id"]),
+    )
     assert r.status == 200, r
     assert place(api, order["id"]).status == 200
     return order["id"], shop
@@ -297,6 +311,12 @@ def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attribu
         source_id, _ = _source_with_lines(api, size, code)
         measured[size] = _queries_of_a_copy(api, source_id, attributes)
     print(f"queries per copy {attributes}: {measured}")
-    if measured[2] != measured[200] and connection.vendor == "sqlite" and connection.features.max_query_params <= 999:
-        pytest.xfail("Django splits SQLite bulk writes at 999 variables; constant once the connection uses SQLite's real limit")
+    if (
+        measured[2] != measured[200]
+        and connection.vendor == "sqlite"
+        and connection.features.max_query_params <= 999
+    ):
+        pytest.xfail(
+            "Django splits SQLite bulk writes at 999 variables; constant once the connection uses SQLite's real limit"
+        )
     assert measured[2] == measured[20] == measured[200], measured

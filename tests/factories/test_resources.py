@@ -29,18 +29,34 @@ def test_create_returns_a_pending_copy_with_the_documented_defaults(api, placed_
     assert attrs["status"] == "pending"
     assert (attrs["started_at"], attrs["completed_at"], attrs["failed_at"]) == (None, None, None)
     assert (attrs["errors_log"], attrs["errors_count"]) == ({}, 0)
-    assert (attrs["reference"], attrs["reference_origin"], attrs["metadata"]) == ("ERP-991", None, {"ticket": "T-1"})
+    assert (attrs["reference"], attrs["reference_origin"], attrs["metadata"]) == (
+        "ERP-991",
+        None,
+        {"ticket": "T-1"},
+    )
     base = f"http://testserver/api/order_copies/{data['id']}"
-    assert set(data["relationships"]) == {"source_order", "target_order", "order_subscription", "events", "event_stores"}
+    assert set(data["relationships"]) == {
+        "source_order",
+        "target_order",
+        "order_subscription",
+        "events",
+        "event_stores",
+    }
     assert data["relationships"]["source_order"]["links"] == {
-        "self": f"{base}/relationships/source_order", "related": f"{base}/source_order",
+        "self": f"{base}/relationships/source_order",
+        "related": f"{base}/source_order",
     }
 
 
 def test_every_create_only_option_is_kept(api, placed_order):
     chosen = {
-        "place_target_order": True, "reuse_wallet": False, "cancel_source_order": True, "apply_promotions": True,
-        "skip_errors": True, "ignore_invalid_coupon": True, "reference_origin": "erp",
+        "place_target_order": True,
+        "reuse_wallet": False,
+        "cancel_source_order": True,
+        "apply_promotions": True,
+        "skip_errors": True,
+        "ignore_invalid_coupon": True,
+        "reference_origin": "erp",
     }
     r = copy(api, placed_order["id"], attributes=chosen)
     assert r.status == 201, r
@@ -52,10 +68,16 @@ def test_every_create_only_option_is_kept(api, placed_order):
 def test_source_order_is_required(api, placed_order):
     r = api.post("order_copies", document("order_copies", {"place_target_order": True}))
     assert r.status == 422, r
-    assert r.json["errors"] == [{
-        "title": "can't be blank", "detail": "source_order - can't be blank", "code": "VALIDATION_ERROR",
-        "source": {"pointer": "/data/relationships/source_order"}, "status": "422", "meta": {"error": "blank"},
-    }]
+    assert r.json["errors"] == [
+        {
+            "title": "can't be blank",
+            "detail": "source_order - can't be blank",
+            "code": "VALIDATION_ERROR",
+            "source": {"pointer": "/data/relationships/source_order"},
+            "status": "422",
+            "meta": {"error": "blank"},
+        }
+    ]
     assert api.get("order_copies").json["meta"]["record_count"] == 0
 
 
@@ -72,7 +94,13 @@ def test_a_source_order_outside_the_callers_scope_is_not_found(request, api, own
 
 @pytest.mark.parametrize("attribute", ["status", "errors_count", "started_at", "type", "errors_log"])
 def test_read_only_attributes_cannot_be_sent_on_create(api, placed_order, attribute):
-    value = {"status": "completed", "errors_count": 1, "started_at": "2025-01-01T00:00:00Z", "type": "order_copies", "errors_log": {}}[attribute]
+    value = {
+        "status": "completed",
+        "errors_count": 1,
+        "started_at": "2025-01-01T00:00:00Z",
+        "type": "order_copies",
+        "errors_log": {},
+    }[attribute]
     r = copy(api, placed_order["id"], attributes={attribute: value})
     assert r.status == 400, r
     assert r.error_codes == ["PARAM_NOT_ALLOWED"]
@@ -80,19 +108,36 @@ def test_read_only_attributes_cannot_be_sent_on_create(api, placed_order, attrib
 
 def test_update_takes_reference_reference_origin_and_metadata_only(api, placed_order):
     factory = copy(api, placed_order["id"]).data
-    r = api.update("order_copies", factory["id"], {"reference": "R-2", "reference_origin": "crm", "metadata": {"ticket": "T-42"}})
+    r = api.update(
+        "order_copies",
+        factory["id"],
+        {"reference": "R-2", "reference_origin": "crm", "metadata": {"ticket": "T-42"}},
+    )
     assert r.status == 200, r
     attrs = r.data["attributes"]
-    assert (attrs["reference"], attrs["reference_origin"], attrs["metadata"]) == ("R-2", "crm", {"ticket": "T-42"})
+    assert (attrs["reference"], attrs["reference_origin"], attrs["metadata"]) == (
+        "R-2",
+        "crm",
+        {"ticket": "T-42"},
+    )
     assert attrs["status"] == "pending"
-    for forbidden in ({"place_target_order": True}, {"reuse_wallet": False}, {"skip_errors": True}, {"status": "completed"}):
+    for forbidden in (
+        {"place_target_order": True},
+        {"reuse_wallet": False},
+        {"skip_errors": True},
+        {"status": "completed"},
+    ):
         r = api.update("order_copies", factory["id"], forbidden)
         assert r.status == 400, (forbidden, r)
         assert r.error_codes == ["PARAM_NOT_ALLOWED"]
-    r = api.update("order_copies", factory["id"], relationships={"source_order": ("orders", placed_order["id"])})
+    r = api.update(
+        "order_copies", factory["id"], relationships={"source_order": ("orders", placed_order["id"])}
+    )
     assert r.status == 400, r
     attrs = api.get(f"order_copies/{factory['id']}").data["attributes"]
-    assert attrs["place_target_order"] is None and attrs["reuse_wallet"] is True and attrs["status"] == "pending"
+    assert (
+        attrs["place_target_order"] is None and attrs["reuse_wallet"] is True and attrs["status"] == "pending"
+    )
 
 
 def test_delete(api, placed_order):
@@ -126,8 +171,13 @@ def test_recurring_copy_needs_an_order_subscription(api, placed_order):
 
 def test_recurring_copy_crud(api, placed_order):
     sub = subscription(api, placed_order["id"])
-    r = copy(api, placed_order["id"], kind="recurring_order_copies", attributes={"reference": "run-1"},
-             relationships={"order_subscription": ("order_subscriptions", sub.pk)})
+    r = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        attributes={"reference": "run-1"},
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    )
     assert r.status == 201, r
     data = r.data
     assert data["type"] == "recurring_order_copies"
@@ -141,8 +191,13 @@ def test_recurring_copy_crud(api, placed_order):
     r = api.update("recurring_order_copies", data["id"], {"metadata": {"run": 1}})
     assert r.status == 200 and r.data["attributes"]["metadata"] == {"run": 1}
     assert api.update("recurring_order_copies", data["id"], {"place_target_order": False}).status == 400
-    r = copy(api, placed_order["id"], kind="recurring_order_copies", attributes={"cancel_source_order": True},
-             relationships={"order_subscription": ("order_subscriptions", sub.pk)})
+    r = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        attributes={"cancel_source_order": True},
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    )
     assert r.status == 400, r
     assert api.delete(f"recurring_order_copies/{data['id']}").status == 204
     assert api.get(f"recurring_order_copies/{data['id']}").status == 404
@@ -158,15 +213,24 @@ def test_order_copies_cannot_be_given_an_order_subscription(api, placed_order):
 def test_a_subscription_outside_the_callers_scope_is_not_found(api, other_org, placed_order):
     foreign_order = new_order(other_org, build_shop(other_org, code="XX"), {"TSHIRT": 1})
     sub = subscription(other_org, foreign_order["id"])
-    r = copy(api, placed_order["id"], kind="recurring_order_copies", relationships={"order_subscription": ("order_subscriptions", sub.pk)})
+    r = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    )
     assert r.status == 404, r
 
 
 def test_each_kind_serves_only_its_own_rows(api, placed_order):
     plain = copy(api, placed_order["id"]).data
     sub = subscription(api, placed_order["id"])
-    recurring = copy(api, placed_order["id"], kind="recurring_order_copies",
-                     relationships={"order_subscription": ("order_subscriptions", sub.pk)}).data
+    recurring = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    ).data
     assert [d["id"] for d in api.get("order_copies").data] == [plain["id"]]
     assert [d["id"] for d in api.get("recurring_order_copies").data] == [recurring["id"]]
     assert api.get(f"order_copies/{recurring['id']}").status == 404
@@ -181,8 +245,12 @@ def test_each_kind_serves_only_its_own_rows(api, placed_order):
 def both_kinds(api, placed_order):
     plain = copy(api, placed_order["id"], attributes={"metadata": {"ticket": "T-42"}}).data
     sub = subscription(api, placed_order["id"])
-    recurring = copy(api, placed_order["id"], kind="recurring_order_copies",
-                     relationships={"order_subscription": ("order_subscriptions", sub.pk)}).data
+    recurring = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    ).data
     return plain, recurring
 
 
@@ -216,21 +284,42 @@ def test_order_factories_filters_and_includes(api, both_kinds, placed_order):
     assert ids({"filter[q][source_order_id_eq]": "nope"}) == set()
     assert ids({"filter[q][target_order_id_eq]": target_id}) == {plain["id"]}
     assert ids({"filter[q][metadata_jcont]": '{"ticket":"T-42"}'}) == {plain["id"]}
-    r = api.get("order_factories", {"include": "source_order,target_order", "filter[q][status_eq]": "completed"})
+    r = api.get(
+        "order_factories", {"include": "source_order,target_order", "filter[q][status_eq]": "completed"}
+    )
     assert r.status == 200, r
     assert r.data[0]["relationships"]["source_order"]["data"] == {"type": "orders", "id": placed_order["id"]}
     assert r.data[0]["relationships"]["target_order"]["data"] == {"type": "orders", "id": target_id}
-    assert {(o["type"], o["id"]) for o in r.json["included"]} == {("orders", placed_order["id"]), ("orders", target_id)}
-    assert [d["id"] for d in api.get("order_factories", {"sort": "-created_at"}).data] == [recurring["id"], plain["id"]]
-    r = api.get("order_copies", {"filter[q][source_order_id_eq]": placed_order["id"], "filter[q][metadata_jcont]": '{"ticket":"T-42"}'})
+    assert {(o["type"], o["id"]) for o in r.json["included"]} == {
+        ("orders", placed_order["id"]),
+        ("orders", target_id),
+    }
+    assert [d["id"] for d in api.get("order_factories", {"sort": "-created_at"}).data] == [
+        recurring["id"],
+        plain["id"],
+    ]
+    r = api.get(
+        "order_copies",
+        {
+            "filter[q][source_order_id_eq]": placed_order["id"],
+            "filter[q][metadata_jcont]": '{"ticket":"T-42"}',
+        },
+    )
     assert [d["id"] for d in r.data] == [plain["id"]]
 
 
 def test_order_factories_is_read_only(api, both_kinds, placed_order):
     plain, _ = both_kinds
-    r = api.post("order_factories", document("order_factories", {}, {"source_order": ("orders", placed_order["id"])}))
+    r = api.post(
+        "order_factories", document("order_factories", {}, {"source_order": ("orders", placed_order["id"])})
+    )
     assert r.status == 405, r
-    assert api.patch(f"order_factories/{plain['id']}", document("order_factories", {"reference": "x"}, rid=plain["id"])).status == 405
+    assert (
+        api.patch(
+            f"order_factories/{plain['id']}", document("order_factories", {"reference": "x"}, rid=plain["id"])
+        ).status
+        == 405
+    )
     assert api.delete(f"order_factories/{plain['id']}").status == 405
     assert api.get(f"order_copies/{plain['id']}").status == 200
 
@@ -242,20 +331,37 @@ def test_order_factories_is_read_only(api, both_kinds, placed_order):
 def test_relationship_endpoints(api, placed_order, kind):
     sub = subscription(api, placed_order["id"])
     create_kind = "order_copies" if kind == "order_factories" else kind
-    rels = {"order_subscription": ("order_subscriptions", sub.pk)} if create_kind == "recurring_order_copies" else {}
-    factory = copy(api, placed_order["id"], kind=create_kind, attributes={"place_target_order": False}, relationships=rels).data
+    rels = (
+        {"order_subscription": ("order_subscriptions", sub.pk)}
+        if create_kind == "recurring_order_copies"
+        else {}
+    )
+    factory = copy(
+        api,
+        placed_order["id"],
+        kind=create_kind,
+        attributes={"place_target_order": False},
+        relationships=rels,
+    ).data
     fid = factory["id"]
     assert api.get(f"{kind}/{fid}/target_order").json == {"data": None}
     assert run_job(fid) == "completed"
     source = api.get(f"{kind}/{fid}/source_order")
-    assert source.status == 200 and source.data["type"] == "orders" and source.data["id"] == placed_order["id"]
+    assert (
+        source.status == 200 and source.data["type"] == "orders" and source.data["id"] == placed_order["id"]
+    )
     target = api.get(f"{kind}/{fid}/target_order")
-    assert target.status == 200 and target.data["type"] == "orders" and target.data["id"] != placed_order["id"]
+    assert (
+        target.status == 200 and target.data["type"] == "orders" and target.data["id"] != placed_order["id"]
+    )
     linkage = api.get(f"{kind}/{fid}/relationships/target_order")
     assert linkage.json == {"data": {"type": "orders", "id": target.data["id"]}}
     events = api.get(f"{kind}/{fid}/events")
     assert events.status == 200, events
-    assert {e["attributes"]["name"] for e in events.data} >= {f"{create_kind}.start", f"{create_kind}.complete"}
+    assert {e["attributes"]["name"] for e in events.data} >= {
+        f"{create_kind}.start",
+        f"{create_kind}.complete",
+    }
     stores = api.get(f"{kind}/{fid}/event_stores")
     assert stores.status == 200 and stores.json["meta"]["record_count"] >= 1, stores
     if kind != "order_factories":
@@ -271,12 +377,19 @@ def test_orders_list_their_factories(api, placed_order, kind):
         pytest.skip(f"orders does not declare {kind} yet (the lead adds it)")
     sub = subscription(api, placed_order["id"])
     plain = copy(api, placed_order["id"]).data
-    recurring = copy(api, placed_order["id"], kind="recurring_order_copies",
-                     relationships={"order_subscription": ("order_subscriptions", sub.pk)}).data
+    recurring = copy(
+        api,
+        placed_order["id"],
+        kind="recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    ).data
     r = api.get(f"orders/{placed_order['id']}/{kind}")
     assert r.status == 200, r
-    expected = {"order_copies": {plain["id"]}, "recurring_order_copies": {recurring["id"]},
-                "order_factories": {plain["id"], recurring["id"]}}[kind]
+    expected = {
+        "order_copies": {plain["id"]},
+        "recurring_order_copies": {recurring["id"]},
+        "order_factories": {plain["id"], recurring["id"]},
+    }[kind]
     assert {d["id"] for d in r.data} == expected
     assert {d["type"] for d in r.data} == {kind}
 

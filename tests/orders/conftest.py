@@ -10,14 +10,27 @@ from typing import Any
 import pytest
 
 from orderfactory.addresses.models import Address
-from orderfactory.catalog.models import Market, Merchant, Price, PriceList, ShippingCategory, ShippingMethod, Sku
+from orderfactory.catalog.models import (
+    Market,
+    Merchant,
+    Price,
+    PriceList,
+    ShippingCategory,
+    ShippingMethod,
+    Sku,
+)
 from orderfactory.core import scope
 from orderfactory.inventory.models import InventoryModel, InventoryStockLocation, StockItem, StockLocation
 from orderfactory.payments.models import ManualGateway, PaymentMethod
 
 ADDRESS = {
-    "first_name": "Ada", "last_name": "Lovelace", "line_1": "Via Roma 1", "city": "Milano", "zip_code": "20100",
-    "country_code": "IT", "phone": "+39 02 123456",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "line_1": "Via Roma 1",
+    "city": "Milano",
+    "zip_code": "20100",
+    "country_code": "IT",
+    "phone": "+39 02 123456",
 }
 
 
@@ -33,7 +46,9 @@ class Shop:
     category: ShippingCategory
 
 
-def build_shop(api: Any, *, skus: dict[str, tuple[int, dict[str, int]]] | None = None, code: str = "EU") -> Shop:
+def build_shop(
+    api: Any, *, skus: dict[str, tuple[int, dict[str, int]]] | None = None, code: str = "EU"
+) -> Shop:
     """``skus``: code -> (price cents, {location name: quantity})."""
     skus = skus or {"TSHIRT": (1500, {"milan": 10, "berlin": 5}), "MUG": (800, {"milan": 3})}
     with scope.active(api.scope()):
@@ -43,28 +58,48 @@ def build_shop(api: Any, *, skus: dict[str, tuple[int, dict[str, int]]] | None =
         model = InventoryModel.objects.create(name="EU")
         locations = []
         for priority, name in enumerate(["milan", "berlin"], start=1):
-            loc = StockLocation.objects.create(number=StockLocation.objects.count() + 1, name=name, code=f"{code}-{name}", address=Address.objects.create(**{**ADDRESS, "business": True, "company": name}))
-            InventoryStockLocation.objects.create(stock_location=loc, inventory_model=model, priority=priority)
+            loc = StockLocation.objects.create(
+                number=StockLocation.objects.count() + 1,
+                name=name,
+                code=f"{code}-{name}",
+                address=Address.objects.create(**{**ADDRESS, "business": True, "company": name}),
+            )
+            InventoryStockLocation.objects.create(
+                stock_location=loc, inventory_model=model, priority=priority
+            )
             locations.append(loc)
         category = ShippingCategory.objects.create(name="Default")
-        market = Market.objects.create(name="Europe", code=code, merchant=merchant, price_list=price_list, inventory_model=model)
-        method = ShippingMethod.objects.create(name="Standard", price_amount_cents=700, free_over_amount_cents=10000, currency_code="EUR")
+        market = Market.objects.create(
+            name="Europe", code=code, merchant=merchant, price_list=price_list, inventory_model=model
+        )
+        method = ShippingMethod.objects.create(
+            name="Standard", price_amount_cents=700, free_over_amount_cents=10000, currency_code="EUR"
+        )
         market.default_shipping_method = method
         market.save()
         gateway = ManualGateway.objects.create(name="Manual")
         payment_method = PaymentMethod.objects.create(
-            name="Wire transfer", payment_source_type="wire_transfers", market=market,
-            payment_gateway_type="manual_gateways", payment_gateway_id=gateway.pk, price_amount_cents=0,
+            name="Wire transfer",
+            payment_source_type="wire_transfers",
+            market=market,
+            payment_gateway_type="manual_gateways",
+            payment_gateway_id=gateway.pk,
+            price_amount_cents=0,
         )
         sku_rows, stock = {}, {}
         for sku_code, (cents, levels) in skus.items():
             sku = Sku.objects.filter(code=sku_code).first() or Sku.objects.create(
-                code=sku_code, name=sku_code.title(), shipping_category=category, image_url=f"https://img/{sku_code}.png"
+                code=sku_code,
+                name=sku_code.title(),
+                shipping_category=category,
+                image_url=f"https://img/{sku_code}.png",
             )
             Price.objects.create(price_list=price_list, sku=sku, amount_cents=cents, currency_code="EUR")
             for loc in locations:
                 if loc.name in levels:
-                    stock[(sku_code, loc.name)] = StockItem.objects.create(stock_location=loc, sku=sku, quantity=levels[loc.name])
+                    stock[(sku_code, loc.name)] = StockItem.objects.create(
+                        stock_location=loc, sku=sku, quantity=levels[loc.name]
+                    )
             sku_rows[sku_code] = sku
     return Shop(market, price_list, sku_rows, stock, locations, method, payment_method, category)
 
@@ -74,7 +109,14 @@ def shop(api: Any) -> Shop:
     return build_shop(api)
 
 
-def new_order(api: Any, shop: Shop, lines: dict[str, int] | None = None, *, email: str = "ada@example.com", ready: bool = True) -> dict[str, Any]:
+def new_order(
+    api: Any,
+    shop: Shop,
+    lines: dict[str, int] | None = None,
+    *,
+    email: str = "ada@example.com",
+    ready: bool = True,
+) -> dict[str, Any]:
     """An order with line items; ``ready`` adds addresses, payment method and a wire transfer."""
     order = _create_order(api, shop, email)
     for sku_code, quantity in (lines or {"TSHIRT": 2}).items():
@@ -83,10 +125,16 @@ def new_order(api: Any, shop: Shop, lines: dict[str, int] | None = None, *, emai
         billing = api.create("addresses", ADDRESS)
         shipping = api.create("addresses", {**ADDRESS, "line_1": "Via Verdi 2"})
         transfer = api.create("wire_transfers", {}, None)
-        r = api.update("orders", order["id"], relationships={
-            "billing_address": billing, "shipping_address": shipping,
-            "payment_method": ("payment_methods", shop.payment_method.pk), "payment_source": transfer,
-        })
+        r = api.update(
+            "orders",
+            order["id"],
+            relationships={
+                "billing_address": billing,
+                "shipping_address": shipping,
+                "payment_method": ("payment_methods", shop.payment_method.pk),
+                "payment_source": transfer,
+            },
+        )
         assert r.status == 200, r
         order = r.data
     return api.get(f"orders/{order['id']}").data
@@ -127,7 +175,14 @@ def stock_of(api: Any, shop: Shop) -> dict[tuple[str, str], int]:
         return {key: StockItem.objects.get(pk=item.pk).quantity for key, item in shop.stock.items()}
 
 
-def coupon(api: Any, code: str = "SUMMER2026", *, percentage: int = 10, usage_limit: int | None = None, days: int = 30) -> dict[str, Any]:
+def coupon(
+    api: Any,
+    code: str = "SUMMER2026",
+    *,
+    percentage: int = 10,
+    usage_limit: int | None = None,
+    days: int = 30,
+) -> dict[str, Any]:
     """A percentage discount promotion with a coupon codes rule and one coupon, made through the API."""
     from orderfactory.core import clock
     from orderfactory.jsonapi.resource import format_datetime
@@ -136,7 +191,8 @@ def coupon(api: Any, code: str = "SUMMER2026", *, percentage: int = 10, usage_li
     promotion = api.create(
         "percentage_discount_promotions",
         {
-            "name": f"{percentage}% off", "percentage": percentage,
+            "name": f"{percentage}% off",
+            "percentage": percentage,
             "starts_at": format_datetime(now - dt.timedelta(days=1)),
             "expires_at": format_datetime(now + dt.timedelta(days=days)),
         },

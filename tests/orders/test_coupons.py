@@ -15,11 +15,20 @@ def test_a_valid_coupon_adds_a_discount_line_and_changes_the_totals(api: Api, sh
     r = api.update("orders", order["id"], {"coupon_code": "SUMMER2026"})
     assert r.status == 200, r
     a = r.data["attributes"]
-    assert (a["subtotal_amount_cents"], a["discount_amount_cents"], a["formatted_discount_amount"]) == (3800, -380, "-€3,80")
+    assert (a["subtotal_amount_cents"], a["discount_amount_cents"], a["formatted_discount_amount"]) == (
+        3800,
+        -380,
+        "-€3,80",
+    )
     assert a["total_amount_cents"] == 3800 - 380 + 700
     [discount] = line_items(api, order["id"], "percentage_discount_promotions")
     d = discount["attributes"]
-    assert (d["total_amount_cents"], d["unit_amount_cents"], d["quantity"], d["coupon_code"]) == (-380, -380, 1, "SUMMER2026")
+    assert (d["total_amount_cents"], d["unit_amount_cents"], d["quantity"], d["coupon_code"]) == (
+        -380,
+        -380,
+        1,
+        "SUMMER2026",
+    )
     assert sum(li["attributes"]["discount_cents"] for li in line_items(api, order["id"])) == -380
 
     removed = api.update("orders", order["id"], {"coupon_code": None})
@@ -37,7 +46,11 @@ def test_unknown_expired_or_exhausted_coupons_are_422_on_coupon_code(api: Api, s
 
     with clock.frozen(clock.now() + dt.timedelta(days=2)):
         expired = api.update("orders", order["id"], {"coupon_code": "SHORTLIVED"})
-    for r in (api.update("orders", order["id"], {"coupon_code": "NOSUCHCODE"}), expired, api.update("orders", order["id"], {"coupon_code": "ONLYONCE1"})):
+    for r in (
+        api.update("orders", order["id"], {"coupon_code": "NOSUCHCODE"}),
+        expired,
+        api.update("orders", order["id"], {"coupon_code": "ONLYONCE1"}),
+    ):
         assert r.status == 422, r
         assert list(problems(r)) == ["/data/attributes/coupon_code"]
     a = api.get(f"orders/{order['id']}").data["attributes"]

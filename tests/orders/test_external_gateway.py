@@ -47,9 +47,17 @@ def gateway() -> Iterator[Gateway]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             raw = self.rfile.read(int(self.headers["Content-Length"]))
-            expected = base64.b64encode(hmac.new(state.secret.encode(), raw, hashlib.sha256).digest()).decode()
+            expected = base64.b64encode(
+                hmac.new(state.secret.encode(), raw, hashlib.sha256).digest()
+            ).decode()
             signature = self.headers.get("X-CommerceLayer-Signature", "")
-            state.requests.append({"path": self.path, "body": json.loads(raw), "signed": hmac.compare_digest(signature, expected)})
+            state.requests.append(
+                {
+                    "path": self.path,
+                    "body": json.loads(raw),
+                    "signed": hmac.compare_digest(signature, expected),
+                }
+            )
             if state.during is not None and self.path == "/authorize":
                 try:
                     state.during()
@@ -90,13 +98,22 @@ def paid_externally(api: Api, shop: Shop, gateway: Gateway, lines: dict[str, int
         )
         gateway.secret = remote.shared_secret
         method = PaymentMethod.objects.create(
-            name="Card", payment_source_type="external_payments", market=shop.market,
-            payment_gateway_type="external_gateways", payment_gateway_id=remote.pk, currency_code="EUR",
+            name="Card",
+            payment_source_type="external_payments",
+            market=shop.market,
+            payment_gateway_type="external_gateways",
+            payment_gateway_id=remote.pk,
+            currency_code="EUR",
         )
         payment = ExternalPayment.objects.create(payment_source_token="card-4242", payment_gateway=remote)
-    r = api.update("orders", order["id"], relationships={
-        "payment_method": ("payment_methods", method.pk), "payment_source": ("external_payments", payment.pk),
-    })
+    r = api.update(
+        "orders",
+        order["id"],
+        relationships={
+            "payment_method": ("payment_methods", method.pk),
+            "payment_source": ("external_payments", payment.pk),
+        },
+    )
     assert r.status == 200, r
     return r.data
 
@@ -109,13 +126,19 @@ def row(api: Api, order_id: str) -> Order:
 def update_elsewhere(order_id: str, seen: list[str]) -> None:
     """From another connection, with a short lock wait: succeeds only if no transaction holds the order."""
     with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '2s'" if connection.vendor == "postgresql" else "PRAGMA busy_timeout = 2000")
+        cursor.execute(
+            "SET lock_timeout = '2s'" if connection.vendor == "postgresql" else "PRAGMA busy_timeout = 2000"
+        )
     updated = Order.unscoped.filter(pk=order_id).update(affiliate_code="touched during authorization")
-    seen.append(Order.unscoped.values_list("status", flat=True).get(pk=order_id) if updated else "not updated")
+    seen.append(
+        Order.unscoped.values_list("status", flat=True).get(pk=order_id) if updated else "not updated"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_approved_authorization_places_the_order_with_no_transaction_open(api: Api, gateway: Gateway) -> None:
+def test_an_approved_authorization_places_the_order_with_no_transaction_open(
+    api: Api, gateway: Gateway
+) -> None:
     shop = build_shop(api)
     order = paid_externally(api, shop, gateway, {"TSHIRT": 2})
     seen: list[str] = []
@@ -130,7 +153,11 @@ def test_an_approved_authorization_places_the_order_with_no_transaction_open(api
     [request] = gateway.requests
     assert request["path"] == "/authorize" and request["signed"]
     attributes = request["body"]["data"]["attributes"]
-    assert (attributes["amount_cents"], attributes["currency_code"], attributes["order_reference"]) == (3700, "EUR", order["id"])
+    assert (attributes["amount_cents"], attributes["currency_code"], attributes["order_reference"]) == (
+        3700,
+        "EUR",
+        order["id"],
+    )
     assert attributes["payment_source_token"] == "card-4242"
     assert stock_of(api, shop)[("TSHIRT", "milan")] == 8
 
@@ -150,7 +177,9 @@ def test_a_declined_authorization_leaves_the_order_pending(api: Api, gateway: Ga
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_gateway_slower_than_the_timeout_changes_nothing(api: Api, gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gateway_slower_than_the_timeout_changes_nothing(
+    api: Api, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ORDERFACTORY_GATEWAY_TIMEOUT", "0.5")
     shop = build_shop(api)
     order = paid_externally(api, shop, gateway, {"TSHIRT": 2})
@@ -173,7 +202,9 @@ def test_stock_gone_during_the_authorization_voids_it(api: Api, gateway: Gateway
     gateway.during = lambda: StockItem.unscoped.filter(pk=mug).update(quantity=1)
     r = place(api, order["id"])
     assert r.status == 422, r
-    assert problems(r) == {"/data/relationships/line_items": ["MUG is out of stock (requested 2, available 1)"]}
+    assert problems(r) == {
+        "/data/relationships/line_items": ["MUG is out of stock (requested 2, available 1)"]
+    }
     assert row(api, order["id"]).status == "pending"
     assert [q["path"] for q in gateway.requests] == ["/authorize", "/void"]
     void = gateway.requests[1]

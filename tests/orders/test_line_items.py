@@ -54,7 +54,7 @@ def test_a_customer_email_that_is_not_an_address_is_422(api: Api, shop: Shop) ->
     body = document("orders", {"customer_email": "not an email"}, {"market": ("markets", shop.market.pk)})
     r = api.post("orders", body)
     assert r.status == 422, r
-    assert "/data/attributes/email" in problems(r) or "/data/attributes/customer_email" in problems(r)
+    assert problems(r) == {"/data/attributes/customer_email": ["is invalid"]}
 
 
 # --- line items -------------------------------------------------------------------------------------------
@@ -67,7 +67,11 @@ def test_a_sku_line_takes_price_name_and_image_from_the_catalog(api: Api, shop: 
     a = r.data["attributes"]
     assert (a["item_type"], a["sku_code"], a["quantity"]) == ("skus", "TSHIRT", 2)
     assert (a["name"], a["image_url"]) == ("Tshirt", "https://img/TSHIRT.png")
-    assert (a["unit_amount_cents"], a["unit_amount_float"], a["formatted_unit_amount"]) == (1500, 15.0, "€15,00")
+    assert (a["unit_amount_cents"], a["unit_amount_float"], a["formatted_unit_amount"]) == (
+        1500,
+        15.0,
+        "€15,00",
+    )
     assert (a["total_amount_cents"], a["currency_code"]) == (3000, "EUR")
 
 
@@ -117,12 +121,20 @@ def test_the_unit_price_stays_frozen_until_refresh(api: Api, shop: Shop) -> None
 def test_every_change_reprices_the_order_in_the_price_lists_currency(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1})
     a = order["attributes"]
-    assert (a["subtotal_amount_cents"], a["shipping_amount_cents"], a["total_amount_cents"]) == (1500, 700, 2200)
+    assert (a["subtotal_amount_cents"], a["shipping_amount_cents"], a["total_amount_cents"]) == (
+        1500,
+        700,
+        2200,
+    )
     assert (a["subtotal_amount_float"], a["formatted_subtotal_amount"]) == (15.0, "€15,00")
     assert (a["shipping_amount_float"], a["formatted_shipping_amount"]) == (7.0, "€7,00")
     assert (a["payment_method_amount_cents"], a["formatted_payment_method_amount"]) == (0, "€0,00")
     assert (a["discount_amount_cents"], a["formatted_discount_amount"]) == (0, "€0,00")
-    assert (a["total_amount_float"], a["formatted_total_amount"], a["currency_code"]) == (22.0, "€22,00", "EUR")
+    assert (a["total_amount_float"], a["formatted_total_amount"], a["currency_code"]) == (
+        22.0,
+        "€22,00",
+        "EUR",
+    )
     assert (a["skus_count"], a["shipments_count"]) == (1, 1)
 
     line = line_items(api, order["id"])[0]
@@ -141,7 +153,12 @@ def test_every_change_reprices_the_order_in_the_price_lists_currency(api: Api, s
     assert api.delete(f"line_items/{mug['id']}").status == 204
     assert api.delete(f"line_items/{line['id']}").status == 204
     a = api.get(f"orders/{order['id']}").data["attributes"]
-    assert (a["status"], a["subtotal_amount_cents"], a["shipping_amount_cents"], a["skus_count"]) == ("draft", 0, 0, 0)
+    assert (a["status"], a["subtotal_amount_cents"], a["shipping_amount_cents"], a["skus_count"]) == (
+        "draft",
+        0,
+        0,
+        0,
+    )
     assert a["total_amount_cents"] == 150
 
 

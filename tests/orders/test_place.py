@@ -47,7 +47,9 @@ def test_a_shipment_without_shipping_method_and_an_empty_order(api: Api, shop: S
     found = problems(place(api, order["id"]))
     assert set(found) == {"/data/relationships/shipments"}
 
-    empty = api.create("orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)})
+    empty = api.create(
+        "orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)}
+    )
     found = problems(place(api, empty["id"]))
     assert found["/data/attributes/status"] == ["cannot transition from draft to placed"]
     assert found["/data/relationships/line_items"] == ["can't be blank"]
@@ -58,17 +60,29 @@ def test_a_zero_total_order_places_without_payment(api: Api) -> None:
     with scope.active(api.scope()):
         shop.skus["GIFTCARD"].do_not_ship = True
         shop.skus["GIFTCARD"].save()
-    order = api.create("orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)})
+    order = api.create(
+        "orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)}
+    )
     api.create("line_items", {"sku_code": "GIFTCARD", "quantity": 1}, {"order": order})
-    billing = api.create("addresses", {"first_name": "A", "last_name": "B", "line_1": "x", "city": "y", "country_code": "IT", "phone": "1"})
+    billing = api.create(
+        "addresses",
+        {"first_name": "A", "last_name": "B", "line_1": "x", "city": "y", "country_code": "IT", "phone": "1"},
+    )
     api.update("orders", order["id"], relationships={"billing_address": billing})
     r = place(api, order["id"])
     assert r.status == 200, r
     a = r.data["attributes"]
-    assert (a["status"], a["payment_status"], a["total_amount_cents"], a["fulfillment_status"]) == ("placed", "free", 0, "not_required")
+    assert (a["status"], a["payment_status"], a["total_amount_cents"], a["fulfillment_status"]) == (
+        "placed",
+        "free",
+        0,
+        "not_required",
+    )
 
 
-def test_numbers_are_sequential_per_organization_and_mode(api: Api, live_api: Api, other_org: Api, shop: Shop) -> None:
+def test_numbers_are_sequential_per_organization_and_mode(
+    api: Api, live_api: Api, other_org: Api, shop: Shop
+) -> None:
     numbers = []
     for _ in range(3):
         order = new_order(api, shop, {"MUG": 1})
@@ -88,7 +102,10 @@ def test_placing_takes_stock_by_priority_and_splits_across_locations(api: Api, s
     order = new_order(api, shop, {"TSHIRT": 12, "MUG": 2})
     r = place(api, order["id"])
     assert r.status == 200, r
-    assert (r.data["attributes"]["payment_status"], r.data["attributes"]["placed_at"] is not None) == ("authorized", True)
+    assert (r.data["attributes"]["payment_status"], r.data["attributes"]["placed_at"] is not None) == (
+        "authorized",
+        True,
+    )
     assert stock_of(api, shop) == {("TSHIRT", "milan"): 0, ("TSHIRT", "berlin"): 3, ("MUG", "milan"): 1}
 
 
@@ -116,8 +133,13 @@ def test_a_failed_place_changes_nothing(api: Api, shop: Shop) -> None:
     assert after == before
     assert stock_of(api, shop) == stock
     assert api.get(f"coupons/{code['id']}").data["attributes"]["usage_count"] == 0
-    assert (customer_of(api, order["id"])["status"], customer_of(api, order["id"])["total_orders_count"]) == ("prospect", 0)
-    line = [li for li in api.get(f"orders/{order['id']}/line_items").data if li["attributes"]["sku_code"] == "MUG"][0]
+    assert (customer_of(api, order["id"])["status"], customer_of(api, order["id"])["total_orders_count"]) == (
+        "prospect",
+        0,
+    )
+    line = [
+        li for li in api.get(f"orders/{order['id']}/line_items").data if li["attributes"]["sku_code"] == "MUG"
+    ][0]
     api.update("line_items", line["id"], {"quantity": 3})
     placed = place(api, order["id"])
     assert placed.status == 200 and placed.data["attributes"]["number"] == "1", placed
@@ -141,4 +163,7 @@ def test_place_in_the_same_request_as_other_changes(api: Api, shop: Shop) -> Non
     body = document("orders", {"customer_email": "carol@example.com", "_place": True}, rid=order["id"])
     r = api.patch(f"orders/{order['id']}", body)
     assert r.status == 200, r
-    assert (r.data["attributes"]["status"], r.data["attributes"]["customer_email"]) == ("placed", "carol@example.com")
+    assert (r.data["attributes"]["status"], r.data["attributes"]["customer_email"]) == (
+        "placed",
+        "carol@example.com",
+    )

@@ -58,7 +58,11 @@ def test_listing_orders_with_line_items_costs_the_same_for_2_and_25_orders(api: 
 def test_adding_a_line_item_does_not_grow_with_the_order(api: Api, size: int) -> None:
     shop = build_shop(api, skus=SKUS)
     order = new_order(api, shop, {code: 1 for code in list(SKUS)[:size]})
-    count, r = queries_of(lambda: api.create("line_items", {"sku_code": "SKU00", "quantity": 1}, {"order": ("orders", order["id"])}))
+    count, r = queries_of(
+        lambda: api.create(
+            "line_items", {"sku_code": "SKU00", "quantity": 1}, {"order": ("orders", order["id"])}
+        )
+    )
     assert count == ADD_LINE_QUERIES, count
 
 

@@ -26,7 +26,12 @@ def assert_transition_refused(r: Any, current: str, target: str) -> None:
 def test_draft_pending_placed_approved(api: Api, shop: Shop) -> None:
     order = api.create("orders", {}, {"market": ("markets", shop.market.pk)})
     a = order["attributes"]
-    assert (a["status"], a["payment_status"], a["fulfillment_status"], a["editable"]) == ("draft", "unpaid", "unfulfilled", True)
+    assert (a["status"], a["payment_status"], a["fulfillment_status"], a["editable"]) == (
+        "draft",
+        "unpaid",
+        "unfulfilled",
+        True,
+    )
     order = new_order(api, shop, {"TSHIRT": 1})
     assert order["attributes"]["status"] == "pending"
     placed = place(api, order["id"])
@@ -43,7 +48,9 @@ def test_draft_pending_placed_approved(api: Api, shop: Shop) -> None:
 
 
 def test_illegal_transitions_are_422_on_status(api: Api, shop: Shop) -> None:
-    draft = api.create("orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)})
+    draft = api.create(
+        "orders", {"customer_email": "ada@example.com"}, {"market": ("markets", shop.market.pk)}
+    )
     assert_transition_refused(place(api, draft["id"]), "draft", "placed")
     pending = new_order(api, shop, {"TSHIRT": 1})
     assert_transition_refused(trigger(api, pending["id"], "_approve"), "pending", "approved")
@@ -62,7 +69,9 @@ def test_cancel_restores_stock_and_voids_the_authorization(api: Api, shop: Shop)
     order = new_order(api, shop, {"TSHIRT": 12, "MUG": 1})
     assert place(api, order["id"]).status == 200
     taken = stock_of(api, shop)
-    assert taken[("TSHIRT", "milan")] == 0 and taken[("TSHIRT", "berlin")] == 3 and taken[("MUG", "milan")] == 2
+    assert (
+        taken[("TSHIRT", "milan")] == 0 and taken[("TSHIRT", "berlin")] == 3 and taken[("MUG", "milan")] == 2
+    )
     r = trigger(api, order["id"], "_cancel")
     assert r.status == 200, r
     a = r.data["attributes"]
@@ -107,7 +116,9 @@ def test_the_wire_transfer_goes_to_the_customers_wallet_when_placed(api: Api, sh
     assert saved.status == 200, saved
     assert api.get(f"customers/{customer_id}/customer_payment_sources").data == []
     assert place(api, order["id"]).status == 200
-    r = api.get(f"customers/{customer_id}/customer_payment_sources", {"include": "payment_source,payment_method"})
+    r = api.get(
+        f"customers/{customer_id}/customer_payment_sources", {"include": "payment_source,payment_method"}
+    )
     assert r.status == 200, r
     [entry] = r.data
     assert entry["attributes"]["name"] == "Wire transfer"
@@ -119,7 +130,10 @@ def test_the_wire_transfer_goes_to_the_customers_wallet_when_placed(api: Api, sh
 def test_placed_orders_get_no_new_line_items_and_cannot_be_deleted(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1})
     assert place(api, order["id"]).status == 200
-    r = api.post("line_items", document("line_items", {"sku_code": "MUG", "quantity": 1}, {"order": ("orders", order["id"])}))
+    r = api.post(
+        "line_items",
+        document("line_items", {"sku_code": "MUG", "quantity": 1}, {"order": ("orders", order["id"])}),
+    )
     assert r.status == 422 and list(problems(r)) == ["/data/attributes/status"], r
     line = api.get(f"orders/{order['id']}/line_items").data[0]
     assert api.update("line_items", line["id"], {"quantity": 2}).status == 422

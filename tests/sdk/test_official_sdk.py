@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test.utils import override_settings
+from pytest_django.live_server_helper import LiveServer
 
 from orderfactory.auth import keys, services, tokens
 
@@ -59,13 +60,15 @@ def _expired_token(app: Any) -> str:
 
 @pytest.fixture(scope="module")
 def sdk_run(
-    node_clients: Path, static_url: Any, live_server: Any, django_db_setup: Any, django_db_blocker: Any
+    node_clients: Path, static_url: Any, django_db_setup: Any, django_db_blocker: Any
 ) -> Iterator[dict[str, Any]]:
     """One run of the clients, shared by the tests below (a run and a flush cost seconds each).
 
-    The live server reads through its own connection, so the rows must be committed; the database is flushed
-    afterwards, as pytest-django does after a transactional test.
+    The server is pytest-django's LiveServer started here rather than its ``live_server`` fixture, which
+    would make every test below transactional (one flush each). It reads through its own connection, so the
+    rows must be committed; the database is flushed afterwards, as after a transactional test.
     """
+    server = LiveServer("localhost")
     with (
         django_db_blocker.unblock(),
         override_settings(ORDERFACTORY={**settings.ORDERFACTORY, "RATE_LIMITS_ENABLED": False}),
@@ -75,7 +78,7 @@ def sdk_run(
                 name="official-sdk", kind="integration", mode="test", organization_slug="acme"
             )
             options = {
-                "base-url": live_server.url,
+                "base-url": server.url,
                 "client-id": app.client_id,
                 "client-secret": secret,
                 "auth-domain": settings.ORDERFACTORY["AUTH_DOMAIN"],
@@ -90,6 +93,7 @@ def sdk_run(
                 check=False,
             )
         finally:
+            server.stop()
             call_command("flush", interactive=False, verbosity=0)
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout)

@@ -35,7 +35,11 @@ class OrderFactory(TenantModel):
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factory"
     )
     order_subscription = models.ForeignKey(
-        "subscriptions.OrderSubscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factories"
+        "subscriptions.OrderSubscription",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_factories",
     )
     # The worker's claim: who runs the job and until when; a claim past its lease is swept back to pending.
     # A pending factory's lease is when its job should have started: past it, the sweep enqueues it again.

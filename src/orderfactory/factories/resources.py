@@ -9,7 +9,17 @@ from django.db import models
 from orderfactory.factories import services
 from orderfactory.factories.models import KINDS, STATUSES, OrderFactory
 from orderfactory.jsonapi import registry
-from orderfactory.jsonapi.resource import Attr, Boolean, Datetime, Integer, Object, Payload, Resource, String, ToOne
+from orderfactory.jsonapi.resource import (
+    Attr,
+    Boolean,
+    Datetime,
+    Integer,
+    Object,
+    Payload,
+    Resource,
+    String,
+    ToOne,
+)
 
 
 def _common() -> tuple[Attr, ...]:

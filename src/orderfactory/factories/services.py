@@ -45,7 +45,10 @@ class LostClaim(Exception):
 
 def worker_scope(organization_id: str, mode: str) -> scopes.Scope:
     return scopes.Scope(
-        organization_id=organization_id, organization_slug="", mode=mode, application_id="order-factory-worker",
+        organization_id=organization_id,
+        organization_slug="",
+        mode=mode,
+        application_id="order-factory-worker",
         application_kind="worker",
     )
 
@@ -122,7 +125,9 @@ def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
 
 def _locked(factory_id: str, token: str) -> OrderFactory:
     # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
-    factory = OrderFactory.objects.select_for_update(of=("self",)).select_related("source_order").get(pk=factory_id)
+    factory = (
+        OrderFactory.objects.select_for_update(of=("self",)).select_related("source_order").get(pk=factory_id)
+    )
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
     return factory
@@ -140,7 +145,9 @@ def _execute(factory_id: str, token: str) -> str:
                 with transaction.atomic():
                     target = build_target(factory, notes)
                     if FAULT_COPY_DELAY:
-                        log.warning("fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY)
+                        log.warning(
+                            "fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY
+                        )
                         time.sleep(FAULT_COPY_DELAY)
             except orders.OrderInvalid as exc:
                 return _end(factory, "failed", exc.problems)
@@ -252,7 +259,9 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             check_coupon(coupon_code, market_id=source.market_id, at=clock.now())
         except CouponInvalid as exc:
             if not factory.ignore_invalid_coupon:
-                raise orders.OrderInvalid({"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}) from None
+                raise orders.OrderInvalid(
+                    {"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}
+                ) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
     target = Order(
@@ -280,12 +289,22 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     copies = {
         line.pk: LineItem(
-            order=target, item_type=orders.SKU, item_id=line.item_id, sku_id=line.sku_id, sku_code=line.sku_code,
-            bundle_code=line.bundle_code, quantity=line.quantity, currency_code=line.currency_code,
-            unit_amount_cents=line.unit_amount_cents, compare_at_amount_cents=line.compare_at_amount_cents,
-            options_amount_cents=line.options_amount_cents, total_amount_cents=line.total_amount_cents,
+            order=target,
+            item_type=orders.SKU,
+            item_id=line.item_id,
+            sku_id=line.sku_id,
+            sku_code=line.sku_code,
+            bundle_code=line.bundle_code,
+            quantity=line.quantity,
+            currency_code=line.currency_code,
+            unit_amount_cents=line.unit_amount_cents,
+            compare_at_amount_cents=line.compare_at_amount_cents,
+            options_amount_cents=line.options_amount_cents,
+            total_amount_cents=line.total_amount_cents,
             discount_cents=0 if factory.apply_promotions else line.discount_cents,
-            name=line.name, image_url=line.image_url, frequency=line.frequency,
+            name=line.name,
+            image_url=line.image_url,
+            frequency=line.frequency,
         )
         for line in sku_lines
     }
@@ -294,9 +313,15 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         dropped = source.coupon_code if coupon_code is None else None
         frozen = [
             LineItem(
-                order=target, item_type=line.item_type, item_id=line.item_id, name=line.name, quantity=line.quantity,
-                currency_code=line.currency_code, unit_amount_cents=line.unit_amount_cents,
-                total_amount_cents=line.total_amount_cents, coupon_code=line.coupon_code,
+                order=target,
+                item_type=line.item_type,
+                item_id=line.item_id,
+                name=line.name,
+                quantity=line.quantity,
+                currency_code=line.currency_code,
+                unit_amount_cents=line.unit_amount_cents,
+                total_amount_cents=line.total_amount_cents,
+                coupon_code=line.coupon_code,
             )
             for line in lines
             if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
@@ -342,9 +367,11 @@ def _prefer_source_shipping_methods(source: Order, target: Order) -> None:
     changed = []
     for shipment in Shipment.objects.filter(order=target):
         wanted = chosen.get((shipment.stock_location_id, shipment.shipping_category_id), any_method)
-        if wanted and wanted != shipment.shipping_method_id and wanted in {
-            m.pk for m in orders.available_shipping_methods(target, shipment)
-        }:
+        if (
+            wanted
+            and wanted != shipment.shipping_method_id
+            and wanted in {m.pk for m in orders.available_shipping_methods(target, shipment)}
+        ):
             shipment.shipping_method_id = wanted
             changed.append(shipment)
     if changed:
@@ -362,9 +389,9 @@ def sweep(now: dt.datetime | None = None) -> int:
     how many were re-queued. Runs periodically in every worker process."""
     now = now or clock.now()
     stale = list(
-        OrderFactory.unscoped.filter(status__in=("pending", "in_progress"), lease_expires_at__lt=now).values_list(
-            "pk", "organization_id", "mode"
-        )
+        OrderFactory.unscoped.filter(
+            status__in=("pending", "in_progress"), lease_expires_at__lt=now
+        ).values_list("pk", "organization_id", "mode")
     )
     requeued = 0
     for pk, organization_id, mode in stale:
@@ -379,7 +406,14 @@ def sweep(now: dt.datetime | None = None) -> int:
             if factory.status == "pending":
                 OrderFactory.objects.filter(pk=pk).update(lease_expires_at=now + LEASE)
             elif factory.attempts >= MAX_ATTEMPTS:
-                _end(factory, "failed", _merge(factory.errors_log or {}, {"base": [f"the copy did not finish after {factory.attempts} attempts"]}))
+                _end(
+                    factory,
+                    "failed",
+                    _merge(
+                        factory.errors_log or {},
+                        {"base": [f"the copy did not finish after {factory.attempts} attempts"]},
+                    ),
+                )
                 continue
             else:
                 before = hooks_snapshot(factory)

@@ -10,6 +10,7 @@ through the resource's ``create``/``update``/``delete`` hooks, which call domain
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -73,8 +74,12 @@ class Attr:
     ) -> None:
         self.name = name
         self.flags = flags
-        for k, v in _flags(flags).items():
-            setattr(self, k, v)
+        f = _flags(flags)
+        self.creatable: bool = f["creatable"]
+        self.updatable: bool = f["updatable"]
+        self.fetchable: bool = f["fetchable"]
+        self.filterable: bool = f["filterable"]
+        self.sortable: bool = f["sortable"]
         self.required = required
         self.enum = tuple(enum) if enum else None
         self.default = default
@@ -255,8 +260,12 @@ class Rel:
         self.name = name
         self.targets = (targets,) if isinstance(targets, str) else tuple(targets)
         self.flags = flags
-        for k, v in _flags(flags).items():
-            setattr(self, k, v)
+        f = _flags(flags)
+        self.creatable: bool = f["creatable"]
+        self.updatable: bool = f["updatable"]
+        self.fetchable: bool = f["fetchable"]
+        self.filterable: bool = f["filterable"]
+        self.sortable: bool = f["sortable"]
         self.required = required
         self.includable = includable
         self.lookup = lookup or name  # ORM path used by association filters
@@ -382,8 +391,8 @@ class Resource:
     """Base of every resource declaration. Subclasses set ``type``, ``model``, ``attributes``,
     ``relationships`` and ``actions``; write hooks may be overridden to call domain services."""
 
+    model: ClassVar[builtins.type[models.Model]]
     type: ClassVar[str]
-    model: ClassVar[type[models.Model]]
     actions: ClassVar[tuple[str, ...]] = ACTIONS_ALL
     singleton: ClassVar[bool] = False
     attributes: ClassVar[tuple[Attr, ...]] = ()

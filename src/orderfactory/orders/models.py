@@ -12,12 +12,28 @@ from orderfactory.core.models import TenantModel
 
 ORDER_STATUSES = ("draft", "pending", "editing", "placing", "placed", "approved", "cancelled")
 PAYMENT_STATUSES = (
-    "unpaid", "authorized", "partially_authorized", "paid", "partially_paid", "voided", "partially_voided",
-    "refunded", "partially_refunded", "free",
+    "unpaid",
+    "authorized",
+    "partially_authorized",
+    "paid",
+    "partially_paid",
+    "voided",
+    "partially_voided",
+    "refunded",
+    "partially_refunded",
+    "free",
 )
 FULFILLMENT_STATUSES = ("unfulfilled", "in_progress", "fulfilled", "not_required")
 SHIPMENT_STATUSES = (
-    "draft", "upcoming", "cancelled", "on_hold", "picking", "packing", "ready_to_ship", "shipped", "delivered",
+    "draft",
+    "upcoming",
+    "cancelled",
+    "on_hold",
+    "picking",
+    "packing",
+    "ready_to_ship",
+    "shipped",
+    "delivered",
 )
 
 
@@ -89,7 +105,9 @@ class Order(TenantModel):
     # Set by _save_payment_source_to_customer_wallet before placing: the source is saved when the order is placed.
     save_payment_source_to_wallet = models.BooleanField(default=False)
 
-    market = models.ForeignKey("catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    market = models.ForeignKey(
+        "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
@@ -110,7 +128,9 @@ class Order(TenantModel):
     class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "mode", "number"], name="order_number_uniq", condition=models.Q(number__isnull=False)
+                fields=["organization", "mode", "number"],
+                name="order_number_uniq",
+                condition=models.Q(number__isnull=False),
             )
         ]
 
@@ -182,7 +202,9 @@ class LineItem(TenantModel):
     coupon_code = _text()
     circuit_state = models.CharField(max_length=16, default="closed")
     circuit_failure_count = models.IntegerField(default=0)
-    sku = models.ForeignKey("catalog.Sku", null=True, blank=True, on_delete=models.PROTECT, related_name="line_items")
+    sku = models.ForeignKey(
+        "catalog.Sku", null=True, blank=True, on_delete=models.PROTECT, related_name="line_items"
+    )
     # For item_type "shipments": the shipment this line prices. For "payment_methods": the method.
     shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     payment_method = models.ForeignKey(

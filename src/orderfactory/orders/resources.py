@@ -11,8 +11,8 @@ from orderfactory.core import clock, hooks, money
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
-    Attr,
     Array,
+    Attr,
     Boolean,
     Datetime,
     Float,
@@ -30,17 +30,43 @@ from orderfactory.orders.models import LineItem, Order, Shipment
 Row = dict[str, Any]
 
 PAYMENT_SOURCE_TYPES = (
-    "adyen_payments", "axerve_payments", "braintree_payments", "checkout_com_payments", "external_payments",
-    "klarna_payments", "paypal_payments", "satispay_payments", "stripe_payments", "wire_transfers",
+    "adyen_payments",
+    "axerve_payments",
+    "braintree_payments",
+    "checkout_com_payments",
+    "external_payments",
+    "klarna_payments",
+    "paypal_payments",
+    "satispay_payments",
+    "stripe_payments",
+    "wire_transfers",
 )
 ITEM_TYPES = (
-    "skus", "bundles", "gift_cards", "shipments", "payment_methods", "adjustments", "discount_engine_items",
-    "percentage_discount_promotions", "free_shipping_promotions", "buy_x_pay_y_promotions", "free_gift_promotions",
-    "fixed_price_promotions", "external_promotions", "fixed_amount_promotions", "flex_promotions",
+    "skus",
+    "bundles",
+    "gift_cards",
+    "shipments",
+    "payment_methods",
+    "adjustments",
+    "discount_engine_items",
+    "percentage_discount_promotions",
+    "free_shipping_promotions",
+    "buy_x_pay_y_promotions",
+    "free_gift_promotions",
+    "fixed_price_promotions",
+    "external_promotions",
+    "fixed_amount_promotions",
+    "flex_promotions",
 )
 
 
-def amount(stem: str, flags: str = "F", *, cents: str | Callable[[Row], int] | None = None, depends: Sequence[str] = ()) -> tuple[Attr, ...]:
+def amount(
+    stem: str,
+    flags: str = "F",
+    *,
+    cents: str | Callable[[Row], int] | None = None,
+    depends: Sequence[str] = (),
+) -> tuple[Attr, ...]:
     """``<stem>_cents``, ``<stem>_float`` and ``formatted_<stem>`` for an amount stored in a column (default
     ``<stem>_cents``) or computed from the row (amounts we do not model, such as taxes, are 0)."""
     if cents is None or isinstance(cents, str):
@@ -50,8 +76,18 @@ def amount(stem: str, flags: str = "F", *, cents: str | Callable[[Row], int] | N
     deps = (*depends, "currency_code")
     return (
         Integer(f"{stem}_cents", flags, compute=fn, depends=deps),
-        Float(f"{stem}_float", "F", compute=lambda row: money.to_float(fn(row), row["currency_code"]), depends=deps),
-        String(f"formatted_{stem}", "F", compute=lambda row: money.format_amount(fn(row), row["currency_code"]), depends=deps),
+        Float(
+            f"{stem}_float",
+            "F",
+            compute=lambda row: money.to_float(fn(row), row["currency_code"]),
+            depends=deps,
+        ),
+        String(
+            f"formatted_{stem}",
+            "F",
+            compute=lambda row: money.format_amount(fn(row), row["currency_code"]),
+            depends=deps,
+        ),
     )
 
 
@@ -65,10 +101,24 @@ def _triggers(*names: str, kind: type[Attr] = Boolean, flags: str = "U") -> tupl
 
 # Triggers we accept and perform; the rest are refused with a 422 that names them (docs/compatibility.md).
 ORDER_TRIGGERS_DONE = {
-    "_place", "_cancel", "_approve", "_archive", "_unarchive", "_refresh", "_refresh_prices", "_update_taxes",
-    "_validate", "_save_payment_source_to_customer_wallet", "_billing_address_clone_id", "_shipping_address_clone_id",
-    "_shipping_address_same_as_billing", "_billing_address_same_as_shipping", "_customer_payment_source_id",
-    "_nullify_payment_source", "_pending", "_reset_circuit",
+    "_place",
+    "_cancel",
+    "_approve",
+    "_archive",
+    "_unarchive",
+    "_refresh",
+    "_refresh_prices",
+    "_update_taxes",
+    "_validate",
+    "_save_payment_source_to_customer_wallet",
+    "_billing_address_clone_id",
+    "_shipping_address_clone_id",
+    "_shipping_address_same_as_billing",
+    "_billing_address_same_as_shipping",
+    "_customer_payment_source_id",
+    "_nullify_payment_source",
+    "_pending",
+    "_reset_circuit",
 }
 
 
@@ -84,8 +134,12 @@ def _available_payment_methods(target: models.QuerySet, parent_ids: Sequence[str
     )
 
 
-def _available_customer_payment_sources(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    return target.filter(customer__orders__id__in=parent_ids).annotate(_parent_id=models.F("customer__orders__id"))
+def _available_customer_payment_sources(
+    target: models.QuerySet, parent_ids: Sequence[str]
+) -> models.QuerySet:
+    return target.filter(customer__orders__id__in=parent_ids).annotate(
+        _parent_id=models.F("customer__orders__id")
+    )
 
 
 @registry.register
@@ -99,11 +153,27 @@ class OrderResource(Resource):
         String("affiliate_code", "CUFfs"),
         Boolean("autorefresh", "CUF", nullable=False),
         Boolean("place_async", "CUFfs", nullable=False),
-        String("status", "Ffs", enum=("draft", "pending", "editing", "placing", "placed", "approved", "cancelled")),
-        String("payment_status", "Ffs", enum=(
-            "unpaid", "authorized", "partially_authorized", "paid", "partially_paid", "voided", "partially_voided",
-            "refunded", "partially_refunded", "free",
-        )),
+        String(
+            "status",
+            "Ffs",
+            enum=("draft", "pending", "editing", "placing", "placed", "approved", "cancelled"),
+        ),
+        String(
+            "payment_status",
+            "Ffs",
+            enum=(
+                "unpaid",
+                "authorized",
+                "partially_authorized",
+                "paid",
+                "partially_paid",
+                "voided",
+                "partially_voided",
+                "refunded",
+                "partially_refunded",
+                "free",
+            ),
+        ),
         String("fulfillment_status", "Ffs", enum=("unfulfilled", "in_progress", "fulfilled", "not_required")),
         Boolean("guest", "CUFfs", nullable=False),
         Boolean("editable", "F", compute=lambda row: row["status"] in services.EDITABLE, depends=("status",)),
@@ -123,7 +193,12 @@ class OrderResource(Resource):
         String("shipping_country_code_lock", "CUF"),
         String("coupon_code", "CUFfs"),
         String("gift_card_code", "CUFfs"),
-        String("gift_card_or_coupon_code", "CUF", compute=lambda row: row["coupon_code"], depends=("coupon_code",)),
+        String(
+            "gift_card_or_coupon_code",
+            "CUF",
+            compute=lambda row: row["coupon_code"],
+            depends=("coupon_code",),
+        ),
         *amount("subtotal_amount", "Ffs"),
         *amount("shipping_amount", "Ffs"),
         *amount("payment_method_amount", "Ffs"),
@@ -137,23 +212,41 @@ class OrderResource(Resource):
         *amount("payment_method_tax_amount", cents=_zero),
         *amount("adjustment_tax_amount", cents=_zero),
         *amount("total_amount", "Ffs"),
-        *amount("total_taxable_amount", cents=lambda row: row["total_amount_cents"], depends=("total_amount_cents",)),
-        *amount("subtotal_taxable_amount", cents=lambda row: row["subtotal_amount_cents"], depends=("subtotal_amount_cents",)),
-        *amount("shipping_taxable_amount", cents=lambda row: row["shipping_amount_cents"], depends=("shipping_amount_cents",)),
+        *amount(
+            "total_taxable_amount",
+            cents=lambda row: row["total_amount_cents"],
+            depends=("total_amount_cents",),
+        ),
+        *amount(
+            "subtotal_taxable_amount",
+            cents=lambda row: row["subtotal_amount_cents"],
+            depends=("subtotal_amount_cents",),
+        ),
+        *amount(
+            "shipping_taxable_amount",
+            cents=lambda row: row["shipping_amount_cents"],
+            depends=("shipping_amount_cents",),
+        ),
         *amount(
             "payment_method_taxable_amount",
             cents=lambda row: row["payment_method_amount_cents"],
             depends=("payment_method_amount_cents",),
         ),
-        *amount("adjustment_taxable_amount", cents=lambda row: row["adjustment_amount_cents"], depends=("adjustment_amount_cents",)),
+        *amount(
+            "adjustment_taxable_amount",
+            cents=lambda row: row["adjustment_amount_cents"],
+            depends=("adjustment_amount_cents",),
+        ),
         Integer("total_amount_with_taxes_cents", "F", column="total_amount_cents"),
         Float(
-            "total_amount_with_taxes_float", "F",
+            "total_amount_with_taxes_float",
+            "F",
             compute=lambda row: money.to_float(row["total_amount_cents"], row["currency_code"]),
             depends=("total_amount_cents", "currency_code"),
         ),
         String(
-            "formatted_total_amount_with_taxes", "F",
+            "formatted_total_amount_with_taxes",
+            "F",
             compute=lambda row: money.format_amount(row["total_amount_cents"], row["currency_code"]),
             depends=("total_amount_cents", "currency_code"),
         ),
@@ -174,18 +267,44 @@ class OrderResource(Resource):
         String("privacy_url", "CUF"),
         String("checkout_url", "F"),
         *_triggers(
-            "_archive", "_unarchive", "_pending", "_place", "_cancel", "_approve", "_approve_and_capture", "_authorize",
+            "_archive",
+            "_unarchive",
+            "_pending",
+            "_place",
+            "_cancel",
+            "_approve",
+            "_approve_and_capture",
+            "_authorize",
         ),
         Integer("_authorization_amount_cents", "U", trigger=True),
         *_triggers(
-            "_capture", "_refund", "_fulfill", "_update_taxes", "_nullify_payment_source", "_fix_payment_source",
+            "_capture",
+            "_refund",
+            "_fulfill",
+            "_update_taxes",
+            "_nullify_payment_source",
+            "_fix_payment_source",
         ),
-        *_triggers("_billing_address_clone_id", "_shipping_address_clone_id", "_customer_payment_source_id", kind=String),
         *_triggers(
-            "_shipping_address_same_as_billing", "_billing_address_same_as_shipping", "_commit_invoice", "_refund_invoice",
-            "_save_payment_source_to_customer_wallet", "_save_shipping_address_to_customer_address_book",
-            "_save_billing_address_to_customer_address_book", "_refresh", "_refresh_prices", "_validate",
-            "_create_subscriptions", "_start_editing", "_stop_editing",
+            "_billing_address_clone_id",
+            "_shipping_address_clone_id",
+            "_customer_payment_source_id",
+            kind=String,
+        ),
+        *_triggers(
+            "_shipping_address_same_as_billing",
+            "_billing_address_same_as_shipping",
+            "_commit_invoice",
+            "_refund_invoice",
+            "_save_payment_source_to_customer_wallet",
+            "_save_shipping_address_to_customer_address_book",
+            "_save_billing_address_to_customer_address_book",
+            "_refresh",
+            "_refresh_prices",
+            "_validate",
+            "_create_subscriptions",
+            "_start_editing",
+            "_stop_editing",
         ),
         Datetime("placed_at", "Ffs"),
         Datetime("approved_at", "Ffs"),
@@ -207,14 +326,35 @@ class OrderResource(Resource):
         ToOne("customer", "customers", "CUf"),
         ToOne("shipping_address", "addresses", "CUf"),
         ToOne("billing_address", "addresses", "CUf"),
-        ToOne("default_shipping_method", "shipping_methods", "", resolve=lambda row: (
-            ("shipping_methods", row["market__default_shipping_method_id"]) if row["market__default_shipping_method_id"] else None
-        ), depends=("market__default_shipping_method_id",)),
-        ToOne("default_payment_method", "payment_methods", "", resolve=lambda row: (
-            ("payment_methods", row["market__default_payment_method_id"]) if row["market__default_payment_method_id"] else None
-        ), depends=("market__default_payment_method_id",)),
+        ToOne(
+            "default_shipping_method",
+            "shipping_methods",
+            "",
+            resolve=lambda row: (
+                ("shipping_methods", row["market__default_shipping_method_id"])
+                if row["market__default_shipping_method_id"]
+                else None
+            ),
+            depends=("market__default_shipping_method_id",),
+        ),
+        ToOne(
+            "default_payment_method",
+            "payment_methods",
+            "",
+            resolve=lambda row: (
+                ("payment_methods", row["market__default_payment_method_id"])
+                if row["market__default_payment_method_id"]
+                else None
+            ),
+            depends=("market__default_payment_method_id",),
+        ),
         ToMany("available_payment_methods", "payment_methods", "", queryset=_available_payment_methods),
-        ToMany("available_customer_payment_sources", "customer_payment_sources", "", queryset=_available_customer_payment_sources),
+        ToMany(
+            "available_customer_payment_sources",
+            "customer_payment_sources",
+            "",
+            queryset=_available_customer_payment_sources,
+        ),
         ToOne("payment_method", "payment_methods", "CUf"),
         ToOne("payment_source", ("external_payments", "wire_transfers"), "CUf"),
         ToMany("line_items", "line_items", "f", reverse="order_id"),
@@ -248,11 +388,17 @@ class OrderResource(Resource):
         unknown = set(payload.triggers) - ORDER_TRIGGERS_DONE
         if unknown:
             name = sorted(unknown)[0]
-            raise errors.ApiErrors([errors.validation(name, "is not supported by orderfactory", "not_supported")])
+            raise errors.ApiErrors(
+                [errors.validation(name, "is not supported by orderfactory", "not_supported")]
+            )
         triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False, "")}
         # Placing or cancelling alone needs no first transaction: the use-case locks the order itself.
         try:
-            if not payload.attributes and not payload.relationships and set(triggers) <= {"_place", "_cancel"}:
+            if (
+                not payload.attributes
+                and not payload.relationships
+                and set(triggers) <= {"_place", "_cancel"}
+            ):
                 order = instance
             else:
                 with transaction.atomic():
@@ -272,7 +418,20 @@ class OrderResource(Resource):
     @classmethod
     def _apply_changes(cls, order: Order, payload: Payload, triggers: dict[str, Any]) -> None:
         columns = payload.model_fields(cls)
-        changes = bool(columns) or bool(set(triggers) - {"_place", "_cancel", "_approve", "_archive", "_unarchive", "_validate", "_create_subscriptions", "_update_taxes", "_reset_circuit"})
+        changes = bool(columns) or bool(
+            set(triggers)
+            - {
+                "_place",
+                "_cancel",
+                "_approve",
+                "_archive",
+                "_unarchive",
+                "_validate",
+                "_create_subscriptions",
+                "_update_taxes",
+                "_reset_circuit",
+            }
+        )
         if changes:
             services.require_editable(order)
         email_given = "customer_email" in columns
@@ -281,7 +440,16 @@ class OrderResource(Resource):
         columns.pop("payment_source_type", None)
         columns.pop("payment_source_id", None)
         if "market_id" in columns and columns["market_id"] != order.market_id and order.line_items.exists():
-            raise errors.ApiErrors([errors.validation("market", "cannot change once the order has line items", "immutable", pointer="/data/relationships/market")])
+            raise errors.ApiErrors(
+                [
+                    errors.validation(
+                        "market",
+                        "cannot change once the order has line items",
+                        "immutable",
+                        pointer="/data/relationships/market",
+                    )
+                ]
+            )
         for column, value in columns.items():
             setattr(order, column, value)
         if email_given:
@@ -297,14 +465,19 @@ class OrderResource(Resource):
             try:
                 check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
             except CouponInvalid as exc:
-                raise errors.ApiErrors([errors.validation("coupon_code", exc.message, exc.reason.value)]) from None
+                raise errors.ApiErrors(
+                    [errors.validation("coupon_code", exc.message, exc.reason.value)]
+                ) from None
         if source_given:
             services.link_payment_source(order, payload.relationships["payment_source"])
         if "_shipping_address_same_as_billing" in triggers and order.billing_address_id:
             order.shipping_address = services.clone_address(order.billing_address)
         if "_billing_address_same_as_shipping" in triggers and order.shipping_address_id:
             order.billing_address = services.clone_address(order.shipping_address)
-        for trigger, column in (("_billing_address_clone_id", "billing_address"), ("_shipping_address_clone_id", "shipping_address")):
+        for trigger, column in (
+            ("_billing_address_clone_id", "billing_address"),
+            ("_shipping_address_clone_id", "shipping_address"),
+        ):
             if trigger in triggers:
                 from orderfactory.addresses.models import Address
 
@@ -346,7 +519,9 @@ class OrderResource(Resource):
         entry = CustomerPaymentSource.objects.filter(pk=entry_id, customer_id=order.customer_id).first()
         source = payment_source_of(entry) if entry is not None else None
         if source is None:
-            raise errors.ApiErrors([errors.validation("_customer_payment_source_id", "is invalid", "invalid")])
+            raise errors.ApiErrors(
+                [errors.validation("_customer_payment_source_id", "is invalid", "invalid")]
+            )
         copy = clone_payment_source(source)
         services.link_payment_source(order, copy)
         if entry.payment_method_id:
@@ -376,8 +551,18 @@ class LineItemResource(Resource):
         *amount("compare_at_amount", "CUFfs"),
         *amount("options_amount", "UFfs"),
         Integer("discount_cents", "Ffs"),
-        Float("discount_float", "F", compute=lambda row: money.to_float(row["discount_cents"], row["currency_code"]), depends=("discount_cents", "currency_code")),
-        String("formatted_discount", "F", compute=lambda row: money.format_amount(row["discount_cents"], row["currency_code"]), depends=("discount_cents", "currency_code")),
+        Float(
+            "discount_float",
+            "F",
+            compute=lambda row: money.to_float(row["discount_cents"], row["currency_code"]),
+            depends=("discount_cents", "currency_code"),
+        ),
+        String(
+            "formatted_discount",
+            "F",
+            compute=lambda row: money.format_amount(row["discount_cents"], row["currency_code"]),
+            depends=("discount_cents", "currency_code"),
+        ),
         *amount("total_amount", "Ffs"),
         *amount("tax_amount", "Ffs", cents=_zero),
         String("name", "CUFfs"),
@@ -396,7 +581,13 @@ class LineItemResource(Resource):
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
-        ToOne("item", ("skus", "shipments", "payment_methods", "percentage_discount_promotions"), "C", column="item_id", type_column="item_type"),
+        ToOne(
+            "item",
+            ("skus", "shipments", "payment_methods", "percentage_discount_promotions"),
+            "C",
+            column="item_id",
+            type_column="item_type",
+        ),
         ToOne("sku", "skus", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
@@ -412,9 +603,20 @@ class LineItemResource(Resource):
         from orderfactory.catalog.models import Sku
 
         if item is not None and not isinstance(item, Sku):
-            raise errors.ApiErrors([errors.validation("item", "only SKUs can be added by hand", "invalid", pointer="/data/relationships/item")])
+            raise errors.ApiErrors(
+                [
+                    errors.validation(
+                        "item",
+                        "only SKUs can be added by hand",
+                        "invalid",
+                        pointer="/data/relationships/item",
+                    )
+                ]
+            )
         if item_type not in (None, "skus"):
-            raise errors.ApiErrors([errors.validation("item_type", "only skus line items can be added by hand", "invalid")])
+            raise errors.ApiErrors(
+                [errors.validation("item_type", "only skus line items can be added by hand", "invalid")]
+            )
         if "unit_amount_cents" in attrs and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
         try:
@@ -427,7 +629,17 @@ class LineItemResource(Resource):
                 name=attrs.get("name"),
                 image_url=attrs.get("image_url"),
                 frequency=attrs.get("frequency"),
-                extra={k: attrs[k] for k in ("bundle_code", "compare_at_amount_cents", "reference", "reference_origin", "metadata") if k in attrs},
+                extra={
+                    k: attrs[k]
+                    for k in (
+                        "bundle_code",
+                        "compare_at_amount_cents",
+                        "reference",
+                        "reference_origin",
+                        "metadata",
+                    )
+                    if k in attrs
+                },
                 merge=bool(payload.triggers.get("_update_quantity")),
             )
         except services.OrderInvalid as exc:
@@ -461,12 +673,24 @@ def _available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[st
     apply to several shipments of a page: each (shipment, method) pair is one row of a UNION ALL, so the
     include still costs one query for the methods, whatever the number of shipments."""
     shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
-    methods = list(target.filter(disabled_at__isnull=True).values_list("pk", "market_id", "shipping_category_id", "stock_location_id"))
+    methods = list(
+        target.filter(disabled_at__isnull=True).values_list(
+            "pk", "market_id", "shipping_category_id", "stock_location_id"
+        )
+    )
     parts = []
     for shipment in shipments:
-        ids = [pk for pk, *columns in methods if services.shipping_method_applies(shipment.order.market_id, shipment, *columns)]
+        ids = [
+            pk
+            for pk, *columns in methods
+            if services.shipping_method_applies(shipment.order.market_id, shipment, *columns)
+        ]
         if ids:
-            parts.append(target.filter(pk__in=ids).annotate(_parent_id=models.Value(shipment.pk, output_field=models.CharField())))
+            parts.append(
+                target.filter(pk__in=ids).annotate(
+                    _parent_id=models.Value(shipment.pk, output_field=models.CharField())
+                )
+            )
     if not parts:
         return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
     if len(parts) == 1:
@@ -484,7 +708,21 @@ class ShipmentResource(Resource):
     sales_channel_actions = ("list", "retrieve", "update")
     attributes = (
         String("number", "Ffs"),
-        String("status", "Ffs", enum=("draft", "upcoming", "cancelled", "on_hold", "picking", "packing", "ready_to_ship", "shipped", "delivered")),
+        String(
+            "status",
+            "Ffs",
+            enum=(
+                "draft",
+                "upcoming",
+                "cancelled",
+                "on_hold",
+                "picking",
+                "packing",
+                "ready_to_ship",
+                "shipped",
+                "delivered",
+            ),
+        ),
         String("currency_code", "Ffs"),
         *amount("cost_amount", "Ffs"),
         Integer("skus_count", "Ffs"),
@@ -525,12 +763,30 @@ class ShipmentResource(Resource):
             services.require_editable(order)
         except services.OrderInvalid as exc:
             raise exc.api_errors() from None
-        if set(payload.relationships) - {"shipping_method"} or set(payload.attributes) - {"reference", "reference_origin", "metadata"}:
-            name = sorted((set(payload.relationships) - {"shipping_method"}) | (set(payload.attributes) - {"reference", "reference_origin", "metadata"}))[0]
+        if set(payload.relationships) - {"shipping_method"} or set(payload.attributes) - {
+            "reference",
+            "reference_origin",
+            "metadata",
+        }:
+            name = sorted(
+                (set(payload.relationships) - {"shipping_method"})
+                | (set(payload.attributes) - {"reference", "reference_origin", "metadata"})
+            )[0]
             raise errors.param_not_allowed(name)
         method = payload.relationships.get("shipping_method")
-        if method is not None and method.pk not in {m.pk for m in services.available_shipping_methods(order, instance)}:
-            raise errors.ApiErrors([errors.validation("shipping_method", "is not available for this shipment", "invalid", pointer="/data/relationships/shipping_method")])
+        if method is not None and method.pk not in {
+            m.pk for m in services.available_shipping_methods(order, instance)
+        }:
+            raise errors.ApiErrors(
+                [
+                    errors.validation(
+                        "shipping_method",
+                        "is not available for this shipment",
+                        "invalid",
+                        pointer="/data/relationships/shipping_method",
+                    )
+                ]
+            )
         for column, value in payload.model_fields(cls).items():
             setattr(instance, column, value)
         instance.save()

@@ -612,3 +612,25 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
             }
         )
     return out
+
+
+# --- what a run copies ------------------------------------------------------------------------------------
+
+
+def run_plan(subscription: OrderSubscription) -> dict[str, Any]:
+    """What a run of this subscription copies instead of the source order's own: its items (automatic
+    subscriptions), its addresses and its wallet payment source (which the customer may have changed)."""
+    items = (
+        [
+            (item.sku_id, item.sku_code, item.quantity, item.unit_amount_cents)
+            for item in subscription.order_subscription_items.all().order_by("created_at", "id")
+        ]
+        if subscription.automatic
+        else None
+    )
+    return {
+        "items": items,
+        "billing_address": subscription.billing_address,
+        "shipping_address": subscription.shipping_address,
+        "wallet_entry": subscription.customer_payment_source,
+    }

@@ -1,0 +1,435 @@
+"""Order copy throughput, end to end, against a raw SQL ceiling.
+
+On a temporary database (SQLite by default, PostgreSQL with ``--database-url``), seeds ``--orders`` placed
+orders of ``--lines`` SKU line items through the services, then measures copies per second from the first
+``POST /api/order_copies`` to the last copy ``completed``:
+
+- **embedded**: ``orderfactory serve`` with its embedded worker;
+- **workers**: ``orderfactory serve --no-worker`` plus one ``orderfactory worker --concurrency 2``;
+- **ceiling**: the same orders copied with raw SQL through the DB-API cursor, order row and line rows, one
+  transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database).
+
+It prints copies/s per phase, the ratios to the ceiling (target >= 0.25), and the time of one copy at
+``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy costs <= 12x a 100-line one), both end to
+end and inside the worker (``completed_at - started_at``). Figures only: nothing here asserts a timing.
+
+    .venv/bin/python bench/copy_throughput.py [--orders 40] [--lines 10]
+    .venv/bin/python bench/copy_throughput.py --database-url postgresql://postgres@127.0.0.1:5432/of_bench_copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from api_read import BenchError, Endpoint, _cli, _free_port, _wait_until_listening, call, expect
+
+ROOT = Path(__file__).resolve().parents[1]
+JSONAPI = "application/vnd.api+json"
+
+
+# --- processes ----------------------------------------------------------------------------------------
+
+
+def environment(data_dir: str, database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+        "ORDERFACTORY_DATA_DIR": data_dir,
+        "ORDERFACTORY_DATABASE_URL": database_url,
+        "ORDERFACTORY_RATE_LIMITS": "off",
+        "ORDERFACTORY_WORKER_POLL_INTERVAL": "0.02",
+        "XDG_RUNTIME_DIR": data_dir,
+    }
+
+
+@contextmanager
+def process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "orderfactory.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield child
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@contextmanager
+def server(env: dict[str, str], data_dir: str, standalone_workers: bool) -> Iterator[Endpoint]:
+    port = _free_port()
+    with ExitStack() as stack:
+        log = Path(data_dir) / f"serve-{port}.log"
+        args = ["serve", "--port", str(port), "--threads", "4"] + (
+            ["--no-worker"] if standalone_workers else []
+        )
+        served = stack.enter_context(process(env, log, *args))
+        _wait_until_listening(served, port, log)
+        if standalone_workers:
+            stack.enter_context(
+                process(env, Path(data_dir) / f"worker-{port}.log", "worker", "--concurrency", "2")
+            )
+        yield Endpoint("127.0.0.1", port)
+
+
+def token(endpoint: Endpoint, app: dict[str, Any]) -> str:
+    connection = endpoint.connect()
+    body = json.dumps(
+        {
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
+    )
+    status, answer = call(
+        connection, "POST", "/oauth/token", {"Content-Type": "application/json"}, body.encode()
+    )
+    connection.close()
+    return str(json.loads(expect(status, answer, 200, "POST /oauth/token"))["access_token"])
+
+
+# --- seeding, in this process, through the services ---------------------------------------------------
+
+
+def setup_django(env: dict[str, str]) -> None:
+    for key in ("ORDERFACTORY_DATA_DIR", "ORDERFACTORY_DATABASE_URL"):
+        os.environ[key] = env[key]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderfactory.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+
+
+def tenant_scope(app: dict[str, Any]) -> Any:
+    from orderfactory.core import scope
+
+    return scope.Scope(
+        organization_id=app["organization_id"],
+        organization_slug=app["organization"],
+        mode=app["mode"],
+        application_id=app["id"],
+        application_kind=app["kind"],
+    )
+
+
+class Shop:
+    """A market with ``max_lines`` SKUs in ample stock, a shipping method and a wire-transfer payment method."""
+
+    def __init__(self, max_lines: int) -> None:
+        from orderfactory.addresses.models import Address
+        from orderfactory.catalog.models import (
+            Market,
+            Merchant,
+            Price,
+            PriceList,
+            ShippingCategory,
+            ShippingMethod,
+            Sku,
+        )
+        from orderfactory.inventory.models import (
+            InventoryModel,
+            InventoryStockLocation,
+            StockItem,
+            StockLocation,
+        )
+        from orderfactory.payments.models import ManualGateway, PaymentMethod
+
+        self.address = {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "line_1": "Via Roma 1",
+            "city": "Milano",
+            "zip_code": "20100",
+            "country_code": "IT",
+            "phone": "+39 02 1",
+        }
+        merchant = Merchant.objects.create(
+            name="Bench", address=Address.objects.create(**self.address, business=True, company="Bench")
+        )
+        price_list = PriceList.objects.create(name="EUR", currency_code="EUR")
+        model = InventoryModel.objects.create(name="Bench")
+        location = StockLocation.objects.create(
+            number=1,
+            name="main",
+            code="main",
+            address=Address.objects.create(**self.address, business=True, company="main"),
+        )
+        InventoryStockLocation.objects.create(stock_location=location, inventory_model=model, priority=1)
+        category = ShippingCategory.objects.create(name="Default")
+        method = ShippingMethod.objects.create(name="Standard", price_amount_cents=700, currency_code="EUR")
+        self.market = Market.objects.create(
+            name="Bench",
+            code="BENCH",
+            merchant=merchant,
+            price_list=price_list,
+            inventory_model=model,
+            default_shipping_method=method,
+        )
+        gateway = ManualGateway.objects.create(name="Manual")
+        self.payment_method = PaymentMethod.objects.create(
+            name="Wire transfer",
+            payment_source_type="wire_transfers",
+            market=self.market,
+            payment_gateway_type="manual_gateways",
+            payment_gateway_id=gateway.pk,
+            price_amount_cents=0,
+        )
+        self.skus = Sku.objects.bulk_create(
+            [
+                Sku(
+                    code=f"SKU{i:05d}",
+                    name=f"Item {i}",
+                    shipping_category=category,
+                    image_url=f"https://img/{i}.png",
+                )
+                for i in range(max_lines)
+            ]
+        )
+        Price.objects.bulk_create(
+            [
+                Price(price_list=price_list, sku=sku, amount_cents=100 + i, currency_code="EUR")
+                for i, sku in enumerate(self.skus)
+            ]
+        )
+        StockItem.objects.bulk_create(
+            [StockItem(stock_location=location, sku=sku, quantity=10**7) for sku in self.skus]
+        )
+
+    def placed_order(self, lines: int) -> str:
+        from django.db import transaction
+
+        from orderfactory.addresses.models import Address
+        from orderfactory.orders import services as orders
+        from orderfactory.orders.models import LineItem
+        from orderfactory.payments.models import WireTransfer
+
+        with transaction.atomic():
+            order = orders.create_order({}, market=self.market, customer_email="bench@example.com")
+            order.billing_address = Address.objects.create(**self.address)
+            order.shipping_address = Address.objects.create(**self.address)
+            order.payment_method = self.payment_method
+            orders.link_payment_source(order, WireTransfer.objects.create())
+            LineItem.objects.bulk_create(
+                [
+                    LineItem(
+                        order=order,
+                        item_type=orders.SKU,
+                        item_id=sku.pk,
+                        sku=sku,
+                        sku_code=sku.code,
+                        quantity=1,
+                        currency_code="EUR",
+                        unit_amount_cents=100 + i,
+                        total_amount_cents=100 + i,
+                        name=sku.name,
+                        image_url=sku.image_url,
+                    )
+                    for i, sku in enumerate(self.skus[:lines])
+                ]
+            )
+            orders.recompute(order)
+        orders.place(order.pk)
+        return str(order.pk)
+
+
+# --- measuring ----------------------------------------------------------------------------------------
+
+
+def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str]]:
+    """POST one copy per source, then wait until every one is completed: (seconds, factory ids)."""
+    from orderfactory.factories.models import OrderFactory
+
+    connection = endpoint.connect()
+    headers = endpoint.headers(body=True)
+    started = time.perf_counter()
+    ids = []
+    for source_id in source_ids:
+        body = {
+            "data": {
+                "type": "order_copies",
+                "attributes": {"place_target_order": False},
+                "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
+            }
+        }
+        status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+        ids.append(json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"])
+    connection.close()
+    deadline = time.monotonic() + 600
+    while True:
+        finished = dict(
+            OrderFactory.unscoped.filter(pk__in=ids)
+            .exclude(status__in=("pending", "in_progress"))
+            .values_list("pk", "status")
+        )
+        if len(finished) == len(ids):
+            break
+        if time.monotonic() > deadline:
+            raise BenchError(f"only {len(finished)} of {len(ids)} copies finished within 600 s")
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    failed = {pk: status for pk, status in finished.items() if status != "completed"}
+    if failed:
+        raise BenchError(f"copies did not complete: {failed}")
+    return elapsed, ids
+
+
+def worker_seconds(ids: list[str]) -> list[float]:
+    from orderfactory.factories.models import OrderFactory
+
+    rows = OrderFactory.unscoped.filter(pk__in=ids).values_list("started_at", "completed_at")
+    return [(done - started).total_seconds() for started, done in rows]
+
+
+def raw_copy(source_ids: list[str]) -> float:
+    """The ceiling: each order and its lines copied with plain INSERTs, one transaction per copy."""
+    from django.db import connection, transaction
+
+    from orderfactory.core.ids import new_id
+    from orderfactory.orders.models import LineItem, Order
+
+    order_table, line_table = Order._meta.db_table, LineItem._meta.db_table
+    started = time.perf_counter()
+    for source_id in source_ids:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {order_table} WHERE id = %s", [source_id])
+            columns = [c[0] for c in cursor.description]
+            row = dict(zip(columns, cursor.fetchone(), strict=True))
+            target_id = new_id()
+            row.update(id=target_id, number=None, status="pending", placed_at=None, payment_status="unpaid")
+            cursor.execute(
+                f"INSERT INTO {order_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [row[c] for c in columns],
+            )
+            cursor.execute(f"SELECT * FROM {line_table} WHERE order_id = %s", [source_id])
+            line_columns = [c[0] for c in cursor.description]
+            position = {c: i for i, c in enumerate(line_columns)}
+            lines = []
+            for line in cursor.fetchall():
+                values = list(line)
+                values[position["id"]], values[position["order_id"]] = new_id(), target_id
+                lines.append(values)
+            cursor.executemany(
+                f"INSERT INTO {line_table} ({', '.join(line_columns)}) VALUES ({', '.join(['%s'] * len(line_columns))})",
+                lines,
+            )
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=40, help="source orders copied per phase")
+    parser.add_argument("--lines", type=int, default=10, help="SKU line items per source order")
+    parser.add_argument("--sizes", default="100,1000", help="line counts for the per-copy time")
+    parser.add_argument("--per-size", type=int, default=3, help="copies timed one by one per size")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="PostgreSQL URL (created if missing); default a temporary SQLite file",
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    with tempfile.TemporaryDirectory(prefix="of-bench-copy-") as data_dir:
+        env = environment(data_dir, args.database_url)
+        if args.database_url:
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True
+            )
+        _cli(env, "migrate")
+        app = json.loads(
+            _cli(
+                env,
+                "apps",
+                "create",
+                "--name",
+                "bench",
+                "--kind",
+                "integration",
+                "--mode",
+                "test",
+                "--organization",
+                f"bench-{secrets.token_hex(4)}",
+                "--json",
+            )
+        )
+        setup_django(env)
+        from orderfactory.core import scope
+
+        with scope.active(tenant_scope(app)):
+            began = time.perf_counter()
+            shop = Shop(max(args.lines, *sizes))
+            sources = [shop.placed_order(args.lines) for _ in range(args.orders)]
+            by_size = {size: [shop.placed_order(size) for _ in range(args.per_size)] for size in sizes}
+            database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
+            print(
+                f"database: {database}; seeded {args.orders} placed orders of {args.lines} lines "
+                f"and {args.per_size} of each of {sizes} lines in {time.perf_counter() - began:.1f} s"
+            )
+
+            results: dict[str, float] = {}
+            per_copy: dict[int, tuple[float, float]] = {}
+            for phase, standalone in (("embedded", False), ("workers", True)):
+                with server(env, data_dir, standalone) as endpoint:
+                    endpoint.token = token(endpoint, app)
+                    copy_all(endpoint, sources[:2])  # warm up: imports, connections, first queries
+                    seconds, _ = copy_all(endpoint, sources)
+                    results[phase] = args.orders / seconds
+                    print(
+                        f"{phase:<9} {args.orders} copies in {seconds:.2f} s: {results[phase]:.1f} copies/s"
+                    )
+                    if phase == "embedded":
+                        for size, ids in by_size.items():
+                            timings, worker = [], []
+                            for source_id in ids:
+                                one, factory_ids = copy_all(endpoint, [source_id])
+                                timings.append(one)
+                                worker.extend(worker_seconds(factory_ids))
+                            per_copy[size] = (statistics.median(timings), statistics.median(worker))
+            seconds = raw_copy(sources)
+            results["ceiling"] = args.orders / seconds
+            print(
+                f"{'ceiling':<9} {args.orders} copies in {seconds:.2f} s: {results['ceiling']:.1f} copies/s (raw SQL)"
+            )
+            for phase in ("embedded", "workers"):
+                print(f"ratio {phase}/ceiling: {results[phase] / results['ceiling']:.3f} (target >= 0.25)")
+            raw_per_size = {size: raw_copy(ids) / len(ids) for size, ids in by_size.items()}
+            for size, (end_to_end, in_worker) in per_copy.items():
+                print(
+                    f"per copy at {size} lines: {end_to_end * 1000:.0f} ms end to end, {in_worker * 1000:.0f} ms in the worker, "
+                    f"{raw_per_size[size] * 1000:.1f} ms raw SQL"
+                )
+            if len(sizes) == 2:
+                small, large = sizes
+                print(
+                    f"cost {large}/{small} lines: {per_copy[large][0] / per_copy[small][0]:.1f}x end to end, "
+                    f"{per_copy[large][1] / per_copy[small][1]:.1f}x in the worker (target <= 12x)"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
