@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import re
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -14,7 +15,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from orderfactory import idempotency
+from orderfactory import cache, idempotency
 from orderfactory.auth import ratelimit, tokens
 from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
@@ -78,7 +79,9 @@ def _route(rest: str) -> tuple[str, str | None, str | None, bool]:
 
 
 def _locked() -> errors.ApiError:
-    return errors.ApiError(423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it.")
+    return errors.ApiError(
+        423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it."
+    )
 
 
 def _rendering_errors(handle):  # type: ignore[no-untyped-def]
@@ -89,6 +92,22 @@ def _rendering_errors(handle):  # type: ignore[no-untyped-def]
         return errors.render(exc)
     except (ProtectedError, RestrictedError):
         return errors.render(_locked())
+
+
+def _cached(
+    request: HttpRequest, ctx: views.Context, scope: scopes.Scope, render: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """GETs of cacheable resources are served from orderfactory.cache while no write of the caller's
+    organization and mode happened since they were rendered."""
+    tenant = (scope.organization_id, scope.mode)
+    cache_key = (tenant, ctx.public, ctx.base_url, request.path, request.META.get("QUERY_STRING", ""))
+    versions, body = cache.lookup(cache_key, tenant)
+    if body is not None:
+        return HttpResponse(body, content_type=errors.JSONAPI)
+    response = render()
+    if response.status_code == 200:
+        cache.store(cache_key, versions, response.content)
+    return response
 
 
 @csrf_exempt
@@ -112,10 +131,18 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if key is not None:
+            if request.method == "GET" and type_name in cache.CACHEABLE_TYPES and cache.enabled():
+                response = _cached(
+                    request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
+                )
+            elif key is not None:
                 response = idempotency.run(
-                    request, scope.application_id or "", key,
-                    lambda: _rendering_errors(lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)),
+                    request,
+                    scope.application_id or "",
+                    key,
+                    lambda: _rendering_errors(
+                        lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
+                    ),
                 )
             else:
                 response = views.dispatch(request, ctx, type_name, rid, rel, linkage)

@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("scheduler", help="run the subscription scheduler standalone")
-    p.add_argument("--interval", type=float, default=float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10")))
+    p.add_argument(
+        "--interval", type=float, default=float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
+    )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.set_defaults(func=cmd_scheduler)
 

@@ -82,4 +82,5 @@ ORDERFACTORY = {
     "TOKEN_TTL_SECONDS": int(config.env("ORDERFACTORY_TOKEN_TTL", "14400") or 14400),
     "RATE_LIMITS_ENABLED": config.flag("ORDERFACTORY_RATE_LIMITS", True),
     "REDIS_URL": config.redis_url(),
+    "RESPONSE_CACHE": config.flag("ORDERFACTORY_RESPONSE_CACHE", True),
 }

@@ -56,7 +56,9 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with lock:
-                state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                state.received.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 status, wait = state.answers.pop(0) if state.answers else (200, 0.0)
             time.sleep(wait)
             try:

@@ -142,7 +142,9 @@ def test_a_refused_connection_is_a_failure(api, refused_url):
     assert webhook_state(api, webhook["id"]) == ("closed", 1)
 
 
-def test_the_circuit_opens_after_repeated_failures_and_reset_closes_it(api, receiver, refused_url, monkeypatch):
+def test_the_circuit_opens_after_repeated_failures_and_reset_closes_it(
+    api, receiver, refused_url, monkeypatch
+):
     monkeypatch.setenv("ORDERFACTORY_WEBHOOK_CIRCUIT_THRESHOLD", "3")
     webhook = subscribe(api, "customers.create", refused_url)
     with clock.frozen(T0) as advance:
@@ -193,7 +195,10 @@ def test_trigger_redelivers_an_event(api, receiver):
     assert deliver_pending(api) == 1
     [event] = api.get(f"customers/{customer['id']}/events").data
     assert api.get(f"events/{event['id']}/webhooks").data[0]["id"] == webhook["id"]
-    r = api.patch(f"events/{event['id']}", {"data": {"type": "events", "id": event["id"], "attributes": {"_trigger": True}}})
+    r = api.patch(
+        f"events/{event['id']}",
+        {"data": {"type": "events", "id": event["id"], "attributes": {"_trigger": True}}},
+    )
     assert r.status == 200, r
     assert deliver_pending(api) == 1
     assert [hit.json["data"]["id"] for hit in receiver.received] == [customer["id"], customer["id"]]
@@ -210,7 +215,9 @@ def test_each_attempt_signs_with_the_current_secret(api, receiver):
     [delivery_id] = pending(api)
     with clock.frozen(T0) as advance:
         services.deliver(delivery_id)
-        secret = api.update("webhooks", webhook["id"], {"_regenerate_shared_secret": True}).data["attributes"]["shared_secret"]
+        secret = api.update("webhooks", webhook["id"], {"_regenerate_shared_secret": True}).data[
+            "attributes"
+        ]["shared_secret"]
         advance(dt.timedelta(minutes=1))
         services.deliver(delivery_id)
     first, second = receiver.received

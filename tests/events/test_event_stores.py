@@ -29,7 +29,10 @@ def test_create_update_and_delete_are_recorded_with_old_and_new_values(api):
     assert r.status == 200, r
     assert api.update("shipping_categories", category["id"], {"name": "Standard"}).status == 200
     rows = trail(api, "shipping_categories", category["id"])
-    assert [row["event"] for row in rows] == ["create", "update"]  # an update that changes nothing is not a change
+    assert [row["event"] for row in rows] == [
+        "create",
+        "update",
+    ]  # an update that changes nothing is not a change
     created, updated = rows
     assert created["resource_type"] == "shipping_categories"
     assert created["resource_id"] == category["id"]
@@ -71,7 +74,10 @@ def test_event_stores_are_retrieve_only(api):
     assert set(r.data["attributes"]) >= {"resource_type", "resource_id", "event", "payload", "who"}
     assert api.get("event_stores").status == 405
     assert api.post("event_stores", {"data": {"type": "event_stores", "attributes": {}}}).status == 405
-    assert api.patch(f"event_stores/{row['id']}", {"data": {"type": "event_stores", "id": row["id"]}}).status == 405
+    assert (
+        api.patch(f"event_stores/{row['id']}", {"data": {"type": "event_stores", "id": row["id"]}}).status
+        == 405
+    )
     assert api.delete(f"event_stores/{row['id']}").status == 405
 
 
@@ -84,7 +90,10 @@ def test_a_failed_write_leaves_no_event_store(api):
     r = api.delete(f"shipping_categories/{category['id']}")
     assert r.status == 423, r
     # A rejected create writes nothing either.
-    assert api.post("shipping_categories", {"data": {"type": "shipping_categories", "attributes": {}}}).status == 422
+    assert (
+        api.post("shipping_categories", {"data": {"type": "shipping_categories", "attributes": {}}}).status
+        == 422
+    )
     assert len(stores(api)) == before
     assert [row["event"] for row in trail(api, "shipping_categories", category["id"])] == ["create"]
 
@@ -105,7 +114,9 @@ def test_secrets_never_enter_the_trail(api):
     assert new_secret != secret
     customer = api.create("customers", {"email": "ada@example.com", "password": "correct horse battery"})
     assert api.update("customers", customer["id"], {"password": "another secret phrase"}).status == 200
-    gateway = api.create("external_gateways", {"name": "PSP", "authorize_url": "https://psp.example/authorize"})
+    gateway = api.create(
+        "external_gateways", {"name": "PSP", "authorize_url": "https://psp.example/authorize"}
+    )
     gateway_secret = gateway["attributes"]["shared_secret"]
     assert api.update("external_gateways", gateway["id"], {"_regenerate_shared_secret": True}).status == 200
 
@@ -148,7 +159,9 @@ def test_the_history_of_an_order_copy_shows_every_status(api, placed_order):
     assert rows[1]["who"] == {"application": {"id": "order-factory-worker", "kind": "worker"}}
     assert rows[0]["who"]["application"]["id"] == api.app.id
     # Bookkeeping of the job (its claim and lease) is not part of the resource.
-    assert not {"claimed_by", "lease_expires_at", "attempts"} & {name for row in rows for name in row["payload"]}
+    assert not {"claimed_by", "lease_expires_at", "attempts"} & {
+        name for row in rows for name in row["payload"]
+    }
 
 
 def test_services_record_their_writes_too(api):
@@ -162,7 +175,9 @@ def test_services_record_their_writes_too(api):
         row.name = "Renamed"
         row.save()
         hooks.on_write("update", "shipping_categories", row, before)
-    assert trail(api, "shipping_categories", category["id"])[-1]["payload"] == {"name": ["Default", "Renamed"]}
+    assert trail(api, "shipping_categories", category["id"])[-1]["payload"] == {
+        "name": ["Default", "Renamed"]
+    }
 
 
 @pytest.fixture

@@ -43,12 +43,19 @@ def test_events_list_retrieve_and_filter(api):
     assert api.post("events", {"data": {"type": "events", "attributes": {"name": "x.y"}}}).status == 405
     assert api.delete(f"events/{event['id']}").status == 405
     # The name is what happened: it cannot be rewritten.
-    r = api.patch(f"events/{event['id']}", {"data": {"type": "events", "id": event["id"], "attributes": {"name": "x"}}})
+    r = api.patch(
+        f"events/{event['id']}", {"data": {"type": "events", "id": event["id"], "attributes": {"name": "x"}}}
+    )
     assert r.status == 400, r
     # Metadata is the client's: changing it is audited, and fires no topic (events have none).
-    r = api.patch(f"events/{event['id']}", {"data": {"type": "events", "id": event["id"], "attributes": {"metadata": {"seen": True}}}})
+    r = api.patch(
+        f"events/{event['id']}",
+        {"data": {"type": "events", "id": event["id"], "attributes": {"metadata": {"seen": True}}}},
+    )
     assert r.status == 200, r
-    assert [s["attributes"]["event"] for s in api.get(f"events/{event['id']}/event_stores").data] == ["update"]
+    assert [s["attributes"]["event"] for s in api.get(f"events/{event['id']}/event_stores").data] == [
+        "update"
+    ]
     assert api.get("events", {"filter[q][name_start]": "events."}).data == []
 
 
@@ -92,14 +99,41 @@ def test_other_tenants_see_no_events(api, other_org, live_api):
     for them in (other_org, live_api):
         assert them.get(f"events/{event['id']}").status == 404
         assert them.get("events").data == []
-        assert them.patch(f"events/{event['id']}", {"data": {"type": "events", "id": event["id"], "attributes": {"_trigger": True}}}).status == 404
+        assert (
+            them.patch(
+                f"events/{event['id']}",
+                {"data": {"type": "events", "id": event["id"], "attributes": {"_trigger": True}}},
+            ).status
+            == 404
+        )
 
 
 def test_a_webhook_topic_must_be_a_known_topic(api):
-    for topic in ("orders.place", "order_copies.complete", "recurring_order_copies.fail", "skus.destroy", "webhooks.create"):
+    for topic in (
+        "orders.place",
+        "order_copies.complete",
+        "recurring_order_copies.fail",
+        "skus.destroy",
+        "webhooks.create",
+    ):
         api.create("webhooks", {"topic": topic, "callback_url": "https://example.com/hooks"})
-    for topic in ("orders.explode", "event_stores.create", "events.update", "organization.update", "orders", ""):
-        r = api.post("webhooks", {"data": {"type": "webhooks", "attributes": {"topic": topic, "callback_url": "https://example.com/h"}}})
+    for topic in (
+        "orders.explode",
+        "event_stores.create",
+        "events.update",
+        "organization.update",
+        "orders",
+        "",
+    ):
+        r = api.post(
+            "webhooks",
+            {
+                "data": {
+                    "type": "webhooks",
+                    "attributes": {"topic": topic, "callback_url": "https://example.com/h"},
+                }
+            },
+        )
         assert r.status == 422, (topic, r)
         assert r.json["errors"][0]["source"]["pointer"] == "/data/attributes/topic"
 

@@ -46,9 +46,19 @@ def test_required_and_invalid_values_are_reported_together(api):
     assert r.status == 422, r
     pointers = {e["source"]["pointer"] for e in r.json["errors"]}
     assert pointers == {"/data/attributes/topic", "/data/attributes/callback_url"}
-    r = api.post("webhooks", {"data": {"type": "webhooks", "attributes": {
-        "topic": "skus.create", "callback_url": "ftp://example.com/x", "include_resources": ["nope"],
-    }}})
+    r = api.post(
+        "webhooks",
+        {
+            "data": {
+                "type": "webhooks",
+                "attributes": {
+                    "topic": "skus.create",
+                    "callback_url": "ftp://example.com/x",
+                    "include_resources": ["nope"],
+                },
+            }
+        },
+    )
     assert r.status == 422, r
     pointers = {e["source"]["pointer"] for e in r.json["errors"]}
     assert pointers == {"/data/attributes/callback_url", "/data/attributes/include_resources"}

@@ -212,3 +212,12 @@ def test_internal_errors_say_nothing_of_internals(api, monkeypatch):
     assert r.status == 500
     assert b"secret" not in r.body and b"Traceback" not in r.body
     assert r.error_codes == ["INTERNAL_SERVER_ERROR"]
+
+
+@pytest.mark.parametrize("metadata", [{"a": "x\u0000"}, {"a\u0000": 1}, {"a": [{"b": ["\u0000"]}]}])
+def test_nul_anywhere_in_metadata_is_400(api, metadata):
+    _only_error(
+        api.post("shipping_categories", document("shipping_categories", {"name": "x", "metadata": metadata})),
+        400,
+        "INVALID_FIELD_VALUE",
+    )

@@ -25,7 +25,9 @@ def test_sales_channel_cannot_touch_admin_resources(api, sales_channel):
     for r in [
         sales_channel.get("shipping_categories"),
         sales_channel.get(f"shipping_categories/{created['id']}"),
-        sales_channel.post("shipping_categories", {"data": {"type": "shipping_categories", "attributes": {"name": "x"}}}),
+        sales_channel.post(
+            "shipping_categories", {"data": {"type": "shipping_categories", "attributes": {"name": "x"}}}
+        ),
         sales_channel.delete(f"shipping_categories/{created['id']}"),
     ]:
         assert r.status == 401 and r.error_codes == ["UNAUTHORIZED"], r

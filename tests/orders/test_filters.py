@@ -54,3 +54,16 @@ def test_every_include_of_an_order(api: Api, shop: Shop) -> None:
         "wire_transfers",
         "shipments",
     }
+
+
+def test_an_order_no_subscription_made_has_no_subscription_and_no_free_skus(api: Api, shop: Shop) -> None:
+    order = new_order(api, shop, {"TSHIRT": 1})
+    r = api.get(f"orders/{order['id']}", {"include": "order_subscription,available_free_skus,order_copies"})
+    assert r.status == 200, r
+    rels = r.data["relationships"]
+    assert (
+        rels["order_subscription"]["data"],
+        rels["available_free_skus"]["data"],
+        rels["order_copies"]["data"],
+    ) == (None, [], [])
+    assert api.get(f"orders/{order['id']}/available_free_skus").data == []

@@ -29,7 +29,9 @@ def placed_order(api: Any, shop: Any) -> dict[str, Any]:
 
 
 def subscribe(api: Any, order_id: str, **attributes: Any) -> Any:
-    body = document("order_subscriptions", {"frequency": "daily", **attributes}, {"source_order": ("orders", order_id)})
+    body = document(
+        "order_subscriptions", {"frequency": "daily", **attributes}, {"source_order": ("orders", order_id)}
+    )
     return api.post("order_subscriptions", body)
 
 
@@ -43,7 +45,11 @@ def tick() -> dict[str, int]:
 
 def run_pending_factories() -> list[str | None]:
     """Run every pending factory job as the worker would, in creation order."""
-    ids = list(OrderFactory.unscoped.filter(status="pending").order_by("created_at", "id").values_list("pk", flat=True))
+    ids = list(
+        OrderFactory.unscoped.filter(status="pending")
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
     return [factories.run(i) for i in ids]
 
 

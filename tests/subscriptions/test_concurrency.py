@@ -33,7 +33,8 @@ from tests.test_worker import orderfactory, wait_for
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="SQLite has one writer at a time: concurrent schedulers cannot overlap"
+        connection.vendor != "postgresql",
+        reason="SQLite has one writer at a time: concurrent schedulers cannot overlap",
     ),
 ]
 
@@ -59,7 +60,9 @@ def subscriptions(api: Any, shop: Any) -> Callable[[], list[str]]:
     sources = []
     for i in range(SOURCES):
         order = new_order(api, shop, {"TSHIRT": 1}, email=f"customer-{i}@example.com")
-        assert api.update("orders", order["id"], {"_save_payment_source_to_customer_wallet": True}).status == 200
+        assert (
+            api.update("orders", order["id"], {"_save_payment_source_to_customer_wallet": True}).status == 200
+        )
         r = place(api, order["id"])
         assert r.status == 200, r
         sources.append(r.data["id"])
@@ -129,12 +132,16 @@ def assert_each_run_made_one_placed_order(api: Any, expected: dict[str, list[dt.
     """``expected``: subscription id -> the times it was scheduled at, each of which has exactly one run, one
     attempt, one completed factory claimed once, and one placed target order of its own."""
     with scope.active(api.scope()):
-        runs = list(SubscriptionRun.objects.filter(order_subscription_id__in=expected).order_by("scheduled_at"))
+        runs = list(
+            SubscriptionRun.objects.filter(order_subscription_id__in=expected).order_by("scheduled_at")
+        )
         per_time = Counter((run.order_subscription_id, run.scheduled_at) for run in runs)
         assert per_time == Counter((sid, at) for sid, times in expected.items() for at in times)
         assert Counter(run.status for run in runs) == {"succeeded": len(runs)}
         assert Counter(run.attempts for run in runs) == {1: len(runs)}
-        attempts = list(SubscriptionRunAttempt.objects.filter(subscription_run__in=runs).select_related("order_factory"))
+        attempts = list(
+            SubscriptionRunAttempt.objects.filter(subscription_run__in=runs).select_related("order_factory")
+        )
         assert Counter(a.subscription_run_id for a in attempts) == Counter({run.pk: 1 for run in runs})
         factory_of = {a.subscription_run_id: a.order_factory for a in attempts}
         assert Counter((f.status, f.attempts) for f in factory_of.values()) == {("completed", 1): len(runs)}
@@ -144,15 +151,23 @@ def assert_each_run_made_one_placed_order(api: Any, expected: dict[str, list[dt.
         placed = Order.objects.filter(pk__in=targets, status="placed").count()
         assert placed == Order.objects.filter(status="placed").count() - SOURCES == len(runs)
         # Each run and each factory started once: one event, one webhook topic fired, each.
-        started = Counter(Event.objects.filter(name="order_subscriptions.run").values_list("resource_id", flat=True))
+        started = Counter(
+            Event.objects.filter(name="order_subscriptions.run").values_list("resource_id", flat=True)
+        )
         assert started == Counter({sid: len(times) for sid, times in expected.items()})
-        factory_starts = Counter(Event.objects.filter(name="order_copies.start").values_list("resource_id", flat=True))
+        factory_starts = Counter(
+            Event.objects.filter(name="order_copies.start").values_list("resource_id", flat=True)
+        )
         assert factory_starts == Counter({f.pk: 1 for f in factory_of.values()})
 
 
 def alerts(api: Any) -> Counter[str]:
     with scope.active(api.scope()):
-        return Counter(Event.objects.filter(name="order_subscriptions.renewal_alert").values_list("resource_id", flat=True))
+        return Counter(
+            Event.objects.filter(name="order_subscriptions.renewal_alert").values_list(
+                "resource_id", flat=True
+            )
+        )
 
 
 def test_two_scheduler_threads_and_two_workers_over_twelve_hours(api, subscriptions):
@@ -166,7 +181,11 @@ def test_two_scheduler_threads_and_two_workers_over_twelve_hours(api, subscripti
             advance(HOUR)
             one_hour(ticks, jobs)
         with scope.active(api.scope()):
-            states = list(OrderSubscription.objects.filter(pk__in=ids).values_list("status", "occurrencies", "next_run_at"))
+            states = list(
+                OrderSubscription.objects.filter(pk__in=ids).values_list(
+                    "status", "occurrencies", "next_run_at"
+                )
+            )
 
     assert sum(t["runs"] for t in ticks) == SUBSCRIPTIONS * HOURS
     assert sum(t["skipped"] + t["retries"] for t in ticks) == 0
@@ -204,7 +223,9 @@ def test_two_scheduler_processes_start_each_due_run_once(api, subscriptions, tmp
     for process in (first, second):
         assert "scheduler tick failed" not in process.log.read_text()
 
-    jobs = [factories.run(f) for f in OrderFactory.unscoped.filter(status="pending").values_list("pk", flat=True)]
+    jobs = [
+        factories.run(f) for f in OrderFactory.unscoped.filter(status="pending").values_list("pk", flat=True)
+    ]
     assert jobs == ["completed"] * SUBSCRIPTIONS
     assert_each_run_made_one_placed_order(api, {sid: [at] for sid, at in due.items()})
     with scope.active(api.scope()):

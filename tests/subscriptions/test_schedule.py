@@ -20,7 +20,11 @@ def at(*args: int) -> dt.datetime:
 def test_month_ends_stay_month_ends():
     anchor = at(2023, 1, 31, 9)
     assert [schedule.nth_run(anchor, "monthly", n).date().isoformat() for n in range(5)] == [
-        "2023-01-31", "2023-02-28", "2023-03-31", "2023-04-30", "2023-05-31",
+        "2023-01-31",
+        "2023-02-28",
+        "2023-03-31",
+        "2023-04-30",
+        "2023-05-31",
     ]
     leap = at(2024, 1, 31, 9)
     assert schedule.nth_run(leap, "monthly", 1) == at(2024, 2, 29, 9)
@@ -49,7 +53,21 @@ def test_next_run_of_every_frequency(frequency, expected):
     assert schedule.next_after(anchor, frequency, anchor) == expected
 
 
-@pytest.mark.parametrize("frequency", ["", "  ", "every day", "*/5 * * * *", "* * * * *", "0-30 * * * *", "1,2 * * * *", "61 * * * *", "0 0 * *", 5])
+@pytest.mark.parametrize(
+    "frequency",
+    [
+        "",
+        "  ",
+        "every day",
+        "*/5 * * * *",
+        "* * * * *",
+        "0-30 * * * *",
+        "1,2 * * * *",
+        "61 * * * *",
+        "0 0 * *",
+        5,
+    ],
+)
 def test_invalid_frequencies(frequency):
     assert schedule.frequency_problem(frequency) is not None
 
@@ -63,7 +81,9 @@ def test_next_after_is_strictly_after_and_on_the_grid():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC)),
+    st.datetimes(
+        min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
     st.sampled_from(sorted(schedule.NAMED)),
     st.integers(min_value=0, max_value=36 * 24 * 40),
 )

@@ -47,7 +47,11 @@ def test_invalid_subscriptions_are_422_with_pointers(api, shop, placed_order):
     assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/starts_at"
     starts = clock.now() + DAY
     r = subscribe(
-        api, placed_order["id"], starts_at=starts.isoformat(), expires_at=(starts - HOUR).isoformat(), activate_by_source_order=False
+        api,
+        placed_order["id"],
+        starts_at=starts.isoformat(),
+        expires_at=(starts - HOUR).isoformat(),
+        activate_by_source_order=False,
     )
     assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/expires_at"
     r = api.post("order_subscriptions", document("order_subscriptions", {"frequency": "daily"}))
@@ -85,7 +89,11 @@ def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop
         tick()
         assert run_pending_factories() == ["failed"]
         run = _runs(sub["id"])[0]
-        assert run.status == "retrying" and run.failure_kind == "stock" and run.next_attempt_at == first + 6 * HOUR
+        assert (
+            run.status == "retrying"
+            and run.failure_kind == "stock"
+            and run.next_attempt_at == first + 6 * HOUR
+        )
         assert _sub(api, sub["id"])["status"] == "active"
         advance(5 * HOUR)
         assert tick()["retries"] == 0
@@ -107,7 +115,11 @@ def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop
 
 def test_after_the_last_attempt_the_subscription_is_deactivated(api, placed_order):
     sub = subscribe(api, placed_order["id"]).data
-    api.update("order_subscriptions", sub["id"], {"stock_retry_attempts": 1, "retry_backoff_hours": 1, "after_retries": "deactivate"})
+    api.update(
+        "order_subscriptions",
+        sub["id"],
+        {"stock_retry_attempts": 1, "retry_backoff_hours": 1, "after_retries": "deactivate"},
+    )
     first = parse(sub["attributes"]["next_run_at"])
     with scope.active(api.scope()):
         StockItem.objects.update(quantity=0)
@@ -136,13 +148,19 @@ def test_skip_and_unskip(api, placed_order):
     assert [r.status for r in _runs(sub["id"])] == ["skipped", "skipped", "running"]
     r = api.update("order_subscriptions", sub["id"], {"_skip": 1})
     assert r.data["attributes"]["skip_runs"] == 1
-    assert api.update("order_subscriptions", sub["id"], {"_unskip": True}).data["attributes"]["skip_runs"] == 0
+    assert (
+        api.update("order_subscriptions", sub["id"], {"_unskip": True}).data["attributes"]["skip_runs"] == 0
+    )
 
 
 def _pause_and_resume(api, placed_order, policy):
     sub = subscribe(api, placed_order["id"]).data
     first = parse(sub["attributes"]["next_run_at"])
-    r = api.update("order_subscriptions", sub["id"], {"missed_runs_policy": policy, "_pause_until": (first + 2 * DAY + HOUR).isoformat()})
+    r = api.update(
+        "order_subscriptions",
+        sub["id"],
+        {"missed_runs_policy": policy, "_pause_until": (first + 2 * DAY + HOUR).isoformat()},
+    )
     assert r.status == 200, r
     with clock.frozen(first) as advance:
         assert tick()["runs"] == 0  # paused
@@ -187,8 +205,12 @@ def test_renewal_alert_fires_once_per_run(api, placed_order):
         assert tick()["alerts"] == 1
         assert tick()["alerts"] == 0
     with scope.active(api.scope()):
-        assert Event.objects.filter(name="order_subscriptions.renewal_alert", resource_id=sub["id"]).count() == 1
-    r = api.get(f"order_subscriptions/{sub['id']}/events", {"filter[q][name_eq]": "order_subscriptions.renewal_alert"})
+        assert (
+            Event.objects.filter(name="order_subscriptions.renewal_alert", resource_id=sub["id"]).count() == 1
+        )
+    r = api.get(
+        f"order_subscriptions/{sub['id']}/events", {"filter[q][name_eq]": "order_subscriptions.renewal_alert"}
+    )
     assert r.status == 200 and len(r.data) == 1
 
 
@@ -210,8 +232,14 @@ def test_transitions(api, placed_order):
     r = api.update("order_subscriptions", sub["id"], {"_deactivate": True})
     assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/status"
     assert "cannot transition from inactive to inactive" in r.json["errors"][0]["title"]
-    assert api.update("order_subscriptions", sub["id"], {"_activate": True}).data["attributes"]["status"] == "active"
-    assert api.update("order_subscriptions", sub["id"], {"_cancel": True}).data["attributes"]["status"] == "cancelled"
+    assert (
+        api.update("order_subscriptions", sub["id"], {"_activate": True}).data["attributes"]["status"]
+        == "active"
+    )
+    assert (
+        api.update("order_subscriptions", sub["id"], {"_cancel": True}).data["attributes"]["status"]
+        == "cancelled"
+    )
     r = api.update("order_subscriptions", sub["id"], {"_activate": True})
     assert r.status == 422
 

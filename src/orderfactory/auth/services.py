@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from functools import partial
 
@@ -37,6 +38,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
+
+
 def create_application(
     *, name: str, kind: str, mode: str, organization_slug: str | None = None
 ) -> tuple[Application, str]:
@@ -56,6 +60,9 @@ def create_application(
         or config.env("ORDERFACTORY_ORGANIZATION", DEFAULT_ORGANIZATION)
         or DEFAULT_ORGANIZATION
     )
+    if not SLUG.match(slug):
+        # The SDK builds https://<slug>.<domain>/api from it: a slug that is no host label breaks every client.
+        raise ValueError(f"organization must be a slug of lowercase letters, digits and dashes, not {slug!r}")
     secret = secrets.token_urlsafe(32)  # 43 characters, 256 bits
     with transaction.atomic():
         organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": slug})

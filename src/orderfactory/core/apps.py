@@ -6,4 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from orderfactory import cache
         from orderfactory.core import sqlite  # noqa: F401  (registers SQLite functions)
+
+        cache.install()

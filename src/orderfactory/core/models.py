@@ -79,3 +79,15 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["application_id", "key"], name="idempotency_key_uniq")]
+
+
+class CacheVersion(models.Model):
+    """Bumped when a write of one organization and mode commits: cached documents of that scope rendered under
+    an older version are not served again (orderfactory.cache)."""
+
+    organization_id = models.CharField(max_length=10)
+    mode = models.CharField(max_length=4)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization_id", "mode"], name="cache_version_uniq")]

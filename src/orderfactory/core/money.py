@@ -50,7 +50,12 @@ def format_amount(cents: int | None, currency: str | None) -> str | None:
 
 
 def money(
-    cents_name: str, float_name: str, formatted_name: str, *, currency: str = "currency_code", flags: str = "Ffs",
+    cents_name: str,
+    float_name: str,
+    formatted_name: str,
+    *,
+    currency: str = "currency_code",
+    flags: str = "Ffs",
     column: str | None = None,
 ) -> tuple[Attr, Attr, Attr]:
     """The three attributes of one amount: the stored cents, and float and formatted forms computed from them."""

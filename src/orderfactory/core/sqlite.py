@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +60,11 @@ def _register(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_function(
             "of_json_contains", 2, _sqlite_json_contains, deterministic=True
+        )
+        # Django assumes SQLite's old limit of 999 variables per statement and splits bulk writes into batches;
+        # the library here allows far more, so a bulk write stays one statement (queries do not grow with rows).
+        connection.features.max_query_params = connection.connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
         )
 
 

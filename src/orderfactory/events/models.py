@@ -74,7 +74,9 @@ class EventCallback(TenantModel):
     """One delivery attempt: what was sent where, and the answer."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="event_callbacks")
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="event_callbacks")
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="event_callbacks"
+    )
     callback_url = models.CharField(max_length=2048)
     signature = models.CharField(max_length=128, null=True, blank=True)
     payload = models.JSONField(default=dict)

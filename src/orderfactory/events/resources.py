@@ -9,7 +9,18 @@ from django.db import models
 from orderfactory.events import services
 from orderfactory.events.models import Event, EventCallback, EventStore, Webhook
 from orderfactory.jsonapi import registry
-from orderfactory.jsonapi.resource import Array, Boolean, Datetime, Integer, Object, Payload, Resource, String, ToMany, ToOne
+from orderfactory.jsonapi.resource import (
+    Array,
+    Boolean,
+    Datetime,
+    Integer,
+    Object,
+    Payload,
+    Resource,
+    String,
+    ToMany,
+    ToOne,
+)
 
 
 @registry.register
@@ -37,7 +48,9 @@ def _webhooks_of_events(target: models.QuerySet, parent_ids: Sequence[str]) -> m
     whens = [models.When(topic=name, then=models.Value(pk)) for name, pk in names.items()]
     if not whens:
         return target.none().annotate(_parent_id=models.Value(""))
-    return target.filter(topic__in=list(names)).annotate(_parent_id=models.Case(*whens, output_field=models.CharField()))
+    return target.filter(topic__in=list(names)).annotate(
+        _parent_id=models.Case(*whens, output_field=models.CharField())
+    )
 
 
 @registry.register
@@ -116,4 +129,3 @@ class EventCallbackResource(Resource):
         String("response_message", "Ffs"),
     )
     relationships = (ToOne("webhook", "webhooks", "f", required=True),)
-

@@ -28,7 +28,14 @@ from django.db import models, transaction
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
-from orderfactory.events.models import Event, EventCallback, EventStore, Webhook, WebhookDelivery, new_shared_secret
+from orderfactory.events.models import (
+    Event,
+    EventCallback,
+    EventStore,
+    Webhook,
+    WebhookDelivery,
+    new_shared_secret,
+)
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import ToOne, format_datetime
 
@@ -78,7 +85,7 @@ DOMAIN_EVENTS = {
 def topics() -> set[str]:
     """Every topic a webhook may subscribe to: ``<type>.create|update|destroy`` of every resource that is
     written (it takes writes, or its services record them: ``has_events``), and the domain events."""
-    found = set()
+    found: set[str] = set()
     for type_name, resource in registry.all_resources().items():
         if resource.singleton or type_name in UNTOPICAL or type_name in VIEWS:
             continue
@@ -133,7 +140,9 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
-def diff(resource_type: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+def diff(
+    resource_type: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, list[Any]]:
     """attribute -> [old, new] for every audited field that changed."""
     before = before or {}
     after = after or {}
@@ -173,14 +182,19 @@ def record_change(action: str, resource_type: str, instance: Any, before: dict[s
         uuid=s.request_id,
     )
     if resource_type not in UNTOPICAL:
-        fire(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
+        record_event(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
 
 
 # --- events and webhooks ----------------------------------------------------------------------------------
 
 
 @hooks.register_event
-def fire(name: str, resource_type: str, instance: Any, *, document: bool = True) -> Event:
+def fire(name: str, resource_type: str, instance: Any) -> None:
+    """A domain event (``core.hooks.event``): record it and queue its deliveries."""
+    record_event(name, resource_type, instance)
+
+
+def record_event(name: str, resource_type: str, instance: Any, *, document: bool = True) -> Event:
     """Record that ``name`` happened to ``instance`` and queue a delivery to each enabled webhook on it."""
     event = Event.objects.create(name=name, resource_type=resource_type, resource_id=instance.pk)
     for webhook in Webhook.objects.filter(topic=name, disabled_at__isnull=True).exclude(circuit_state="open"):
@@ -196,7 +210,7 @@ def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: b
     resource = registry.get(resource_type)
     s = scopes.current()
     ctx = views.Context(
-        base_url=settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost",
+        base_url=str(settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost"),
         meta={"mode": s.mode, "organization_id": s.organization_id},
     )
     if resource is not None and document:
@@ -224,11 +238,15 @@ def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDeliv
 def redeliver(event: Event) -> None:
     """``_trigger`` on an event: deliver it again, as the resource is now, to every enabled webhook on its
     topic."""
-    for webhook in Webhook.objects.filter(topic=event.name, disabled_at__isnull=True).exclude(circuit_state="open"):
+    for webhook in Webhook.objects.filter(topic=event.name, disabled_at__isnull=True).exclude(
+        circuit_state="open"
+    ):
         _queue_delivery(webhook, event, _payload(webhook, event.resource_type, event.resource_id, True))
 
 
-def _post(url: str, body: bytes, signature: str, topic: str, timeout_seconds: float) -> tuple[int | None, str]:
+def _post(
+    url: str, body: bytes, signature: str, topic: str, timeout_seconds: float
+) -> tuple[int | None, str]:
     request = urllib.request.Request(
         url,
         data=body,
@@ -260,19 +278,27 @@ def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
         return
     webhook = delivery.webhook
     s = scopes.Scope(
-        organization_id=delivery.organization_id, organization_slug="", mode=delivery.mode,
-        application_id="webhooks", application_kind="worker",
+        organization_id=delivery.organization_id,
+        organization_slug="",
+        mode=delivery.mode,
+        application_id="webhooks",
+        application_kind="worker",
     )
     with scopes.active(s):
         if webhook.disabled_at is not None or webhook.circuit_state == "open":
-            WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(status="failed", updated_at=clock.now())
+            WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(
+                status="failed", updated_at=clock.now()
+            )
             return
         if delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now():
             return  # an early duplicate of a scheduled retry: the retry's own job makes the attempt
         body = bytes(delivery.body)
         signature = sign(body, webhook.shared_secret)
         code, message = _post(
-            webhook.callback_url, body, signature, delivery.event.name,
+            webhook.callback_url,
+            body,
+            signature,
+            delivery.event.name,
             timeout() if timeout_seconds is None else timeout_seconds,
         )
         _record_attempt(delivery, webhook, signature, body, code, message)
@@ -283,9 +309,9 @@ def _record_attempt(
 ) -> None:
     now = clock.now()
     with transaction.atomic():
-        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, status="pending", attempts=delivery.attempts).update(
-            attempts=models.F("attempts") + 1, updated_at=now
-        )
+        claimed = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status="pending", attempts=delivery.attempts
+        ).update(attempts=models.F("attempts") + 1, updated_at=now)
         if not claimed:
             return  # another worker recorded this attempt
         EventCallback.objects.create(
@@ -299,7 +325,9 @@ def _record_attempt(
         )
         if code is not None and 200 <= code < 300:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered")
-            Webhook.objects.filter(pk=webhook.pk).update(circuit_failure_count=0, circuit_state="closed", updated_at=now)
+            Webhook.objects.filter(pk=webhook.pk).update(
+                circuit_failure_count=0, circuit_state="closed", updated_at=now
+            )
             return
         threshold = circuit_threshold()
         Webhook.objects.filter(pk=webhook.pk).update(
@@ -313,7 +341,9 @@ def _record_attempt(
         attempts = delivery.attempts + 1
         if attempts >= max_attempts() or Webhook.objects.filter(pk=webhook.pk, circuit_state="open").exists():
             WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
-            log.warning("webhook %s: delivery %s failed for good (%s %s)", webhook.pk, delivery.pk, code, message[:80])
+            log.warning(
+                "webhook %s: delivery %s failed for good (%s %s)", webhook.pk, delivery.pk, code, message[:80]
+            )
             return
         retry_at = now + dt.timedelta(seconds=backoff_seconds() * (3 ** (attempts - 1)))
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=retry_at)
@@ -328,7 +358,9 @@ def webhook_problems(webhook: Webhook) -> list[errors.ApiError]:
     if not webhook.topic:
         found.append(errors.blank("topic"))
     elif webhook.topic not in topics():
-        found.append(errors.validation("topic", "is not included in the list", "inclusion", value=webhook.topic))
+        found.append(
+            errors.validation("topic", "is not included in the list", "inclusion", value=webhook.topic)
+        )
     url = webhook.callback_url or ""
     if not url:
         found.append(errors.blank("callback_url"))

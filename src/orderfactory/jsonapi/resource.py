@@ -223,11 +223,30 @@ class Datetime(Attr):
         return format_datetime(value) if value is not None else None
 
 
+def _storable(value: Any) -> bool:
+    """No NUL character anywhere in a JSON document (PostgreSQL's jsonb cannot hold one), walked without
+    recursion so deep documents cannot exhaust the stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if "\x00" in k:
+                    return False
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 class Object(Attr):
     type_name = "object"
 
     def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, dict):
+        if not isinstance(value, dict) or not _storable(value):
             raise errors.invalid_field_value(self.name, value, pointer)
         return value
 
@@ -236,7 +255,7 @@ class Array(Attr):
     type_name = "array"
 
     def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not _storable(value):
             raise errors.invalid_field_value(self.name, value, pointer)
         return value
 
@@ -432,7 +451,9 @@ class Resource:
         rels = list(cls.relationships)
         names = {r.name for r in rels}
         if cls.audit_trail and "event_stores" not in names:
-            rels.append(ToMany("event_stores", "event_stores", "", queryset=_by_resource_id, includable=False))
+            rels.append(
+                ToMany("event_stores", "event_stores", "", queryset=_by_resource_id, includable=False)
+            )
         if cls.has_events and "events" not in names:
             rels.append(ToMany("events", "events", "", queryset=_by_resource_id))
         cls._rels = {r.name: r for r in rels}

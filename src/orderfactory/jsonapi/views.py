@@ -67,6 +67,13 @@ def _allow(resource: type[r.Resource], action: str, method: str, ctx: Context | 
         raise errors.unauthorized()
 
 
+def _allow_public(target: type[r.Resource], ctx: Context) -> None:
+    """A relationship endpoint needs the relationship declared, not the target's own list action (event_stores
+    has no list endpoint but every resource lists its own); public callers still need to be able to read it."""
+    if ctx.public and "retrieve" not in target.sales_channel_actions:
+        raise errors.unauthorized()
+
+
 def _get_instance(resource: type[r.Resource], rid: str, *, lock: bool = False) -> models.Model:
     if len(rid) > 64 or "\x00" in rid:
         raise errors.not_found()
@@ -166,7 +173,9 @@ def list_(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Htt
     return render_list(request, ctx, resource, resource.queryset())
 
 
-def document_for(ctx: Context, resource: type[r.Resource], rid: str | None, items: list[tuple[str, str]]) -> dict[str, Any]:
+def document_for(
+    ctx: Context, resource: type[r.Resource], rid: str | None, items: list[tuple[str, str]]
+) -> dict[str, Any]:
     """The document of one resource, as ``GET /api/<type>/<id>?<items>`` renders it (also used for webhook
     payloads, outside any request). Raises 404 when the caller cannot see it."""
     q = query.parse(resource, items, collection=False)
@@ -192,7 +201,9 @@ def render_one(
     status: int = 200,
     items: list[tuple[str, str]] | None = None,
 ) -> HttpResponse:
-    document = document_for(ctx, resource, rid, items if items is not None else (_items(request) if request else []))
+    document = document_for(
+        ctx, resource, rid, items if items is not None else (_items(request) if request else [])
+    )
     return respond(document, status)
 
 
@@ -227,7 +238,7 @@ def related(
         ident = rel.identifier(parent_row) if parent_row else None
         target = registry.get(ident[0]) if ident else None
         if target is not None:
-            _allow(target, "retrieve", "GET", ctx)
+            _allow_public(target, ctx)
         if ident is None or target is None or not target.queryset().filter(pk=ident[1]).exists():
             return respond({"data": None})
         if linkage:
@@ -237,7 +248,7 @@ def related(
     target = registry.get(rel.targets[0])
     if target is None:
         return respond({"data": [], "meta": {"record_count": 0, "page_count": 0}})
-    _allow(target, "list", "GET", ctx)
+    _allow_public(target, ctx)
     if rel.queryset is not None:
         qs = rel.queryset(target.queryset(), [parent.pk])
     else:

@@ -25,7 +25,15 @@ from orderfactory.jsonapi.resource import (
     ToOne,
 )
 from orderfactory.orders import services
-from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.models import (
+    FULFILLMENT_STATUSES,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
+    SHIPMENT_STATUSES,
+    LineItem,
+    Order,
+    Shipment,
+)
 
 Row = dict[str, Any]
 
@@ -142,11 +150,16 @@ def _available_customer_payment_sources(
     )
 
 
+def _no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
+    return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
+
+
 @registry.register
 class OrderResource(Resource):
     type = "orders"
     model = Order
     own_transactions = True
+    has_events = True
     sales_channel_actions = ("list", "retrieve", "create", "update")
     attributes = (
         String("number", "CUFfs"),
@@ -156,25 +169,14 @@ class OrderResource(Resource):
         String(
             "status",
             "Ffs",
-            enum=("draft", "pending", "editing", "placing", "placed", "approved", "cancelled"),
+            enum=ORDER_STATUSES,
         ),
         String(
             "payment_status",
             "Ffs",
-            enum=(
-                "unpaid",
-                "authorized",
-                "partially_authorized",
-                "paid",
-                "partially_paid",
-                "voided",
-                "partially_voided",
-                "refunded",
-                "partially_refunded",
-                "free",
-            ),
+            enum=PAYMENT_STATUSES,
         ),
-        String("fulfillment_status", "Ffs", enum=("unfulfilled", "in_progress", "fulfilled", "not_required")),
+        String("fulfillment_status", "Ffs", enum=FULFILLMENT_STATUSES),
         Boolean("guest", "CUFfs", nullable=False),
         Boolean("editable", "F", compute=lambda row: row["status"] in services.EDITABLE, depends=("status",)),
         String("customer_email", "CUFf"),
@@ -359,6 +361,24 @@ class OrderResource(Resource):
         ToOne("payment_source", ("external_payments", "wire_transfers"), "CUf"),
         ToMany("line_items", "line_items", "f", reverse="order_id"),
         ToMany("shipments", "shipments", "f", reverse="order_id"),
+        # Free gift promotions are not served, so no SKU is ever a free gift: always empty.
+        ToMany("available_free_skus", "skus", "", queryset=_no_free_skus),
+        # The subscription that produced this order (a target order), through the factory that built it.
+        ToOne(
+            "order_subscription",
+            "order_subscriptions",
+            "",
+            resolve=lambda row: (
+                ("order_subscriptions", row["order_factory__order_subscription_id"])
+                if row["order_factory__order_subscription_id"]
+                else None
+            ),
+            depends=("order_factory__order_subscription_id",),
+        ),
+        ToMany("order_subscriptions", "order_subscriptions", "f", reverse="source_order_id"),
+        ToMany("order_factories", "order_factories", "", reverse="source_order_id"),
+        ToMany("order_copies", "order_copies", "", reverse="source_order_id"),
+        ToMany("recurring_order_copies", "recurring_order_copies", "", reverse="source_order_id"),
     )
 
     @classmethod
@@ -537,6 +557,7 @@ class OrderResource(Resource):
 class LineItemResource(Resource):
     type = "line_items"
     model = LineItem
+    has_events = True
     sales_channel_actions = ("list", "retrieve", "create", "update", "delete")
     attributes = (
         String("sku_code", "CUFf"),
@@ -702,6 +723,7 @@ def _available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[st
 class ShipmentResource(Resource):
     type = "shipments"
     model = Shipment
+    has_events = True
     # Shipments are built from the line items and the inventory model (docs/compatibility.md): clients choose
     # their shipping method, they do not create or delete them.
     actions = ("list", "retrieve", "update")
@@ -711,25 +733,15 @@ class ShipmentResource(Resource):
         String(
             "status",
             "Ffs",
-            enum=(
-                "draft",
-                "upcoming",
-                "cancelled",
-                "on_hold",
-                "picking",
-                "packing",
-                "ready_to_ship",
-                "shipped",
-                "delivered",
-            ),
+            enum=SHIPMENT_STATUSES,
         ),
-        String("currency_code", "Ffs"),
+        String("currency_code", "F"),
         *amount("cost_amount", "Ffs"),
-        Integer("skus_count", "Ffs"),
-        String("selected_rate_id", "Ffs"),
+        Integer("skus_count", "F"),
+        String("selected_rate_id", "F"),
         Array("rates", "F"),
-        String("purchase_error_code", "Ffs"),
-        String("purchase_error_message", "Ffs"),
+        String("purchase_error_code", "F"),
+        String("purchase_error_message", "F"),
         Array("get_rates_errors", "F"),
         Datetime("get_rates_started_at", "Ffs"),
         Datetime("get_rates_completed_at", "Ffs"),

@@ -56,7 +56,9 @@ class OrderSubscription(TenantModel, RetryPolicy):
     errors_count = models.IntegerField(default=0)
     succeeded_on_last_run = models.BooleanField(null=True, blank=True)
     options = models.JSONField(default=dict)
-    market = models.ForeignKey("catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    market = models.ForeignKey(
+        "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     subscription_model = models.ForeignKey(
         SubscriptionModel, null=True, blank=True, on_delete=models.PROTECT, related_name="order_subscriptions"
     )
@@ -64,14 +66,22 @@ class OrderSubscription(TenantModel, RetryPolicy):
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_subscriptions"
     )
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_subscriptions"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_subscriptions",
     )
     customer_payment_source = models.ForeignKey(
         "customers.CustomerPaymentSource", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The addresses runs ship to and bill (copied from the source order when the subscription is made).
-    billing_address = models.ForeignKey("addresses.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    shipping_address = models.ForeignKey("addresses.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    billing_address = models.ForeignKey(
+        "addresses.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shipping_address = models.ForeignKey(
+        "addresses.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Schedule bookkeeping: the time the period is counted from (month ends stay month ends), runs to skip,
     # the pause, and the run whose renewal alert was sent.
     anchor_at = models.DateTimeField(null=True, blank=True)
@@ -92,20 +102,26 @@ class OrderSubscription(TenantModel, RetryPolicy):
 
 
 class OrderSubscriptionItem(TenantModel):
-    order_subscription = models.ForeignKey(OrderSubscription, on_delete=models.CASCADE, related_name="order_subscription_items")
+    order_subscription = models.ForeignKey(
+        OrderSubscription, on_delete=models.CASCADE, related_name="order_subscription_items"
+    )
     sku = models.ForeignKey("catalog.Sku", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sku_code = models.CharField(max_length=255, null=True, blank=True)
     bundle_code = models.CharField(max_length=255, null=True, blank=True)
     quantity = models.IntegerField()
     unit_amount_cents = models.IntegerField(null=True, blank=True)
     currency_code = models.CharField(max_length=3, null=True, blank=True)
-    source_line_item = models.ForeignKey("orders.LineItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_line_item = models.ForeignKey(
+        "orders.LineItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
 
 class SubscriptionRun(TenantModel):
     """One scheduled run of a subscription, whatever number of attempts it takes."""
 
-    order_subscription = models.ForeignKey(OrderSubscription, on_delete=models.CASCADE, related_name="subscription_runs")
+    order_subscription = models.ForeignKey(
+        OrderSubscription, on_delete=models.CASCADE, related_name="subscription_runs"
+    )
     scheduled_at = models.DateTimeField()
     status = models.CharField(max_length=16, default="running")
     attempts = models.IntegerField(default=0)
@@ -113,17 +129,25 @@ class SubscriptionRun(TenantModel):
     missed = models.BooleanField(default=False)
     missed_runs_policy = models.CharField(max_length=16, null=True, blank=True)
     failure_kind = models.CharField(max_length=16, null=True, blank=True)  # payment | stock | other
-    target_order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta(TenantModel.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["order_subscription", "scheduled_at"], name="subscription_run_uniq")
+            models.UniqueConstraint(
+                fields=["order_subscription", "scheduled_at"], name="subscription_run_uniq"
+            )
         ]
 
 
 class SubscriptionRunAttempt(TenantModel):
     """One attempt of a run: the order factory that made it."""
 
-    subscription_run = models.ForeignKey(SubscriptionRun, on_delete=models.CASCADE, related_name="run_attempts")
-    order_factory = models.OneToOneField("factories.OrderFactory", on_delete=models.CASCADE, related_name="run_attempt")
+    subscription_run = models.ForeignKey(
+        SubscriptionRun, on_delete=models.CASCADE, related_name="run_attempts"
+    )
+    order_factory = models.OneToOneField(
+        "factories.OrderFactory", on_delete=models.CASCADE, related_name="run_attempt"
+    )
     number = models.IntegerField()

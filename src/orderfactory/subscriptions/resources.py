@@ -76,7 +76,11 @@ class SubscriptionModelResource(Resource):
         if not instance.name:
             problems.append(errors.blank("name"))
         if instance.strategy not in STRATEGIES:
-            problems.append(errors.validation("strategy", "is not included in the list", "inclusion", value=instance.strategy))
+            problems.append(
+                errors.validation(
+                    "strategy", "is not included in the list", "inclusion", value=instance.strategy
+                )
+            )
         if not isinstance(instance.frequencies, list) or not instance.frequencies:
             problems.append(errors.blank("frequencies"))
         else:
@@ -104,7 +108,11 @@ def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) ->
     raw = request.GET.get("count", "5")
     if set(request.GET) - {"count"} or not raw.isdigit() or not 1 <= int(raw) <= MAX_PREVIEW:
         raise errors.ApiError(
-            400, "INVALID_PARAMETER", "Invalid parameter", f"count must be a number from 1 to {MAX_PREVIEW}.", parameter="count"
+            400,
+            "INVALID_PARAMETER",
+            "Invalid parameter",
+            f"count must be a number from 1 to {MAX_PREVIEW}.",
+            parameter="count",
         )
     runs = services.preview(subscription, int(raw))
     data = [
@@ -115,7 +123,9 @@ def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) ->
                 **run,
                 "scheduled_at": format_datetime(run["scheduled_at"]),
                 "subtotal_amount_float": money.to_float(run["subtotal_amount_cents"], run["currency_code"]),
-                "formatted_subtotal_amount": money.format_amount(run["subtotal_amount_cents"], run["currency_code"]),
+                "formatted_subtotal_amount": money.format_amount(
+                    run["subtotal_amount_cents"], run["currency_code"]
+                ),
             },
             "meta": ctx.meta,
         }
@@ -193,20 +203,39 @@ class OrderSubscriptionResource(Resource):
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, OrderSubscription)
         if {"_add_tags", "_remove_tags"} & set(payload.triggers):
-            raise errors.ApiErrors([errors.validation("_add_tags", "tags are not supported by orderfactory", "not_supported")])
+            raise errors.ApiErrors(
+                [errors.validation("_add_tags", "tags are not supported by orderfactory", "not_supported")]
+            )
         triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False)}
         entry = payload.relationships.get("customer_payment_source")
         if entry is not None and entry.customer_id != instance.customer_id:
             raise errors.ApiErrors(
-                [errors.validation("customer_payment_source", "belongs to another customer", "invalid", pointer="/data/relationships/customer_payment_source")]
+                [
+                    errors.validation(
+                        "customer_payment_source",
+                        "belongs to another customer",
+                        "invalid",
+                        pointer="/data/relationships/customer_payment_source",
+                    )
+                ]
             )
         return services.update(instance, payload.model_fields(cls), triggers)
 
 
 def _item_amount(name: str, column: str) -> tuple[Any, ...]:
     return (
-        Float(f"{name}_float", "F", compute=lambda row: money.to_float(row[column], row["currency_code"]), depends=(column, "currency_code")),
-        String(f"formatted_{name}", "F", compute=lambda row: money.format_amount(row[column], row["currency_code"]), depends=(column, "currency_code")),
+        Float(
+            f"{name}_float",
+            "F",
+            compute=lambda row: money.to_float(row[column], row["currency_code"]),
+            depends=(column, "currency_code"),
+        ),
+        String(
+            f"formatted_{name}",
+            "F",
+            compute=lambda row: money.format_amount(row[column], row["currency_code"]),
+            depends=(column, "currency_code"),
+        ),
     )
 
 
@@ -221,23 +250,37 @@ class OrderSubscriptionItemResource(Resource):
         Integer("unit_amount_cents", "CUFfs"),
         *_item_amount("unit_amount", "unit_amount_cents"),
         Integer(
-            "total_amount_cents", "F",
-            compute=lambda row: (row["unit_amount_cents"] or 0) * row["quantity"], depends=("unit_amount_cents", "quantity"),
+            "total_amount_cents",
+            "F",
+            compute=lambda row: (row["unit_amount_cents"] or 0) * row["quantity"],
+            depends=("unit_amount_cents", "quantity"),
         ),
         Float(
-            "total_amount_float", "F",
-            compute=lambda row: money.to_float((row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]),
+            "total_amount_float",
+            "F",
+            compute=lambda row: money.to_float(
+                (row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]
+            ),
             depends=("unit_amount_cents", "quantity", "currency_code"),
         ),
         String(
-            "formatted_total_amount", "F",
-            compute=lambda row: money.format_amount((row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]),
+            "formatted_total_amount",
+            "F",
+            compute=lambda row: money.format_amount(
+                (row["unit_amount_cents"] or 0) * row["quantity"], row["currency_code"]
+            ),
             depends=("unit_amount_cents", "quantity", "currency_code"),
         ),
     )
     relationships = (
         ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
-        ToOne("item", ("skus",), "C", resolve=lambda row: ("skus", row["sku_id"]) if row["sku_id"] else None, depends=("sku_id",)),
+        ToOne(
+            "item",
+            ("skus",),
+            "C",
+            resolve=lambda row: ("skus", row["sku_id"]) if row["sku_id"] else None,
+            depends=("sku_id",),
+        ),
         ToOne("sku", "skus", "Cf"),
         ToOne("source_line_item", "line_items", "f"),
     )
@@ -253,14 +296,24 @@ class OrderSubscriptionItemResource(Resource):
         if sku is None and "sku_code" in payload.attributes:
             sku = Sku.objects.filter(code=payload.attributes["sku_code"]).first()
             if sku is None:
-                raise errors.ApiErrors([errors.validation("sku_code", "is invalid", "invalid", value=payload.attributes["sku_code"])])
+                raise errors.ApiErrors(
+                    [
+                        errors.validation(
+                            "sku_code", "is invalid", "invalid", value=payload.attributes["sku_code"]
+                        )
+                    ]
+                )
         if sku is not None:
             item.sku, item.sku_code = sku, sku.code
         problems = []
         if item.sku_id is None:
             problems.append(errors.blank("sku_code"))
         if item.quantity is None or item.quantity <= 0:
-            problems.append(errors.validation("quantity", "must be greater than 0", "greater_than", value=item.quantity, count=0))
+            problems.append(
+                errors.validation(
+                    "quantity", "must be greater than 0", "greater_than", value=item.quantity, count=0
+                )
+            )
         if problems:
             raise errors.ApiErrors(problems)
         subscription = item.order_subscription
@@ -303,7 +356,12 @@ class SubscriptionRunResource(Resource):
     relationships = (
         ToOne("order_subscription", "order_subscriptions", "f"),
         ToOne("target_order", "orders", "f"),
-        ToMany("order_factories", "order_factories", "", queryset=lambda target, ids: target.filter(
-            run_attempt__subscription_run_id__in=list(ids)
-        ).annotate(_parent_id=models.F("run_attempt__subscription_run_id"))),
+        ToMany(
+            "order_factories",
+            "order_factories",
+            "",
+            queryset=lambda target, ids: target.filter(
+                run_attempt__subscription_run_id__in=list(ids)
+            ).annotate(_parent_id=models.F("run_attempt__subscription_run_id")),
+        ),
     )

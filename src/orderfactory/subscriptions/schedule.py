@@ -80,7 +80,9 @@ def next_after(anchor: dt.datetime, frequency: str, moment: dt.datetime) -> dt.d
     return candidate
 
 
-def runs_between(anchor: dt.datetime, frequency: str, start: dt.datetime, end: dt.datetime, limit: int = MAX_RUNS_SCANNED) -> list[dt.datetime]:
+def runs_between(
+    anchor: dt.datetime, frequency: str, start: dt.datetime, end: dt.datetime, limit: int = MAX_RUNS_SCANNED
+) -> list[dt.datetime]:
     """The scheduled times from ``start`` (itself a scheduled time: a subscription's ``next_run_at``) up to
     ``end`` included, at most ``limit`` of them."""
     out: list[dt.datetime] = []
@@ -91,7 +93,9 @@ def runs_between(anchor: dt.datetime, frequency: str, start: dt.datetime, end: d
     return out
 
 
-def upcoming(anchor: dt.datetime, frequency: str, after: dt.datetime, count: int, until: dt.datetime | None = None) -> list[dt.datetime]:
+def upcoming(
+    anchor: dt.datetime, frequency: str, after: dt.datetime, count: int, until: dt.datetime | None = None
+) -> list[dt.datetime]:
     out: list[dt.datetime] = []
     t = _utc(after)
     while len(out) < count:

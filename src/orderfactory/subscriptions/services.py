@@ -62,12 +62,18 @@ def transition_error(current: str, target: str) -> errors.ApiErrors:
 # --- making subscriptions ---------------------------------------------------------------------------------
 
 
-def frequency_problems(frequency: Any, model: SubscriptionModel | None, attribute: str = "frequency") -> list[errors.ApiError]:
+def frequency_problems(
+    frequency: Any, model: SubscriptionModel | None, attribute: str = "frequency"
+) -> list[errors.ApiError]:
     problem = schedule.frequency_problem(frequency)
     if problem:
         return [errors.validation(attribute, problem, "invalid", value=frequency)]
     if model is not None and model.frequencies and frequency not in model.frequencies:
-        return [errors.validation(attribute, "is not allowed by the market's subscription model", "inclusion", value=frequency)]
+        return [
+            errors.validation(
+                attribute, "is not allowed by the market's subscription model", "inclusion", value=frequency
+            )
+        ]
     return []
 
 
@@ -104,9 +110,18 @@ def create_manual(columns: dict[str, Any]) -> OrderSubscription:
     model = _model_of_market(subscription.market_id)
     problems += frequency_problems(subscription.frequency, model)
     problems += _dates_problems(subscription)
-    if subscription.activate_by_source_order and source is not None and source.status not in ("placed", "approved"):
+    if (
+        subscription.activate_by_source_order
+        and source is not None
+        and source.status not in ("placed", "approved")
+    ):
         problems.append(
-            errors.validation("source_order", "must be placed to activate the subscription by it", "not_placed", pointer="/data/relationships/source_order")
+            errors.validation(
+                "source_order",
+                "must be placed to activate the subscription by it",
+                "not_placed",
+                pointer="/data/relationships/source_order",
+            )
         )
     if not subscription.activate_by_source_order and subscription.starts_at is None:
         problems.append(errors.blank("starts_at"))
@@ -120,14 +135,20 @@ def create_manual(columns: dict[str, Any]) -> OrderSubscription:
     now = clock.now()
     if subscription.activate_by_source_order:
         subscription.status = "active"
-        subscription.anchor_at = subscription.starts_at if subscription.starts_at and subscription.starts_at > now else now
+        subscription.anchor_at = (
+            subscription.starts_at if subscription.starts_at and subscription.starts_at > now else now
+        )
         subscription.next_run_at = (
-            subscription.anchor_at if subscription.anchor_at > now else schedule.next_after(subscription.anchor_at, subscription.frequency, now)
+            subscription.anchor_at
+            if subscription.anchor_at > now
+            else schedule.next_after(subscription.anchor_at, subscription.frequency, now)
         )
     else:
         subscription.status = "draft"
     subscription.save()
-    subscription.number = f"{source.number or source.pk}/S/{OrderSubscription.objects.filter(source_order=source).count()}"
+    subscription.number = (
+        f"{source.number or source.pk}/S/{OrderSubscription.objects.filter(source_order=source).count()}"
+    )
     subscription.save(update_fields=["number"])
     return subscription
 
@@ -142,10 +163,28 @@ def _model_of_market(market_id: str | None) -> SubscriptionModel | None:
 
 
 def _dates_problems(subscription: OrderSubscription) -> list[errors.ApiError]:
-    if subscription.expires_at and subscription.starts_at and subscription.expires_at <= subscription.starts_at:
-        return [errors.validation("expires_at", "must be after starts_at", "greater_than", value=subscription.expires_at.isoformat())]
+    if (
+        subscription.expires_at
+        and subscription.starts_at
+        and subscription.expires_at <= subscription.starts_at
+    ):
+        return [
+            errors.validation(
+                "expires_at",
+                "must be after starts_at",
+                "greater_than",
+                value=subscription.expires_at.isoformat(),
+            )
+        ]
     if not 1 <= (subscription.renewal_alert_period or 0) <= 720:
-        return [errors.validation("renewal_alert_period", "must be between 1 and 720", "inclusion", value=subscription.renewal_alert_period)]
+        return [
+            errors.validation(
+                "renewal_alert_period",
+                "must be between 1 and 720",
+                "inclusion",
+                value=subscription.renewal_alert_period,
+            )
+        ]
     return []
 
 
@@ -159,10 +198,21 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
         raise transition_error(order.status, "subscribed")
     model = _model_of_market(order.market_id)
     if model is None:
-        raise errors.ApiErrors([errors.validation("market", "has no subscription model", "blank", pointer="/data/relationships/market")])
+        raise errors.ApiErrors(
+            [
+                errors.validation(
+                    "market", "has no subscription model", "blank", pointer="/data/relationships/market"
+                )
+            ]
+        )
     if OrderSubscription.objects.filter(source_order=order, subscription_model__isnull=False).exists():
         return list(OrderSubscription.objects.filter(source_order=order))
-    lines = list(LineItem.objects.filter(order=order, item_type="skus").exclude(frequency__isnull=True).exclude(frequency="").order_by("created_at", "id"))
+    lines = list(
+        LineItem.objects.filter(order=order, item_type="skus")
+        .exclude(frequency__isnull=True)
+        .exclude(frequency="")
+        .order_by("created_at", "id")
+    )
     if not lines:
         raise errors.ApiErrors([errors.validation("line_items", "have no frequency", "blank")])
     problems = [p for line in lines for p in frequency_problems(line.frequency, model, "line_items")]
@@ -199,8 +249,13 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
         OrderSubscriptionItem.objects.bulk_create(
             [
                 OrderSubscriptionItem(
-                    order_subscription=subscription, sku_id=line.sku_id, sku_code=line.sku_code, quantity=line.quantity,
-                    unit_amount_cents=line.unit_amount_cents, currency_code=line.currency_code, source_line_item=line,
+                    order_subscription=subscription,
+                    sku_id=line.sku_id,
+                    sku_code=line.sku_code,
+                    quantity=line.quantity,
+                    unit_amount_cents=line.unit_amount_cents,
+                    currency_code=line.currency_code,
+                    source_line_item=line,
                 )
                 for line in group
             ]
@@ -214,27 +269,51 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
 # --- changes and triggers ---------------------------------------------------------------------------------
 
 
-def update(subscription: OrderSubscription, columns: dict[str, Any], triggers: dict[str, Any]) -> OrderSubscription:
+def update(
+    subscription: OrderSubscription, columns: dict[str, Any], triggers: dict[str, Any]
+) -> OrderSubscription:
     now = clock.now()
     problems: list[errors.ApiError] = []
     if "frequency" in columns:
         problems += frequency_problems(columns["frequency"], subscription.subscription_model)
     if "next_run_at" in columns and columns["next_run_at"] is not None and columns["next_run_at"] <= now:
-        problems.append(errors.validation("next_run_at", "must be in the future", "greater_than", value=columns["next_run_at"].isoformat()))
-    if "_pause_until" in triggers and triggers["_pause_until"] is not None and triggers["_pause_until"] <= now:
+        problems.append(
+            errors.validation(
+                "next_run_at",
+                "must be in the future",
+                "greater_than",
+                value=columns["next_run_at"].isoformat(),
+            )
+        )
+    if (
+        "_pause_until" in triggers
+        and triggers["_pause_until"] is not None
+        and triggers["_pause_until"] <= now
+    ):
         problems.append(errors.validation("_pause_until", "must be in the future", "greater_than"))
     for name in ("missed_runs_policy", "after_retries"):
-        allowed = {"missed_runs_policy": ("skip", "run_once", "run_all"), "after_retries": ("skip", "deactivate", "cancel")}[name]
+        allowed = {
+            "missed_runs_policy": ("skip", "run_once", "run_all"),
+            "after_retries": ("skip", "deactivate", "cancel"),
+        }[name]
         if columns.get(name) not in (None, *allowed):
-            problems.append(errors.validation(name, "is not included in the list", "inclusion", value=columns[name]))
+            problems.append(
+                errors.validation(name, "is not included in the list", "inclusion", value=columns[name])
+            )
     for name in ("payment_retry_attempts", "stock_retry_attempts"):
         if columns.get(name) is not None and not 0 <= columns[name] <= 20:
-            problems.append(errors.validation(name, "must be between 0 and 20", "inclusion", value=columns[name]))
+            problems.append(
+                errors.validation(name, "must be between 0 and 20", "inclusion", value=columns[name])
+            )
     if columns.get("retry_backoff_hours") is not None and not 0 < columns["retry_backoff_hours"] <= 24 * 90:
-        problems.append(errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion"))
+        problems.append(
+            errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion")
+        )
     skip = triggers.get("_skip")
     if skip is not None and not (isinstance(skip, bool) or (isinstance(skip, int) and 0 <= skip <= 1000)):
-        problems.append(errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid"))
+        problems.append(
+            errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid")
+        )
     if problems:
         raise errors.ApiErrors(problems)
     for column, value in columns.items():
@@ -244,9 +323,13 @@ def update(subscription: OrderSubscription, columns: dict[str, Any], triggers: d
         raise errors.ApiErrors(problems)
     if "frequency" in columns or "next_run_at" in columns:
         # The schedule counts from the new point: the given next run, or now.
-        subscription.anchor_at = subscription.next_run_at if "next_run_at" in columns and subscription.next_run_at else now
+        subscription.anchor_at = (
+            subscription.next_run_at if "next_run_at" in columns and subscription.next_run_at else now
+        )
         if "next_run_at" not in columns and subscription.is_active:
-            subscription.next_run_at = schedule.next_after(subscription.anchor_at, subscription.frequency, now)
+            subscription.next_run_at = schedule.next_after(
+                subscription.anchor_at, subscription.frequency, now
+            )
     for trigger in ("_activate", "_deactivate", "_cancel"):
         if triggers.get(trigger):
             _transition(subscription, trigger, now)
@@ -275,7 +358,9 @@ def _transition(subscription: OrderSubscription, trigger: str, now: dt.datetime)
             subscription.next_run_at = subscription.starts_at
         else:
             subscription.anchor_at = subscription.anchor_at or now
-            subscription.next_run_at = schedule.next_after(subscription.anchor_at, subscription.frequency, now)
+            subscription.next_run_at = schedule.next_after(
+                subscription.anchor_at, subscription.frequency, now
+            )
     if target == "cancelled":
         subscription.next_run_at = None
     name = {"active": "activate", "inactive": "deactivate", "cancelled": "cancel"}[target]
@@ -288,17 +373,30 @@ def _convert(subscription: OrderSubscription) -> None:
     from orderfactory.orders.models import LineItem
 
     if subscription.subscription_model_id:
-        raise errors.ApiErrors([errors.validation("_convert", "the subscription is automatic already", "invalid")])
+        raise errors.ApiErrors(
+            [errors.validation("_convert", "the subscription is automatic already", "invalid")]
+        )
     model = _model_of_market(subscription.market_id)
     if model is None:
-        raise errors.ApiErrors([errors.validation("market", "has no subscription model", "blank", pointer="/data/relationships/market")])
+        raise errors.ApiErrors(
+            [
+                errors.validation(
+                    "market", "has no subscription model", "blank", pointer="/data/relationships/market"
+                )
+            ]
+        )
     subscription.subscription_model = model
     lines = LineItem.objects.filter(order_id=subscription.source_order_id, item_type="skus")
     OrderSubscriptionItem.objects.bulk_create(
         [
             OrderSubscriptionItem(
-                order_subscription=subscription, sku_id=line.sku_id, sku_code=line.sku_code, quantity=line.quantity,
-                unit_amount_cents=line.unit_amount_cents, currency_code=line.currency_code, source_line_item=line,
+                order_subscription=subscription,
+                sku_id=line.sku_id,
+                sku_code=line.sku_code,
+                quantity=line.quantity,
+                unit_amount_cents=line.unit_amount_cents,
+                currency_code=line.currency_code,
+                source_line_item=line,
             )
             for line in lines
         ]
@@ -328,7 +426,11 @@ def _on_event(name: str, resource_type: str, instance: Any) -> None:
 
 def worker_scope(organization_id: str, mode: str) -> scopes.Scope:
     return scopes.Scope(
-        organization_id=organization_id, organization_slug="", mode=mode, application_id="scheduler", application_kind="worker"
+        organization_id=organization_id,
+        organization_slug="",
+        mode=mode,
+        application_id="scheduler",
+        application_kind="worker",
     )
 
 
@@ -384,10 +486,16 @@ def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[
     anchor = subscription.anchor_at or subscription.next_run_at
     assert subscription.next_run_at is not None and anchor is not None
     times = schedule.runs_between(anchor, subscription.frequency, subscription.next_run_at, now)
-    next_run = schedule.next_after(anchor, subscription.frequency, times[-1]) if times else subscription.next_run_at
+    next_run = (
+        schedule.next_after(anchor, subscription.frequency, times[-1]) if times else subscription.next_run_at
+    )
     if subscription.expires_at is not None:
         times = [t for t in times if t < subscription.expires_at]
-    missed = [t for t in times if t < now - MISSED_GRACE or (subscription.paused_until and t < subscription.paused_until)]
+    missed = [
+        t
+        for t in times
+        if t < now - MISSED_GRACE or (subscription.paused_until and t < subscription.paused_until)
+    ]
     on_time = [t for t in times if t not in missed]
     missed_policy = policy(subscription, "missed_runs_policy")
     to_run: list[tuple[dt.datetime, bool]] = [(t, False) for t in on_time]
@@ -406,7 +514,9 @@ def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[
     for scheduled_at, was_missed in to_run:
         if subscription.skip_runs > 0:
             subscription.skip_runs -= 1
-            skipped += _record_skipped(subscription, scheduled_at, was_missed, missed_policy if was_missed else None)
+            skipped += _record_skipped(
+                subscription, scheduled_at, was_missed, missed_policy if was_missed else None
+            )
             continue
         run = _new_run(subscription, scheduled_at, was_missed, missed_policy if was_missed else None)
         if run is None:
@@ -415,7 +525,9 @@ def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[
         started += 1
     expired = subscription.expires_at is not None and next_run >= subscription.expires_at
     subscription.next_run_at = None if expired else next_run
-    subscription.paused_until = subscription.paused_until if subscription.paused_until and subscription.paused_until > now else None
+    subscription.paused_until = (
+        subscription.paused_until if subscription.paused_until and subscription.paused_until > now else None
+    )
     if started:
         subscription.status = "running"
     elif expired and subscription.status == "active":
@@ -424,19 +536,32 @@ def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[
     return started, skipped
 
 
-def _new_run(subscription: OrderSubscription, scheduled_at: dt.datetime, missed: bool, missed_policy: str | None, status: str = "running") -> SubscriptionRun | None:
+def _new_run(
+    subscription: OrderSubscription,
+    scheduled_at: dt.datetime,
+    missed: bool,
+    missed_policy: str | None,
+    status: str = "running",
+) -> SubscriptionRun | None:
     try:
         with transaction.atomic():
             return SubscriptionRun.objects.create(
-                order_subscription=subscription, scheduled_at=scheduled_at, status=status, missed=missed,
+                order_subscription=subscription,
+                scheduled_at=scheduled_at,
+                status=status,
+                missed=missed,
                 missed_runs_policy=missed_policy,
             )
     except IntegrityError:
         return None
 
 
-def _record_skipped(subscription: OrderSubscription, scheduled_at: dt.datetime, missed: bool, missed_policy: str | None) -> int:
-    run = _new_run(subscription, scheduled_at, missed, missed_policy, status="missed" if missed else "skipped")
+def _record_skipped(
+    subscription: OrderSubscription, scheduled_at: dt.datetime, missed: bool, missed_policy: str | None
+) -> int:
+    run = _new_run(
+        subscription, scheduled_at, missed, missed_policy, status="missed" if missed else "skipped"
+    )
     if run is not None:
         hooks.event("order_subscriptions.skip", "order_subscriptions", subscription)
     return int(run is not None)
@@ -477,10 +602,15 @@ def _renewal_alerts(now: dt.datetime, batch: int) -> int:
         assert subscription.next_run_at is not None
         if subscription.next_run_at - dt.timedelta(hours=subscription.renewal_alert_period) > now:
             continue
-        with scopes.active(worker_scope(subscription.organization_id, subscription.mode)), transaction.atomic():
-            claimed = OrderSubscription.objects.filter(pk=subscription.pk, next_run_at=subscription.next_run_at).exclude(
-                renewal_alert_sent_for=subscription.next_run_at
-            ).update(renewal_alert_sent_for=subscription.next_run_at)
+        with (
+            scopes.active(worker_scope(subscription.organization_id, subscription.mode)),
+            transaction.atomic(),
+        ):
+            claimed = (
+                OrderSubscription.objects.filter(pk=subscription.pk, next_run_at=subscription.next_run_at)
+                .exclude(renewal_alert_sent_for=subscription.next_run_at)
+                .update(renewal_alert_sent_for=subscription.next_run_at)
+            )
             if claimed:
                 hooks.event("order_subscriptions.renewal_alert", "order_subscriptions", subscription)
                 sent += 1
@@ -505,12 +635,20 @@ def on_factory_finished(factory_id: str, status: str) -> None:
     it (``last_run_at``, ``occurrencies``, ``succeeded_on_last_run``, ``errors_count``) and is active again."""
     from orderfactory.factories.models import OrderFactory
 
-    attempt = SubscriptionRunAttempt.unscoped.select_related("subscription_run").filter(order_factory_id=factory_id).first()
+    attempt = (
+        SubscriptionRunAttempt.unscoped.select_related("subscription_run")
+        .filter(order_factory_id=factory_id)
+        .first()
+    )
     if attempt is None:
         return
     with scopes.active(worker_scope(attempt.organization_id, attempt.mode)), transaction.atomic():
         run = SubscriptionRun.objects.select_for_update().get(pk=attempt.subscription_run_id)
-        subscription = OrderSubscription.objects.select_for_update().select_related("subscription_model").get(pk=run.order_subscription_id)
+        subscription = (
+            OrderSubscription.objects.select_for_update()
+            .select_related("subscription_model")
+            .get(pk=run.order_subscription_id)
+        )
         factory = OrderFactory.objects.get(pk=factory_id)
         if run.status in ("succeeded", "failed"):
             return
@@ -524,10 +662,15 @@ def on_factory_finished(factory_id: str, status: str) -> None:
         else:
             kind = failure_kind(factory.errors_log or {}) if status == "failed" else "other"
             run.failure_kind = kind
-            allowed = {"payment": policy(subscription, "payment_retry_attempts"), "stock": policy(subscription, "stock_retry_attempts")}.get(kind, 0)
+            allowed = {
+                "payment": policy(subscription, "payment_retry_attempts"),
+                "stock": policy(subscription, "stock_retry_attempts"),
+            }.get(kind, 0)
             if run.attempts <= allowed and subscription.status in ("active", "running"):
                 run.status = "retrying"
-                run.next_attempt_at = now + dt.timedelta(hours=float(policy(subscription, "retry_backoff_hours")) * (2 ** (run.attempts - 1)))
+                run.next_attempt_at = now + dt.timedelta(
+                    hours=float(policy(subscription, "retry_backoff_hours")) * (2 ** (run.attempts - 1))
+                )
             else:
                 run.status, run.next_attempt_at = "failed", None
                 subscription.last_run_at = now
@@ -539,9 +682,12 @@ def on_factory_finished(factory_id: str, status: str) -> None:
                 elif after == "cancel" and subscription.status != "cancelled":
                     subscription.status, subscription.next_run_at = "cancelled", None
         run.save()
-        if subscription.status == "running" and not SubscriptionRun.objects.filter(
-            order_subscription=subscription, status="running"
-        ).exclude(pk=run.pk).exists():
+        if (
+            subscription.status == "running"
+            and not SubscriptionRun.objects.filter(order_subscription=subscription, status="running")
+            .exclude(pk=run.pk)
+            .exists()
+        ):
             subscription.status = "active"
         if subscription.status == "active" and subscription.next_run_at is None and subscription.expires_at:
             subscription.status = "inactive"  # no run left before it expires
@@ -569,7 +715,12 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
     if subscription.status in ("cancelled",) or subscription.next_run_at is None:
         return []
     anchor = subscription.anchor_at or subscription.next_run_at
-    times = [subscription.next_run_at, *schedule.upcoming(anchor, subscription.frequency, subscription.next_run_at, count - 1, subscription.expires_at)]
+    times = [
+        subscription.next_run_at,
+        *schedule.upcoming(
+            anchor, subscription.frequency, subscription.next_run_at, count - 1, subscription.expires_at
+        ),
+    ]
     times = [t for t in times if subscription.expires_at is None or t < subscription.expires_at][:count]
     if subscription.automatic:
         lines = [(i.sku_id, i.sku_code, i.quantity) for i in subscription.order_subscription_items.all()]
@@ -580,17 +731,28 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
         ]
     market = subscription.market
     prices = (
-        {p.sku_id: p.amount_cents for p in Price.objects.filter(price_list_id=market.price_list_id, sku_id__in=[sku for sku, _, _ in lines])}
+        {
+            p.sku_id: p.amount_cents
+            for p in Price.objects.filter(
+                price_list_id=market.price_list_id, sku_id__in=[sku for sku, _, _ in lines]
+            )
+        }
         if market and market.price_list_id
         else {}
     )
     locations = (
-        list(InventoryStockLocation.objects.filter(inventory_model_id=market.inventory_model_id, on_hold=False).values_list("stock_location_id", flat=True))
+        list(
+            InventoryStockLocation.objects.filter(
+                inventory_model_id=market.inventory_model_id, on_hold=False
+            ).values_list("stock_location_id", flat=True)
+        )
         if market and market.inventory_model_id
         else []
     )
     stock: dict[str, int] = defaultdict(int)
-    for item in StockItem.objects.filter(sku_id__in=[sku for sku, _, _ in lines], stock_location_id__in=locations):
+    for item in StockItem.objects.filter(
+        sku_id__in=[sku for sku, _, _ in lines], stock_location_id__in=locations
+    ):
         stock[item.sku_id] += item.quantity
     total = sum(prices.get(sku, 0) * quantity for sku, _, quantity in lines)
     missing_prices = sorted(code for sku, code, _ in lines if sku not in prices)

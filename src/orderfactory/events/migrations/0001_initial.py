@@ -2,173 +2,276 @@
 
 import django.db.models.deletion
 import django.db.models.manager
+from django.db import migrations, models
+
 import orderfactory.core.clock
 import orderfactory.core.ids
 import orderfactory.events.models
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('oauth', '0001_initial'),
+        ("oauth", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('name', models.CharField(max_length=100)),
-                ('resource_type', models.CharField(max_length=64)),
-                ('resource_id', models.CharField(max_length=10)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("name", models.CharField(max_length=100)),
+                ("resource_type", models.CharField(max_length=64)),
+                ("resource_id", models.CharField(max_length=10)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='EventStore',
+            name="EventStore",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('resource_type', models.CharField(max_length=64)),
-                ('resource_id', models.CharField(max_length=10)),
-                ('event', models.CharField(max_length=16)),
-                ('payload', models.JSONField(default=dict)),
-                ('who', models.JSONField(default=dict)),
-                ('ip_address', models.CharField(blank=True, max_length=64, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=255, null=True)),
-                ('uuid', models.CharField(blank=True, max_length=64, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("resource_type", models.CharField(max_length=64)),
+                ("resource_id", models.CharField(max_length=10)),
+                ("event", models.CharField(max_length=16)),
+                ("payload", models.JSONField(default=dict)),
+                ("who", models.JSONField(default=dict)),
+                ("ip_address", models.CharField(blank=True, max_length=64, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=255, null=True)),
+                ("uuid", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('name', models.CharField(blank=True, max_length=255, null=True)),
-                ('topic', models.CharField(max_length=100)),
-                ('callback_url', models.CharField(max_length=2048)),
-                ('include_resources', models.JSONField(default=list)),
-                ('shared_secret', models.CharField(default=orderfactory.events.models.new_shared_secret, max_length=64)),
-                ('disabled_at', models.DateTimeField(blank=True, null=True)),
-                ('circuit_state', models.CharField(default='closed', max_length=16)),
-                ('circuit_failure_count', models.IntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("name", models.CharField(blank=True, max_length=255, null=True)),
+                ("topic", models.CharField(max_length=100)),
+                ("callback_url", models.CharField(max_length=2048)),
+                ("include_resources", models.JSONField(default=list)),
+                (
+                    "shared_secret",
+                    models.CharField(default=orderfactory.events.models.new_shared_secret, max_length=64),
+                ),
+                ("disabled_at", models.DateTimeField(blank=True, null=True)),
+                ("circuit_state", models.CharField(default="closed", max_length=16)),
+                ("circuit_failure_count", models.IntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='EventCallback',
+            name="EventCallback",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('callback_url', models.CharField(max_length=2048)),
-                ('signature', models.CharField(blank=True, max_length=128, null=True)),
-                ('payload', models.JSONField(default=dict)),
-                ('response_code', models.CharField(blank=True, max_length=8, null=True)),
-                ('response_message', models.CharField(blank=True, max_length=1024, null=True)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='event_callbacks', to='events.event')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
-                ('webhook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='event_callbacks', to='events.webhook')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("callback_url", models.CharField(max_length=2048)),
+                ("signature", models.CharField(blank=True, max_length=128, null=True)),
+                ("payload", models.JSONField(default=dict)),
+                ("response_code", models.CharField(blank=True, max_length=8, null=True)),
+                ("response_message", models.CharField(blank=True, max_length=1024, null=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="event_callbacks",
+                        to="events.event",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="event_callbacks",
+                        to="events.webhook",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('body', models.BinaryField()),
-                ('signature', models.CharField(max_length=128)),
-                ('status', models.CharField(default='pending', max_length=16)),
-                ('attempts', models.IntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='events.event')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
-                ('webhook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='events.webhook')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("body", models.BinaryField()),
+                ("signature", models.CharField(max_length=128)),
+                ("status", models.CharField(default="pending", max_length=16)),
+                ("attempts", models.IntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="events.event",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="events.webhook",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['resource_id', 'created_at'], name='event_resource'),
+            model_name="event",
+            index=models.Index(fields=["resource_id", "created_at"], name="event_resource"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['name'], name='event_name'),
+            model_name="event",
+            index=models.Index(fields=["name"], name="event_name"),
         ),
         migrations.AddIndex(
-            model_name='eventstore',
-            index=models.Index(fields=['resource_id', 'created_at'], name='event_store_resource'),
+            model_name="eventstore",
+            index=models.Index(fields=["resource_id", "created_at"], name="event_store_resource"),
         ),
         migrations.AddIndex(
-            model_name='webhook',
-            index=models.Index(fields=['topic'], name='webhook_topic'),
+            model_name="webhook",
+            index=models.Index(fields=["topic"], name="webhook_topic"),
         ),
     ]

@@ -5,43 +5,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('factories', '0001_initial'),
-        ('oauth', '0001_initial'),
-        ('orders', '0001_initial'),
-        ('subscriptions', '0001_initial'),
+        ("factories", "0001_initial"),
+        ("oauth", "0001_initial"),
+        ("orders", "0001_initial"),
+        ("subscriptions", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='orderfactory',
-            name='order_subscription',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_factories', to='subscriptions.ordersubscription'),
+            model_name="orderfactory",
+            name="order_subscription",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="order_factories",
+                to="subscriptions.ordersubscription",
+            ),
         ),
         migrations.AddField(
-            model_name='orderfactory',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization'),
+            model_name="orderfactory",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='orderfactory',
-            name='source_order',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_factories', to='orders.order'),
+            model_name="orderfactory",
+            name="source_order",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="order_factories",
+                to="orders.order",
+            ),
         ),
         migrations.AddField(
-            model_name='orderfactory',
-            name='target_order',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_factory', to='orders.order'),
+            model_name="orderfactory",
+            name="target_order",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="order_factory",
+                to="orders.order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='orderfactory',
-            index=models.Index(fields=['status', 'lease_expires_at'], name='factory_lease'),
+            model_name="orderfactory",
+            index=models.Index(fields=["status", "lease_expires_at"], name="factory_lease"),
         ),
         migrations.AddIndex(
-            model_name='orderfactory',
-            index=models.Index(fields=['type', 'created_at'], name='factory_type'),
+            model_name="orderfactory",
+            index=models.Index(fields=["type", "created_at"], name="factory_type"),
         ),
     ]

@@ -2,62 +2,112 @@
 
 import django.db.models.deletion
 import django.db.models.manager
+from django.db import migrations, models
+
 import orderfactory.core.clock
 import orderfactory.core.ids
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_skus_prices_shipping_methods'),
-        ('customers', '0001_initial'),
-        ('oauth', '0001_initial'),
-        ('orders', '0001_initial'),
+        ("catalog", "0002_skus_prices_shipping_methods"),
+        ("customers", "0001_initial"),
+        ("oauth", "0001_initial"),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OrderSubscription',
+            name="OrderSubscription",
             fields=[
-                ('id', models.CharField(default=orderfactory.core.ids.new_id, editable=False, max_length=10, primary_key=True, serialize=False)),
-                ('mode', models.CharField(max_length=4)),
-                ('reference', models.CharField(blank=True, max_length=255, null=True)),
-                ('reference_origin', models.CharField(blank=True, max_length=255, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
-                ('updated_at', models.DateTimeField(default=orderfactory.core.clock.now)),
-                ('number', models.CharField(blank=True, max_length=255, null=True)),
-                ('status', models.CharField(db_index=True, default='draft', max_length=16)),
-                ('frequency', models.CharField(max_length=100)),
-                ('activate_by_source_order', models.BooleanField(default=True)),
-                ('place_target_order', models.BooleanField(default=True)),
-                ('renewal_alert_period', models.IntegerField(default=1)),
-                ('customer_email', models.CharField(blank=True, max_length=255, null=True)),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('next_run_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('occurrencies', models.IntegerField(default=0)),
-                ('errors_count', models.IntegerField(default=0)),
-                ('succeeded_on_last_run', models.BooleanField(blank=True, null=True)),
-                ('options', models.JSONField(default=dict)),
-                ('subscription_model_id', models.CharField(blank=True, max_length=10, null=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_subscriptions', to='customers.customer')),
-                ('customer_payment_source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.customerpaymentsource')),
-                ('market', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.market')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oauth.organization')),
-                ('source_order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order_subscriptions', to='orders.order')),
+                (
+                    "id",
+                    models.CharField(
+                        default=orderfactory.core.ids.new_id,
+                        editable=False,
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("mode", models.CharField(max_length=4)),
+                ("reference", models.CharField(blank=True, max_length=255, null=True)),
+                ("reference_origin", models.CharField(blank=True, max_length=255, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=orderfactory.core.clock.now)),
+                ("updated_at", models.DateTimeField(default=orderfactory.core.clock.now)),
+                ("number", models.CharField(blank=True, max_length=255, null=True)),
+                ("status", models.CharField(db_index=True, default="draft", max_length=16)),
+                ("frequency", models.CharField(max_length=100)),
+                ("activate_by_source_order", models.BooleanField(default=True)),
+                ("place_target_order", models.BooleanField(default=True)),
+                ("renewal_alert_period", models.IntegerField(default=1)),
+                ("customer_email", models.CharField(blank=True, max_length=255, null=True)),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("next_run_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("occurrencies", models.IntegerField(default=0)),
+                ("errors_count", models.IntegerField(default=0)),
+                ("succeeded_on_last_run", models.BooleanField(blank=True, null=True)),
+                ("options", models.JSONField(default=dict)),
+                ("subscription_model_id", models.CharField(blank=True, max_length=10, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="order_subscriptions",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "customer_payment_source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="customers.customerpaymentsource",
+                    ),
+                ),
+                (
+                    "market",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.market",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="oauth.organization"
+                    ),
+                ),
+                (
+                    "source_order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="order_subscriptions",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'base_manager_name': 'unscoped',
+                "abstract": False,
+                "base_manager_name": "unscoped",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
     ]

@@ -1,0 +1,168 @@
+"""A response cache for Commerce Layer's cacheable resources (skus, prices, price_lists, markets, stock_items,
+stock_locations, ...), invalidated by every write of the same organization and mode.
+
+Correctness does not depend on anyone remembering to invalidate: a database execute wrapper, installed on
+every connection, sees each INSERT, UPDATE and DELETE of a tenant table (ORM saves, bulk updates, raw SQL
+alike) and bumps the version of the writer's (organization, mode):
+
+- at once in this process (a local generation), so no later read here can be served a document older than
+  the write, committed or not; and
+- in the database when the transaction commits (``CacheVersion``), so other processes (more web workers,
+  standalone workers, the scheduler) stop serving older documents too.
+
+A cached document is keyed by its URL and caller kind and stored with the (database version, local
+generation) it was rendered under; a read that sees other numbers renders again. A hit costs one indexed
+read of the version row. ``ORDERFACTORY_RESPONSE_CACHE=off`` disables the cache.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, connections, transaction
+from django.db.backends.signals import connection_created
+
+from orderfactory.core import scope as scopes
+
+CACHEABLE_TYPES = frozenset(
+    {
+        "skus",
+        "prices",
+        "price_lists",
+        "markets",
+        "bundles",
+        "promotions",
+        "stock_items",
+        "stock_locations",
+        "sku_options",
+        "imports",
+    }
+)
+MAX_ENTRIES = 4096
+MAX_BODY = 512 * 1024
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
+VERSION_TABLE = "core_cacheversion"
+
+_lock = threading.Lock()
+_local_generation: dict[tuple[str, str], int] = {}
+_entries: OrderedDict[tuple[Any, ...], tuple[tuple[int, int], bytes]] = OrderedDict()
+_tenant_tables: frozenset[str] | None = None
+
+
+def enabled() -> bool:
+    from django.conf import settings
+
+    return bool(settings.ORDERFACTORY.get("RESPONSE_CACHE", True))
+
+
+def _tenant_table_names() -> frozenset[str]:
+    global _tenant_tables
+    if _tenant_tables is None:
+        from orderfactory.core.models import TenantModel
+
+        _tenant_tables = frozenset(m._meta.db_table for m in apps.get_models() if issubclass(m, TenantModel))
+    return _tenant_tables
+
+
+# --- write tracking ---------------------------------------------------------------------------------------
+
+
+def _bump_local(key: tuple[str, str]) -> None:
+    with _lock:
+        _local_generation[key] = _local_generation.get(key, 0) + 1
+
+
+def _bump_database(key: tuple[str, str], alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {VERSION_TABLE} SET version = version + 1 WHERE organization_id = %s AND mode = %s",
+            list(key),
+        )
+        if cursor.rowcount == 0:
+            cursor.execute(
+                f"INSERT INTO {VERSION_TABLE} (organization_id, mode, version) VALUES (%s, %s, 1) "
+                "ON CONFLICT (organization_id, mode) DO UPDATE SET version = "
+                + VERSION_TABLE
+                + ".version + 1",
+                list(key),
+            )
+
+
+def _track_writes(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    result = execute(sql, params, many, context)
+    match = _WRITE.match(sql) if sql[:1] in "IiUuDd \n" else None
+    if match is None or match.group(1) == VERSION_TABLE or match.group(1) not in _tenant_table_names():
+        return result
+    current = scopes.current_or_none()
+    if current is None:
+        return result  # system writes run inside a worker scope; writes with none touch no tenant's documents
+    key = (current.organization_id, current.mode)
+    _bump_local(key)
+    db = context["connection"]
+    pending: set[tuple[str, str]] = db.__dict__.setdefault("_of_cache_pending", set())
+    if key not in pending:
+        pending.add(key)
+
+        def bump(alias: str = db.alias) -> None:
+            pending.discard(key)
+            _bump_database(key, alias)
+
+        if db.in_atomic_block:
+            transaction.on_commit(bump, using=db.alias)
+        else:
+            bump()
+    return result
+
+
+def _install(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if _track_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_track_writes)
+
+
+def install() -> None:
+    connection_created.connect(_install, dispatch_uid="orderfactory-cache")
+
+
+# --- the cache --------------------------------------------------------------------------------------------
+
+
+def _versions(key: tuple[str, str]) -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT version FROM {VERSION_TABLE} WHERE organization_id = %s AND mode = %s", list(key)
+        )
+        row = cursor.fetchone()
+    return (row[0] if row else 0, _local_generation.get(key, 0))
+
+
+def lookup(cache_key: tuple[Any, ...], tenant: tuple[str, str]) -> tuple[tuple[int, int], bytes | None]:
+    versions = _versions(tenant)
+    with _lock:
+        entry = _entries.get(cache_key)
+        if entry is not None and entry[0] == versions:
+            _entries.move_to_end(cache_key)
+            return versions, entry[1]
+    return versions, None
+
+
+def store(cache_key: tuple[Any, ...], versions: tuple[int, int], body: bytes) -> None:
+    if len(body) > MAX_BODY:
+        return
+    with _lock:
+        _entries[cache_key] = (versions, body)
+        _entries.move_to_end(cache_key)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
+        _local_generation.clear()
