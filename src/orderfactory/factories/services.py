@@ -153,10 +153,12 @@ def _execute(factory_id: str, token: str) -> str:
                 return _end(factory, "failed", exc.problems)
             except errors.ApiErrors as exc:
                 return _end(factory, "failed", _problems_of(exc))
+            before = hooks_snapshot(factory)
             factory.target_order = target
             factory.errors_log = notes
             factory.errors_count = _count(notes)
             factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
+            hooks.on_write("update", factory.type, factory, before)
     problems: dict[str, list[str]] = {}
     if factory.place_target_order:
         try:

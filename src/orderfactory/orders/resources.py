@@ -524,6 +524,7 @@ class OrderResource(Resource):
         if "_archive" in triggers or "_unarchive" in triggers:
             services.archive(order, "_archive" in triggers)
             order.save(update_fields=["archived_at"])
+            hooks.event("orders.archive" if "_archive" in triggers else "orders.unarchive", "orders", order)
         if "_pending" in triggers and order.status == "draft" and order.line_items.exists():
             order.status = "pending"
             order.save(update_fields=["status"])

@@ -967,6 +967,7 @@ def _finish_placing(
     if order.save_payment_source_to_wallet:
         save_payment_source_to_wallet(order)
     hooks.on_write("update", "orders", order, before)
+    hooks.event("orders.place", "orders", order)
     return order
 
 
@@ -1030,6 +1031,7 @@ def cancel(order_id: str) -> Order:
             Shipment.objects.filter(order=order).update(status="cancelled")
         order.refresh_from_db()
         hooks.on_write("update", "orders", order, before)
+        hooks.event("orders.cancel", "orders", order)
         if (
             placed
             and order.payment_method_id
@@ -1050,6 +1052,7 @@ def approve(order: Order) -> None:
     ):
         raise transition_error(order.status, "approved")
     order.status, order.approved_at = "approved", now
+    hooks.event("orders.approve", "orders", order)
 
 
 def archive(order: Order, archived: bool) -> None:

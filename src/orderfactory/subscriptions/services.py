@@ -269,9 +269,16 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
 # --- changes and triggers ---------------------------------------------------------------------------------
 
 
+def _fire_pending(subscription: OrderSubscription) -> None:
+    """Named events fire after the row is saved, so their webhook payloads show the new state."""
+    for name in subscription.__dict__.pop("_pending_events", []):
+        hooks.event(name, "order_subscriptions", subscription)
+
+
 def update(
     subscription: OrderSubscription, columns: dict[str, Any], triggers: dict[str, Any]
 ) -> OrderSubscription:
+    subscription._pending_events = []  # type: ignore[attr-defined]
     now = clock.now()
     problems: list[errors.ApiError] = []
     if "frequency" in columns:
@@ -344,6 +351,7 @@ def update(
     if triggers.get("_resume"):
         subscription.paused_until = None
     subscription.save()
+    _fire_pending(subscription)
     return subscription
 
 
@@ -364,7 +372,7 @@ def _transition(subscription: OrderSubscription, trigger: str, now: dt.datetime)
     if target == "cancelled":
         subscription.next_run_at = None
     name = {"active": "activate", "inactive": "deactivate", "cancelled": "cancel"}[target]
-    hooks.event(f"order_subscriptions.{name}", "order_subscriptions", subscription)
+    subscription._pending_events.append(f"order_subscriptions.{name}")  # type: ignore[attr-defined]
 
 
 def _convert(subscription: OrderSubscription) -> None:
@@ -410,9 +418,11 @@ def cancel_for_source_order(order: Any) -> None:
         source_order_id=order.pk, subscription_model__auto_cancel=True
     ).exclude(status="cancelled"):
         before = {f.attname: getattr(subscription, f.attname) for f in subscription._meta.concrete_fields}
+        subscription._pending_events = []  # type: ignore[attr-defined]
         _transition(subscription, "_cancel", now)
         subscription.save()
         hooks.on_write("update", "order_subscriptions", subscription, before)
+        _fire_pending(subscription)
 
 
 @hooks.register_event
@@ -483,6 +493,8 @@ def tick(now: dt.datetime | None = None, batch: int = 200) -> dict[str, int]:
 
 
 def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[int, int]:
+    before = {f.attname: getattr(subscription, f.attname) for f in subscription._meta.concrete_fields}
+    subscription._pending_events = []  # type: ignore[attr-defined]
     anchor = subscription.anchor_at or subscription.next_run_at
     assert subscription.next_run_at is not None and anchor is not None
     times = schedule.runs_between(anchor, subscription.frequency, subscription.next_run_at, now)
@@ -533,6 +545,8 @@ def _start_due_runs(subscription: OrderSubscription, now: dt.datetime) -> tuple[
     elif expired and subscription.status == "active":
         subscription.status = "inactive"
     subscription.save(update_fields=["next_run_at", "paused_until", "skip_runs", "status", "updated_at"])
+    hooks.on_write("update", "order_subscriptions", subscription, before)
+    _fire_pending(subscription)
     return started, skipped
 
 
@@ -563,7 +577,7 @@ def _record_skipped(
         subscription, scheduled_at, missed, missed_policy, status="missed" if missed else "skipped"
     )
     if run is not None:
-        hooks.event("order_subscriptions.skip", "order_subscriptions", subscription)
+        subscription._pending_events.append("order_subscriptions.skip")  # type: ignore[attr-defined]
     return int(run is not None)
 
 
@@ -587,7 +601,11 @@ def _attempt(subscription: OrderSubscription, run: SubscriptionRun) -> None:
     run.status, run.next_attempt_at = "running", None
     run.save(update_fields=["attempts", "status", "next_attempt_at", "updated_at"])
     SubscriptionRunAttempt.objects.create(subscription_run=run, order_factory=factory, number=run.attempts)
-    hooks.event("order_subscriptions.run", "order_subscriptions", subscription)
+    pending = subscription.__dict__.get("_pending_events")
+    if pending is not None:
+        pending.append("order_subscriptions.run")
+    else:
+        hooks.event("order_subscriptions.run", "order_subscriptions", subscription)
 
 
 def _renewal_alerts(now: dt.datetime, batch: int) -> int:
