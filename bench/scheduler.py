@@ -177,20 +177,27 @@ def tick(expected: int) -> float:
     return elapsed
 
 
-def drain(children: list[subprocess.Popen[bytes]], logs: list[Path], began: float, timeout: float) -> float:
-    """Wait until no factory is pending or in progress; the seconds since ``began``."""
+def drain(children: list[subprocess.Popen[bytes]], logs: list[Path], began: float, stall: float) -> float:
+    """Wait until no factory is pending or in progress; the seconds since ``began``. Gives up when none has
+    finished for ``stall`` seconds (a worker failing every job would otherwise keep it waiting for ever)."""
     from orderfactory.factories.models import OrderFactory
 
-    deadline = time.monotonic() + timeout
-    while OrderFactory.unscoped.filter(status__in=UNFINISHED).exists():
+    left, progressed = -1, time.monotonic()
+    while True:
+        unfinished = OrderFactory.unscoped.filter(status__in=UNFINISHED).count()
+        if not unfinished:
+            return time.perf_counter() - began
+        if unfinished != left:
+            left, progressed = unfinished, time.monotonic()
         for child, log in zip(children, logs, strict=True):
             if child.poll() is not None:
                 raise BenchError(f"a worker exited with {child.returncode}:\n{log.read_text()[-2000:]}")
-        if time.monotonic() > deadline:
-            left = OrderFactory.unscoped.filter(status__in=UNFINISHED).count()
-            raise BenchError(f"{left} factories still unfinished after {timeout:.0f} s")
+        if time.monotonic() - progressed > stall:
+            tails = "\n".join(log.read_text()[-2000:] for log in logs)
+            raise BenchError(
+                f"{unfinished} factories unfinished and none finished for {stall:.0f} s:\n{tails}"
+            )
         time.sleep(0.25)
-    return time.perf_counter() - began
 
 
 def factories_report(since: dt.datetime) -> tuple[dict[str, int], float, float]:
@@ -212,7 +219,7 @@ def factories_report(since: dt.datetime) -> tuple[dict[str, int], float, float]:
     return statuses, (span["last"] - span["first"]).total_seconds(), jobs / factories
 
 
-def measure(name: str, env: dict[str, str], data_dir: str, count: int, timeout: float) -> None:
+def measure(name: str, env: dict[str, str], data_dir: str, count: int, stall: float) -> None:
     from orderfactory.core import clock
     from orderfactory.subscriptions.models import SubscriptionRun
 
@@ -236,7 +243,7 @@ def measure(name: str, env: dict[str, str], data_dir: str, count: int, timeout: 
             children = [
                 stack.enter_context(process(env, log, "worker", "--concurrency", "1")) for log in logs
             ]
-        seconds = drain(children, logs, began, timeout)
+        seconds = drain(children, logs, began, stall)
     statuses, in_database, jobs = factories_report(since)
     succeeded = SubscriptionRun.unscoped.filter(created_at__gte=since, status="succeeded").count()
     print(
@@ -257,7 +264,7 @@ def main() -> int:
     parser.add_argument("--sources", type=int, default=200, help="placed orders the subscriptions copy")
     parser.add_argument("--lines", type=int, default=2, help="SKU line items per source order")
     parser.add_argument(
-        "--timeout", type=float, default=3600, help="seconds a drain may take before giving up"
+        "--stall", type=float, default=120, help="seconds without a finished factory before giving up"
     )
     parser.add_argument(
         "--database-url",
@@ -292,9 +299,9 @@ def main() -> int:
                 f"{args.subscriptions} due subscriptions in {time.perf_counter() - seeded:.1f} s",
                 flush=True,
             )
-            measure("embedded", env, data_dir, args.subscriptions, args.timeout)
+            measure("embedded", env, data_dir, args.subscriptions, args.stall)
             make_due_again(clock.now() - dt.timedelta(minutes=1))
-            measure("workers", env, data_dir, args.subscriptions, args.timeout)
+            measure("workers", env, data_dir, args.subscriptions, args.stall)
     return 0
 
 

@@ -282,13 +282,36 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         adjustment_taxable=source.adjustment_taxable,
         gift_card_taxable=source.gift_card_taxable,
     )
-    if source.billing_address_id:
-        target.billing_address = orders.clone_address(source.billing_address)
-    if source.shipping_address_id:
-        target.shipping_address = orders.clone_address(source.shipping_address)
+    plan = _subscription_plan(factory)
+    billing = plan.get("billing_address") or source.billing_address
+    shipping = plan.get("shipping_address") or source.shipping_address
+    if billing is not None:
+        target.billing_address = orders.clone_address(billing)
+    if shipping is not None:
+        target.shipping_address = orders.clone_address(shipping)
     target.save()
     lines = list(LineItem.objects.filter(order=source).order_by("created_at", "id"))
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    if plan.get("items") is not None:
+        # An automatic subscription's run copies its items (they may differ from the source's lines).
+        names, images = _sku_labels([item[0] for item in plan["items"]])
+        lines = sku_lines = [
+            LineItem(
+                id=f"item{position}",
+                sku_id=sku_id,
+                item_id=sku_id,
+                sku_code=sku_code,
+                quantity=quantity,
+                currency_code=source.currency_code,
+                unit_amount_cents=unit,
+                total_amount_cents=(unit or 0) * quantity,
+                discount_cents=0,
+                options_amount_cents=0,
+                name=names.get(sku_id),
+                image_url=images.get(sku_id),
+            )
+            for position, (sku_id, sku_code, quantity, unit) in enumerate(plan["items"])
+        ]
     copies = {
         line.pk: LineItem(
             order=target,
@@ -332,11 +355,45 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             for copy in copies.values():
                 copy.discount_cents = 0
     LineItem.objects.bulk_create([*copies.values(), *frozen])
-    if factory.reuse_wallet:
+    if plan.get("wallet_entry") is not None:
+        _use_wallet_entry(plan["wallet_entry"], target)
+    elif factory.reuse_wallet:
         _reuse_wallet(source, target)
     orders.recompute(target, frozen_promotions=not factory.apply_promotions)
     _prefer_source_shipping_methods(source, target)
     return target
+
+
+def _subscription_plan(factory: OrderFactory) -> dict[str, Any]:
+    """A subscription run copies the subscription's items, addresses and wallet payment source."""
+    if not factory.order_subscription_id:
+        return {}
+    from orderfactory.subscriptions.services import run_plan
+
+    return run_plan(factory.order_subscription)
+
+
+def _sku_labels(sku_ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    from orderfactory.catalog.models import Sku
+
+    rows = list(Sku.objects.filter(pk__in=sku_ids).values_list("pk", "name", "image_url"))
+    return {pk: name for pk, name, _ in rows}, {pk: image for pk, _, image in rows}
+
+
+def _use_wallet_entry(entry: Any, target: Order) -> None:
+    """The target pays with its own copy of the wallet entry's payment source."""
+    from orderfactory.customers.services import payment_source_of
+    from orderfactory.payments.services import clone_payment_source
+
+    source_payment = payment_source_of(entry)
+    if source_payment is None:
+        return
+    copy = clone_payment_source(source_payment)
+    type(copy).objects.filter(pk=copy.pk).update(customer_payment_source_id=entry.pk)
+    orders.link_payment_source(target, copy)
+    if entry.payment_method_id:
+        target.payment_method_id = entry.payment_method_id
+    target.save(update_fields=["payment_source_type", "payment_source_id", "payment_method_id"])
 
 
 def _reuse_wallet(source: Order, target: Order) -> None:

@@ -109,6 +109,7 @@ def _triggers(*names: str, kind: type[Attr] = Boolean, flags: str = "U") -> tupl
 
 # Triggers we accept and perform; the rest are refused with a 422 that names them (docs/compatibility.md).
 ORDER_TRIGGERS_DONE = {
+    "_create_subscriptions",
     "_place",
     "_cancel",
     "_approve",
@@ -431,6 +432,11 @@ class OrderResource(Resource):
                 order = services.place(order.pk)
             if "_cancel" in triggers:
                 order = services.cancel(order.pk)
+            if "_create_subscriptions" in triggers:
+                from orderfactory.subscriptions.services import create_from_order
+
+                with transaction.atomic():
+                    create_from_order(services.lock_order(order.pk))
         except services.OrderInvalid as exc:
             raise exc.api_errors() from None
         return order

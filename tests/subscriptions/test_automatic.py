@@ -1,0 +1,128 @@
+"""The automatic path: ``_create_subscriptions`` on a placed order whose line items carry a frequency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from orderfactory.core import clock
+from tests.conftest import document
+from tests.orders.conftest import ADDRESS, place
+from tests.subscriptions.conftest import parse, run_pending_factories, tick
+
+
+@pytest.fixture
+def model(api, shop):
+    def make(strategy="by_frequency", auto_cancel=False):
+        m = api.create(
+            "subscription_models",
+            {
+                "name": "Subscribe & save",
+                "frequencies": ["weekly", "monthly"],
+                "strategy": strategy,
+                "auto_cancel": auto_cancel,
+            },
+        )
+        r = api.update("markets", shop.market.pk, relationships={"subscription_model": m})
+        assert r.status == 200, r
+        return m
+
+    return make
+
+
+def _subscribed_order(api, shop, lines):
+    body = document("orders", {"customer_email": "ada@example.com"})
+    body["data"]["relationships"] = {"market": {"data": {"type": "markets", "id": shop.market.pk}}}
+    order = api.post("orders", body).data
+    for sku, quantity, frequency in lines:
+        api.create(
+            "line_items", {"sku_code": sku, "quantity": quantity, "frequency": frequency}, {"order": order}
+        )
+    billing = api.create("addresses", ADDRESS)
+    transfer = api.create("wire_transfers", {})
+    r = api.update(
+        "orders",
+        order["id"],
+        {"_save_payment_source_to_customer_wallet": True},
+        {
+            "billing_address": billing,
+            "shipping_address": billing,
+            "payment_method": ("payment_methods", shop.payment_method.pk),
+            "payment_source": transfer,
+        },
+    )
+    assert r.status == 200, r
+    assert place(api, order["id"]).status == 200
+    return order
+
+
+def test_by_frequency_makes_one_subscription_per_frequency(api, shop, model):
+    model()
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "monthly"), ("MUG", 1, "weekly"), ("MUG", 3, None)])
+    r = api.update("orders", order["id"], {"_create_subscriptions": True})
+    assert r.status == 200, r
+    subs = api.get(
+        f"orders/{order['id']}/order_subscriptions",
+        {"include": "order_subscription_items", "sort": "frequency"},
+    )
+    assert [s["attributes"]["frequency"] for s in subs.data] == ["monthly", "weekly"]
+    monthly = subs.data[0]["attributes"]
+    assert monthly["status"] == "active" and monthly["occurrencies"] == 1  # the source counts as run 1
+    items = {i["attributes"]["sku_code"]: i["attributes"]["quantity"] for i in subs.json["included"]}
+    assert items == {"TSHIRT": 2, "MUG": 1}
+    # asking again makes no more
+    assert api.update("orders", order["id"], {"_create_subscriptions": True}).status == 200
+    assert len(api.get(f"orders/{order['id']}/order_subscriptions").data) == 2
+
+
+def test_a_run_is_a_recurring_copy_of_the_items_only(api, shop, model):
+    model()
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly"), ("MUG", 1, None)])
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    first = parse(sub["attributes"]["next_run_at"])
+    assert dt.timedelta(days=6) < first - clock.now() <= dt.timedelta(days=7)
+    with clock.frozen(first):
+        assert tick()["runs"] == 1
+        assert run_pending_factories() == ["completed"]
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/recurring_order_copies").data
+    target = api.get(f"recurring_order_copies/{copy['id']}/target_order", {"include": "line_items"})
+    assert target.data["attributes"]["status"] == "placed"
+    skus = [
+        i["attributes"]["sku_code"] for i in target.json["included"] if i["attributes"]["item_type"] == "skus"
+    ]
+    assert skus == ["TSHIRT"]
+    assert api.get(f"order_subscriptions/{sub['id']}/orders").data[0]["id"] == target.data["id"]
+
+
+def test_by_line_items_makes_one_subscription_per_line(api, shop, model):
+    model(strategy="by_line_items")
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly"), ("MUG", 1, "weekly")])
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    assert len(api.get(f"orders/{order['id']}/order_subscriptions").data) == 2
+
+
+def test_line_frequencies_must_be_allowed_by_the_model(api, shop, model):
+    model()
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "daily")])
+    r = api.update("orders", order["id"], {"_create_subscriptions": True})
+    assert r.status == 422, r
+
+
+def test_auto_cancel_cancels_subscriptions_with_their_source(api, shop, model):
+    model(auto_cancel=True)
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly")])
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    assert api.update("orders", order["id"], {"_cancel": True}).status == 200
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    assert sub["attributes"]["status"] == "cancelled"
+
+
+def test_a_placed_order_is_required(api, shop, model):
+    model()
+    body = document("orders", {"customer_email": "ada@example.com"})
+    body["data"]["relationships"] = {"market": {"data": {"type": "markets", "id": shop.market.pk}}}
+    order = api.post("orders", body).data
+    r = api.update("orders", order["id"], {"_create_subscriptions": True})
+    assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/status"
