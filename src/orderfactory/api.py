@@ -8,6 +8,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -30,7 +31,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 def base_url(request: HttpRequest) -> str:
-    configured = settings.ORDERFACTORY["PUBLIC_URL"]
+    configured = cast(str, settings.ORDERFACTORY["PUBLIC_URL"])
     if configured:
         return configured
     host = request.META.get("HTTP_HOST", "")

@@ -12,14 +12,14 @@ from django_tasks import task
 
 @task()
 def run_order_factory(factory_id: str) -> None:
-    from orderfactory.factories import services
+    import orderfactory.factories.services as services
 
     services.run(factory_id)
 
 
 @task()
 def deliver_webhook(delivery_id: str) -> None:
-    from orderfactory.events import services
+    import orderfactory.events.services as services
 
     services.deliver(delivery_id)
 

@@ -273,3 +273,19 @@ def test_subscriptions_of_other_tenants_are_invisible(api, other_org, placed_ord
     assert other_org.get(f"order_subscriptions/{sub['id']}").status == 404
     assert other_org.get(f"order_subscriptions/{sub['id']}/preview").status == 404
     assert OrderSubscription.unscoped.count() == 1
+
+
+def test_failed_attempts_carry_stable_codes_and_whether_they_are_retryable(api, placed_order):
+    sub = subscribe(api, placed_order["id"]).data
+    first = parse(sub["attributes"]["next_run_at"])
+    with scope.active(api.scope()):
+        StockItem.objects.filter(sku__code="TSHIRT").update(quantity=0)
+    with clock.frozen(first):
+        tick()
+        run_pending_factories()
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/order_copies").data
+    a = copy["attributes"]
+    assert a["status"] == "failed" and "line_items" in a["errors_log"]
+    [detail] = [d for d in a["errors_details"] if d["attribute"] == "line_items"]
+    assert detail["code"] == "out_of_stock" and detail["retryable"] is True
+    assert detail["message"] in a["errors_log"]["line_items"]

@@ -6,4 +6,6 @@ class EventsConfig(AppConfig):
     label = "events"
 
     def ready(self) -> None:
-        from orderfactory.events import resources, services  # noqa: F401  (registers resources and hooks)
+        # Imported for their side effects: they register the resources and hooks.
+        import orderfactory.events.resources  # noqa: F401
+        import orderfactory.events.services  # noqa: F401

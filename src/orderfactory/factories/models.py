@@ -21,6 +21,8 @@ class OrderFactory(TenantModel):
     failed_at = models.DateTimeField(null=True, blank=True)
     errors_log = models.JSONField(default=dict)
     errors_count = models.IntegerField(default=0)
+    # Extension: errors_log's messages with a stable code and whether retrying may help (docs/compatibility.md).
+    errors_details = models.JSONField(default=list)
     place_target_order = models.BooleanField(null=True, blank=True)
     reuse_wallet = models.BooleanField(default=True)
     cancel_source_order = models.BooleanField(default=False)

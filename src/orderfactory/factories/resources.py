@@ -10,6 +10,7 @@ from orderfactory.factories import services
 from orderfactory.factories.models import KINDS, STATUSES, OrderFactory
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
+    Array,
     Attr,
     Boolean,
     Datetime,
@@ -31,6 +32,8 @@ def _common() -> tuple[Attr, ...]:
         Datetime("failed_at", "Ffs"),
         Object("errors_log", "F"),
         Integer("errors_count", "Ffs"),
+        # Extension (docs/compatibility.md): errors_log with stable codes and whether a retry may help.
+        Array("errors_details", "F"),
         Boolean("place_target_order", "CF"),
         Boolean("reuse_wallet", "CF", default=True, nullable=False),
     )

@@ -138,7 +138,7 @@ def _execute(factory_id: str, token: str) -> str:
         factory = _locked(factory_id, token)
         reason = _abort_reason(factory)
         if reason is not None:
-            return _end(factory, "aborted", reason)
+            return _end(factory, "aborted", reason, ABORT_CODES)
         notes: dict[str, list[str]] = {}
         if factory.target_order_id is None:
             try:
@@ -150,9 +150,9 @@ def _execute(factory_id: str, token: str) -> str:
                         )
                         time.sleep(FAULT_COPY_DELAY)
             except orders.OrderInvalid as exc:
-                return _end(factory, "failed", exc.problems)
+                return _end(factory, "failed", exc.problems, exc.codes)
             except errors.ApiErrors as exc:
-                return _end(factory, "failed", _problems_of(exc))
+                return _end(factory, "failed", _problems_of(exc), _codes_of(exc))
             before = hooks_snapshot(factory)
             factory.target_order = target
             factory.errors_log = notes
@@ -160,27 +160,29 @@ def _execute(factory_id: str, token: str) -> str:
             factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
             hooks.on_write("update", factory.type, factory, before)
     problems: dict[str, list[str]] = {}
+    codes: dict[str, str] = {"coupon_code": "coupon_dropped"}
     if factory.place_target_order:
         try:
             orders.place(factory.target_order_id)
         except orders.OrderInvalid as exc:
-            problems = exc.problems
+            problems, codes = exc.problems, {**codes, **exc.codes}
         except errors.ApiErrors as exc:
-            problems = _problems_of(exc)
+            problems, codes = _problems_of(exc), {**codes, **_codes_of(exc)}
     with transaction.atomic():
         factory = _locked(factory_id, token)
         log_ = _merge(factory.errors_log or {}, problems)
         if problems and not factory.skip_errors:
-            return _end(factory, "failed", log_)
+            return _end(factory, "failed", log_, codes)
         if factory.cancel_source_order and factory.source_order_id:
             try:
                 with transaction.atomic():
                     orders.cancel(factory.source_order_id)
             except orders.OrderInvalid as exc:
                 log_ = _merge(log_, {"source_order": exc.problems.get("status", ["could not be cancelled"])})
+                codes["source_order"] = "not_cancelled"
                 if not factory.skip_errors:
-                    return _end(factory, "failed", log_)
-        return _end(factory, "completed", log_)
+                    return _end(factory, "failed", log_, codes)
+        return _end(factory, "completed", log_, codes)
 
 
 def _abort_reason(factory: OrderFactory) -> dict[str, list[str]] | None:
@@ -198,13 +200,51 @@ def _abort_reason(factory: OrderFactory) -> dict[str, list[str]] | None:
     return None
 
 
-def _end(factory: OrderFactory, status: str, log_: dict[str, list[str]]) -> str:
+ABORT_CODES = {"source_order": "source_order_unavailable", "order_subscription": "subscription_inactive"}
+# (attribute, code) pairs a later attempt may overcome without anyone fixing data: stock comes back, a declined
+# or missing payment can be retried after the customer acts. Everything else needs a person.
+RETRYABLE = {
+    ("line_items", "out_of_stock"),
+    ("payment_source", "authorization_failed"),
+    ("payment_source", "blank"),
+    ("base", "attempts_exhausted"),
+}
+
+
+def error_details(log_: dict[str, list[str]], codes: dict[str, str] | None) -> list[dict[str, Any]]:
+    """errors_log as a list of {attribute, message, code, retryable} (the errors_details extension)."""
+    out = []
+    for attribute, messages in log_.items():
+        code = (codes or {}).get(attribute, "invalid")
+        for message in messages:
+            out.append(
+                {
+                    "attribute": attribute,
+                    "message": message,
+                    "code": code,
+                    "retryable": (attribute, code) in RETRYABLE,
+                }
+            )
+    return out
+
+
+def _codes_of(exc: errors.ApiErrors) -> dict[str, str]:
+    return {
+        (e.pointer or "/base").rsplit("/", 1)[-1]: str((e.meta or {}).get("error", "invalid"))
+        for e in exc.errors
+    }
+
+
+def _end(
+    factory: OrderFactory, status: str, log_: dict[str, list[str]], codes: dict[str, str] | None = None
+) -> str:
     """Move the factory to its final status (inside the caller's transaction, holding its row lock)."""
     before = hooks_snapshot(factory)
     now = clock.now()
     factory.status = status
     factory.errors_log = log_
     factory.errors_count = _count(log_)
+    factory.errors_details = error_details(log_, codes)
     factory.lease_expires_at = None
     if status == "completed":
         factory.completed_at = now
@@ -472,6 +512,7 @@ def sweep(now: dt.datetime | None = None) -> int:
                         factory.errors_log or {},
                         {"base": [f"the copy did not finish after {factory.attempts} attempts"]},
                     ),
+                    {"base": "attempts_exhausted"},
                 )
                 continue
             else:

@@ -41,7 +41,7 @@ def plan_for(resource: type[r.Resource], sparse: frozenset[str] | None, linked: 
     """What to fetch and how to render it, for one resource, sparse fieldset and set of included rels."""
     columns: dict[str, None] = {"id": None}
     annotations: dict[str, Any] = {}
-    attrs = []
+    attrs: list[tuple[str, int, str | None, Callable[[Any], Any] | None]] = []
     for a in resource.all_attributes():
         if not a.fetchable or a.name == "id" or (sparse is not None and a.name not in sparse):
             continue
@@ -93,7 +93,8 @@ class Renderer:
 
     def plan(self, resource: type[r.Resource], linked: Iterable[str] = ()) -> Plan:
         sparse = self.sparse.get(resource.type)
-        return plan_for(resource, frozenset(sparse) if sparse is not None else None, frozenset(linked))
+        # A class is hashable; mypy checks the instance method's signature against Hashable instead.
+        return plan_for(resource, frozenset(sparse) if sparse is not None else None, frozenset(linked))  # type: ignore[arg-type]
 
     def resource_object(
         self, resource: type[r.Resource], row: Row, plan: Plan, *, detail: bool = False

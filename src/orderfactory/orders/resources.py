@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models, transaction
 
@@ -34,6 +34,9 @@ from orderfactory.orders.models import (
     Order,
     Shipment,
 )
+
+if TYPE_CHECKING:
+    from orderfactory.catalog.models import PriceList
 
 Row = dict[str, Any]
 
@@ -481,10 +484,14 @@ class OrderResource(Resource):
         if email_given:
             services.set_customer_email(order, email)
         elif "customer_id" in columns and order.customer_id:
+            assert order.customer is not None
             order.customer_email = order.customer.email
         if "market_id" in columns:
             market = order.market
-            order.currency_code = market.price_list.currency_code if market.price_list_id else None
+            assert market is not None
+            order.currency_code = (
+                cast("PriceList", market.price_list).currency_code if market.price_list_id else None
+            )
         if "coupon_code" in columns and order.coupon_code:
             from orderfactory.promotions.services import CouponInvalid, check_coupon
 
@@ -497,8 +504,10 @@ class OrderResource(Resource):
         if source_given:
             services.link_payment_source(order, payload.relationships["payment_source"])
         if "_shipping_address_same_as_billing" in triggers and order.billing_address_id:
+            assert order.billing_address is not None
             order.shipping_address = services.clone_address(order.billing_address)
         if "_billing_address_same_as_shipping" in triggers and order.shipping_address_id:
+            assert order.shipping_address is not None
             order.billing_address = services.clone_address(order.shipping_address)
         for trigger, column in (
             ("_billing_address_clone_id", "billing_address"),

@@ -12,16 +12,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import IntegrityError, models, transaction
 
 from orderfactory.addresses.models import Address
-from orderfactory.catalog.models import Market, Price, ShippingMethod, Sku
+from orderfactory.catalog.models import Market, Price, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.inventory.models import InventoryStockLocation, StockItem
 from orderfactory.jsonapi import errors
 from orderfactory.orders.models import LineItem, Order, OrderNumberSequence, Shipment, StockAllocation
+
+if TYPE_CHECKING:
+    from orderfactory.payments.models import PaymentMethod
 
 log = logging.getLogger("orderfactory.orders")
 
@@ -136,11 +139,12 @@ def create_order(
         )
     order = Order(**columns)
     order.market = market
-    order.currency_code = market.price_list.currency_code if market.price_list_id else None
-    order.tax_included = market.price_list.tax_included if market.price_list_id else True
+    order.currency_code = cast(PriceList, market.price_list).currency_code if market.price_list_id else None
+    order.tax_included = cast(PriceList, market.price_list).tax_included if market.price_list_id else True
     if customer_email is not None:
         set_customer_email(order, customer_email)
     elif order.customer_id and not order.customer_email:
+        assert order.customer is not None
         order.customer_email = order.customer.email
     order.save()
     recompute(order)
@@ -195,6 +199,7 @@ def save_payment_source_to_wallet(order: Order) -> None:
 
     source = payment_source_of(order)
     if order.customer_id and source is not None:
+        assert order.customer is not None
         save(order.customer, order.payment_method, source)
 
 
@@ -226,7 +231,7 @@ def add_sku_line_item(
     *,
     sku: Sku | None = None,
     sku_code: str | None = None,
-    quantity: int,
+    quantity: int | None,
     unit_amount_cents: int | None = None,
     name: str | None = None,
     image_url: str | None = None,
@@ -249,7 +254,7 @@ def add_sku_line_item(
             )
     if problems:
         raise errors.ApiErrors(problems)
-    assert sku is not None
+    assert sku is not None and quantity is not None
     existing = _line_to_merge(order, sku, unit_amount_cents, frequency) if merge else None
     if existing is not None:
         # The merged line keeps its frozen price: only ``_refresh`` changes it.
@@ -262,6 +267,7 @@ def add_sku_line_item(
     else:
         compare_at = None
         if unit_amount_cents is None:
+            assert order.market is not None
             price = Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku).first()
             if price is None:
                 raise errors.ApiErrors(
@@ -337,6 +343,7 @@ def delete_line_item(line: LineItem) -> None:
 
 def _stock_locations(order: Order) -> list[InventoryStockLocation]:
     """The market's inventory stock locations, in priority order (on-hold ones last)."""
+    assert order.market is not None
     if not order.market.inventory_model_id:
         return []
     return list(
@@ -440,15 +447,16 @@ def rebuild_shipments(order: Order, sku_lines: list[LineItem], subtotal: int) ->
             Shipment.objects.filter(order=order).delete()
         return []
     locations = _stock_locations(order)
-    stock = _stock_quantities((line.sku_id for line in shippable), locations)
+    stock = _stock_quantities((cast(str, line.sku_id) for line in shippable), locations)
     groups: dict[tuple[str | None, str | None], list[LineItem]] = defaultdict(list)
-    rank = {loc.pk: i for i, loc in enumerate(locations)}
+    rank: dict[str | None, int] = {loc.pk: i for i, loc in enumerate(locations)}
     by_pk = {loc.pk: loc for loc in locations}
     for line in shippable:
         assert line.sku is not None
         loc = _choose_location(line.sku, line.quantity, locations, stock)
         groups[(loc.pk if loc else None, line.sku.shipping_category_id)].append(line)
     by_key = {(s.inventory_stock_location_id, s.shipping_category_id): s for s in existing}
+    assert order.market is not None
     default_method = order.market.default_shipping_method if order.market.default_shipping_method_id else None
     shipments: list[Shipment] = []
     to_create: list[Shipment] = []
@@ -580,6 +588,7 @@ def recompute(order: Order, *, frozen_promotions: bool = False) -> None:
             )
         )
     if order.payment_method_id:
+        assert order.payment_method is not None
         price = order.payment_method.price_amount_cents or 0
         derived.append(
             LineItem(
@@ -715,6 +724,7 @@ def _needed(lines: list[LineItem]) -> dict[str, int]:
     needed: dict[str, int] = defaultdict(int)
     for line in lines:
         if line.sku is not None and not line.sku.do_not_track:
+            assert line.sku_id is not None
             needed[line.sku_id] += line.quantity
     return needed
 
@@ -743,6 +753,7 @@ def _check_stock(
     for line in lines:
         if line.sku is None or line.sku.do_not_track:
             continue
+        assert line.sku_id is not None
         remaining = line.quantity
         for item in by_sku.get(line.sku_id, []):
             take = min(left[item.pk], remaining)
@@ -787,7 +798,7 @@ def _next_number(order: Order) -> str:
 def _needs_remote_authorization(order: Order) -> bool:
     return bool(
         order.payment_method_id
-        and order.payment_method.payment_gateway_type == "external_gateways"
+        and cast("PaymentMethod", order.payment_method).payment_gateway_type == "external_gateways"
         and order.total_amount_cents > 0
     )
 
@@ -869,7 +880,11 @@ def _authorize_remotely(order: Order, source: Any) -> Authorization:
     from orderfactory.payments import services as payments
 
     result = payments.authorize(
-        order.payment_method, source, order.total_amount_cents, order.currency_code or "", order.pk
+        cast("PaymentMethod", order.payment_method),
+        source,
+        order.total_amount_cents,
+        order.currency_code or "",
+        order.pk,
     )
     return Authorization(result.success, result.message, result.transaction_token)
 
@@ -881,7 +896,7 @@ def _void_remotely(order: Order, source: Any, authorization: Authorization) -> N
 
     try:
         result = payments.void(
-            order.payment_method,
+            cast("PaymentMethod", order.payment_method),
             source,
             authorization.transaction_token,
             order.pk,
@@ -1035,7 +1050,7 @@ def cancel(order_id: str) -> Order:
         if (
             placed
             and order.payment_method_id
-            and order.payment_method.payment_gateway_type == "external_gateways"
+            and cast("PaymentMethod", order.payment_method).payment_gateway_type == "external_gateways"
         ):
             token = (before.get("payment_source_details") or {}).get("transaction_token")
             source = payment_source_of(order)
@@ -1063,6 +1078,7 @@ def refresh(order: Order) -> None:
     """``_refresh``: the SKU lines take the market's current prices again (they were frozen until now)."""
     require_editable(order)
     lines = list(LineItem.objects.filter(order=order, item_type=SKU))
+    assert order.market is not None
     prices = {
         p.sku_id: p
         for p in Price.objects.filter(

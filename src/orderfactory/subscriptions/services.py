@@ -638,10 +638,17 @@ def _renewal_alerts(now: dt.datetime, batch: int) -> int:
 # --- following the runs -----------------------------------------------------------------------------------
 
 
-def failure_kind(errors_log: dict[str, list[str]]) -> str:
-    """payment | stock | other, from what placing reported."""
-    keys = set(errors_log)
-    if keys & {"payment_source", "payment_method"}:
+def failure_kind(errors_details: list[dict[str, Any]], errors_log: dict[str, list[str]]) -> str:
+    """payment | stock | other, from the stable codes of the failed attempt (or, for factories written before
+    codes existed, from errors_log's keys)."""
+    retryable = [d for d in errors_details if d.get("retryable")]
+    if any(d["attribute"] == "line_items" and d["code"] == "out_of_stock" for d in retryable):
+        return "stock"
+    if any(d["attribute"] in ("payment_source", "payment_method") for d in retryable):
+        return "payment"
+    if errors_details:
+        return "other"
+    if set(errors_log) & {"payment_source", "payment_method"}:
         return "payment"
     if any("out of stock" in message for message in errors_log.get("line_items", [])):
         return "stock"
@@ -678,7 +685,11 @@ def on_factory_finished(factory_id: str, status: str) -> None:
             subscription.occurrencies += 1
             subscription.succeeded_on_last_run = True
         else:
-            kind = failure_kind(factory.errors_log or {}) if status == "failed" else "other"
+            kind = (
+                failure_kind(factory.errors_details or [], factory.errors_log or {})
+                if status == "failed"
+                else "other"
+            )
             run.failure_kind = kind
             allowed = {
                 "payment": policy(subscription, "payment_retry_attempts"),
