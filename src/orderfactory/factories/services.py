@@ -20,6 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
@@ -104,7 +105,7 @@ def _claim(factory_id: str) -> str | None:
         before = hooks_snapshot(factory)
         claimed = OrderFactory.objects.filter(pk=factory_id, status="pending").update(
             status="in_progress",
-            started_at=models.functions.Coalesce(models.F("started_at"), models.Value(now)),
+            started_at=Coalesce(models.F("started_at"), models.Value(now)),
             claimed_by=token,
             lease_expires_at=now + LEASE,
             attempts=models.F("attempts") + 1,
@@ -162,6 +163,7 @@ def _execute(factory_id: str, token: str) -> str:
     problems: dict[str, list[str]] = {}
     codes: dict[str, str] = {"coupon_code": "coupon_dropped"}
     if factory.place_target_order:
+        assert factory.target_order_id is not None  # set above, or by an earlier attempt
         try:
             orders.place(factory.target_order_id)
         except orders.OrderInvalid as exc:
@@ -410,6 +412,7 @@ def _subscription_plan(factory: OrderFactory) -> dict[str, Any]:
         return {}
     from orderfactory.subscriptions.services import run_plan
 
+    assert factory.order_subscription is not None
     return run_plan(factory.order_subscription)
 
 

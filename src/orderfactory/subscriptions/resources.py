@@ -319,9 +319,11 @@ class OrderSubscriptionItemResource(Resource):
         subscription = item.order_subscription
         if item.unit_amount_cents is None and subscription.market_id:
             market = subscription.market
+            assert market is not None
             price = Price.objects.filter(price_list_id=market.price_list_id, sku_id=item.sku_id).first()
             item.unit_amount_cents = price.amount_cents if price else None
-            item.currency_code = market.price_list.currency_code if market.price_list_id else None
+            price_list = market.price_list if market.price_list_id else None
+            item.currency_code = price_list.currency_code if price_list is not None else None
         item.save()
         return item
 

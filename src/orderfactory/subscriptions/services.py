@@ -784,9 +784,10 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
     ):
         stock[item.sku_id] += item.quantity
     total = sum(prices.get(sku, 0) * quantity for sku, _, quantity in lines)
-    missing_prices = sorted(code for sku, code, _ in lines if sku not in prices)
-    unavailable = sorted(code for sku, code, quantity in lines if stock.get(sku, 0) < quantity)
-    currency = market.price_list.currency_code if market and market.price_list_id else None
+    missing_prices = sorted(code or "" for sku, code, _ in lines if sku not in prices)
+    unavailable = sorted(code or "" for sku, code, quantity in lines if stock.get(sku or "", 0) < quantity)
+    price_list = market.price_list if market and market.price_list_id else None
+    currency = price_list.currency_code if price_list is not None else None
     skipped = subscription.skip_runs
     out = []
     for position, at in enumerate(times):
