@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
@@ -54,17 +55,23 @@ class _Runner(threading.Thread):
 
 
 class _Ticker(threading.Thread):
-    """Runs the periodic jobs (the sweep of factories whose worker died, ...) every ``interval`` seconds."""
+    """Runs the periodic jobs, each every its own number of seconds: the sweep of factories whose worker died,
+    the purge of old idempotency keys and, in ``serve``, the subscription scheduler."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, jobs: list[tuple[Callable[[], object], float]]) -> None:
         super().__init__(name="orderfactory-ticker", daemon=True)
-        self.interval = interval
+        self.jobs = jobs
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        due = {job: time.monotonic() + interval for job, interval in self.jobs}
         try:
-            while not self.stopped.wait(self.interval):
-                for job in periodic_jobs():
+            while not self.stopped.wait(min(1.0, *(interval for _, interval in self.jobs))):
+                now = time.monotonic()
+                for job, interval in self.jobs:
+                    if now < due[job]:
+                        continue
+                    due[job] = now + interval
                     try:
                         job()
                     except Exception:
@@ -78,14 +85,19 @@ class _Ticker(threading.Thread):
         self.stopped.set()
 
 
-def periodic_jobs() -> list:  # type: ignore[type-arg]
+def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]]:
     from orderfactory import idempotency
     from orderfactory.factories.services import sweep
+    from orderfactory.subscriptions.services import tick
 
-    return [sweep, idempotency.purge]
+    jobs: list[tuple[Callable[[], object], float]] = [(sweep, TICK_INTERVAL), (idempotency.purge, 3600.0)]
+    if scheduler:
+        jobs.append((tick, SCHEDULER_INTERVAL))
+    return jobs
 
 
 TICK_INTERVAL = float(os.environ.get("ORDERFACTORY_TICK_INTERVAL", "30"))
+SCHEDULER_INTERVAL = float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
 
 _embedded: list[_Runner | _Ticker] = []
 
@@ -99,7 +111,8 @@ def start_embedded(concurrency: int = 1) -> None:
         runner = _Runner(_name(i))
         runner.start()
         _embedded.append(runner)
-    ticker = _Ticker(TICK_INTERVAL)
+    # `serve` embeds the scheduler too; standalone workers leave it to `orderfactory scheduler`.
+    ticker = _Ticker(periodic_jobs(scheduler=True))
     ticker.start()
     _embedded.append(ticker)
 
@@ -115,7 +128,7 @@ def stop_embedded(timeout: float = 10.0) -> None:
 def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = False) -> None:
     runners: list[_Runner | _Ticker] = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
     if not batch:
-        runners.append(_Ticker(TICK_INTERVAL))
+        runners.append(_Ticker(periodic_jobs(scheduler=False)))
     for runner in runners:
         runner.start()
     log.info("%d worker thread(s) running", len(runners))

@@ -670,7 +670,7 @@ def on_factory_finished(factory_id: str, status: str) -> None:
     with scopes.active(worker_scope(attempt.organization_id, attempt.mode)), transaction.atomic():
         run = SubscriptionRun.objects.select_for_update().get(pk=attempt.subscription_run_id)
         subscription = (
-            OrderSubscription.objects.select_for_update()
+            OrderSubscription.objects.select_for_update(of=("self",))
             .select_related("subscription_model")
             .get(pk=run.order_subscription_id)
         )
