@@ -182,13 +182,17 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     while True:
+        failed = False
         try:
             counts = services.tick()
             if any(counts.values()):
                 log.info("scheduler tick: %s", counts)
         except Exception:
+            failed = True
             log.exception("scheduler tick failed")
-        if args.once or stop.wait(args.interval):
+        if args.once:
+            return 1 if failed else 0  # so cron sees a failed tick
+        if stop.wait(args.interval):
             return 0
 
 

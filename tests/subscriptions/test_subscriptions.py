@@ -289,3 +289,16 @@ def test_failed_attempts_carry_stable_codes_and_whether_they_are_retryable(api, 
     [detail] = [d for d in a["errors_details"] if d["attribute"] == "line_items"]
     assert detail["code"] == "out_of_stock" and detail["retryable"] is True
     assert detail["message"] in a["errors_log"]["line_items"]
+
+
+def test_renewal_alerts_are_not_crowded_out_by_subscriptions_whose_window_is_closed(api, placed_order):
+    from orderfactory.subscriptions import services
+
+    late = subscribe(api, placed_order["id"], frequency="weekly", renewal_alert_period=96).data
+    for _ in range(3):
+        subscribe(api, placed_order["id"], renewal_alert_period=1)
+    first = parse(late["attributes"]["next_run_at"])
+    with clock.frozen(first - 95 * HOUR):
+        # one candidate at a time: the three daily subscriptions (earlier runs, windows still closed) must not
+        # take the place of the weekly one, whose 96-hour window is open
+        assert services._renewal_alerts(clock.now(), batch=1) == 1

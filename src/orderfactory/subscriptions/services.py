@@ -455,6 +455,7 @@ def _locked_batch(qs: models.QuerySet, batch: int) -> list[Any]:
 def tick(now: dt.datetime | None = None, batch: int = 200) -> dict[str, int]:
     """One pass of the scheduler: start due runs, retry failed attempts whose backoff is over, send renewal
     alerts. Safe to run from several processes at once. Returns counters."""
+    batch = max(batch, 1)
     now = now or clock.now()
     counts = {"runs": 0, "skipped": 0, "retries": 0, "alerts": 0}
     while True:
@@ -611,11 +612,18 @@ def _attempt(subscription: OrderSubscription, run: SubscriptionRun) -> None:
 def _renewal_alerts(now: dt.datetime, batch: int) -> int:
     """``order_subscriptions.renewal_alert``, ``renewal_alert_period`` hours before each run, once per run."""
     sent = 0
-    candidates = (
-        OrderSubscription.unscoped.filter(status__in=("active", "running"), next_run_at__gt=now)
-        .exclude(renewal_alert_sent_for=models.F("next_run_at"))
-        .order_by("next_run_at")
-    )
+    pending = OrderSubscription.unscoped.filter(
+        status__in=("active", "running"), next_run_at__gt=now
+    ).exclude(renewal_alert_sent_for=models.F("next_run_at"))
+    # Whose window is open, decided in SQL (one condition per distinct period, at most 720), so subscriptions
+    # whose window is not open yet cannot crowd out those whose window is.
+    periods = set(pending.values_list("renewal_alert_period", flat=True).distinct())
+    if not periods:
+        return 0
+    window = models.Q()
+    for period in periods:
+        window |= models.Q(renewal_alert_period=period, next_run_at__lte=now + dt.timedelta(hours=period))
+    candidates = pending.filter(window).order_by("next_run_at")
     for subscription in candidates[: batch * 10]:
         assert subscription.next_run_at is not None
         if subscription.next_run_at - dt.timedelta(hours=subscription.renewal_alert_period) > now:
