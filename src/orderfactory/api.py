@@ -132,7 +132,7 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if request.method == "GET" and type_name in cache.CACHEABLE_TYPES and cache.enabled():
+            if request.method == "GET" and type_name in ratelimit.CACHEABLE_TYPES and cache.enabled():
                 response = _cached(
                     request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
                 )

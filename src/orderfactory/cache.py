@@ -29,20 +29,6 @@ from django.db.backends.signals import connection_created
 
 from orderfactory.core import scope as scopes
 
-CACHEABLE_TYPES = frozenset(
-    {
-        "skus",
-        "prices",
-        "price_lists",
-        "markets",
-        "bundles",
-        "promotions",
-        "stock_items",
-        "stock_locations",
-        "sku_options",
-        "imports",
-    }
-)
 MAX_ENTRIES = 4096
 MAX_BODY = 512 * 1024
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)

@@ -40,6 +40,17 @@ class Scope:
         }
 
 
+def worker(organization_id: str, mode: str, name: str) -> Scope:
+    """The scope background code acts in for one tenant's rows; ``name`` identifies it in audit trails."""
+    return Scope(
+        organization_id=organization_id,
+        organization_slug="",
+        mode=mode,
+        application_id=name,
+        application_kind="worker",
+    )
+
+
 class ScopeMissing(RuntimeError):
     """A tenant query ran with no (organization, mode) scope: a programming error, never user input."""
 

@@ -45,13 +45,7 @@ class LostClaim(Exception):
 
 
 def worker_scope(organization_id: str, mode: str) -> scopes.Scope:
-    return scopes.Scope(
-        organization_id=organization_id,
-        organization_slug="",
-        mode=mode,
-        application_id="order-factory-worker",
-        application_kind="worker",
-    )
+    return scopes.worker(organization_id, mode, "order-factory-worker")
 
 
 # --- creation (inside the request's transaction) ----------------------------------------------------------

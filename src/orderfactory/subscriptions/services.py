@@ -435,13 +435,7 @@ def _on_event(name: str, resource_type: str, instance: Any) -> None:
 
 
 def worker_scope(organization_id: str, mode: str) -> scopes.Scope:
-    return scopes.Scope(
-        organization_id=organization_id,
-        organization_slug="",
-        mode=mode,
-        application_id="scheduler",
-        application_kind="worker",
-    )
+    return scopes.worker(organization_id, mode, "scheduler")
 
 
 def _locked_batch(qs: models.QuerySet, batch: int) -> list[Any]:
