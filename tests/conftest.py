@@ -22,6 +22,16 @@ def _no_rate_limits(settings: Any) -> None:
     settings.ORDERFACTORY = {**settings.ORDERFACTORY, "RATE_LIMITS_ENABLED": False}
 
 
+@pytest.fixture(autouse=True)
+def _steady_revocation_cache(monkeypatch: Any) -> None:
+    """Token verification refreshes its revocation snapshot once a second; a refresh landing inside a measured
+    request would add a query to pinned counts depending on the machine's speed. Tests of the refresh itself
+    set their own interval."""
+    from orderfactory.auth import tokens
+
+    monkeypatch.setattr(tokens._revoked, "refresh_seconds", 3600.0)
+
+
 @dataclass
 class Response:
     status: int
