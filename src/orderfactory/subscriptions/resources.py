@@ -222,23 +222,6 @@ class OrderSubscriptionResource(Resource):
         return services.update(instance, payload.model_fields(cls), triggers)
 
 
-def _item_amount(name: str, column: str) -> tuple[Any, ...]:
-    return (
-        Float(
-            f"{name}_float",
-            "F",
-            compute=lambda row: money.to_float(row[column], row["currency_code"]),
-            depends=(column, "currency_code"),
-        ),
-        String(
-            f"formatted_{name}",
-            "F",
-            compute=lambda row: money.format_amount(row[column], row["currency_code"]),
-            depends=(column, "currency_code"),
-        ),
-    )
-
-
 @registry.register
 class OrderSubscriptionItemResource(Resource):
     type = "order_subscription_items"
@@ -247,8 +230,7 @@ class OrderSubscriptionItemResource(Resource):
         String("sku_code", "CUF"),
         String("bundle_code", "CUF"),
         Integer("quantity", "CUFfs", required=True),
-        Integer("unit_amount_cents", "CUFfs"),
-        *_item_amount("unit_amount", "unit_amount_cents"),
+        *money.money("unit_amount_cents", "unit_amount_float", "formatted_unit_amount", flags="CUFfs"),
         Integer(
             "total_amount_cents",
             "F",

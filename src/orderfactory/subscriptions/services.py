@@ -188,6 +188,24 @@ def _dates_problems(subscription: OrderSubscription) -> list[errors.ApiError]:
     return []
 
 
+def _add_items(subscription: OrderSubscription, lines: Any) -> None:
+    """The subscription's items, one per source SKU line, at the line's frozen price."""
+    OrderSubscriptionItem.objects.bulk_create(
+        [
+            OrderSubscriptionItem(
+                order_subscription=subscription,
+                sku_id=line.sku_id,
+                sku_code=line.sku_code,
+                quantity=line.quantity,
+                unit_amount_cents=line.unit_amount_cents,
+                currency_code=line.currency_code,
+                source_line_item=line,
+            )
+            for line in lines
+        ]
+    )
+
+
 def create_from_order(order: Any) -> list[OrderSubscription]:
     """``_create_subscriptions`` on a placed order (the automatic path): one subscription per frequency
     (``by_frequency``) or per line item (``by_line_items``) of the line items that carry one. The source order
@@ -246,20 +264,7 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
         subscription.next_run_at = schedule.next_after(anchor, frequency, max(anchor, now))
         _copy_addresses(subscription, order)
         subscription.save()
-        OrderSubscriptionItem.objects.bulk_create(
-            [
-                OrderSubscriptionItem(
-                    order_subscription=subscription,
-                    sku_id=line.sku_id,
-                    sku_code=line.sku_code,
-                    quantity=line.quantity,
-                    unit_amount_cents=line.unit_amount_cents,
-                    currency_code=line.currency_code,
-                    source_line_item=line,
-                )
-                for line in group
-            ]
-        )
+        _add_items(subscription, group)
         hooks.on_write("create", "order_subscriptions", subscription, None)
         made.append(subscription)
     type(order).objects.filter(pk=order.pk).update(subscription_created_at=now)
@@ -395,20 +400,7 @@ def _convert(subscription: OrderSubscription) -> None:
         )
     subscription.subscription_model = model
     lines = LineItem.objects.filter(order_id=subscription.source_order_id, item_type="skus")
-    OrderSubscriptionItem.objects.bulk_create(
-        [
-            OrderSubscriptionItem(
-                order_subscription=subscription,
-                sku_id=line.sku_id,
-                sku_code=line.sku_code,
-                quantity=line.quantity,
-                unit_amount_cents=line.unit_amount_cents,
-                currency_code=line.currency_code,
-                source_line_item=line,
-            )
-            for line in lines
-        ]
-    )
+    _add_items(subscription, lines)
 
 
 def cancel_for_source_order(order: Any) -> None:
