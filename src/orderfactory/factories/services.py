@@ -93,21 +93,20 @@ def _claim(factory_id: str) -> str | None:
     now = clock.now()
     token = uuid.uuid4().hex
     with transaction.atomic():
-        factory = OrderFactory.objects.select_for_update().filter(pk=factory_id).first()
-        if factory is None or factory.status != "pending":
+        # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
+        # ``in_progress`` and does nothing.
+        factory = OrderFactory.objects.select_for_update().filter(pk=factory_id, status="pending").first()
+        if factory is None:
             return None
         before = hooks_snapshot(factory)
-        claimed = OrderFactory.objects.filter(pk=factory_id, status="pending").update(
-            status="in_progress",
-            started_at=Coalesce(models.F("started_at"), models.Value(now)),
-            claimed_by=token,
-            lease_expires_at=now + LEASE,
-            attempts=models.F("attempts") + 1,
-            updated_at=now,
+        factory.status = "in_progress"
+        factory.started_at = factory.started_at or now
+        factory.claimed_by = token
+        factory.lease_expires_at = now + LEASE
+        factory.attempts += 1
+        factory.save(
+            update_fields=["status", "started_at", "claimed_by", "lease_expires_at", "attempts", "updated_at"]
         )
-        if not claimed:
-            return None
-        factory.refresh_from_db()
         hooks.on_write("update", factory.type, factory, before)
         if factory.attempts == 1:
             hooks.event(f"{factory.type}.start", factory.type, factory)
@@ -152,33 +151,48 @@ def _execute(factory_id: str, token: str) -> str:
             factory.target_order = target
             factory.errors_log = notes
             factory.errors_count = _count(notes)
+            if not factory.place_target_order:
+                # Nothing left to do outside the database: the copy completes in its own transaction.
+                return _complete(factory, {}, {}, before)
             factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
             hooks.on_write("update", factory.type, factory, before)
     problems: dict[str, list[str]] = {}
-    codes: dict[str, str] = {"coupon_code": "coupon_dropped"}
+    codes: dict[str, str] = {}
     if factory.place_target_order:
         assert factory.target_order_id is not None  # set above, or by an earlier attempt
         try:
             orders.place(factory.target_order_id)
         except orders.OrderInvalid as exc:
-            problems, codes = exc.problems, {**codes, **exc.codes}
+            problems, codes = exc.problems, exc.codes
         except errors.ApiErrors as exc:
-            problems, codes = _problems_of(exc), {**codes, **_codes_of(exc)}
+            problems, codes = _problems_of(exc), _codes_of(exc)
     with transaction.atomic():
         factory = _locked(factory_id, token)
-        log_ = _merge(factory.errors_log or {}, problems)
-        if problems and not factory.skip_errors:
-            return _end(factory, "failed", log_, codes)
-        if factory.cancel_source_order and factory.source_order_id:
-            try:
-                with transaction.atomic():
-                    orders.cancel(factory.source_order_id)
-            except orders.OrderInvalid as exc:
-                log_ = _merge(log_, {"source_order": exc.problems.get("status", ["could not be cancelled"])})
-                codes["source_order"] = "not_cancelled"
-                if not factory.skip_errors:
-                    return _end(factory, "failed", log_, codes)
-        return _end(factory, "completed", log_, codes)
+        return _complete(factory, problems, codes)
+
+
+def _complete(
+    factory: OrderFactory,
+    problems: dict[str, list[str]],
+    codes: dict[str, str],
+    before: dict[str, Any] | None = None,
+) -> str:
+    """End a copy whose target exists (inside the caller's transaction, holding the factory's row lock):
+    failed on problems unless ``skip_errors``, else completed, cancelling the source first when asked."""
+    codes = {"coupon_code": "coupon_dropped", **codes}
+    log_ = _merge(factory.errors_log or {}, problems)
+    if problems and not factory.skip_errors:
+        return _end(factory, "failed", log_, codes, before)
+    if factory.cancel_source_order and factory.source_order_id:
+        try:
+            with transaction.atomic():
+                orders.cancel(factory.source_order_id)
+        except orders.OrderInvalid as exc:
+            log_ = _merge(log_, {"source_order": exc.problems.get("status", ["could not be cancelled"])})
+            codes["source_order"] = "not_cancelled"
+            if not factory.skip_errors:
+                return _end(factory, "failed", log_, codes, before)
+    return _end(factory, "completed", log_, codes, before)
 
 
 def _abort_reason(factory: OrderFactory) -> dict[str, list[str]] | None:
@@ -232,10 +246,15 @@ def _codes_of(exc: errors.ApiErrors) -> dict[str, str]:
 
 
 def _end(
-    factory: OrderFactory, status: str, log_: dict[str, list[str]], codes: dict[str, str] | None = None
+    factory: OrderFactory,
+    status: str,
+    log_: dict[str, list[str]],
+    codes: dict[str, str] | None = None,
+    before: dict[str, Any] | None = None,
 ) -> str:
-    """Move the factory to its final status (inside the caller's transaction, holding its row lock)."""
-    before = hooks_snapshot(factory)
+    """Move the factory to its final status (inside the caller's transaction, holding its row lock);
+    ``before``: the row as the audit trail should show it before this change, when it changed since read."""
+    before = before or hooks_snapshot(factory)
     now = clock.now()
     factory.status = status
     factory.errors_log = log_
@@ -290,7 +309,9 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
-    source = Order.objects.select_related("market", "payment_method").get(pk=factory.source_order_id)
+    source = Order.objects.select_related(
+        "market__default_shipping_method", "payment_method", "billing_address", "shipping_address"
+    ).get(pk=factory.source_order_id)
     coupon_code = source.coupon_code
     if coupon_code:
         try:
@@ -302,8 +323,10 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
                 ) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
+    # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this
+    # transaction, and foreign keys are checked at commit.
     target = Order(
-        market_id=source.market_id,
+        market=source.market,
         customer_id=source.customer_id,
         customer_email=source.customer_email,
         language_code=source.language_code,
@@ -312,7 +335,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         guest=source.guest,
         country_code=source.country_code,
         coupon_code=coupon_code,
-        payment_method_id=source.payment_method_id,
+        payment_method=source.payment_method,
         freight_taxable=source.freight_taxable,
         payment_method_taxable=source.payment_method_taxable,
         adjustment_taxable=source.adjustment_taxable,
@@ -321,19 +344,20 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     plan = _subscription_plan(factory)
     billing = plan.get("billing_address") or source.billing_address
     shipping = plan.get("shipping_address") or source.shipping_address
+    clones = iter(orders.clone_addresses([a for a in (billing, shipping) if a is not None]))
     if billing is not None:
-        target.billing_address = orders.clone_address(billing)
+        target.billing_address = next(clones)
     if shipping is not None:
-        target.shipping_address = orders.clone_address(shipping)
-    target.save()
-    lines = list(LineItem.objects.filter(order=source).order_by("created_at", "id"))
+        target.shipping_address = next(clones)
+    lines = list(LineItem.objects.filter(order=source).select_related("sku").order_by("created_at", "id"))
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     if plan.get("items") is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
-        names, images = _sku_labels([item[0] for item in plan["items"]])
+        skus = _skus([item[0] for item in plan["items"]])
         lines = sku_lines = [
             LineItem(
                 id=f"item{position}",
+                sku=skus.get(sku_id),
                 sku_id=sku_id,
                 item_id=sku_id,
                 sku_code=sku_code,
@@ -343,8 +367,8 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
                 total_amount_cents=(unit or 0) * quantity,
                 discount_cents=0,
                 options_amount_cents=0,
-                name=names.get(sku_id),
-                image_url=images.get(sku_id),
+                name=getattr(skus.get(sku_id), "name", None),
+                image_url=getattr(skus.get(sku_id), "image_url", None),
             )
             for position, (sku_id, sku_code, quantity, unit) in enumerate(plan["items"])
         ]
@@ -353,7 +377,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             order=target,
             item_type=orders.SKU,
             item_id=line.item_id,
-            sku_id=line.sku_id,
+            sku=line.sku,
             sku_code=line.sku_code,
             bundle_code=line.bundle_code,
             quantity=line.quantity,
@@ -390,13 +414,16 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         if dropped:
             for copy in copies.values():
                 copy.discount_cents = 0
-    LineItem.objects.bulk_create([*copies.values(), *frozen])
     if plan.get("wallet_entry") is not None:
         _use_wallet_entry(plan["wallet_entry"], target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
-    orders.recompute(target, frozen_promotions=not factory.apply_promotions)
-    _prefer_source_shipping_methods(source, target)
+    orders.recompute(
+        target,
+        frozen_promotions=not factory.apply_promotions,
+        new_lines=[*copies.values(), *frozen],
+        preferred_methods=_source_shipping_methods(source),
+    )
     return target
 
 
@@ -410,11 +437,10 @@ def _subscription_plan(factory: OrderFactory) -> dict[str, Any]:
     return run_plan(factory.order_subscription)
 
 
-def _sku_labels(sku_ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+def _skus(sku_ids: list[str]) -> dict[str, Any]:
     from orderfactory.catalog.models import Sku
 
-    rows = list(Sku.objects.filter(pk__in=sku_ids).values_list("pk", "name", "image_url"))
-    return {pk: name for pk, name, _ in rows}, {pk: image for pk, _, image in rows}
+    return {sku.pk: sku for sku in Sku.objects.filter(pk__in=sku_ids)}
 
 
 def _use_wallet_entry(entry: Any, target: Order) -> None:
@@ -425,12 +451,10 @@ def _use_wallet_entry(entry: Any, target: Order) -> None:
     source_payment = payment_source_of(entry)
     if source_payment is None:
         return
-    copy = clone_payment_source(source_payment)
-    type(copy).objects.filter(pk=copy.pk).update(customer_payment_source_id=entry.pk)
-    orders.link_payment_source(target, copy)
+    copy = clone_payment_source(source_payment, order_id=target.pk, customer_payment_source_id=entry.pk)
+    orders.own_payment_source(target, copy)
     if entry.payment_method_id:
         target.payment_method_id = entry.payment_method_id
-    target.save(update_fields=["payment_source_type", "payment_source_id", "payment_method_id"])
 
 
 def _reuse_wallet(source: Order, target: Order) -> None:
@@ -445,34 +469,20 @@ def _reuse_wallet(source: Order, target: Order) -> None:
     entry = wallet_entry_for(source.payment_source_type, source_payment.pk)
     if entry is None or (source.customer_id and entry.customer_id != source.customer_id):
         return
-    copy = clone_payment_source(source_payment)
-    type(copy).objects.filter(pk=copy.pk).update(customer_payment_source_id=entry.pk)
-    orders.link_payment_source(target, copy)
-    target.save(update_fields=["payment_source_type", "payment_source_id"])
+    copy = clone_payment_source(source_payment, order_id=target.pk, customer_payment_source_id=entry.pk)
+    orders.own_payment_source(target, copy)
 
 
-def _prefer_source_shipping_methods(source: Order, target: Order) -> None:
-    """Rebuilt shipments keep the source's shipping method where it still applies to them."""
-    chosen = {
-        (s.stock_location_id, s.shipping_category_id): s.shipping_method_id
-        for s in Shipment.objects.filter(order=source, shipping_method__isnull=False)
+def _source_shipping_methods(source: Order) -> orders.PreferredMethods:
+    """The shipping methods the source's shipments chose, by (stock location, shipping category): rebuilt
+    shipments keep them where they still apply."""
+    return {
+        (s.stock_location_id, s.shipping_category_id): s.shipping_method
+        for s in Shipment.objects.filter(order=source, shipping_method__isnull=False).select_related(
+            "shipping_method"
+        )
+        if s.shipping_method is not None
     }
-    if not chosen:
-        return
-    any_method = next(iter(chosen.values()))
-    changed = []
-    for shipment in Shipment.objects.filter(order=target):
-        wanted = chosen.get((shipment.stock_location_id, shipment.shipping_category_id), any_method)
-        if (
-            wanted
-            and wanted != shipment.shipping_method_id
-            and wanted in {m.pk for m in orders.available_shipping_methods(target, shipment)}
-        ):
-            shipment.shipping_method_id = wanted
-            changed.append(shipment)
-    if changed:
-        Shipment.objects.bulk_update(changed, ["shipping_method_id"])
-        orders.recompute(target, frozen_promotions=True)
 
 
 # --- the sweep --------------------------------------------------------------------------------------------

@@ -175,6 +175,14 @@ def link_payment_source(order: Order, source: Any) -> None:
     order.payment_source_id = source.pk
 
 
+def own_payment_source(order: Order, source: Any) -> None:
+    """Point the order at a payment source made for it (whose ``order_id`` is already the order's)."""
+    from orderfactory.customers.services import source_type_of
+
+    order.payment_source_type = source_type_of(source)
+    order.payment_source_id = source.pk
+
+
 def payment_source_of(order: Order) -> Any:
     from orderfactory.customers.services import PAYMENT_SOURCE_MODELS
 
@@ -182,6 +190,25 @@ def payment_source_of(order: Order) -> Any:
         return None
     model = PAYMENT_SOURCE_MODELS.get(order.payment_source_type)
     return model.objects.filter(pk=order.payment_source_id).first() if model else None
+
+
+def clone_addresses(addresses: list[Address]) -> list[Address]:
+    """Copies of addresses already read in this transaction, written with one INSERT."""
+    now = clock.now()
+    clones = [
+        Address(
+            **{
+                f.attname: getattr(address, f.attname)
+                for f in Address._meta.concrete_fields
+                if f.attname not in ("id", "created_at", "updated_at")
+            },
+            created_at=now,
+            updated_at=now,
+        )
+        for address in addresses
+    ]
+    Address.objects.bulk_create(clones)
+    return clones
 
 
 def clone_address(address: Address) -> Address:
@@ -431,12 +458,26 @@ def shipping_cost(method: ShippingMethod | None, subtotal_cents: int) -> int:
     return method.price_amount_cents
 
 
-def rebuild_shipments(order: Order, sku_lines: list[LineItem], subtotal: int) -> list[Shipment]:
+PreferredMethods = dict[tuple[str | None, str | None], ShippingMethod]
+
+
+def rebuild_shipments(
+    order: Order,
+    sku_lines: list[LineItem],
+    subtotal: int,
+    *,
+    fresh: bool = False,
+    preferred: PreferredMethods | None = None,
+) -> list[Shipment]:
     """One shipment per (inventory stock location, shipping category) that fulfils shippable items, in
     priority order, when the order has a shipping address. Existing shipments are kept (with their chosen
-    shipping method) when they still apply."""
+    shipping method) when they still apply. ``fresh``: the order is new and has no shipments yet.
+    ``preferred``: the shipping method a new shipment takes, by (stock location, shipping category), when it
+    applies (else the first one given, else the market's default)."""
     shippable = [line for line in sku_lines if line.sku is not None and not line.sku.do_not_ship]
-    existing = list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+    existing = (
+        [] if fresh else list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+    )
     if not shippable or not order.shipping_address_id:
         for line in sku_lines:
             line.fulfilling_shipment_id = None
@@ -474,9 +515,12 @@ def rebuild_shipments(order: Order, sku_lines: list[LineItem], subtotal: int) ->
             to_create.append(shipment)
         shipment.origin_address_id = loc.stock_location.address_id if loc else None
         shipment.shipping_address_id = order.shipping_address_id
-        shipment.shipping_method = _shipping_method_for(
-            order, shipment, shipment.shipping_method, default_method
-        )
+        keep = shipment.shipping_method
+        if keep is None and preferred:
+            keep = preferred.get((shipment.stock_location_id, shipment.shipping_category_id)) or next(
+                iter(preferred.values())
+            )
+        shipment.shipping_method = _shipping_method_for(order, shipment, keep, default_method)
         shipment.skus_count = sum(line.quantity for line in groups[key])
         shipment.cost_amount_cents = shipping_cost(shipment.shipping_method, subtotal)
         shipment.number = f"{order.number}/S/{position + 1:03d}" if order.number else None
@@ -553,11 +597,22 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
     return lines
 
 
-def recompute(order: Order, *, frozen_promotions: bool = False) -> None:
+def recompute(
+    order: Order,
+    *,
+    frozen_promotions: bool = False,
+    new_lines: list[LineItem] | None = None,
+    preferred_methods: PreferredMethods | None = None,
+) -> None:
     """Price the order again from its SKU lines: shipments and their cost lines, the payment method line, the
     promotion lines, every total, and ``draft``/``pending`` from whether it has items. A constant number of
-    queries whatever the number of line items."""
-    lines = list(LineItem.objects.filter(order=order).select_related("sku"))
+    queries whatever the number of line items.
+
+    ``new_lines``: the order is new and not written yet (an order copy); these are its lines, unsaved, each
+    with its ``sku`` loaded. They are priced in memory, and the order, its shipments and every line are then
+    written once each (``preferred_methods`` as in ``rebuild_shipments``)."""
+    fresh = new_lines is not None
+    lines = new_lines if new_lines is not None else list(LineItem.objects.filter(order=order).select_related("sku"))
     sku_lines = [line for line in lines if line.item_type == SKU]
     priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
     was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
@@ -571,7 +626,11 @@ def recompute(order: Order, *, frozen_promotions: bool = False) -> None:
             line.options_amount_cents or 0
         )
     subtotal = sum(line.total_amount_cents for line in sku_lines)
-    shipments = rebuild_shipments(order, sku_lines, subtotal) if order.market_id else []
+    shipments = (
+        rebuild_shipments(order, sku_lines, subtotal, fresh=fresh, preferred=preferred_methods)
+        if order.market_id
+        else []
+    )
     derived: list[LineItem] = []
     for shipment in shipments:
         derived.append(
@@ -609,17 +668,20 @@ def recompute(order: Order, *, frozen_promotions: bool = False) -> None:
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
         derived.extend(_promotion_lines(order, sku_lines, subtotal))
-    stale = [line.pk for line in lines if line.item_type != SKU and line not in kept_promotions]
-    if stale:
-        LineItem.objects.filter(pk__in=stale).delete()
-    if derived:
-        LineItem.objects.bulk_create(derived)
-    # Only the lines whose price or shipment changed: bulk_update's CASE per column costs CPU per line.
-    changed = [
-        line for line in sku_lines if tuple(getattr(line, column) for column in priced) != was[line.pk]
-    ]
-    if changed:
-        LineItem.objects.bulk_update(changed, list(priced))
+    if fresh:
+        LineItem.objects.bulk_create([*lines, *derived])
+    else:
+        stale = [line.pk for line in lines if line.item_type != SKU and line not in kept_promotions]
+        if stale:
+            LineItem.objects.filter(pk__in=stale).delete()
+        if derived:
+            LineItem.objects.bulk_create(derived)
+        # Only the lines whose price or shipment changed: bulk_update's CASE per column costs CPU per line.
+        changed = [
+            line for line in sku_lines if tuple(getattr(line, column) for column in priced) != was[line.pk]
+        ]
+        if changed:
+            LineItem.objects.bulk_update(changed, list(priced))
     promotions = kept_promotions + [line for line in derived if line.item_type == PROMOTION_LINE]
     order.subtotal_amount_cents = subtotal
     order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)

@@ -211,9 +211,10 @@ def delete_payment_source(source: PaymentSource) -> None:
     source.delete()
 
 
-def clone_payment_source(source: PaymentSource) -> PaymentSource:
+def clone_payment_source(source: PaymentSource, **columns: Any) -> PaymentSource:
     """A new payment source of the same type and data (token, options, gateway), attached to no order and
-    in no wallet, with no gateway answer yet: what an order copy pays with when it reuses a wallet."""
+    in no wallet unless ``columns`` say so (``order_id``, ``customer_payment_source_id``), with no gateway
+    answer yet: what an order copy pays with when it reuses a wallet."""
     if isinstance(source, ExternalPayment):
         clone: PaymentSource = ExternalPayment(
             payment_source_token=source.payment_source_token,
@@ -223,6 +224,8 @@ def clone_payment_source(source: PaymentSource) -> PaymentSource:
     else:
         clone = WireTransfer()
     clone.metadata = dict(source.metadata or {})
+    for column, value in columns.items():
+        setattr(clone, column, value)
     clone.save()
     return clone
 
