@@ -28,6 +28,30 @@ def enqueue_order_factory(factory_id: str) -> None:
     transaction.on_commit(lambda: run_order_factory.enqueue(factory_id))
 
 
+def queued_order_factories(factory_ids: list[str]) -> set[str]:
+    """Of these factories, those whose job still waits in the database queue, so the sweep renews their
+    lease instead of queuing them twice when a backlog outlasts it. A job that is running is not counted: its
+    worker may have died before claiming the factory. Only the database backend can tell; with RQ this is
+    empty and the sweep re-queues (a duplicate job does nothing)."""
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    if not factory_ids or not isinstance(task_backends["default"], DatabaseBackend):
+        return set()
+    from django_tasks_db.models import DBTaskResult
+
+    waiting: set[str] = set()
+    for start in range(0, len(factory_ids), 500):
+        waiting.update(
+            DBTaskResult.objects.filter(
+                status="READY",
+                task_path=run_order_factory.module_path,
+                args_kwargs__args__0__in=factory_ids[start : start + 500],
+            ).values_list("args_kwargs__args__0", flat=True)
+        )
+    return waiting
+
+
 def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:
     def go() -> None:
         (deliver_webhook.using(run_after=run_after) if run_after else deliver_webhook).enqueue(delivery_id)

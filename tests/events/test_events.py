@@ -68,8 +68,7 @@ def test_an_order_copy_fires_its_lifecycle(api):
         "order_copies.create",
         "order_copies.update",
         "order_copies.start",
-        "order_copies.update",  # the target order is linked
-        "order_copies.update",  # completed
+        "order_copies.update",  # the target order is linked and the copy completed, in one transaction
         "order_copies.complete",
     ]
 

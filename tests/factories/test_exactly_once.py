@@ -247,6 +247,29 @@ def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(
     assert services.sweep(later + services.LEASE + SECOND) == 0
 
 
+def test_a_job_still_queued_behind_a_backlog_is_not_queued_twice(
+    api, placed_order, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True):
+        factory_id = copy(api, placed_order["id"]).data["id"]
+    queued = DBTaskResult.objects.filter(args_kwargs__args__0=factory_id)
+    assert queued.count() == 1
+    later = clock.now() + services.LEASE + SECOND
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep(later) == 0  # its job waits in the queue: the lease is renewed instead
+    assert queued.count() == 1
+    assert services.sweep(later) == 0  # renewed: not stale again before a full lease
+    # A job that was taken by a worker that died before claiming the factory does not count.
+    queued.update(status="RUNNING")
+    much_later = later + services.LEASE + SECOND
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep(much_later) == 1
+    assert queued.filter(status="READY").count() == 1
+    assert run_job(factory_id) == "completed"
+
+
 def test_a_copy_that_keeps_dying_fails_after_its_attempts(api, placed_order, monkeypatch):
     factory_id = copy(api, placed_order["id"]).data["id"]
 

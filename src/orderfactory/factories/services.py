@@ -20,7 +20,6 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models.functions import Coalesce
 
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
@@ -491,7 +490,8 @@ def _source_shipping_methods(source: Order) -> orders.PreferredMethods:
 def sweep(now: dt.datetime | None = None) -> int:
     """Re-queue the factories whose job was lost: ``in_progress`` ones whose worker died (claim past its lease)
     go back to ``pending``, and fail after MAX_ATTEMPTS; ``pending`` ones whose job never ran (lost between a
-    commit and its enqueue) are enqueued again. A duplicate job is harmless: only one claim succeeds. Returns
+    commit and its enqueue) are enqueued again, unless the queue still holds their job (a backlog longer
+    than the lease), which only renews their lease. A duplicate job is harmless: only one claim succeeds. Returns
     how many were re-queued. Runs periodically in every worker process."""
     now = now or clock.now()
     stale = list(
@@ -499,6 +499,7 @@ def sweep(now: dt.datetime | None = None) -> int:
             status__in=("pending", "in_progress"), lease_expires_at__lt=now
         ).values_list("pk", "organization_id", "mode")
     )
+    queued = tasks.queued_order_factories([pk for pk, _, _ in stale])
     requeued = 0
     for pk, organization_id, mode in stale:
         with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
@@ -511,6 +512,8 @@ def sweep(now: dt.datetime | None = None) -> int:
                 continue
             if factory.status == "pending":
                 OrderFactory.objects.filter(pk=pk).update(lease_expires_at=now + LEASE)
+                if pk in queued:
+                    continue  # its job is still in the queue, behind a backlog: it will run
             elif factory.attempts >= MAX_ATTEMPTS:
                 _end(
                     factory,

@@ -475,9 +475,7 @@ def rebuild_shipments(
     ``preferred``: the shipping method a new shipment takes, by (stock location, shipping category), when it
     applies (else the first one given, else the market's default)."""
     shippable = [line for line in sku_lines if line.sku is not None and not line.sku.do_not_ship]
-    existing = (
-        [] if fresh else list(Shipment.objects.filter(order=order).select_related("shipping_method"))
-    )
+    existing = [] if fresh else list(Shipment.objects.filter(order=order).select_related("shipping_method"))
     if not shippable or not order.shipping_address_id:
         for line in sku_lines:
             line.fulfilling_shipment_id = None
@@ -612,7 +610,11 @@ def recompute(
     with its ``sku`` loaded. They are priced in memory, and the order, its shipments and every line are then
     written once each (``preferred_methods`` as in ``rebuild_shipments``)."""
     fresh = new_lines is not None
-    lines = new_lines if new_lines is not None else list(LineItem.objects.filter(order=order).select_related("sku"))
+    lines = (
+        new_lines
+        if new_lines is not None
+        else list(LineItem.objects.filter(order=order).select_related("sku"))
+    )
     sku_lines = [line for line in lines if line.item_type == SKU]
     priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
     was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
