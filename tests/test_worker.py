@@ -130,6 +130,43 @@ def test_two_standalone_workers_share_one_database(api, placed_order, tmp_path):
         assert OrderFactory.objects.filter(attempts=1).count() == copies
 
 
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_concurrency_runs_worker_processes_and_keeps_them_running(api, placed_order, tmp_path):
+    with orderfactory(tmp_path, "worker", "--concurrency", "2") as supervisor:
+        first = wait_for(
+            lambda: len(children_of(supervisor.pid)) == 2 and children_of(supervisor.pid), "two workers"
+        )
+        os.kill(min(first), signal.SIGKILL)
+        wait_for(
+            lambda: len(children_of(supervisor.pid)) == 2 and children_of(supervisor.pid) != first,
+            "the killed worker process replaced",
+            processes=(supervisor,),
+        )
+        ids = [copy(api, placed_order["id"]).data["id"] for _ in range(4)]
+        wait_for(
+            lambda: all(statuses(api)[i] == "completed" for i in ids),
+            "the copies completed by the worker processes",
+            processes=(supervisor,),
+        )
+        children = children_of(supervisor.pid)
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
+    assert all(not Path(f"/proc/{pid}").exists() for pid in children)
+
+
 def test_serve_runs_an_embedded_worker(api, placed_order, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -154,6 +154,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """``--concurrency N`` worker processes (copies are CPU-bound Python: threads of one process would share
+    one interpreter lock), each running ``--threads`` job threads (for jobs that mostly wait: webhook
+    deliveries, gateway calls). With N > 1 this process supervises the N others."""
     from orderfactory import worker
 
     stop = threading.Event()
@@ -164,7 +167,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    worker.run_standalone(concurrency=args.concurrency, stop=stop, batch=args.batch)
+    if args.concurrency > 1:
+        return worker.supervise(processes=args.concurrency, threads=args.threads, batch=args.batch, stop=stop)
+    worker.run_standalone(concurrency=args.threads, stop=stop, batch=args.batch)
     return 0
 
 
@@ -214,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("worker", help="run standalone background workers")
-    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--concurrency", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="job threads per worker process (default 1)")
     p.add_argument("--batch", action="store_true", help="exit when the queue is empty")
     p.set_defaults(func=cmd_worker)
 

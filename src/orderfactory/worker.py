@@ -126,6 +126,9 @@ def stop_embedded(timeout: float = 10.0) -> None:
 
 
 def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = False) -> None:
+    """``concurrency`` job threads in this process (plus the periodic jobs unless ``batch``), until ``stop``,
+    or until the queue is empty in ``batch`` mode, or until the supervising process is gone."""
+    parent = int(os.environ.get(PARENT_ENV, "0"))
     runners: list[_Runner | _Ticker] = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
     if not batch:
         runners.append(_Ticker(periodic_jobs(scheduler=False)))
@@ -133,8 +136,56 @@ def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = Fal
         runner.start()
     log.info("%d worker thread(s) running", len(runners))
     while not stop.is_set() and any(r.is_alive() for r in runners if isinstance(r, _Runner)):
+        if parent and os.getppid() != parent:
+            log.warning("the supervising worker process is gone: stopping")
+            break
         stop.wait(0.5)
     for runner in runners:
         runner.stop()
     for runner in runners:
         runner.join(30)
+
+
+PARENT_ENV = "ORDERFACTORY_WORKER_PARENT"
+
+
+def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Event) -> int:
+    """Run ``processes`` single-process workers (``orderfactory worker --threads T``) and keep them running:
+    one that exits unexpectedly is started again (in ``batch`` mode, one that finished is not). ``stop``
+    passes SIGTERM on and waits for them. Returns the highest exit status of the last children."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "orderfactory.cli", "worker", "--threads", str(threads)]
+    command += ["--batch"] if batch else []
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env)
+
+    children = [start() for _ in range(processes)]
+    log.info("supervising %d worker processes", processes)
+    statuses: dict[int, int] = {}
+    while not stop.is_set():
+        for i, child in enumerate(children):
+            code = child.poll()
+            if code is None or i in statuses:
+                continue
+            if batch:
+                statuses[i] = code
+            else:
+                log.warning("worker process %d exited with %s: starting another", child.pid, code)
+                children[i] = start()
+        if batch and len(statuses) == len(children):
+            break
+        stop.wait(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return max([statuses.get(i, child.returncode or 0) for i, child in enumerate(children)], default=0)
