@@ -5,9 +5,14 @@ rolled-back write enqueues nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from django.db import transaction
 from django_tasks import task
+
+# Finished jobs (successful or failed) stay in the database queue this long for inspection, then the
+# periodic purge deletes them: each copy and each webhook delivery leaves one.
+FINISHED_JOBS_KEPT = dt.timedelta(days=float(os.environ.get("ORDERFACTORY_FINISHED_JOBS_DAYS", "7")))
 
 
 @task()
@@ -57,3 +62,20 @@ def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = N
         (deliver_webhook.using(run_after=run_after) if run_after else deliver_webhook).enqueue(delivery_id)
 
     transaction.on_commit(go)
+
+
+def purge_finished_jobs(now: dt.datetime | None = None) -> int:
+    """Delete the database queue's jobs that finished more than FINISHED_JOBS_KEPT ago (a periodic job);
+    RQ expires its own."""
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from orderfactory.core import clock
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        return 0
+    cutoff = (now or clock.now()) - FINISHED_JOBS_KEPT
+    return DBTaskResult.objects.filter(status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=cutoff).delete()[
+        0
+    ]
