@@ -37,7 +37,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
             if len(_scoped) >= _SCOPED_MAX:
                 _scoped.clear()
             _scoped[key] = template
-        return template._chain()  # a clone: the template itself is never evaluated
+        return template.all()  # a clone: the template itself is never evaluated
 
 
 class UnscopedManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
