@@ -5,7 +5,8 @@ orders of ``--lines`` SKU line items through the services, then measures copies 
 ``POST /api/order_copies`` to the last copy ``completed``:
 
 - **embedded**: ``orderfactory serve`` with its embedded worker;
-- **workers**: ``orderfactory serve --no-worker`` plus one ``orderfactory worker --concurrency 2``;
+- **workers**: ``orderfactory serve --no-worker`` plus one ``orderfactory worker --concurrency 2`` (two worker
+  processes under a supervisor);
 - **ceiling**: the same orders copied with raw SQL through the DB-API cursor, order row and line rows, one
   transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database).
 
