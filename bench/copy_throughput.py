@@ -214,7 +214,11 @@ class Shop:
             [StockItem(stock_location=location, sku=sku, quantity=10**7) for sku in self.skus]
         )
 
-    def placed_order(self, lines: int) -> str:
+    def placed_order(
+        self, lines: int, customer_email: str = "bench@example.com", save_to_wallet: bool = False
+    ) -> str:
+        """A placed order of ``lines`` SKU lines paid by wire transfer (saved in the customer's wallet when
+        ``save_to_wallet``)."""
         from django.db import transaction
 
         from orderfactory.addresses.models import Address
@@ -223,10 +227,11 @@ class Shop:
         from orderfactory.payments.models import WireTransfer
 
         with transaction.atomic():
-            order = orders.create_order({}, market=self.market, customer_email="bench@example.com")
+            order = orders.create_order({}, market=self.market, customer_email=customer_email)
             order.billing_address = Address.objects.create(**self.address)
             order.shipping_address = Address.objects.create(**self.address)
             order.payment_method = self.payment_method
+            order.save_payment_source_to_wallet = save_to_wallet
             orders.link_payment_source(order, WireTransfer.objects.create())
             LineItem.objects.bulk_create(
                 [

@@ -85,41 +85,7 @@ def temporary_database(url: str) -> Iterator[str]:
 
 def placed_source(shop: Shop, index: int, lines: int) -> str:
     """A placed order of ``lines`` SKU lines whose wire transfer is saved in its customer's wallet."""
-    from django.db import transaction
-
-    from orderfactory.addresses.models import Address
-    from orderfactory.orders import services as orders
-    from orderfactory.orders.models import LineItem
-    from orderfactory.payments.models import WireTransfer
-
-    with transaction.atomic():
-        order = orders.create_order({}, market=shop.market, customer_email=f"customer-{index}@bench.example")
-        order.billing_address = Address.objects.create(**shop.address)
-        order.shipping_address = Address.objects.create(**shop.address)
-        order.payment_method = shop.payment_method
-        order.save_payment_source_to_wallet = True
-        orders.link_payment_source(order, WireTransfer.objects.create())
-        LineItem.objects.bulk_create(
-            [
-                LineItem(
-                    order=order,
-                    item_type=orders.SKU,
-                    item_id=sku.pk,
-                    sku=sku,
-                    sku_code=sku.code,
-                    quantity=1,
-                    currency_code="EUR",
-                    unit_amount_cents=100 + i,
-                    total_amount_cents=100 + i,
-                    name=sku.name,
-                    image_url=sku.image_url,
-                )
-                for i, sku in enumerate(shop.skus[:lines])
-            ]
-        )
-        orders.recompute(order)
-    orders.place(order.pk)
-    return str(order.pk)
+    return shop.placed_order(lines, customer_email=f"customer-{index}@bench.example", save_to_wallet=True)
 
 
 def subscribe_all(source_ids: list[str], count: int, due: dt.datetime) -> None:
