@@ -33,15 +33,20 @@ def enqueue_order_factory(factory_id: str) -> None:
     transaction.on_commit(lambda: run_order_factory.enqueue(factory_id))
 
 
+def _database_queue() -> bool:
+    """Whether jobs go through django-tasks' database backend (the queue is a table this code can read)."""
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(task_backends["default"], DatabaseBackend)
+
+
 def queued_order_factories(factory_ids: list[str]) -> set[str]:
     """Of these factories, those whose job still waits in the database queue, so the sweep renews their
     lease instead of queuing them twice when a backlog outlasts it. A job that is running is not counted: its
     worker may have died before claiming the factory. Only the database backend can tell; with RQ this is
     empty and the sweep re-queues (a duplicate job does nothing)."""
-    from django_tasks import task_backends
-    from django_tasks_db.backend import DatabaseBackend
-
-    if not factory_ids or not isinstance(task_backends["default"], DatabaseBackend):
+    if not factory_ids or not _database_queue():
         return set()
     from django_tasks_db.models import DBTaskResult
 
@@ -67,13 +72,11 @@ def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = N
 def purge_finished_jobs(now: dt.datetime | None = None) -> int:
     """Delete the database queue's jobs that finished more than FINISHED_JOBS_KEPT ago (a periodic job);
     RQ expires its own."""
-    from django_tasks import task_backends
-    from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
     from orderfactory.core import clock
 
-    if not isinstance(task_backends["default"], DatabaseBackend):
+    if not _database_queue():
         return 0
     cutoff = (now or clock.now()) - FINISHED_JOBS_KEPT
     return DBTaskResult.objects.filter(status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=cutoff).delete()[

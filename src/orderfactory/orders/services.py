@@ -153,8 +153,6 @@ def create_order(
 
 def link_payment_source(order: Order, source: Any) -> None:
     """Attach a payment source (wire transfer, external payment) to the order; it is the order's own."""
-    from orderfactory.customers.services import source_type_of
-
     if source is None:
         order.payment_source_type = None
         order.payment_source_id = None
@@ -171,8 +169,7 @@ def link_payment_source(order: Order, source: Any) -> None:
             ]
         )
     type(source).objects.filter(pk=source.pk).update(order_id=order.pk)
-    order.payment_source_type = source_type_of(source)
-    order.payment_source_id = source.pk
+    own_payment_source(order, source)
 
 
 def own_payment_source(order: Order, source: Any) -> None:
@@ -212,13 +209,8 @@ def clone_addresses(addresses: list[Address]) -> list[Address]:
 
 
 def clone_address(address: Address) -> Address:
-    clone = Address.objects.get(pk=address.pk)
-    clone.pk = None
-    clone.id = Address._meta.get_field("id").get_default()
-    clone._state.adding = True
-    clone.created_at = clone.updated_at = clock.now()
-    clone.save()
-    return clone
+    """A copy of the address as stored now."""
+    return clone_addresses([Address.objects.get(pk=address.pk)])[0]
 
 
 def save_payment_source_to_wallet(order: Order) -> None:
