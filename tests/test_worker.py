@@ -167,6 +167,15 @@ def test_concurrency_runs_worker_processes_and_keeps_them_running(api, placed_or
     assert all(not Path(f"/proc/{pid}").exists() for pid in children)
 
 
+def test_concurrent_batch_workers_drain_the_queue_and_exit(api, placed_order, tmp_path):
+    ids = [copy(api, placed_order["id"]).data["id"] for _ in range(6)]
+    with orderfactory(tmp_path, "worker", "--concurrency", "2", "--batch") as supervisor:
+        assert supervisor.wait(90) == 0, supervisor.log.read_text()[-3000:]
+    assert all(statuses(api)[i] == "completed" for i in ids)
+    with scope.active(api.scope()):
+        assert OrderFactory.objects.filter(pk__in=ids, attempts=1).count() == len(ids)
+
+
 def test_serve_runs_an_embedded_worker(api, placed_order, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -156,7 +156,8 @@ PARENT_ENV = "ORDERFACTORY_WORKER_PARENT"
 def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Event) -> int:
     """Run ``processes`` single-process workers (``orderfactory worker --threads T``) and keep them running:
     one that exits unexpectedly is started again (in ``batch`` mode, one that finished is not). ``stop``
-    passes SIGTERM on and waits for them. Returns the highest exit status of the last children."""
+    passes SIGTERM on and waits for them. Returns 0 once stopped, or in ``batch`` mode the highest exit status
+    of the children."""
     import subprocess
     import sys
 
@@ -192,4 +193,4 @@ def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Even
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-    return max([statuses.get(i, child.returncode or 0) for i, child in enumerate(children)], default=0)
+    return max(statuses.values(), default=0)
