@@ -190,3 +190,12 @@ def test_the_command_in_its_own_process(tmp_path):
     )
     assert info["mode"] == "live" and info["organization"] == "demo"
     assert [a["client_id"] for a in json.loads(command("apps", "list", "--json"))] == [info["client_id"]]
+
+
+def test_client_ids_never_start_with_a_dash():
+    """One in 64 would, and `apps revoke <client_id>` would read it as an option."""
+    from orderfactory.auth.services import new_client_id
+
+    ids = [new_client_id() for _ in range(2000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert {len(i) for i in ids} == {43}

@@ -71,10 +71,19 @@ def create_application(
             name=name.strip(),
             kind=kind,
             mode=mode,
-            client_id=secrets.token_urlsafe(32),
+            client_id=new_client_id(),
             client_secret_hash=hash_secret(secret),
         )
     return application, secret
+
+
+def new_client_id() -> str:
+    """43 URL-safe characters (256 bits) that never start with ``-``, so a shell command line such as
+    ``orderfactory apps revoke <client_id>`` cannot read one as an option."""
+    while True:
+        client_id = secrets.token_urlsafe(32)
+        if not client_id.startswith("-"):
+            return client_id
 
 
 def list_applications() -> list[Application]:
