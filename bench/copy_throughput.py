@@ -384,7 +384,7 @@ def main() -> int:
 
         with scope.active(tenant_scope(app)):
             began = time.perf_counter()
-            shop = Shop(max(args.lines, *sizes))
+            shop = Shop(max([args.lines, *sizes]))
             sources = [shop.placed_order(args.lines) for _ in range(args.orders)]
             by_size = {size: [shop.placed_order(size) for _ in range(args.per_size)] for size in sizes}
             database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"

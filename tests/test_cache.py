@@ -4,7 +4,7 @@ written since, whoever wrote it and however."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from orderfactory import cache
@@ -98,3 +98,27 @@ def test_a_commit_bumps_the_shared_version_that_other_processes_read(make_api):
     assert CacheVersion.objects.get(organization_id=key[0], mode="test").version > before
     second = _list(api)
     assert second.body != first.body and second.data[0]["attributes"]["name"] == "Elsewhere"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_bumps_the_shared_version_once_and_a_rolled_back_one_not_at_all(make_api):
+    api = make_api()
+
+    def version() -> int:
+        row = CacheVersion.objects.filter(organization_id=api.organization.id, mode="test").first()
+        return row.version if row else 0
+
+    with scope.active(api.scope()):
+        start = version()
+        with transaction.atomic():
+            for name in ("A", "B", "C"):
+                PriceList.objects.create(name=name, currency_code="EUR")
+        assert version() == start + 1
+        with pytest.raises(RuntimeError), transaction.atomic():
+            PriceList.objects.create(name="D", currency_code="EUR")
+            raise RuntimeError("undo")
+        assert version() == start + 1
+        # The rolled-back bump is not remembered as done: the next transaction bumps again.
+        with transaction.atomic():
+            PriceList.objects.create(name="E", currency_code="EUR")
+        assert version() == start + 2

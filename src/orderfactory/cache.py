@@ -7,7 +7,7 @@ alike) and bumps the version of the writer's (organization, mode):
 
 - at once in this process (a local generation), so no later read here can be served a document older than
   the write, committed or not; and
-- in the database when the transaction commits (``CacheVersion``), so other processes (more web workers,
+- in the database with the transaction's commit (``CacheVersion``), so other processes (more web workers,
   standalone workers, the scheduler) stop serving older documents too.
 
 A cached document is keyed by its URL and caller kind and stored with the (database version, local
@@ -92,18 +92,27 @@ def _track_writes(
     key = (current.organization_id, current.mode)
     _bump_local(key)
     db = context["connection"]
-    pending: set[tuple[str, str]] = db.__dict__.setdefault("_of_cache_pending", set())
-    if key not in pending:
-        pending.add(key)
-
-        def bump(alias: str = db.alias) -> None:
-            pending.discard(key)
-            _bump_database(key, alias)
-
-        if db.in_atomic_block:
-            transaction.on_commit(bump, using=db.alias)
-        else:
-            bump()
+    if db.in_atomic_block and hasattr(db, "before_commit"):
+        # The embedded SQLite engine bumps inside the transaction, just before COMMIT: SQLite has one writer at
+        # a time anyway, so the row costs no extra waiting, the version commits with the data, and a rollback
+        # drops it. PostgreSQL bumps after commit, so that writers of one tenant do not queue on its version row.
+        on: str = db.alias
+        db.before_commit[(VERSION_TABLE, key)] = lambda: _bump_database(key, on)
+        return result
+    if not db.in_atomic_block:
+        _bump_database(key, db.alias)
+        return result
+    # Once per transaction and scope. Django gives every transaction (and what is left of one after a savepoint
+    # rolls back) a new list of commit callbacks, so the bumps registered are remembered with that list: after
+    # a rollback, which drops them, the next write registers its bump again.
+    registered = db.__dict__.get("_of_cache_pending")
+    if registered is None or registered[0] is not db.run_on_commit:
+        registered = (db.run_on_commit, set())
+        db.__dict__["_of_cache_pending"] = registered
+    if key not in registered[1]:
+        registered[1].add(key)
+        alias: str = db.alias
+        transaction.on_commit(lambda: _bump_database(key, alias), using=alias)
     return result
 
 

@@ -42,6 +42,8 @@ MIDDLEWARE: list[str] = []
 
 _db = dj_database_url.parse(config.database_url(), conn_max_age=600, conn_health_checks=True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with the writers of a process queued on a lock (orderfactory.core.sqlite_engine).
+    _db["ENGINE"] = "orderfactory.core.sqlite_engine"
     # WAL lets readers proceed during a write; the busy timeout makes writers queue instead of failing.
     _db["OPTIONS"] = {
         "timeout": 20,

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from django.db import transaction
+
 from orderfactory.catalog.models import ShippingCategory
 from orderfactory.core import hooks, scope
 from orderfactory.events import services
+from orderfactory.events.models import Event, EventStore, WebhookDelivery
 from tests.factories.conftest import copy, run_job
 from tests.orders.conftest import build_shop, new_order, place
 
@@ -152,3 +155,38 @@ def test_firing_an_event_nobody_listens_to_costs_two_queries(api, django_assert_
         row.name = "Renamed"
         with django_assert_num_queries(3):  # and the event store
             hooks.on_write("update", "shipping_categories", row, before)
+
+
+def test_batched_hooks_write_their_rows_together_in_order_or_not_at_all(api, django_assert_num_queries):
+    category = api.create("shipping_categories", {"name": "Default"})
+    webhook = api.create(
+        "webhooks",
+        {"topic": "shipping_categories.update", "callback_url": "https://example.com/hooks"},
+    )
+    with scope.active(api.scope()):
+        row = ShippingCategory.objects.get(pk=category["id"])
+        before = services.snapshot(row)
+        row.name = "Renamed"
+        # savepoint, one INSERT of the trail row, one of both events, one webhook lookup for both topics, then
+        # the one delivery (its document read, its row), release: unbatched, each event looks up on its own
+        with django_assert_num_queries(7), transaction.atomic(), hooks.batched():
+            hooks.on_write("update", "shipping_categories", row, before)
+            hooks.event("shipping_categories.create", "shipping_categories", row)
+        deliveries = list(WebhookDelivery.objects.values_list("webhook_id", flat=True))
+        assert deliveries == [webhook["id"]]
+        with transaction.atomic():
+            try:
+                with hooks.batched():
+                    hooks.event("shipping_categories.update", "shipping_categories", row)
+                    raise RuntimeError("the block fails; its transaction goes on")
+            except RuntimeError:
+                pass
+        # as the API lists them: by (created_at, id)
+        fired = Event.objects.filter(resource_id=row.pk).order_by("created_at", "id")
+        assert list(fired.values_list("name", flat=True)) == [
+            "shipping_categories.create",
+            "shipping_categories.update",  # held, and written before the next one
+            "shipping_categories.create",
+        ]
+        trail = EventStore.objects.filter(resource_id=row.pk).order_by("created_at", "id")
+        assert list(trail.values_list("event", flat=True)) == ["create", "update"]

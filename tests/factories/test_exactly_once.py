@@ -35,6 +35,11 @@ def counts(api: Any) -> dict[str, int]:
         }
 
 
+def enqueues(callbacks: list[Any]) -> list[Any]:
+    """Of the commit callbacks captured, the jobs queued (the response cache registers its own)."""
+    return [c for c in callbacks if c.__qualname__.startswith("enqueue_order_factory")]
+
+
 def jobs_for(factory_id: str) -> list[DBTaskResult]:
     return [job for job in DBTaskResult.objects.all() if job.args_kwargs["args"] == [factory_id]]
 
@@ -189,11 +194,11 @@ def test_a_worker_killed_mid_copy_leaves_no_partial_target_and_the_sweep_requeue
     monkeypatch.setattr(services, "build_target", real)
     with django_capture_on_commit_callbacks() as queued:
         assert services.sweep(clock.now()) == 0  # the lease still runs: the worker may be alive
-    assert queued == []
+    assert enqueues(queued) == []
     assert run_job(factory_id) is None  # claimed by the dead worker
     with django_capture_on_commit_callbacks() as queued:
         assert services.sweep(clock.now() + services.LEASE + SECOND) == 1
-    assert len(queued) == 1
+    assert len(enqueues(queued)) == 1
     assert api.get(f"order_copies/{factory_id}").data["attributes"]["status"] == "pending"
     assert run_job(factory_id) == "completed"
     assert counts(api)["orders"] == before["orders"] + 1
@@ -236,12 +241,12 @@ def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(
     factory_id = copy(api, placed_order["id"]).data["id"]
     with django_capture_on_commit_callbacks() as queued:
         assert services.sweep(clock.now()) == 0
-    assert queued == []
+    assert enqueues(queued) == []
     later = clock.now() + services.LEASE + SECOND
     with django_capture_on_commit_callbacks() as queued:
         assert services.sweep(later) == 1
         assert services.sweep(later) == 0  # once per lease, not at every tick
-    assert len(queued) == 1
+    assert len(enqueues(queued)) == 1
     assert api.get(f"order_copies/{factory_id}").data["attributes"]["status"] == "pending"
     assert run_job(factory_id) == "completed"
     assert services.sweep(later + services.LEASE + SECOND) == 0
@@ -325,7 +330,7 @@ def _queries_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) -> 
 
 @pytest.mark.parametrize(
     ("attributes", "pinned"),
-    [({"place_target_order": False}, 34), ({"place_target_order": True, "cancel_source_order": True}, 81)],
+    [({"place_target_order": False}, 27), ({"place_target_order": True, "cancel_source_order": True}, 74)],
     ids=["copy", "copy-place-cancel"],
 )
 def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attributes, pinned):

@@ -4,7 +4,8 @@ without knowing the events app."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 WriteHook = Callable[[str, Any, Any, "dict[str, Any] | None"], None]
@@ -37,3 +38,24 @@ def event(name: str, resource_type: str, instance: Any) -> None:
     webhooks, inside the caller's transaction."""
     for fn in _on_event:
         fn(name, resource_type, instance)
+
+
+_batchers: list[Callable[[], AbstractContextManager[None]]] = []
+
+
+def register_batch(
+    fn: Callable[[], AbstractContextManager[None]],
+) -> Callable[[], AbstractContextManager[None]]:
+    _batchers.append(fn)
+    return fn
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Inside, the hooks may hold back their rows and write them together when the block ends without an
+    error (one INSERT for the trail, one for the events, one webhook lookup). Only for a block that opens no
+    savepoint which could roll back while the rest commits: the held rows would outlive the undone change."""
+    with ExitStack() as stack:
+        for fn in _batchers:
+            stack.enter_context(fn())
+        yield

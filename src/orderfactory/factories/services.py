@@ -74,13 +74,11 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
 
 def run(factory_id: str) -> str | None:
     """The job: returns the final status, or None when there was nothing to do (a duplicate delivery)."""
-    row = OrderFactory.unscoped.filter(pk=factory_id).values("organization_id", "mode").first()
-    if row is None:
+    claimed = _claim(factory_id)
+    if claimed is None:
         return None
-    with scopes.active(worker_scope(row["organization_id"], row["mode"])):
-        token = _claim(factory_id)
-        if token is None:
-            return None
+    token, organization_id, mode = claimed
+    with scopes.active(worker_scope(organization_id, mode)):
         try:
             return _execute(factory_id, token)
         except LostClaim:
@@ -88,38 +86,59 @@ def run(factory_id: str) -> str | None:
             return None
 
 
-def _claim(factory_id: str) -> str | None:
+def _claim(factory_id: str) -> tuple[str, str, str] | None:
+    """``pending -> in_progress``: (claim token, organization id, mode), or None when the factory is not
+    pending (or gone)."""
     now = clock.now()
     token = uuid.uuid4().hex
     with transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
-        # ``in_progress`` and does nothing.
-        factory = OrderFactory.objects.select_for_update().filter(pk=factory_id, status="pending").first()
+        # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
+        factory = OrderFactory.unscoped.select_for_update().filter(pk=factory_id, status="pending").first()
         if factory is None:
             return None
-        before = hooks_snapshot(factory)
-        factory.status = "in_progress"
-        factory.started_at = factory.started_at or now
-        factory.claimed_by = token
-        factory.lease_expires_at = now + LEASE
-        factory.attempts += 1
-        factory.save(
-            update_fields=["status", "started_at", "claimed_by", "lease_expires_at", "attempts", "updated_at"]
-        )
-        hooks.on_write("update", factory.type, factory, before)
-        if factory.attempts == 1:
-            hooks.event(f"{factory.type}.start", factory.type, factory)
-    return token
+        with scopes.active(worker_scope(factory.organization_id, factory.mode)), hooks.batched():
+            before = hooks_snapshot(factory)
+            factory.status = "in_progress"
+            factory.started_at = factory.started_at or now
+            factory.claimed_by = token
+            factory.lease_expires_at = now + LEASE
+            factory.attempts += 1
+            factory.save(
+                update_fields=[
+                    "status",
+                    "started_at",
+                    "claimed_by",
+                    "lease_expires_at",
+                    "attempts",
+                    "updated_at",
+                ]
+            )
+            hooks.on_write("update", factory.type, factory, before)
+            if factory.attempts == 1:
+                hooks.event(f"{factory.type}.start", factory.type, factory)
+    return token, factory.organization_id, factory.mode
 
 
 def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
-def _locked(factory_id: str, token: str) -> OrderFactory:
+# What the copy reads of its source, brought along with the factory's row.
+SOURCE_RELATED = (
+    "source_order__market__default_shipping_method",
+    "source_order__payment_method",
+    "source_order__billing_address",
+    "source_order__shipping_address",
+)
+
+
+def _locked(factory_id: str, token: str, *related: str) -> OrderFactory:
     # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
     factory = (
-        OrderFactory.objects.select_for_update(of=("self",)).select_related("source_order").get(pk=factory_id)
+        OrderFactory.objects.select_for_update(of=("self",))
+        .select_related("source_order", *related)
+        .get(pk=factory_id)
     )
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
@@ -128,7 +147,7 @@ def _locked(factory_id: str, token: str) -> OrderFactory:
 
 def _execute(factory_id: str, token: str) -> str:
     with transaction.atomic():
-        factory = _locked(factory_id, token)
+        factory = _locked(factory_id, token, *SOURCE_RELATED)
         reason = _abort_reason(factory)
         if reason is not None:
             return _end(factory, "aborted", reason, ABORT_CODES)
@@ -264,16 +283,19 @@ def _end(
         factory.completed_at = now
     else:
         factory.failed_at = now
-    factory.save()
-    hooks.on_write("update", factory.type, factory, before)
     name = {"completed": "complete", "failed": "fail", "aborted": "abort"}[status]
-    hooks.event(f"{factory.type}.{name}", factory.type, factory)
-    _notify_finished(factory.pk, status)  # in this transaction: a run is recorded exactly when it ends
+    with hooks.batched():
+        factory.save()
+        hooks.on_write("update", factory.type, factory, before)
+        hooks.event(f"{factory.type}.{name}", factory.type, factory)
+    if factory.order_subscription_id:
+        _notify_finished(factory.pk, status)  # in this transaction: a run is recorded exactly when it ends
     return status
 
 
 def _notify_finished(factory_id: str, status: str) -> None:
-    """Subscriptions follow their runs (registered by the subscriptions app)."""
+    """Subscriptions follow their runs (registered by the subscriptions app); only a factory made for a
+    subscription can be one of its runs."""
     for fn in FINISHED_HOOKS:
         fn(factory_id, status)
 
@@ -308,9 +330,8 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
-    source = Order.objects.select_related(
-        "market__default_shipping_method", "payment_method", "billing_address", "shipping_address"
-    ).get(pk=factory.source_order_id)
+    source = factory.source_order  # with what SOURCE_RELATED brings along
+    assert source is not None  # _abort_reason checked
     coupon_code = source.coupon_code
     if coupon_code:
         try:

@@ -1,0 +1,101 @@
+"""The embedded SQLite engine: the write transactions of one process queue on one lock, handed over the moment
+it is free, instead of polling in SQLite's busy handler; and the cache's version bump commits with the data."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+
+from orderfactory.core.models import CacheVersion
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded engine is SQLite's"),
+]
+
+
+def _in_thread(fn, *args):
+    """Run fn in a thread with its own connection; returns (thread, outcome dict)."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except Exception as exc:  # reported to the test
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_write_transaction_holds_the_lock_until_it_commits_or_rolls_back():
+    assert not connection.write_lock.locked()
+    with transaction.atomic():
+        CacheVersion.objects.create(organization_id="org1", mode="test")
+        assert connection.holds_write_lock and connection.write_lock.locked()
+    assert not connection.holds_write_lock and not connection.write_lock.locked()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        CacheVersion.objects.create(organization_id="org2", mode="test")
+        raise RuntimeError("undo")
+    assert not connection.write_lock.locked()
+    assert list(CacheVersion.objects.values_list("organization_id", flat=True)) == ["org1"]
+
+
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "autocommit"])
+def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction.atomic():
+            CacheVersion.objects.create(organization_id="first", mode="test")
+            holding.set()
+            release.wait(10)
+
+    def second() -> str:
+        if in_transaction:
+            with transaction.atomic():
+                CacheVersion.objects.create(organization_id="second", mode="test")
+        else:
+            CacheVersion.objects.create(organization_id="second", mode="test")
+        return "written"
+
+    one, _ = _in_thread(first)
+    assert holding.wait(10)
+    two, outcome = _in_thread(second)
+    two.join(0.3)
+    assert two.is_alive() and not outcome, "the second writer went ahead while the first held the database"
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert outcome == {"value": "written"}
+    assert sorted(CacheVersion.objects.values_list("organization_id", flat=True)) == ["first", "second"]
+
+
+def test_a_writer_that_waits_past_the_timeout_gets_database_is_locked(monkeypatch):
+    from orderfactory.core.sqlite_engine.base import DatabaseWrapper
+
+    monkeypatch.setattr(DatabaseWrapper, "lock_timeout", 0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction.atomic():
+            holding.set()
+            release.wait(10)
+
+    def second() -> None:
+        with transaction.atomic():
+            CacheVersion.objects.create(organization_id="late", mode="test")
+
+    one, _ = _in_thread(first)
+    assert holding.wait(10)
+    two, outcome = _in_thread(second)
+    two.join(10)
+    release.set()
+    one.join(10)
+    assert isinstance(outcome.get("error"), OperationalError) and "locked" in str(outcome["error"])
+    assert not CacheVersion.objects.filter(organization_id="late").exists()
