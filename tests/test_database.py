@@ -1,5 +1,6 @@
-"""The embedded SQLite engine: the write transactions of one process queue on one lock, handed over the moment
-it is free, instead of polling in SQLite's busy handler; and the cache's version bump commits with the data."""
+"""What the service asks of each database. SQLite (the embedded engine): the write transactions of one process
+queue on one lock, handed over the moment it is free, instead of polling in SQLite's busy handler.
+PostgreSQL: statements a connection repeats are prepared."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from django.db import OperationalError, connection, connections, transaction
 
 from orderfactory.core.models import CacheVersion
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded engine is SQLite's"),
-]
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded engine is SQLite's")
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _in_thread(fn, *args):
@@ -33,6 +32,7 @@ def _in_thread(fn, *args):
     return thread, outcome
 
 
+@sqlite_only
 def test_a_write_transaction_holds_the_lock_until_it_commits_or_rolls_back():
     assert not connection.write_lock.locked()
     with transaction.atomic():
@@ -46,6 +46,7 @@ def test_a_write_transaction_holds_the_lock_until_it_commits_or_rolls_back():
     assert list(CacheVersion.objects.values_list("organization_id", flat=True)) == ["org1"]
 
 
+@sqlite_only
 @pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "autocommit"])
 def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
     holding, release = threading.Event(), threading.Event()
@@ -76,6 +77,7 @@ def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
     assert sorted(CacheVersion.objects.values_list("organization_id", flat=True)) == ["first", "second"]
 
 
+@sqlite_only
 def test_a_writer_that_waits_past_the_timeout_gets_database_is_locked(monkeypatch):
     from orderfactory.core.sqlite_engine.base import DatabaseWrapper
 
@@ -99,3 +101,16 @@ def test_a_writer_that_waits_past_the_timeout_gets_database_is_locked(monkeypatc
     one.join(10)
     assert isinstance(outcome.get("error"), OperationalError) and "locked" in str(outcome["error"])
     assert not CacheVersion.objects.filter(organization_id="late").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_postgresql_prepares_the_statements_a_connection_repeats():
+    for _ in range(3):
+        list(CacheVersion.objects.filter(organization_id="prepared", mode="test"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['SELECT "core_cacheversion"."id"%'],
+        )
+        (prepared,) = cursor.fetchone()
+    assert prepared >= 1
