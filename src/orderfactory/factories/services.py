@@ -124,22 +124,74 @@ def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
-# What the copy reads of its source, brought along with the factory's row.
-SOURCE_RELATED = (
-    "source_order__market__default_shipping_method",
-    "source_order__payment_method",
-    "source_order__billing_address",
-    "source_order__shipping_address",
-)
+# What the copy reads of its source, brought along with the factory's row: the columns build_target and
+# orders.recompute read, and no others (every column of these six tables was 222 columns, and this one query
+# cost a fifth of the worker's time in SQL compiling and model building). A column left out here and read
+# anyway costs a query of its own: the pinned query counts of tests/factories/test_exactly_once.py catch it.
+SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source_order": (
+        "organization",
+        "mode",
+        "status",
+        "market",
+        "customer",
+        "customer_email",
+        "language_code",
+        "currency_code",
+        "tax_included",
+        "guest",
+        "country_code",
+        "coupon_code",
+        "payment_method",
+        "freight_taxable",
+        "payment_method_taxable",
+        "adjustment_taxable",
+        "gift_card_taxable",
+        "billing_address",
+        "shipping_address",
+        "archived_at",
+        "payment_source_type",
+        "payment_source_id",
+    ),
+    "source_order__market": ("organization", "mode", "inventory_model", "default_shipping_method"),
+    "source_order__market__default_shipping_method": (
+        "organization",
+        "mode",
+        "disabled_at",
+        "market",
+        "shipping_category",
+        "stock_location",
+        "free_over_amount_cents",
+        "price_amount_cents",
+    ),
+    "source_order__payment_method": ("organization", "mode", "name", "price_amount_cents"),
+    # the addresses are copied whole
+    "source_order__billing_address": ("*",),
+    "source_order__shipping_address": ("*",),
+}
 
 
-def _locked(factory_id: str, token: str, *related: str) -> OrderFactory:
+def _source_columns() -> list[str]:
+    from orderfactory.addresses.models import Address
+
+    columns = [f.name for f in OrderFactory._meta.concrete_fields]
+    for path, names in SOURCE_COLUMNS.items():
+        if names == ("*",):
+            names = tuple(f.name for f in Address._meta.concrete_fields)
+        columns += [f"{path}__{name}" for name in names]
+    return columns
+
+
+def _locked(factory_id: str, token: str, *, with_source: bool = False) -> OrderFactory:
     # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
-    factory = (
-        OrderFactory.objects.select_for_update(of=("self",))
-        .select_related("source_order", *related)
-        .get(pk=factory_id)
-    )
+    query = OrderFactory.objects.select_for_update(of=("self",))
+    if with_source:
+        query = query.select_related(*[p for p in SOURCE_COLUMNS if p.count("__") >= 1]).only(
+            *_source_columns()
+        )
+    else:
+        query = query.select_related("source_order")
+    factory = query.get(pk=factory_id)
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
     return factory
@@ -147,7 +199,7 @@ def _locked(factory_id: str, token: str, *related: str) -> OrderFactory:
 
 def _execute(factory_id: str, token: str) -> str:
     with transaction.atomic():
-        factory = _locked(factory_id, token, *SOURCE_RELATED)
+        factory = _locked(factory_id, token, with_source=True)
         reason = _abort_reason(factory)
         if reason is not None:
             return _end(factory, "aborted", reason, ABORT_CODES)
@@ -330,7 +382,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
-    source = factory.source_order  # with what SOURCE_RELATED brings along
+    source = factory.source_order  # with the columns of SOURCE_COLUMNS
     assert source is not None  # _abort_reason checked
     coupon_code = source.coupon_code
     if coupon_code:
