@@ -64,25 +64,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _commit(self) -> None:
-        try:
-            hooks, self.before_commit = self.before_commit, {}
-            for hook in hooks.values():
-                hook()
-            super()._commit()  # type: ignore[misc]  # private in django-stubs
-        finally:
-            self.release_write_lock()
+        hooks, self.before_commit = self.before_commit, {}
+        for hook in hooks.values():
+            hook()
+        super()._commit()  # type: ignore[misc]  # private in django-stubs
+        self.release_write_lock()  # a failed commit keeps it: the rollback that follows releases it
 
     def _rollback(self) -> None:
-        self.before_commit = {}
-        try:
-            super()._rollback()  # type: ignore[misc]  # private in django-stubs
-        finally:
-            self.release_write_lock()
+        self._ending(super()._rollback)  # type: ignore[misc]  # private in django-stubs
 
     def _close(self) -> None:
+        self._ending(super()._close)  # type: ignore[misc]  # private in django-stubs
+
+    def _ending(self, end: Callable[[], None]) -> None:
+        """Roll back or close: the transaction is over either way, and its pre-commit work with it."""
         self.before_commit = {}
         try:
-            super()._close()  # type: ignore[misc]  # private in django-stubs
+            end()
         finally:
             self.release_write_lock()
 
