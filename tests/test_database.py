@@ -48,8 +48,22 @@ def test_a_write_transaction_holds_the_lock_until_it_commits_or_rolls_back():
 
 @sqlite_only
 @pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "autocommit"])
-def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
+def test_a_second_writer_queues_on_the_lock_not_in_sqlite_then_writes(in_transaction, monkeypatch):
+    from orderfactory.core.sqlite_engine.base import DatabaseWrapper
+
     holding, release = threading.Event(), threading.Event()
+    queued, got_it = threading.Event(), threading.Event()
+    real_acquire = DatabaseWrapper.acquire_write_lock
+
+    def acquire(self: DatabaseWrapper) -> None:
+        if threading.current_thread().name == "second":
+            queued.set()
+            real_acquire(self)
+            got_it.set()
+        else:
+            real_acquire(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "acquire_write_lock", acquire)
 
     def first() -> None:
         with transaction.atomic():
@@ -58,6 +72,7 @@ def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
             release.wait(10)
 
     def second() -> str:
+        threading.current_thread().name = "second"
         if in_transaction:
             with transaction.atomic():
                 CacheVersion.objects.create(organization_id="second", mode="test")
@@ -68,12 +83,13 @@ def test_a_second_writer_waits_for_the_first_then_writes(in_transaction):
     one, _ = _in_thread(first)
     assert holding.wait(10)
     two, outcome = _in_thread(second)
-    two.join(0.3)
-    assert two.is_alive() and not outcome, "the second writer went ahead while the first held the database"
+    assert queued.wait(10), "the second writer did not ask for the process lock"
+    # Held back by the process lock, before reaching SQLite: nothing of it is written yet.
+    assert not got_it.wait(0.3) and not outcome
     release.set()
     one.join(10)
     two.join(10)
-    assert outcome == {"value": "written"}
+    assert got_it.is_set() and outcome == {"value": "written"}
     assert sorted(CacheVersion.objects.values_list("organization_id", flat=True)) == ["first", "second"]
 
 
