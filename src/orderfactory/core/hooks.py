@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 WriteHook = Callable[[str, Any, Any, "dict[str, Any] | None"], None]
 
@@ -40,12 +40,11 @@ def event(name: str, resource_type: str, instance: Any) -> None:
         fn(name, resource_type, instance)
 
 
-_batchers: list[Callable[[], AbstractContextManager[None]]] = []
+Batcher = TypeVar("Batcher", bound=Callable[[], AbstractContextManager[object]])
+_batchers: list[Callable[[], AbstractContextManager[object]]] = []
 
 
-def register_batch(
-    fn: Callable[[], AbstractContextManager[None]],
-) -> Callable[[], AbstractContextManager[None]]:
+def register_batch(fn: Batcher) -> Batcher:
     _batchers.append(fn)
     return fn
 

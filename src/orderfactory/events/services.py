@@ -185,13 +185,10 @@ def record_change(action: str, resource_type: str, instance: Any, before: dict[s
         who=_who(),
         uuid=s.request_id,
     )
-    held = _held.get()
-    if held is not None:
-        held.stores.append(store)
-    else:
-        store.save()
-    if resource_type not in UNTOPICAL:
-        record_event(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
+    with held() as rows:  # written at the end of this block, or of an outer hooks.batched one
+        rows.stores.append(store)
+        if resource_type not in UNTOPICAL:
+            record_event(f"{resource_type}.{action}", resource_type, instance, document=action != "destroy")
 
 
 # --- events and webhooks ----------------------------------------------------------------------------------
@@ -206,21 +203,17 @@ def fire(name: str, resource_type: str, instance: Any) -> None:
 def record_event(name: str, resource_type: str, instance: Any, *, document: bool = True) -> Event:
     """Record that ``name`` happened to ``instance`` and queue a delivery to each enabled webhook on it."""
     event = Event(name=name, resource_type=resource_type, resource_id=instance.pk)
-    held = _held.get()
-    if held is not None:
-        held.events.append((event, instance.pk, document))
-        return event
-    event.save()
-    for webhook in _webhooks([name]).get(name, []):
-        _queue_delivery(webhook, event, _payload(webhook, resource_type, instance.pk, document))
+    with held() as rows:  # written at the end of this block, or of an outer hooks.batched one
+        rows.events.append((event, instance.pk, document))
     return event
 
 
 def _webhooks(names: list[str]) -> dict[str, list[Webhook]]:
     """The enabled webhooks whose circuit is not open, of these topics, by topic."""
     found: dict[str, list[Webhook]] = {}
-    query = Webhook.objects.filter(disabled_at__isnull=True).exclude(circuit_state="open")
-    query = query.filter(topic=names[0]) if len(names) == 1 else query.filter(topic__in=set(names))
+    query = Webhook.objects.filter(topic__in=set(names), disabled_at__isnull=True).exclude(
+        circuit_state="open"
+    )
     for webhook in query:
         found.setdefault(webhook.topic, []).append(webhook)
     return found
@@ -246,16 +239,18 @@ _held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("orderfacto
 
 @hooks.register_batch
 @contextmanager
-def held() -> Iterator[None]:
-    """``hooks.batched``: the trail rows and events of the block are written together at its end, with one
-    webhook lookup for all their topics, in the order they happened."""
-    if _held.get() is not None:
-        yield  # the outer block writes them
+def held() -> Iterator[_Held]:
+    """The trail rows and events added to the yielded rows are written together at the end of the block, with
+    one webhook lookup for all their topics, in the order they happened; within an outer block (``hooks.batched``
+    holds them across a whole step), at the end of that one."""
+    outer = _held.get()
+    if outer is not None:
+        yield outer
         return
     rows = _Held()
     token = _held.set(rows)
     try:
-        yield
+        yield rows
     finally:
         _held.reset(token)
     EventStore.objects.bulk_create(_in_order(rows.stores))
@@ -304,9 +299,7 @@ def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDeliv
 def redeliver(event: Event) -> None:
     """``_trigger`` on an event: deliver it again, as the resource is now, to every enabled webhook on its
     topic."""
-    for webhook in Webhook.objects.filter(topic=event.name, disabled_at__isnull=True).exclude(
-        circuit_state="open"
-    ):
+    for webhook in _webhooks([event.name]).get(event.name, []):
         _queue_delivery(webhook, event, _payload(webhook, event.resource_type, event.resource_id, True))
 
 
