@@ -21,6 +21,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -79,6 +80,17 @@ def _bump_database(key: tuple[str, str], alias: str) -> None:
             )
 
 
+@dataclass(frozen=True)
+class _Bump:
+    """The bump of one (organization, mode)'s shared version, as a commit callback; equal bumps are one."""
+
+    key: tuple[str, str]
+    alias: str
+
+    def __call__(self) -> None:
+        _bump_database(self.key, self.alias)
+
+
 def _track_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
@@ -92,27 +104,18 @@ def _track_writes(
     key = (current.organization_id, current.mode)
     _bump_local(key)
     db = context["connection"]
-    if db.in_atomic_block and hasattr(db, "before_commit"):
+    bump = _Bump(key, db.alias)
+    if not db.in_atomic_block:
+        bump()
+    elif hasattr(db, "before_commit"):
         # The embedded SQLite engine bumps inside the transaction, just before COMMIT: SQLite has one writer at
         # a time anyway, so the row costs no extra waiting, the version commits with the data, and a rollback
         # drops it. PostgreSQL bumps after commit, so that writers of one tenant do not queue on its version row.
-        on: str = db.alias
-        db.before_commit[(VERSION_TABLE, key)] = lambda: _bump_database(key, on)
-        return result
-    if not db.in_atomic_block:
-        _bump_database(key, db.alias)
-        return result
-    # Once per transaction and scope. Django gives every transaction (and what is left of one after a savepoint
-    # rolls back) a new list of commit callbacks, so the bumps registered are remembered with that list: after
-    # a rollback, which drops them, the next write registers its bump again.
-    registered = db.__dict__.get("_of_cache_pending")
-    if registered is None or registered[0] is not db.run_on_commit:
-        registered = (db.run_on_commit, set())
-        db.__dict__["_of_cache_pending"] = registered
-    if key not in registered[1]:
-        registered[1].add(key)
-        alias: str = db.alias
-        transaction.on_commit(lambda: _bump_database(key, alias), using=alias)
+        db.before_commit[bump] = bump
+    elif bump not in (fn for _, fn, _ in db.run_on_commit):
+        # Once per transaction and scope: Django drops the callbacks of a rolled-back transaction or savepoint,
+        # so a bump still among them is one that will run.
+        transaction.on_commit(bump, using=db.alias)
     return result
 
 

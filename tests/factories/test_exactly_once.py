@@ -37,7 +37,7 @@ def counts(api: Any) -> dict[str, int]:
 
 def enqueues(callbacks: list[Any]) -> list[Any]:
     """Of the commit callbacks captured, the jobs queued (the response cache registers its own)."""
-    return [c for c in callbacks if c.__qualname__.startswith("enqueue_order_factory")]
+    return [c for c in callbacks if getattr(c, "__qualname__", "").startswith("enqueue_order_factory")]
 
 
 def jobs_for(factory_id: str) -> list[DBTaskResult]:
