@@ -302,3 +302,24 @@ def test_renewal_alerts_are_not_crowded_out_by_subscriptions_whose_window_is_clo
         # one candidate at a time: the three daily subscriptions (earlier runs, windows still closed) must not
         # take the place of the weekly one, whose 96-hour window is open
         assert services._renewal_alerts(clock.now(), batch=1) == 1
+
+
+def test_a_run_costs_a_pinned_number_of_queries(api, placed_order):
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from orderfactory.factories import services as factories
+    from orderfactory.factories.models import OrderFactory
+
+    sub = subscribe(api, placed_order["id"]).data
+    with clock.frozen(parse(sub["attributes"]["next_run_at"]) + dt.timedelta(minutes=1)):
+        assert tick()["runs"] == 1
+        [factory_id] = OrderFactory.unscoped.filter(status="pending").values_list("pk", flat=True)
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            assert factories.run(factory_id) == "completed"
+    # Copy, place, then record the run on the subscription, which is handed the factory it ended (pinned on
+    # both databases, statements, BEGIN and SAVEPOINT included).
+    print(f"queries of a subscription run: {len(captured)}")
+    assert len(captured) == 68
+    assert _runs(sub["id"])[0].status == "succeeded"

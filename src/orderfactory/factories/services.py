@@ -12,6 +12,7 @@ sweep hands the factory to another worker, which resumes from what was committed
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import time
@@ -171,6 +172,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.cache
 def _source_columns() -> list[str]:
     from orderfactory.addresses.models import Address
 
@@ -186,9 +188,7 @@ def _locked(factory_id: str, token: str, *, with_source: bool = False) -> OrderF
     # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
     query = OrderFactory.objects.select_for_update(of=("self",))
     if with_source:
-        query = query.select_related(*[p for p in SOURCE_COLUMNS if p.count("__") >= 1]).only(
-            *_source_columns()
-        )
+        query = query.select_related(*SOURCE_COLUMNS).only(*_source_columns())
     else:
         query = query.select_related("source_order")
     factory = query.get(pk=factory_id)
@@ -340,16 +340,14 @@ def _end(
         factory.save()
         hooks.on_write("update", factory.type, factory, before)
         hooks.event(f"{factory.type}.{name}", factory.type, factory)
-    if factory.order_subscription_id:
-        _notify_finished(factory.pk, status)  # in this transaction: a run is recorded exactly when it ends
+    _notify_finished(factory, status)  # in this transaction: a run is recorded exactly when it ends
     return status
 
 
-def _notify_finished(factory_id: str, status: str) -> None:
-    """Subscriptions follow their runs (registered by the subscriptions app); only a factory made for a
-    subscription can be one of its runs."""
+def _notify_finished(factory: OrderFactory, status: str) -> None:
+    """Subscriptions follow their runs (registered by the subscriptions app), given the factory as just saved."""
     for fn in FINISHED_HOOKS:
-        fn(factory_id, status)
+        fn(factory, status)
 
 
 FINISHED_HOOKS: list[Any] = []

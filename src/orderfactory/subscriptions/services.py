@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import os
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, models, transaction
 
@@ -27,6 +27,9 @@ from orderfactory.subscriptions.models import (
     SubscriptionRun,
     SubscriptionRunAttempt,
 )
+
+if TYPE_CHECKING:
+    from orderfactory.factories.models import OrderFactory
 
 log = logging.getLogger("orderfactory.subscriptions")
 
@@ -649,14 +652,15 @@ def failure_kind(errors_details: list[dict[str, Any]], errors_log: dict[str, lis
     return "other"
 
 
-def on_factory_finished(factory_id: str, status: str) -> None:
+def on_factory_finished(factory: OrderFactory, status: str) -> None:
     """A run's attempt ended: the run succeeds, is retried after a backoff, or fails; the subscription records
-    it (``last_run_at``, ``occurrencies``, ``succeeded_on_last_run``, ``errors_count``) and is active again."""
-    from orderfactory.factories.models import OrderFactory
-
+    it (``last_run_at``, ``occurrencies``, ``succeeded_on_last_run``, ``errors_count``) and is active again.
+    ``factory``: the attempt's factory as it was just saved. Only a factory made for a subscription can be a run."""
+    if not factory.order_subscription_id:
+        return
     attempt = (
         SubscriptionRunAttempt.unscoped.select_related("subscription_run")
-        .filter(order_factory_id=factory_id)
+        .filter(order_factory_id=factory.pk)
         .first()
     )
     if attempt is None:
@@ -668,7 +672,6 @@ def on_factory_finished(factory_id: str, status: str) -> None:
             .select_related("subscription_model")
             .get(pk=run.order_subscription_id)
         )
-        factory = OrderFactory.objects.get(pk=factory_id)
         if run.status in ("succeeded", "failed"):
             return
         before = {f.attname: getattr(subscription, f.attname) for f in subscription._meta.concrete_fields}
