@@ -1,5 +1,6 @@
-"""The official Python client (PyPI ``commercelayer``, generated from Commerce Layer's OpenAPI document),
-unmodified, against a live orderfactory server: create, list, retrieve, update and delete a price list.
+"""The official Python client (PyPI ``commercelayer``, generated from Commerce Layer's OpenAPI document, pinned
+in the test extra), unmodified, against a live orderfactory server: create, list, retrieve, update and delete a
+price list.
 
 That client sends ``Content-Type: application/json`` and parses every response into its generated models; its
 list calls take no query parameters. It has no token helper, so the token comes from a plain JSON POST, as
@@ -10,26 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import attr
+import httpx
 import pytest
-
-from orderfactory.auth import services
-
-commercelayer = pytest.importorskip(
-    "commercelayer", reason="the commercelayer client is not installed (test extra: commercelayer==3.0.4)"
-)
-httpx = pytest.importorskip("httpx")
-attr = pytest.importorskip("attr")
-
-from commercelayer.api.price_lists import (  # noqa: E402
+from commercelayer.api.price_lists import (
     delet_eprice_listsprice_list_id,
     ge_tprice_lists,
     ge_tprice_listsprice_list_id,
     patc_hprice_listsprice_list_id,
     pos_tprice_lists,
 )
-from commercelayer.client import AuthenticatedClient  # noqa: E402
-from commercelayer.models.price_list_create import PriceListCreate  # noqa: E402
-from commercelayer.models.price_list_update import PriceListUpdate  # noqa: E402
+from commercelayer.client import AuthenticatedClient
+from commercelayer.models.price_list_create import PriceListCreate
+from commercelayer.models.price_list_update import PriceListUpdate
+
+from orderfactory.auth import services
 
 
 @pytest.fixture
