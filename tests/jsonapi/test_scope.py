@@ -240,3 +240,43 @@ def test_sales_channel_tokens_name_only_markets_of_their_organization_and_mode(
     assert sales_channel.get("organization").data["id"] == api.organization.id
     application = sales_channel.get("application").data
     assert application["id"] == sales_channel.app.id and application["attributes"]["kind"] == "sales_channel"
+
+
+# --- the scoped queryset each query starts from (core.models.TenantManager keeps one per model and scope) ----
+
+
+def test_each_scope_starts_from_its_own_rows_however_the_scopes_alternate(api, other_org, live_api):
+    names = {}
+    for caller, name in ((api, "ours"), (other_org, "globex"), (live_api, "live")):
+        with scope.active(caller.scope()):
+            ShippingCategory.objects.create(name=name)
+        names[name] = caller
+    for _ in range(3):
+        for name, caller in names.items():
+            with scope.active(caller.scope()):
+                assert list(ShippingCategory.objects.values_list("name", flat=True)) == [name]
+
+
+def test_a_query_sees_rows_written_after_an_earlier_query_of_the_same_scope(api):
+    with scope.active(api.scope()):
+        first = ShippingCategory.objects.all()
+        assert list(first) == []
+        ShippingCategory.objects.create(name="later")
+        assert [c.name for c in ShippingCategory.objects.all()] == ["later"]
+        assert list(first) == []  # an evaluated queryset keeps its rows, as Django's do
+
+
+def test_the_scoped_querysets_kept_are_bounded_and_scoping_survives_their_clearing(
+    api, other_org, monkeypatch
+):
+    from orderfactory.core import models as core_models
+
+    monkeypatch.setattr(core_models, "_SCOPED_MAX", 2)
+    with scope.active(api.scope()):
+        ShippingCategory.objects.create(name="ours")
+    for _ in range(3):
+        for caller, expected in ((api, ["ours"]), (other_org, [])):
+            with scope.active(caller.scope()):
+                assert [c.name for c in ShippingCategory.objects.all()] == expected
+                assert [m.name for m in InventoryModel.objects.all()] == []
+                assert len(core_models._scoped) <= 2
