@@ -1,9 +1,10 @@
 """What the service asks of each database. SQLite (the embedded engine): the write transactions of one process
 queue on one lock, handed over the moment it is free, instead of polling in SQLite's busy handler.
-PostgreSQL: statements a connection repeats are prepared."""
+PostgreSQL: statements a connection repeats are prepared, and timestamps are read by psycopg's C loader."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -130,3 +131,33 @@ def test_postgresql_prepares_the_statements_a_connection_repeats():
         )
         (prepared,) = cursor.fetchone()
     assert prepared >= 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the timestamp loader is PostgreSQL's")
+def test_postgresql_reads_timestamps_in_c_and_in_utc():
+    from psycopg.pq import Format
+
+    from orderfactory.auth.models import Organization
+    from orderfactory.events.models import Event
+
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(1184, Format.TEXT)  # timestamptz
+    instance = loader(1184, connection.connection)
+    built = getattr(instance, "_load", instance.load).__self__  # the loader that parses
+    assert type(built).__module__.split(".")[0] in ("psycopg_binary", "psycopg_c")
+    written = dt.datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz, now()", [written])
+        read, now = cursor.fetchone()
+    assert read == written and read.tzinfo is dt.UTC and now.tzinfo is dt.UTC
+    organization = Organization.objects.create(name="Clock", slug="clock")
+    event = Event.unscoped.create(
+        organization=organization,
+        mode="test",
+        name="x.y",
+        resource_type="x",
+        resource_id="y",
+        created_at=written,
+    )
+    assert Event.unscoped.get(pk=event.pk).created_at == written
+    assert Event.unscoped.values_list("created_at", flat=True).get(pk=event.pk).tzinfo is dt.UTC
