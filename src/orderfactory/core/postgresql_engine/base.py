@@ -25,7 +25,7 @@ from psycopg.types.datetime import TimestamptzLoader
 TIMESTAMPTZ = "timestamptz"
 
 
-def _built_loader() -> type[adapt.Loader] | None:
+def _built_loader() -> Any:
     """psycopg's C ``timestamptz`` loader, or None without its C build."""
     probe = adapt.AdaptersMap(psycopg.adapters)
     probe.register_loader(
