@@ -298,6 +298,19 @@ def test_a_copy_that_keeps_dying_fails_after_its_attempts(api, placed_order, mon
 # --- a constant number of queries -------------------------------------------------------------------------
 
 
+def test_a_copy_request_costs_pinned_queries_and_reads_only_the_source_key(api, placed_order):
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        r = copy(api, placed_order["id"])
+    assert r.status == 201, r
+    sources = [q["sql"] for q in captured if 'FROM "orders_order"' in q["sql"]]
+    # the request checks that the source exists in the caller's scope; the worker reads it
+    assert len(sources) == 1 and sources[0].startswith('SELECT "orders_order"."id" FROM'), sources
+    # Pinned (both databases; inside the test's transaction, so BEGIN and COMMIT are a savepoint, and the
+    # commit callbacks, the job's enqueue among them, do not run).
+    assert len(captured) == 8, [q["sql"][:80] for q in captured]
+
+
 def _source_with_lines(api: Any, count: int, code: str) -> tuple[str, Any]:
     skus = {f"{code}{i:04d}": (100 + i, {"milan": 1000}) for i in range(count)}
     shop = build_shop(api, skus=skus, code=code)

@@ -87,7 +87,8 @@ class OrderCopyResource(_FactoryResource):
     kind = "order_copies"
     attributes = (*_common(), *_copy_options())
     relationships = (
-        ToOne("source_order", "orders", "Cf", required=True),
+        # The copy reads its source in the worker: the request only checks that it exists, in scope.
+        ToOne("source_order", "orders", "Cf", required=True, reads=()),
         ToOne("target_order", "orders", "f"),
         ToOne("order_subscription", "order_subscriptions", ""),
     )
@@ -99,7 +100,7 @@ class RecurringOrderCopyResource(_FactoryResource):
     kind = "recurring_order_copies"
     attributes = _common()
     relationships = (
-        ToOne("source_order", "orders", "Cf", required=True),
+        ToOne("source_order", "orders", "Cf", required=True, reads=()),
         ToOne("target_order", "orders", "f"),
-        ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
+        ToOne("order_subscription", "order_subscriptions", "Cf", required=True, reads=()),
     )

@@ -186,7 +186,12 @@ def _load_one(rel: r.Rel, linkage: Any, pointer: str) -> Any:
             f"{type_name[:60]} is not a valid type for {rel.name}.",
             pointer=f"{pointer}/data/type",
         )
-    instance = target.queryset().filter(pk=rid).first() if len(rid) <= 64 and "\x00" not in rid else None
+    instance = None
+    if len(rid) <= 64 and "\x00" not in rid:
+        query = target.queryset().filter(pk=rid)
+        if rel.reads is not None:
+            query = query.only("pk", *rel.reads)
+        instance = next(iter(query[:1]), None)  # the key is unique: no ordering needed
     if instance is None:
         raise errors.ApiError(
             404,

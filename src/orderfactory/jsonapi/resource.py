@@ -275,6 +275,7 @@ class Rel:
         required: bool = False,
         includable: bool = True,
         lookup: str | None = None,
+        reads: Sequence[str] | None = None,
     ) -> None:
         self.name = name
         self.targets = (targets,) if isinstance(targets, str) else tuple(targets)
@@ -288,6 +289,9 @@ class Rel:
         self.required = required
         self.includable = includable
         self.lookup = lookup or name  # ORM path used by association filters
+        # The columns of a linked row that the resource's writes read (None: any): a request body's linkage
+        # loads only these, besides the key, when it checks that the row exists in the caller's scope.
+        self.reads = None if reads is None else tuple(reads)
 
     @property
     def polymorphic(self) -> bool:
