@@ -198,38 +198,19 @@ def _locked(factory_id: str, token: str, *, with_source: bool = False) -> OrderF
 
 
 def _execute(factory_id: str, token: str) -> str:
-    with transaction.atomic():
-        factory = _locked(factory_id, token, with_source=True)
-        reason = _abort_reason(factory)
-        if reason is not None:
-            return _end(factory, "aborted", reason, ABORT_CODES)
-        notes: dict[str, list[str]] = {}
-        if factory.target_order_id is None:
-            try:
-                with transaction.atomic():
-                    target = build_target(factory, notes)
-                    if FAULT_COPY_DELAY:
-                        log.warning(
-                            "fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY
-                        )
-                        time.sleep(FAULT_COPY_DELAY)
-            except orders.OrderInvalid as exc:
-                return _end(factory, "failed", exc.problems, exc.codes)
-            except errors.ApiErrors as exc:
-                return _end(factory, "failed", _problems_of(exc), _codes_of(exc))
-            before = hooks_snapshot(factory)
-            factory.target_order = target
-            factory.errors_log = notes
-            factory.errors_count = _count(notes)
-            if not factory.place_target_order:
-                # Nothing left to do outside the database: the copy completes in its own transaction.
-                return _complete(factory, {}, {}, before)
-            factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
-            hooks.on_write("update", factory.type, factory, before)
+    try:
+        ended = _copy(factory_id, token)
+    except _CopyRefused as refused:
+        with transaction.atomic():
+            factory = _locked(factory_id, token)
+            return _end(factory, "failed", refused.problems, refused.codes)
+    if isinstance(ended, str):
+        return ended
+    factory = ended
     problems: dict[str, list[str]] = {}
     codes: dict[str, str] = {}
     if factory.place_target_order:
-        assert factory.target_order_id is not None  # set above, or by an earlier attempt
+        assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
         try:
             orders.place(factory.target_order_id)
         except orders.OrderInvalid as exc:
@@ -239,6 +220,47 @@ def _execute(factory_id: str, token: str) -> str:
     with transaction.atomic():
         factory = _locked(factory_id, token)
         return _complete(factory, problems, codes)
+
+
+class _CopyRefused(Exception):
+    """build_target refused the copy: its transaction rolls back whole (no savepoint on the way of every copy
+    that succeeds), and the next one records why."""
+
+    def __init__(self, problems: dict[str, list[str]], codes: dict[str, str]) -> None:
+        super().__init__(problems)
+        self.problems, self.codes = problems, codes
+
+
+def _copy(factory_id: str, token: str) -> str | OrderFactory:
+    """The copy's transaction: builds the target unless an earlier attempt did, and ends the factory when
+    nothing is left to do outside the database (its final status); else the factory, whose target is to be
+    placed."""
+    with transaction.atomic():
+        factory = _locked(factory_id, token, with_source=True)
+        reason = _abort_reason(factory)
+        if reason is not None:
+            return _end(factory, "aborted", reason, ABORT_CODES)
+        if factory.target_order_id is not None:
+            return factory  # built by an earlier attempt, which died before placing it
+        notes: dict[str, list[str]] = {}
+        try:
+            target = build_target(factory, notes)
+        except orders.OrderInvalid as exc:
+            raise _CopyRefused(exc.problems, exc.codes) from exc
+        except errors.ApiErrors as exc:
+            raise _CopyRefused(_problems_of(exc), _codes_of(exc)) from exc
+        if FAULT_COPY_DELAY:
+            log.warning("fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY)
+            time.sleep(FAULT_COPY_DELAY)
+        before = hooks_snapshot(factory)
+        factory.target_order = target
+        factory.errors_log = notes
+        factory.errors_count = _count(notes)
+        if not factory.place_target_order:
+            return _complete(factory, {}, {}, before)
+        factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
+        hooks.on_write("update", factory.type, factory, before)
+    return factory
 
 
 def _complete(
