@@ -335,7 +335,7 @@ def test_a_copy_request_costs_pinned_queries_and_reads_only_the_source_key(api, 
     assert len(captured) == 8, [q["sql"][:80] for q in captured]
 
 
-def _source_with_lines(api: Any, count: int, code: str) -> tuple[str, Any]:
+def _source_with_lines(api: Any, count: int, code: str, wallet: bool = True) -> tuple[str, Any]:
     skus = {f"{code}{i:04d}": (100 + i, {"milan": 1000}) for i in range(count)}
     shop = build_shop(api, skus=skus, code=code)
     first, *rest = skus
@@ -347,7 +347,7 @@ def _source_with_lines(api: Any, count: int, code: str) -> tuple[str, Any]:
         orders.recompute(row)
     r = api.patch(
         f"orders/{order['id']}",
-        document("orders", {"_save_payment_source_to_customer_wallet": True}, rid=order["id"]),
+        document("orders", {"_save_payment_source_to_customer_wallet": wallet}, rid=order["id"]),
     )
     assert r.status == 200, r
     assert place(api, order["id"]).status == 200
@@ -388,3 +388,17 @@ def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attribu
     # Pinned (both databases; statements, BEGIN and SAVEPOINT included): a change here is a change in what a
     # copy costs, to make on purpose.
     assert measured[2] == pinned, measured
+
+
+def test_a_copy_does_not_read_a_payment_source_that_is_not_in_the_wallet(api):
+    source_id, _ = _source_with_lines(api, 2, "N", wallet=False)
+    factory_id = copy(api, source_id, attributes={"place_target_order": False}).data["id"]
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        assert run_job(factory_id) == "completed"
+    assert not [q["sql"] for q in captured if "payments_wiretransfer" in q["sql"]]
+    assert len(captured) == 23  # the pinned copy (25), without reading the payment source or writing its copy
+    _, target = copied(api, factory_id)
+    assert target is not None
+    with scope.active(api.scope()):
+        assert Order.objects.get(pk=target["id"]).payment_source_id is None

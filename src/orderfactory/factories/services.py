@@ -555,11 +555,14 @@ def _reuse_wallet(source: Order, target: Order) -> None:
     from orderfactory.customers.services import wallet_entry_for
     from orderfactory.payments.services import clone_payment_source
 
-    source_payment = orders.payment_source_of(source)
-    if source_payment is None or not source.payment_source_type:
+    if not source.payment_source_type or not source.payment_source_id:
         return
-    entry = wallet_entry_for(source.payment_source_type, source_payment.pk)
+    # The wallet first: a payment source that is not in it is not read at all.
+    entry = wallet_entry_for(source.payment_source_type, source.payment_source_id)
     if entry is None or (source.customer_id and entry.customer_id != source.customer_id):
+        return
+    source_payment = orders.payment_source_of(source)
+    if source_payment is None:
         return
     copy = clone_payment_source(source_payment, order_id=target.pk, customer_payment_source_id=entry.pk)
     orders.own_payment_source(target, copy)
