@@ -359,11 +359,24 @@ def _end(
         factory.failed_at = now
     name = {"completed": "complete", "failed": "fail", "aborted": "abort"}[status]
     with hooks.batched():
-        factory.save()
+        factory.save(update_fields=ENDING_FIELDS)
         hooks.on_write("update", factory.type, factory, before)
         hooks.event(f"{factory.type}.{name}", factory.type, factory)
     _notify_finished(factory, status)  # in this transaction: a run is recorded exactly when it ends
     return status
+
+
+# What ending writes: its own columns, and the target a copy that completes in its build's transaction set.
+ENDING_FIELDS = [
+    "status",
+    "errors_log",
+    "errors_count",
+    "errors_details",
+    "lease_expires_at",
+    "completed_at",
+    "failed_at",
+    "target_order",
+]
 
 
 def _notify_finished(factory: OrderFactory, status: str) -> None:
