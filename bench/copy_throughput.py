@@ -8,7 +8,8 @@ orders of ``--lines`` SKU line items through the services, then measures copies 
 - **workers**: ``orderfactory serve --no-worker`` plus one ``orderfactory worker --concurrency 2`` (two worker
   processes under a supervisor);
 - **ceiling**: the same orders copied with raw SQL through the DB-API cursor, order row and line rows, one
-  transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database).
+  transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database),
+  ``--ceiling-rounds`` times before, between and after the two phases; the median counts.
 
 It prints copies/s per phase, the ratios to the ceiling (target >= 0.25), and the time of one copy at
 ``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy costs <= 12x a 100-line one), both end to
@@ -349,7 +350,9 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=10, help="SKU line items per source order")
     parser.add_argument("--sizes", default="100,1000", help="line counts for the per-copy time")
     parser.add_argument("--per-size", type=int, default=3, help="copies timed one by one per size")
-    parser.add_argument("--ceiling-rounds", type=int, default=5, help="raw SQL rounds (median)")
+    parser.add_argument(
+        "--ceiling-rounds", type=int, default=5, help="raw SQL rounds before, between and after the phases"
+    )
     parser.add_argument(
         "--database-url",
         default="",
@@ -397,7 +400,12 @@ def main() -> int:
 
             results: dict[str, float] = {}
             per_copy: dict[int, tuple[float, float]] = {}
+            # The ceiling is measured before, between and after the phases: this machine's speed drifts over
+            # a run, and a ceiling taken at one moment only made the ratios drift with it.
+            ceiling_rounds = [raw_copy(sources) for _ in range(args.ceiling_rounds)]
             for phase, standalone in (("embedded", False), ("workers", True)):
+                if phase == "workers":
+                    ceiling_rounds += [raw_copy(sources) for _ in range(args.ceiling_rounds)]
                 with server(env, data_dir, standalone) as endpoint:
                     endpoint.token = token(endpoint, app)
                     copy_all(endpoint, sources[:2])  # warm up: imports, connections, first queries
@@ -414,12 +422,13 @@ def main() -> int:
                                 timings.append(one)
                                 worker.extend(worker_seconds(factory_ids))
                             per_copy[size] = (statistics.median(timings), statistics.median(worker))
-            # The ceiling takes a few milliseconds per round: the median of several rounds steadies it.
-            seconds = statistics.median(raw_copy(sources) for _ in range(args.ceiling_rounds))
+            ceiling_rounds += [raw_copy(sources) for _ in range(args.ceiling_rounds)]
+            seconds = statistics.median(ceiling_rounds)
             results["ceiling"] = args.orders / seconds
             print(
                 f"{'ceiling':<9} {args.orders} copies in {seconds:.2f} s: {results['ceiling']:.1f} copies/s "
-                f"(raw SQL, median of {args.ceiling_rounds} rounds)"
+                f"(raw SQL, median of {len(ceiling_rounds)} rounds: {args.ceiling_rounds} before, between and "
+                f"after the phases; {args.orders / max(ceiling_rounds):.0f}-{args.orders / min(ceiling_rounds):.0f})"
             )
             for phase in ("embedded", "workers"):
                 print(f"ratio {phase}/ceiling: {results[phase] / results['ceiling']:.3f} (target >= 0.25)")

@@ -1,6 +1,7 @@
-"""bench/api_read.py runs end to end: starts a server, seeds, measures the three phases and prints the ratios.
+"""The benchmarks run end to end: bench/api_read.py and bench/copy_throughput.py start their servers, seed,
+measure their phases and print the ratios.
 
-A smoke test of the benchmark itself, with a tiny data set and half a second per phase; it asserts no timing.
+Smoke tests of the benchmarks themselves, with tiny data sets; they assert no timing.
 """
 
 from __future__ import annotations
@@ -34,3 +35,24 @@ def test_read_benchmark_runs_end_to_end() -> None:
     ], completed.stdout
     assert ["ratio", "list/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert ["ratio", "retrieve/ceiling:"] in [row[:2] for row in rows], completed.stdout
+
+
+def test_copy_benchmark_runs_end_to_end() -> None:
+    # Its own server and workers, on a temporary SQLite database, whatever this run's database is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
+    command = [sys.executable, str(ROOT / "bench" / "copy_throughput.py"), "--orders", "3", "--lines", "2"]
+    command += ["--sizes", "3,6", "--per-size", "1", "--ceiling-rounds", "1"]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    rows = [line.split() for line in completed.stdout.splitlines()]
+    phases = [row[0] for row in rows if row[:1] in (["embedded"], ["workers"], ["ceiling"])]
+    assert phases == ["embedded", "workers", "ceiling"], completed.stdout
+    assert "median of 3 rounds" in completed.stdout, completed.stdout  # before, between and after the phases
+    assert ["ratio", "embedded/ceiling:"] in [row[:2] for row in rows], completed.stdout
+    assert ["ratio", "workers/ceiling:"] in [row[:2] for row in rows], completed.stdout
+    assert [row[:4] for row in rows if row[:2] == ["per", "copy"]] == [
+        ["per", "copy", "at", "3"],
+        ["per", "copy", "at", "6"],
+    ], completed.stdout
+    assert ["cost", "6/3"] in [row[:2] for row in rows], completed.stdout
