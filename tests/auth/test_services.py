@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
 
 from orderfactory.auth import services
 from orderfactory.auth.models import Application, Organization
+from orderfactory.core import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +63,11 @@ def test_create_application_validates_its_arguments(kind: str, mode: str, name: 
 
 
 def test_list_applications_includes_revoked_ones_oldest_first() -> None:
-    first, _ = services.create_application(name="first", kind="integration", mode="test")
-    second, _ = services.create_application(name="second", kind="sales_channel", mode="live")
+    # A millisecond apart: two applications made within the same one are equally old.
+    with clock.frozen(clock.now()) as advance:
+        first, _ = services.create_application(name="first", kind="integration", mode="test")
+        advance(dt.timedelta(milliseconds=1))
+        second, _ = services.create_application(name="second", kind="sales_channel", mode="live")
     services.revoke_application(first.client_id)
 
     assert [app.name for app in services.list_applications()] == ["first", "second"]
