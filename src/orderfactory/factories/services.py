@@ -185,12 +185,12 @@ def _source_columns() -> list[str]:
 
 
 def _locked(factory_id: str, token: str, *, with_source: bool = False) -> OrderFactory:
+    """The factory, locked, while this job still holds its claim; ``with_source``: with what the copy reads of
+    its source (the steps after the copy need only its id)."""
     # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
     query = OrderFactory.objects.select_for_update(of=("self",))
     if with_source:
         query = query.select_related(*SOURCE_COLUMNS).only(*_source_columns())
-    else:
-        query = query.select_related("source_order")
     factory = query.get(pk=factory_id)
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
