@@ -213,10 +213,8 @@ def _execute(factory_id: str, token: str) -> str:
         assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
         try:
             orders.place(factory.target_order_id)
-        except orders.OrderInvalid as exc:
-            problems, codes = exc.problems, exc.codes
-        except errors.ApiErrors as exc:
-            problems, codes = _problems_of(exc), _codes_of(exc)
+        except (orders.OrderInvalid, errors.ApiErrors) as exc:
+            problems, codes = _reasons(exc)
     with transaction.atomic():
         factory = _locked(factory_id, token)
         return _complete(factory, problems, codes)
@@ -245,10 +243,8 @@ def _copy(factory_id: str, token: str) -> str | OrderFactory:
         notes: dict[str, list[str]] = {}
         try:
             target = build_target(factory, notes)
-        except orders.OrderInvalid as exc:
-            raise _CopyRefused(exc.problems, exc.codes) from exc
-        except errors.ApiErrors as exc:
-            raise _CopyRefused(_problems_of(exc), _codes_of(exc)) from exc
+        except (orders.OrderInvalid, errors.ApiErrors) as exc:
+            raise _CopyRefused(*_reasons(exc)) from exc
         if FAULT_COPY_DELAY:
             log.warning("fault injection: the copy of %s stalls %.1f s", factory_id, FAULT_COPY_DELAY)
             time.sleep(FAULT_COPY_DELAY)
@@ -328,6 +324,13 @@ def error_details(log_: dict[str, list[str]], codes: dict[str, str] | None) -> l
                 }
             )
     return out
+
+
+def _reasons(exc: orders.OrderInvalid | errors.ApiErrors) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """A refusal as errors_log (attribute -> messages) and its codes (attribute -> code)."""
+    if isinstance(exc, orders.OrderInvalid):
+        return exc.problems, exc.codes
+    return _problems_of(exc), _codes_of(exc)
 
 
 def _codes_of(exc: errors.ApiErrors) -> dict[str, str]:
