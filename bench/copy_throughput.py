@@ -402,10 +402,9 @@ def main() -> int:
             per_copy: dict[int, tuple[float, float]] = {}
             # The ceiling is measured before, between and after the phases: this machine's speed drifts over
             # a run, and a ceiling taken at one moment only made the ratios drift with it.
-            ceiling_rounds = [raw_copy(sources) for _ in range(args.ceiling_rounds)]
+            ceiling_rounds: list[float] = []
             for phase, standalone in (("embedded", False), ("workers", True)):
-                if phase == "workers":
-                    ceiling_rounds += [raw_copy(sources) for _ in range(args.ceiling_rounds)]
+                ceiling_rounds += [raw_copy(sources) for _ in range(args.ceiling_rounds)]
                 with server(env, data_dir, standalone) as endpoint:
                     endpoint.token = token(endpoint, app)
                     copy_all(endpoint, sources[:2])  # warm up: imports, connections, first queries
