@@ -354,15 +354,20 @@ def _source_with_lines(api: Any, count: int, code: str, wallet: bool = True) -> 
     return order["id"], shop
 
 
-def _queries_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) -> int:
+def _statements_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) -> tuple[list[str], Any]:
+    """The SQL the copy's job runs, and the target it made."""
     factory_id = copy(api, source_id, attributes=attributes).data["id"]
     reset_queries()  # the capture counts from the log's length, which stops growing at its 9,000-query cap
     with CaptureQueriesContext(connection) as captured:
         assert run_job(factory_id) == "completed"
-    queries = len(captured)  # now: every request clears the connection's query log
+    statements = [q["sql"] for q in captured]  # now: every request clears the connection's query log
     _, target = copied(api, factory_id)
     assert target["attributes"]["status"] == ("placed" if attributes.get("place_target_order") else "pending")
-    return queries
+    return statements, target
+
+
+def _queries_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) -> int:
+    return len(_statements_of_a_copy(api, source_id, attributes)[0])
 
 
 @pytest.mark.parametrize(
@@ -392,13 +397,10 @@ def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attribu
 
 def test_a_copy_does_not_read_a_payment_source_that_is_not_in_the_wallet(api):
     source_id, _ = _source_with_lines(api, 2, "N", wallet=False)
-    factory_id = copy(api, source_id, attributes={"place_target_order": False}).data["id"]
-    reset_queries()
-    with CaptureQueriesContext(connection) as captured:
-        assert run_job(factory_id) == "completed"
-    assert not [q["sql"] for q in captured if "payments_wiretransfer" in q["sql"]]
-    assert len(captured) == 23  # the pinned copy (25), without reading the payment source or writing its copy
-    _, target = copied(api, factory_id)
-    assert target is not None
+    statements, target = _statements_of_a_copy(api, source_id, {"place_target_order": False})
+    assert not [sql for sql in statements if "payments_wiretransfer" in sql]
+    assert (
+        len(statements) == 23
+    )  # the pinned copy (25), without reading the payment source or writing its copy
     with scope.active(api.scope()):
         assert Order.objects.get(pk=target["id"]).payment_source_id is None
