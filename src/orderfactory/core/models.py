@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, router
 
-from orderfactory.core import clock, scope
+from orderfactory.core import clock, scope, writes
 from orderfactory.core.ids import new_id
 
 
 class TenantQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args: Any, **kwargs: Any):  # type: ignore[override]
+        objs = list(objs)
         for obj in objs:
             obj.stamp_scope()
+        if objs and not args and not kwargs and writes.plain(self.model):
+            # Plain inserts of rows whose keys are set (every tenant row's is): SQL built once per table.
+            self._for_write = True
+            try:
+                writes.insert(objs, self.db)
+                return objs
+            except writes.NotPlain:
+                pass
         return super().bulk_create(objs, *args, **kwargs)
 
 
@@ -77,6 +86,19 @@ class TenantModel(models.Model):
             self.updated_at = clock.now()
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = set(kwargs["update_fields"]) | {"updated_at"}
+        if not args and not kwargs.get("force_update") and writes.plain(type(self)):
+            # A new row, or named columns of a saved one: SQL built once per table (orderfactory.core.writes).
+            using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+            fields = kwargs.get("update_fields")
+            try:
+                if self._state.adding and fields is None:
+                    writes.insert([self], using, operation="save")
+                    return
+                if not self._state.adding and fields is not None and not kwargs.get("force_insert"):
+                    writes.update(self, frozenset(fields), using)
+                    return
+            except writes.NotPlain:
+                pass
         super().save(*args, **kwargs)
 
 

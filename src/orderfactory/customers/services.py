@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, models, transaction
 
 from orderfactory.catalog.services import blank, save
+from orderfactory.core.prepared import Prepared
 from orderfactory.customers.models import Customer, CustomerAddress, CustomerPaymentSource
 from orderfactory.jsonapi import errors
 from orderfactory.jsonapi.errors import ApiError
@@ -233,11 +234,16 @@ def save_payment_source_to_wallet(
     )
 
 
+_WALLET_ENTRY = Prepared(
+    lambda source_type, source_id: CustomerPaymentSource.objects.filter(
+        payment_source_type=source_type, payment_source_id=source_id
+    ).order_by("pk")[:1]
+)
+
+
 def wallet_entry_for(source_type: str, source_id: str) -> CustomerPaymentSource | None:
     """The wallet entry holding the payment source (``source_type`` is its JSON:API type), if any."""
-    return CustomerPaymentSource.objects.filter(
-        payment_source_type=source_type, payment_source_id=source_id
-    ).first()
+    return _WALLET_ENTRY.first(source_type=source_type, source_id=source_id)
 
 
 def source_type_of(source: WireTransfer | ExternalPayment) -> str:

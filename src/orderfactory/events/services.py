@@ -32,6 +32,7 @@ from django.db import models, transaction
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
+from orderfactory.core.prepared import Prepared
 from orderfactory.events.models import (
     Event,
     EventCallback,
@@ -208,13 +209,17 @@ def record_event(name: str, resource_type: str, instance: Any, *, document: bool
     return event
 
 
+_LISTENING = Prepared(
+    lambda topics: Webhook.objects.filter(topic__in=topics, disabled_at__isnull=True).exclude(
+        circuit_state="open"
+    )
+)
+
+
 def _webhooks(names: list[str]) -> dict[str, list[Webhook]]:
     """The enabled webhooks whose circuit is not open, of these topics, by topic."""
     found: dict[str, list[Webhook]] = {}
-    query = Webhook.objects.filter(topic__in=set(names), disabled_at__isnull=True).exclude(
-        circuit_state="open"
-    )
-    for webhook in query:
+    for webhook in _LISTENING.all(topics=sorted(set(names))):
         found.setdefault(webhook.topic, []).append(webhook)
     return found
 

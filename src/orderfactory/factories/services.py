@@ -25,6 +25,7 @@ from django.db import models, transaction
 from orderfactory import tasks
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
+from orderfactory.core.prepared import Prepared
 from orderfactory.factories.models import FINAL, OrderFactory
 from orderfactory.jsonapi import errors
 from orderfactory.orders import services as orders
@@ -87,6 +88,11 @@ def run(factory_id: str) -> str | None:
             return None
 
 
+_PENDING = Prepared(
+    lambda factory_id: OrderFactory.unscoped.select_for_update().filter(pk=factory_id, status="pending")[:1]
+)
+
+
 def _claim(factory_id: str) -> tuple[str, str, str] | None:
     """``pending -> in_progress``: (claim token, organization id, mode), or None when the factory is not
     pending (or gone)."""
@@ -95,7 +101,7 @@ def _claim(factory_id: str) -> tuple[str, str, str] | None:
     with transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
         # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
-        factory = OrderFactory.unscoped.select_for_update().filter(pk=factory_id, status="pending").first()
+        factory = _PENDING.first(factory_id=factory_id)
         if factory is None:
             return None
         with scopes.active(worker_scope(factory.organization_id, factory.mode)), hooks.batched():
@@ -187,14 +193,22 @@ def _source_columns() -> list[str]:
 def _locked(factory_id: str, token: str, *, with_source: bool = False) -> OrderFactory:
     """The factory, locked, while this job still holds its claim; ``with_source``: with what the copy reads of
     its source (the steps after the copy need only its id)."""
-    # ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
-    query = OrderFactory.objects.select_for_update(of=("self",))
-    if with_source:
-        query = query.select_related(*SOURCE_COLUMNS).only(*_source_columns())
-    factory = query.get(pk=factory_id)
+    factory = (_LOCKED_WITH_SOURCE if with_source else _LOCKED).get(factory_id=factory_id)
     if factory.status != "in_progress" or factory.claimed_by != token:
         raise LostClaim(factory_id)
     return factory
+
+
+_LOCKED = Prepared(lambda factory_id: OrderFactory.objects.select_for_update().filter(pk=factory_id))
+# ``of=self``: PostgreSQL cannot lock the nullable side of the join that brings the source order along.
+_LOCKED_WITH_SOURCE = Prepared(
+    lambda factory_id: (
+        OrderFactory.objects.select_for_update(of=("self",))
+        .select_related(*SOURCE_COLUMNS)
+        .only(*_source_columns())
+        .filter(pk=factory_id)
+    )
+)
 
 
 def _execute(factory_id: str, token: str) -> str:
@@ -457,7 +471,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         target.billing_address = next(clones)
     if shipping is not None:
         target.shipping_address = next(clones)
-    lines = list(LineItem.objects.filter(order=source).select_related("sku").order_by("created_at", "id"))
+    lines = _LINES.all(order_id=source.pk)
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     if plan.get("items") is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
@@ -535,6 +549,13 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     return target
 
 
+_LINES = Prepared(
+    lambda order_id: (
+        LineItem.objects.filter(order_id=order_id).select_related("sku").order_by("created_at", "id")
+    )
+)
+
+
 def _subscription_plan(factory: OrderFactory) -> dict[str, Any]:
     """A subscription run copies the subscription's items, addresses and wallet payment source."""
     if not factory.order_subscription_id:
@@ -589,11 +610,16 @@ def _source_shipping_methods(source: Order) -> orders.PreferredMethods:
     shipments keep them where they still apply."""
     return {
         (s.stock_location_id, s.shipping_category_id): s.shipping_method
-        for s in Shipment.objects.filter(order=source, shipping_method__isnull=False).select_related(
-            "shipping_method"
-        )
+        for s in _CHOSEN_METHODS.all(order_id=source.pk)
         if s.shipping_method is not None
     }
+
+
+_CHOSEN_METHODS = Prepared(
+    lambda order_id: Shipment.objects.filter(order_id=order_id, shipping_method__isnull=False).select_related(
+        "shipping_method"
+    )
+)
 
 
 # --- the sweep --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from orderfactory.addresses.models import Address
 from orderfactory.catalog.models import Market, Price, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
+from orderfactory.core.prepared import Prepared
 from orderfactory.inventory.models import InventoryStockLocation, StockItem
 from orderfactory.jsonapi import errors
 from orderfactory.orders.models import LineItem, Order, OrderNumberSequence, Shipment, StockAllocation
@@ -365,11 +366,16 @@ def _stock_locations(order: Order) -> list[InventoryStockLocation]:
     assert order.market is not None
     if not order.market.inventory_model_id:
         return []
-    return list(
-        InventoryStockLocation.objects.filter(inventory_model_id=order.market.inventory_model_id)
+    return _STOCK_LOCATIONS.all(inventory_model_id=order.market.inventory_model_id)
+
+
+_STOCK_LOCATIONS = Prepared(
+    lambda inventory_model_id: (
+        InventoryStockLocation.objects.filter(inventory_model_id=inventory_model_id)
         .select_related("stock_location")
         .order_by("on_hold", "priority", "created_at")
     )
+)
 
 
 def _stock_quantities(
@@ -378,10 +384,17 @@ def _stock_quantities(
     ids = list(set(sku_ids))
     if not ids or not locations:
         return {}
-    items = StockItem.objects.filter(
-        sku_id__in=ids, stock_location_id__in=[loc.stock_location_id for loc in locations]
+    items = _STOCK_ITEMS.all(
+        sku_ids=sorted(ids), location_ids=sorted({loc.stock_location_id for loc in locations})
     )
     return {(item.sku_id, item.stock_location_id): item for item in items}
+
+
+_STOCK_ITEMS = Prepared(
+    lambda sku_ids, location_ids: StockItem.objects.filter(
+        sku_id__in=sku_ids, stock_location_id__in=location_ids
+    )
+)
 
 
 def _choose_location(

@@ -1,0 +1,142 @@
+"""Inserts and column updates of tenant rows, with their SQL built once per table.
+
+Django builds the SQL of every ``INSERT`` and ``UPDATE`` anew: for each row and each column it compiles a
+placeholder, quotes a name and checks for expressions, which costs more Python than the statement costs the
+database (a third of a copy's time in the worker went there). The statements of a table do not change between
+calls, so this module builds them once per table (and, on SQLite, per number of rows) and reuses them. Values
+still go through each field's ``pre_save`` and ``get_db_prep_save``, as in Django, so what is written is the
+same.
+
+Used by ``TenantModel.save`` and ``TenantQuerySet.bulk_create`` for plain inserts and for saves with
+``update_fields``; anything else (expressions as values, conflicts options, models with parents or with
+save signals listening) takes Django's own way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models import signals
+
+# psycopg's limit of parameters in one statement (SQLite's is lower and comes from Django's backend).
+_MAX_PARAMS = 65535
+
+
+class NotPlain(Exception):
+    """The write needs something Django's own way does: take it."""
+
+
+def plain(model: type[models.Model]) -> bool:
+    """Whether writes of ``model`` may take this module's way: no parents, no save signals listening."""
+    return not model._meta.parents and not (
+        signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model)
+    )
+
+
+@functools.cache
+def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not f.generated)
+
+
+@functools.cache
+def _insert_head(model: type[models.Model], alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _insert_fields(model))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns})"
+
+
+@functools.cache
+def _unnest_tail(model: type[models.Model], alias: str) -> str:
+    """PostgreSQL: one array per column, so the statement is the same for any number of rows (as Django does
+    for bulk inserts; one prepared statement, no limit of parameters)."""
+    connection = connections[alias]
+    types = [str(f.db_type(connection)).split("(")[0] for f in _insert_fields(model)]
+    return " SELECT * FROM UNNEST(" + ", ".join(f"(%s)::{t}[]" for t in types) + ")"
+
+
+@functools.cache
+def _values_tail(width: int, rows: int) -> str:
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return " VALUES " + ", ".join([row] * rows)
+
+
+def _row(obj: models.Model, fields: Sequence[models.Field], connection: Any) -> list[Any]:
+    values = []
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if hasattr(value, "resolve_expression"):
+            raise NotPlain(field.name)
+        values.append(field.get_db_prep_save(value, connection=connection))
+    return values
+
+
+def insert(objs: Sequence[models.Model], using: str, operation: str = "bulk_create") -> None:
+    """INSERT ``objs`` (one model, primary keys set), in as few statements as the database allows; they are
+    then saved instances, as after Django's ``bulk_create``. Raises NotPlain before writing anything when a
+    value is an expression."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[using]
+    fields = _insert_fields(model)
+    for obj in objs:
+        if obj.pk is None:
+            obj.pk = obj._meta.pk.get_pk_value_on_save(obj)  # type: ignore[attr-defined]
+        obj._prepare_related_fields_for_save(operation_name=operation)  # type: ignore[attr-defined]
+    rows = [_row(obj, fields, connection) for obj in objs]
+    head = _insert_head(model, using)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > 1:
+            cursor.execute(
+                head + _unnest_tail(model, using), [list(column) for column in zip(*rows, strict=True)]
+            )
+        else:
+            size = max(1, min(connection.ops.bulk_batch_size(fields, objs), _MAX_PARAMS // len(fields)))
+            for start in range(0, len(rows), size):
+                batch = rows[start : start + size]
+                cursor.execute(
+                    head + _values_tail(len(fields), len(batch)), [v for row in batch for v in row]
+                )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = using
+
+
+@functools.cache
+def _update_sql(model: type[models.Model], names: frozenset[str], alias: str) -> tuple[str, tuple[Any, ...]]:
+    quote = connections[alias].ops.quote_name
+    opts = model._meta
+    fields = tuple(
+        f
+        for f in opts.concrete_fields
+        if not f.primary_key and not f.generated and (f.name in names or f.attname in names)
+    )
+    known = {f.name for f in fields} | {f.attname for f in fields}
+    if not names <= known:
+        raise NotPlain(", ".join(sorted(names - known)))
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    return f"UPDATE {quote(opts.db_table)} SET {sets} WHERE {quote(opts.pk.column)} = %s", fields
+
+
+def update(obj: models.Model, names: frozenset[str], using: str) -> None:
+    """UPDATE the columns ``names`` of a saved instance, as ``save(update_fields=names)`` does. Raises
+    NotPlain before writing when a name is unknown (Django's error then says which) or a value is an
+    expression."""
+    connection = connections[using]
+    sql, fields = _update_sql(type(obj), names, using)
+    obj._prepare_related_fields_for_save(operation_name="save", fields=fields)  # type: ignore[attr-defined]
+    values = []
+    for field in fields:
+        value = field.pre_save(obj, False)
+        if hasattr(value, "resolve_expression"):
+            raise NotPlain(field.name)
+        values.append(field.get_db_prep_save(value, connection=connection))
+    values.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = using
