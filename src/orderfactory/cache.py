@@ -91,12 +91,29 @@ class _Bump:
         _bump_database(self.key, self.alias)
 
 
+_written: dict[str, bool] = {}
+_WRITTEN_MAX = 4096
+
+
+def _writes_tenant_rows(sql: str) -> bool:
+    """Whether ``sql`` writes a tenant table (its verdict kept per statement text: most statements recur)."""
+    verdict = _written.get(sql)
+    if verdict is None:
+        match = _WRITE.match(sql) if sql[:1] in "IiUuDd \n" else None
+        verdict = (
+            match is not None and match.group(1) != VERSION_TABLE and match.group(1) in _tenant_table_names()
+        )
+        if len(_written) >= _WRITTEN_MAX:
+            _written.clear()
+        _written[sql] = verdict
+    return verdict
+
+
 def _track_writes(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     result = execute(sql, params, many, context)
-    match = _WRITE.match(sql) if sql[:1] in "IiUuDd \n" else None
-    if match is None or match.group(1) == VERSION_TABLE or match.group(1) not in _tenant_table_names():
+    if not _writes_tenant_rows(sql):
         return result
     current = scopes.current_or_none()
     if current is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -212,3 +213,48 @@ def test_a_rolled_back_revocation_leaves_the_tokens_valid(
 
     assert tokens.verify(token).application_id == app.id
     assert Application.objects.get(pk=app.pk).revoked_at is None
+
+
+def test_a_token_is_checked_in_full_once_then_known_by_its_text(integration, monkeypatch) -> None:
+    app, _ = integration
+    token = token_for(app)
+    first = tokens.verify(token)
+
+    def checked_again(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("checked again")
+
+    monkeypatch.setattr(jwt, "decode", checked_again)
+
+    assert tokens.verify(token) is first
+    # one character more is another token: checked in full (here, by the stand-in check)
+    with pytest.raises(RuntimeError, match="checked again"):
+        tokens.verify(token + "A")
+
+
+def test_a_known_token_is_refused_once_expired(integration, monkeypatch) -> None:
+    app, _ = integration
+    claims = claims_of(token_for(app))
+    claims["exp"] = int(time.time()) + 60
+    token = resign(claims)
+    tokens.verify(token)
+    later = claims["exp"] + 1
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return dt.datetime.fromtimestamp(later, tz=dt.UTC)
+
+    monkeypatch.setattr(tokens.time, "time", lambda: float(later))
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)  # PyJWT's clock
+
+    assert "expired" in assert_invalid_token(token).detail
+
+
+def test_a_known_token_is_checked_again_with_a_new_key(integration, monkeypatch) -> None:
+    app, _ = integration
+    token = token_for(app)
+    tokens.verify(token)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    monkeypatch.setattr(keys, "public_key", lambda: other.public_key())
+
+    assert_invalid_token(token)  # signed by the key that was replaced

@@ -7,6 +7,8 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from orderfactory.addresses.models import Address
 from orderfactory.core import prepared
 from orderfactory.core import scope as scopes
-from orderfactory.core.prepared import NotPreparable, Prepared
+from orderfactory.core.prepared import NotPreparable, Prepared, PreparedValues
 from orderfactory.inventory.models import StockLocation
 
 
@@ -110,6 +112,8 @@ def test_values_that_are_not_passed_as_given_are_refused_when_compiled(api):
             ).all(city="x")
         with pytest.raises(NotPreparable):
             Prepared(lambda city: Address.objects.filter(city=city).values("pk")).all(city="x")
+        with pytest.raises(NotPreparable):
+            PreparedValues(lambda city: Address.objects.filter(city=city)).all(city="x")
 
 
 def test_the_statements_kept_are_bounded(api, monkeypatch):
@@ -120,3 +124,20 @@ def test_the_statements_kept_are_bounded(api, monkeypatch):
         for length in range(1, 12):
             assert [a.city for a in named.all(cities=[f"c{i}" for i in range(length)])] == ["c0"]
             assert len(named._compiled) <= 4
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda qs: qs.values("zip_code", "city"),
+        lambda qs: qs.annotate(loud=Upper("city")).values("zip_code", "loud", "city"),
+        lambda qs: qs.values("city").annotate(loud=Upper("city"), one=Value(1)),
+    ],
+    ids=["columns", "annotation-named-between", "annotations-after"],
+)
+def test_values_rows_are_the_rows_values_gives(api, shape):
+    rows = PreparedValues(lambda pk: shape(Address.objects.filter(pk=pk)))
+    with scopes.active(api.scope()):
+        pk = Address.objects.create(city="Milano", zip_code="20100").pk
+        assert rows.all(pk=pk) == list(shape(Address.objects.filter(pk=pk)))
+        assert rows.all(pk="nope") == []

@@ -13,7 +13,13 @@ What ``build`` may use: model querysets (tenant or unscoped managers), filters w
 values (a value given as a list or tuple stands for that many values, e.g. ``pk__in``; the statement is
 compiled once per length), ``select_related``, ``only``, ordering, slicing, ``select_for_update``. A value
 that Django does not pass through as a parameter as given (a transformed value, e.g. ``__icontains``) is
-refused when the query is compiled, so a mistake shows the first time it runs, in tests.
+refused when the query is compiled, so a mistake shows the first time it runs, in tests. ``PreparedValues``
+does the same for a ``values()`` query, whose rows are dicts.
+
+``build`` runs under a scope of markers: it must read nothing of the caller but the organization and mode
+that its managers filter by (a queryset narrowed by a token's markets, say, is not for this: built under the
+markers' scope, which has no markets, the compiled query would narrow by none). With no scope active, a run of a scoped query
+raises ScopeMissing, as the manager does.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
-from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import ModelIterable, ValuesIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.transaction import TransactionManagementError
 
 from orderfactory.core import scope as scopes
@@ -46,30 +52,33 @@ class _Compiled:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, str, int | None], ...]  # (position in params, value's name, index in a list)
     compiler: Any
-    model: type[models.Model]
-    init_list: tuple[str, ...]
-    start: int
-    end: int
-    populators: tuple[Any, ...]
-    annotations: tuple[tuple[str, int], ...]
     for_update: bool
+    # model rows: the model, the columns of its own (init_list, between start and end), its related rows'
+    # populators and its annotations; values rows: the names of the columns
+    model: type[models.Model]
+    init_list: tuple[str, ...] = ()
+    start: int = 0
+    end: int = 0
+    populators: tuple[Any, ...] = ()
+    annotations: tuple[tuple[str, int], ...] = ()
+    names: tuple[str, ...] = ()
 
 
 def _marker(name: str, index: int | None = None) -> str:
     return f"\x00{name}\x00" if index is None else f"\x00{name}.{index}\x00"
 
 
-class Prepared(Generic[M]):
-    """A model query compiled once per (database, lengths of list values) and run with new values."""
+class _Base:
+    """Compiling once per shape of values, and running with the values of a call."""
 
-    def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
+    iterable: type = ModelIterable
+
+    def __init__(self, build: Callable[..., models.QuerySet[Any]]) -> None:
         self._build = build
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
 
-    def all(self, **values: Any) -> list[M]:
-        return self._run(values)[0]
-
-    def _run(self, values: dict[str, Any]) -> tuple[list[M], type[models.Model]]:
+    def _execute(self, values: dict[str, Any]) -> tuple[_Compiled, Any, list[tuple[Any, ...]]]:
+        """(compiled query, its compiler bound to this thread's connection, rows with converted values)."""
         compiled, alias = self._prepare(values)
         connection = connections[alias]
         if compiled.for_update and connection.get_autocommit():
@@ -90,9 +99,99 @@ class Prepared(Generic[M]):
             rows = cursor.fetchall()
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
+        return compiled, compiler, list(compiler.results_iter([rows]))
+
+    def _prepare(self, values: dict[str, Any]) -> tuple[_Compiled, str]:
+        shape = tuple(
+            (name, len(value) if isinstance(value, (list, tuple)) else None)
+            for name, value in sorted(values.items())
+        )
+        compiled = self._compiled.get(shape)
+        if compiled is None:
+            if len(self._compiled) >= _MAX_SHAPES:
+                self._compiled.clear()  # lists of many lengths: keep the statements kept bounded
+            compiled = self._compiled[shape] = self._compile(shape)
+        return compiled, compiled.compiler.using
+
+    def _compile(self, shape: Sequence[tuple[str, int | None]]) -> _Compiled:
+        markers = {
+            name: _marker(name) if length is None else [_marker(name, i) for i in range(length)]
+            for name, length in shape
+        }
+        marked_scope = scopes.Scope(organization_id=_ORGANIZATION, organization_slug="", mode=_MODE)
+        with scopes.active(marked_scope):
+            queryset = self._build(**markers)
+        internals: Any = queryset  # what Django keeps of a queryset, not in its stubs
+        if (
+            internals._iterable_class is not self.iterable
+            or internals._prefetch_related_lookups
+            or internals._known_related_objects
+        ):
+            raise NotPreparable(f"{type(self).__name__} runs {self.iterable.__name__} queries, unprefetched")
+        alias = internals._db or router.db_for_read(queryset.model)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        where: dict[str, tuple[str, int | None]] = {
+            _ORGANIZATION: (_ORGANIZATION, None),
+            _MODE: (_MODE, None),
+        }
+        for name, length in shape:
+            if length is None:
+                where[_marker(name)] = (name, None)
+            else:
+                where.update({_marker(name, i): (name, i) for i in range(length)})
+        slots = []
+        for position, param in enumerate(params):
+            if isinstance(param, str) and param in where:
+                slots.append((position, *where.pop(param)))
+            elif isinstance(param, str) and "\x00" in param:
+                raise NotPreparable(f"a value used twice or transformed: {param!r}")
+        unplaced = [m for m in where if m not in (_ORGANIZATION, _MODE)]
+        if unplaced or "\x00" in sql:
+            raise NotPreparable(f"values not passed through as parameters: {unplaced or sql}")
+        common = dict(
+            sql=sql,
+            params=tuple(params),
+            slots=tuple(slots),
+            compiler=compiler,
+            for_update=queryset.query.select_for_update,
+            model=queryset.model,
+        )
+        query = queryset.query
+        if self.iterable is ValuesIterable:
+            # as ValuesIterable names them
+            names = tuple(
+                query.selected or (*query.extra_select, *query.values_select, *query.annotation_select)
+            )
+            return _Compiled(**common, names=names)  # type: ignore[arg-type]
+        klass_info, select = compiler.klass_info, compiler.select
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return _Compiled(
+            **common,  # type: ignore[arg-type]
+            init_list=tuple(f[0].target.attname for f in select[start:end]),
+            start=start,
+            end=end,
+            populators=tuple(get_related_populators(klass_info, select, alias)),
+            annotations=tuple(compiler.annotation_col_map.items()),
+        )
+
+
+class Prepared(_Base, Generic[M]):
+    """A model query compiled once per (database, lengths of list values) and run with new values."""
+
+    def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
+        super().__init__(build)
+
+    def all(self, **values: Any) -> list[M]:
+        return self._run(values)[0]
+
+    def _run(self, values: dict[str, Any]) -> tuple[list[M], type[models.Model]]:
+        compiled, compiler, rows = self._execute(values)
+        alias = compiler.using
         out = []
         model, init_list, start, end = compiled.model, compiled.init_list, compiled.start, compiled.end
-        for row in compiler.results_iter([rows]):
+        for row in rows:
             obj = model.from_db(alias, init_list, row[start:end])
             for populator in compiled.populators:
                 populator.populate(row, obj)
@@ -117,67 +216,13 @@ class Prepared(Generic[M]):
             f"get() returned more than one {model._meta.object_name} -- it returned {len(rows)}!"
         )
 
-    def _prepare(self, values: dict[str, Any]) -> tuple[_Compiled, str]:
-        shape = tuple(
-            (name, len(value) if isinstance(value, (list, tuple)) else None)
-            for name, value in sorted(values.items())
-        )
-        compiled = self._compiled.get(shape)
-        if compiled is None:
-            if len(self._compiled) >= _MAX_SHAPES:
-                self._compiled.clear()  # lists of many lengths: keep the statements kept bounded
-            compiled = self._compiled[shape] = self._compile(shape)
-        return compiled, compiled.compiler.using
 
-    def _compile(self, shape: Sequence[tuple[str, int | None]]) -> _Compiled:
-        markers = {
-            name: _marker(name) if length is None else [_marker(name, i) for i in range(length)]
-            for name, length in shape
-        }
-        marked_scope = scopes.Scope(organization_id=_ORGANIZATION, organization_slug="", mode=_MODE)
-        with scopes.active(marked_scope):
-            queryset = self._build(**markers)
-        internals: Any = queryset  # what Django keeps of a queryset, not in its stubs
-        if (
-            internals._iterable_class is not ModelIterable
-            or internals._prefetch_related_lookups
-            or internals._known_related_objects
-        ):
-            raise NotPreparable("a Prepared query returns model instances, with no prefetching")
-        alias = internals._db or router.db_for_read(queryset.model)
-        compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        where: dict[str, tuple[str, int | None]] = {
-            _ORGANIZATION: (_ORGANIZATION, None),
-            _MODE: (_MODE, None),
-        }
-        for name, length in shape:
-            if length is None:
-                where[_marker(name)] = (name, None)
-            else:
-                where.update({_marker(name, i): (name, i) for i in range(length)})
-        slots = []
-        for position, param in enumerate(params):
-            if isinstance(param, str) and param in where:
-                slots.append((position, *where.pop(param)))
-            elif isinstance(param, str) and "\x00" in param:
-                raise NotPreparable(f"a value used twice or transformed: {param!r}")
-        unplaced = [m for m in where if m not in (_ORGANIZATION, _MODE)]
-        if unplaced or "\x00" in sql:
-            raise NotPreparable(f"values not passed through as parameters: {unplaced or sql}")
-        klass_info, select = compiler.klass_info, compiler.select
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        return _Compiled(
-            sql=sql,
-            params=tuple(params),
-            slots=tuple(slots),
-            compiler=compiler,
-            model=klass_info["model"],
-            init_list=tuple(f[0].target.attname for f in select[start:end]),
-            start=start,
-            end=end,
-            populators=tuple(get_related_populators(klass_info, select, alias)),
-            annotations=tuple(compiler.annotation_col_map.items()),
-            for_update=queryset.query.select_for_update,
-        )
+class PreparedValues(_Base):
+    """A ``values()`` query compiled once and run with new values: rows as dicts, as ``values()`` gives."""
+
+    iterable = ValuesIterable
+
+    def all(self, **values: Any) -> list[dict[str, Any]]:
+        compiled, _, rows = self._execute(values)
+        names = compiled.names
+        return [dict(zip(names, row, strict=False)) for row in rows]

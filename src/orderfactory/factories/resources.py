@@ -53,6 +53,8 @@ class _FactoryResource(Resource):
     kind: ClassVar[str | None] = None
     has_events = True
 
+    scope_only_queryset = True  # narrowed by the resource's kind only
+
     @classmethod
     def queryset(cls) -> models.QuerySet:
         qs = super().queryset()

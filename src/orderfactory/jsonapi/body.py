@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from orderfactory.core.prepared import Prepared
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi import resource as r
 
@@ -186,12 +187,7 @@ def _load_one(rel: r.Rel, linkage: Any, pointer: str) -> Any:
             f"{type_name[:60]} is not a valid type for {rel.name}.",
             pointer=f"{pointer}/data/type",
         )
-    instance = None
-    if len(rid) <= 64 and "\x00" not in rid:
-        query = target.queryset().filter(pk=rid)
-        if rel.reads is not None:
-            query = query.only("pk", *rel.reads)
-        instance = next(iter(query[:1]), None)  # the key is unique: no ordering needed
+    instance = _linked(target, rid, rel.reads) if len(rid) <= 64 and "\x00" not in rid else None
     if instance is None:
         raise errors.ApiError(
             404,
@@ -201,3 +197,24 @@ def _load_one(rel: r.Rel, linkage: Any, pointer: str) -> Any:
             pointer=pointer,
         )
     return instance
+
+
+def _link_query(target: type[r.Resource], reads: tuple[str, ...] | None, pk: str) -> Any:
+    query = target.queryset().filter(pk=pk)
+    if reads is not None:
+        query = query.only("pk", *reads)
+    return query[:1]  # the key is unique: no ordering needed
+
+
+# The row a linkage names, by (resource, columns read), compiled once: every create and update that links a
+# row runs one (for resources whose queryset is preparable: Resource.scope_only_queryset).
+_LINKED: dict[tuple[type[r.Resource], tuple[str, ...] | None], Prepared[Any]] = {}
+
+
+def _linked(target: type[r.Resource], rid: str, reads: tuple[str, ...] | None) -> Any:
+    if not target.preparable():
+        return next(iter(_link_query(target, reads, rid)), None)
+    prepared = _LINKED.get((target, reads))
+    if prepared is None:
+        prepared = _LINKED[(target, reads)] = Prepared(lambda pk: _link_query(target, reads, pk))
+    return prepared.first(pk=rid)

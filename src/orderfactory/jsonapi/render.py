@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models
 
+from orderfactory.core.prepared import PreparedValues
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi import resource as r
 
@@ -74,9 +75,32 @@ def plan_for(resource: type[r.Resource], sparse: frozenset[str] | None, linked: 
 def fetch(
     resource: type[r.Resource], qs: models.QuerySet, plan: Plan, extra: Sequence[str] = ()
 ) -> list[Row]:
+    return list(_values(qs, plan, extra))
+
+
+def _values(qs: models.QuerySet, plan: Plan, extra: Sequence[str] = ()) -> models.QuerySet:
     if plan.annotations:
         qs = qs.annotate(**dict(plan.annotations))
-    return list(qs.values(*plan.columns, *extra))
+    return qs.values(*plan.columns, *extra)
+
+
+# The row of one resource by key, per (resource, plan), compiled once (core.prepared): every retrieve and
+# every write's response reads one. For resources whose queryset is preparable; others build it each time.
+_ONE: dict[tuple[type[r.Resource], Plan], PreparedValues] = {}
+_ONE_MAX = 1024
+
+
+def fetch_one(resource: type[r.Resource], pk: str, plan: Plan) -> list[Row]:
+    if not resource.preparable():
+        return fetch(resource, resource.queryset().filter(pk=pk)[:1], plan)
+    prepared = _ONE.get((resource, plan))
+    if prepared is None:
+        if len(_ONE) >= _ONE_MAX:
+            _ONE.clear()
+        prepared = _ONE[(resource, plan)] = PreparedValues(
+            lambda pk: _values(resource.queryset().filter(pk=pk), plan)[:1]
+        )
+    return prepared.all(pk=pk)
 
 
 @dataclass
@@ -128,12 +152,13 @@ class Renderer:
     # --- includes ---------------------------------------------------------------------------------------
 
     def render_with_includes(
-        self, resource: type[r.Resource], qs: models.QuerySet, include: list[tuple[str, ...]]
+        self, resource: type[r.Resource], qs: models.QuerySet | str, include: list[tuple[str, ...]]
     ) -> list[dict[str, Any]]:
-        """Fetch and render the primary rows of ``qs`` and every include path below them."""
+        """Fetch and render the primary rows of ``qs`` (or the one row of that key) and every include path
+        below them."""
         top = {p[0] for p in include}
         plan = self.plan(resource, top)
-        rows = fetch(resource, qs, plan)
+        rows = fetch_one(resource, qs, plan) if isinstance(qs, str) else fetch(resource, qs, plan)
         objects = [self.resource_object(resource, row, plan, detail=self.detail) for row in rows]
         if include:
             self._include_level(resource, list(zip(rows, objects, strict=True)), (), include)

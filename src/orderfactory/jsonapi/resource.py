@@ -489,6 +489,18 @@ class Resource:
         organization and mode (core.models.TenantManager): overriding this can narrow, never widen."""
         return cls.model._default_manager.all()
 
+    # Whether queryset() narrows by nothing of the caller but its organization and mode, so that a query built
+    # on it and compiled once (core.prepared) is right for every caller. So it is when queryset() is not
+    # overridden; an override that narrows by constants only (e.g. a type) may say True, and one that reads
+    # more of the caller (a token's markets, its application) must not.
+    scope_only_queryset: ClassVar[bool | None] = None
+
+    @classmethod
+    def preparable(cls) -> bool:
+        if cls.scope_only_queryset is not None:
+            return cls.scope_only_queryset
+        return cls.queryset.__func__ is Resource.queryset.__func__  # type: ignore[attr-defined]
+
     @classmethod
     def singleton_id(cls, scope: Any) -> str:
         raise NotImplementedError

@@ -179,13 +179,12 @@ def document_for(
     """The document of one resource, as ``GET /api/<type>/<id>?<items>`` renders it (also used for webhook
     payloads, outside any request). Raises 404 when the caller cannot see it."""
     q = query.parse(resource, items, collection=False)
-    qs = resource.queryset()
-    if rid is not None:
-        if len(rid) > 64 or "\x00" in rid:
-            raise errors.not_found()
-        qs = qs.filter(pk=rid)
+    if rid is not None and (len(rid) > 64 or "\x00" in rid):
+        raise errors.not_found()
     renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public, detail=True)
-    data = renderer.render_with_includes(resource, qs[:1], q.include)
+    data = renderer.render_with_includes(
+        resource, rid if rid is not None else resource.queryset()[:1], q.include
+    )
     if not data:
         raise errors.not_found()
     document: dict[str, Any] = {"data": data[0]}
