@@ -16,7 +16,8 @@ that Django does not pass through as a parameter as given (a transformed value, 
 refused when the query is compiled, so a mistake shows the first time it runs, in tests. ``PreparedValues``
 does the same for a ``values()`` query, whose rows are dicts.
 
-``build`` runs under a scope of markers: it must read nothing of the caller but the organization and mode
+Everything else ``build`` puts in the query is compiled in as it was the first time: a value that varies (the
+time, say) must come in as a named value. ``build`` runs under a scope of markers: it must read nothing of the caller but the organization and mode
 that its managers filter by (a queryset narrowed by a token's markets, say, is not for this: built under the
 markers' scope, which has no markets, the compiled query would narrow by none). With no scope active, a run of a scoped query
 raises ScopeMissing, as the manager does.
@@ -53,6 +54,9 @@ class _Compiled:
     slots: tuple[tuple[int, str, int | None], ...]  # (position in params, value's name, index in a list)
     compiler: Any
     for_update: bool
+    fields: list[Any]  # the selected expressions, their converters, whether any is a composite key
+    converters: dict[int, Any]
+    composite: bool
     # model rows: the model, the columns of its own (init_list, between start and end), its related rows'
     # populators and its annotations; values rows: the names of the columns
     model: type[models.Model]
@@ -99,7 +103,12 @@ class _Base:
             rows = cursor.fetchall()
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
-        return compiled, compiler, list(compiler.results_iter([rows]))
+        # as compiler.results_iter does, with the converters found once
+        if compiled.converters:
+            rows = list(compiler.apply_converters(rows, compiled.converters))
+        if compiled.composite:
+            rows = list(compiler.composite_fields_to_tuples(rows, compiled.fields))
+        return compiled, compiler, rows
 
     def _prepare(self, values: dict[str, Any]) -> tuple[_Compiled, str]:
         shape = tuple(
@@ -149,7 +158,11 @@ class _Base:
         unplaced = [m for m in where if m not in (_ORGANIZATION, _MODE)]
         if unplaced or "\x00" in sql:
             raise NotPreparable(f"values not passed through as parameters: {unplaced or sql}")
+        fields = [expression for expression, *_ in compiler.select[0 : compiler.col_count]]
         common = dict(
+            fields=fields,
+            converters=compiler.get_converters(fields),
+            composite=compiler.has_composite_fields(fields),
             sql=sql,
             params=tuple(params),
             slots=tuple(slots),
