@@ -23,3 +23,28 @@ def test_finished_jobs_are_purged_after_they_are_kept(db, django_capture_on_comm
     assert tasks.purge_finished_jobs(now) == 2
     assert sorted(r.args_kwargs["args"][0] for r in rows) == ["recent", "waiting"]
     assert tasks.purge_finished_jobs(now) == 0
+
+
+def test_a_job_row_is_the_row_the_librarys_backend_writes(db, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks import task_backends
+    from django_tasks_db import backend as library
+
+    from orderfactory.task_backend import DatabaseBackend
+
+    ours = task_backends["default"]
+    assert type(ours) is DatabaseBackend
+    later = clock.now() + dt.timedelta(hours=1)
+    for task in (tasks.run_order_factory, tasks.deliver_webhook.using(run_after=later)):
+        with CaptureQueriesContext(connection) as captured:
+            mine = ours._task_to_db_task(task, ["f1"], {})
+        assert len(captured) == 1  # one INSERT
+        theirs = library.DatabaseBackend._task_to_db_task(ours, task, ["f1"], {})
+        columns = [
+            f.attname for f in DBTaskResult._meta.concrete_fields if f.attname not in ("id", "enqueued_at")
+        ]
+        stored = {row["id"]: row for row in DBTaskResult.objects.values("id", *columns)}
+        assert {c: stored[mine.id][c] for c in columns} == {c: stored[theirs.id][c] for c in columns}
+        assert mine.run_after == theirs.run_after  # the library's pre_save receiver ran (no run_after: never)
+        assert not mine._state.adding and mine.task_result.id == str(mine.id)

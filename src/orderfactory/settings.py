@@ -64,7 +64,7 @@ TASKS = {
         "BACKEND": (
             "django_tasks_rq.RQBackend"
             if config.env("ORDERFACTORY_TASK_BACKEND") == "rq"
-            else "django_tasks_db.DatabaseBackend"
+            else "orderfactory.task_backend.DatabaseBackend"
         ),
         "QUEUES": ["default"],
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,18 +139,21 @@ def insert(objs: Sequence[models.Model], using: str, operation: str = "bulk_crea
     columns = _columns(fields)
     rows = [_values(obj, columns, True, connection) for obj in objs]
     head = _insert_head(model, using)
-    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) > 1:
-            cursor.execute(
-                head + _unnest_tail(model, using), [list(column) for column in zip(*rows, strict=True)]
-            )
-        else:
-            size = max(1, min(connection.ops.bulk_batch_size(fields, objs), _MAX_PARAMS // len(fields)))
-            for start in range(0, len(rows), size):
-                batch = rows[start : start + size]
-                cursor.execute(
-                    head + _values_tail(len(fields), len(batch)), [v for row in batch for v in row]
-                )
+    if connection.vendor == "postgresql" and len(rows) > 1:
+        statements = [
+            (head + _unnest_tail(model, using), [list(column) for column in zip(*rows, strict=True)])
+        ]
+    else:
+        size = max(1, min(connection.ops.bulk_batch_size(fields, objs), _MAX_PARAMS // len(fields)))
+        statements = [
+            (head + _values_tail(len(fields), len(batch)), [v for row in batch for v in row])
+            for batch in (rows[start : start + size] for start in range(0, len(rows), size))
+        ]
+    # One statement needs no transaction of its own (as Django's save); several are one (as its bulk_create).
+    atomic = transaction.atomic(using=using, savepoint=False) if len(statements) > 1 else nullcontext()
+    with atomic, transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using
