@@ -161,3 +161,28 @@ def test_postgresql_reads_timestamps_in_c_and_in_utc():
     )
     assert Event.unscoped.get(pk=event.pk).created_at == written
     assert Event.unscoped.values_list("created_at", flat=True).get(pk=event.pk).tzinfo is dt.UTC
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the health check shortcut is PostgreSQL's")
+def test_postgresql_checks_the_health_only_of_connections_idle_for_a_while(monkeypatch):
+    from orderfactory.core.postgresql_engine import base
+
+    db = connections["default"]
+    assert db.health_check_enabled
+    checks = []
+    original = type(db).is_usable
+    monkeypatch.setattr(type(db), "is_usable", lambda self: checks.append(1) or original(self))
+
+    def a_request():  # as Django's request_started and the task worker's loop do
+        db.close_if_unusable_or_obsolete()
+        list(CacheVersion.objects.filter(organization_id="health"))
+
+    a_request()
+    a_request()
+    assert checks == []  # it answered a moment ago
+    db.answered_at -= base.RECENTLY_ALIVE
+    a_request()
+    assert checks == [1]  # idle past the second: SELECT 1 first
+    db.errors_occurred = True
+    db.close_if_unusable_or_obsolete()  # after an error Django checks, however recent
+    assert checks == [1, 1]
