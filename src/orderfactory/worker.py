@@ -7,24 +7,97 @@ through orderfactory.tasks.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
+from django.utils import timezone
 
 log = logging.getLogger("orderfactory.worker")
 
 POLL_INTERVAL = float(os.environ.get("ORDERFACTORY_WORKER_POLL_INTERVAL", "0.2"))
 
 
+def _worker_class() -> type:
+    """django-tasks-db's worker; on PostgreSQL, one that takes each job in one statement."""
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult, get_date_max
+    from django_tasks_db.utils import is_locked_database_exception
+
+    class _Worker(Worker):  # type: ignore[misc]
+        """The library's loop (db_worker.Worker.run), with its find-lock-claim of the next job (a transaction
+        of four statements, each built by the ORM anew) done on PostgreSQL as one UPDATE of the row that a
+        ``FOR UPDATE SKIP LOCKED`` subquery picks: the same job in the same order (priority, then run_after,
+        then enqueued_at; due or unscheduled), claimed the same way (RUNNING, started_at, this worker's id
+        appended to worker_ids), and never by two workers. SQLite keeps the library's loop."""
+
+        def run(self) -> None:
+            if connection.vendor != "postgresql":
+                return super().run()
+            while self.running:
+                close_old_connections()  # as the library's loop: expired connections, health checks
+                try:
+                    task_result = self._take_next()  # one statement: no transaction around it
+                    retrieved = True
+                except OperationalError as exc:
+                    retrieved = False
+                    if not is_locked_database_exception(exc):
+                        raise
+                    task_result = None
+                if task_result is not None:
+                    self.run_task(task_result)
+                if self.batch and retrieved and task_result is None:
+                    return None
+                if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                    return None
+                close_old_connections()
+                if self.running and not task_result:
+                    time.sleep(self.interval)
+            return None
+
+        def _take_next(self) -> Any:
+            table = DBTaskResult._meta.db_table
+            columns = ", ".join(f'"{f.column}"' for f in DBTaskResult._meta.concrete_fields)
+            # READY written out, not a parameter: a prepared statement's generic plan can then use the
+            # library's partial index of ready jobs, in the order of this ORDER BY.
+            ready = str(TaskResultStatus.READY)
+            assert ready.isalpha()
+            where = [f"status = '{ready}'", "backend_name = %s", "(run_after = %s OR run_after <= %s)"]
+            now = timezone.now()
+            params: list[Any] = [self.backend_name, get_date_max(), now]
+            if not self.process_all_queues:
+                where.append(f"queue_name IN ({', '.join(['%s'] * len(self.queue_names))})")
+                params += self.queue_names
+            if self.excluded_queue_names:
+                where.append(f"queue_name NOT IN ({', '.join(['%s'] * len(self.excluded_queue_names))})")
+                params += self.excluded_queue_names
+            sql = (
+                f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = worker_ids || %s::jsonb "
+                f"WHERE id = (SELECT id FROM {table} WHERE {' AND '.join(where)} "
+                "ORDER BY priority DESC, run_after ASC, enqueued_at ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                f"RETURNING {columns}"
+            )
+            rows = list(
+                DBTaskResult.objects.raw(
+                    sql, [TaskResultStatus.RUNNING, now, json.dumps([self.worker_id]), *params]
+                )
+            )
+            return rows[0] if rows else None
+
+    return _Worker
+
+
 class _Runner(threading.Thread):
     def __init__(self, name: str, batch: bool = False) -> None:
         super().__init__(name=name, daemon=True)
-        from django_tasks_db.management.commands.db_worker import Worker
+        Worker = _worker_class()
 
         self.worker = Worker(
             queue_names=["default"],
