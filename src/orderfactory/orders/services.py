@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 from orderfactory.addresses.models import Address
 from orderfactory.catalog.models import Market, Price, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
-from orderfactory.core.prepared import Prepared
+from orderfactory.core.prepared import Prepared, PreparedValues
 from orderfactory.inventory.models import InventoryStockLocation, StockItem
 from orderfactory.jsonapi import errors
 from orderfactory.orders.models import LineItem, Order, OrderNumberSequence, Shipment, StockAllocation
@@ -380,25 +380,27 @@ _STOCK_LOCATIONS = Prepared(
 
 def _stock_quantities(
     sku_ids: Iterable[str], locations: list[InventoryStockLocation]
-) -> dict[tuple[str, str], StockItem]:
+) -> dict[tuple[str, str], int]:
+    """The quantity in stock of each (SKU, stock location) that has a stock item."""
     ids = list(set(sku_ids))
     if not ids or not locations:
         return {}
-    items = _STOCK_ITEMS.all(
+    rows = _STOCK_ITEMS.all(
         sku_ids=sorted(ids), location_ids=sorted({loc.stock_location_id for loc in locations})
     )
-    return {(item.sku_id, item.stock_location_id): item for item in items}
+    return {(row["sku_id"], row["stock_location_id"]): row["quantity"] for row in rows}
 
 
-_STOCK_ITEMS = Prepared(
+# Quantities only: a model instance per stock item cost more than the query.
+_STOCK_ITEMS = PreparedValues(
     lambda sku_ids, location_ids: StockItem.objects.filter(
         sku_id__in=sku_ids, stock_location_id__in=location_ids
-    )
+    ).values("sku_id", "stock_location_id", "quantity")
 )
 
 
 def _choose_location(
-    sku: Sku, quantity: int, locations: list[InventoryStockLocation], stock: dict[tuple[str, str], StockItem]
+    sku: Sku, quantity: int, locations: list[InventoryStockLocation], stock: dict[tuple[str, str], int]
 ) -> InventoryStockLocation | None:
     """The first location (by priority) that can ship the whole line; else the first that stocks the SKU;
     else the first location. Placing checks availability; this only decides where the shipment starts."""
@@ -407,8 +409,8 @@ def _choose_location(
     if sku.do_not_track:
         return locations[0]
     for loc in locations:
-        item = stock.get((sku.pk, loc.stock_location_id))
-        if item is not None and item.quantity >= quantity:
+        in_stock = stock.get((sku.pk, loc.stock_location_id))
+        if in_stock is not None and in_stock >= quantity:
             return loc
     for loc in locations:
         if (sku.pk, loc.stock_location_id) in stock:
