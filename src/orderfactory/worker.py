@@ -7,6 +7,7 @@ through orderfactory.tasks.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ log = logging.getLogger("orderfactory.worker")
 POLL_INTERVAL = float(os.environ.get("ORDERFACTORY_WORKER_POLL_INTERVAL", "0.2"))
 
 
+@functools.cache
 def _worker_class() -> type:
     """django-tasks-db's worker; on PostgreSQL, one that takes each job in one statement."""
     from django_tasks_db.compat import TaskResultStatus

@@ -118,7 +118,7 @@ class _Base:
         compiled = self._compiled.get(shape)
         if compiled is None:
             if len(self._compiled) >= _MAX_SHAPES:
-                self._compiled.clear()  # lists of many lengths: keep the statements kept bounded
+                self._compiled.clear()  # lists of many lengths: keep the number of statements bounded
             compiled = self._compiled[shape] = self._compile(shape)
         return compiled, compiled.compiler.using
 

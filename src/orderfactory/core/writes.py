@@ -1,4 +1,4 @@
-"""Inserts and column updates of tenant rows, with their SQL built once per table.
+"""Inserts and column updates of model rows, with their SQL built once per table.
 
 Django builds the SQL of every ``INSERT`` and ``UPDATE`` anew: for each row and each column it compiles a
 placeholder, quotes a name and checks for expressions, which costs more Python than the statement costs the
@@ -8,8 +8,8 @@ still go through each field's ``pre_save`` and ``get_db_prep_save``, as in Djang
 same.
 
 Used by ``TenantModel.save`` and ``TenantQuerySet.bulk_create`` for plain inserts and for saves with
-``update_fields``; anything else (expressions as values, conflicts options, models with parents or with
-save signals listening) takes Django's own way.
+``update_fields``, and by the job queue's backend (orderfactory.task_backend); anything else (expressions as
+values, conflict options, models with parents or with save signals listening) takes Django's own way.
 """
 
 from __future__ import annotations
