@@ -70,19 +70,21 @@ def test_two_workers_never_take_the_same_job():
     start = threading.Barrier(2)
 
     def take(name: str) -> None:
+        taker = _worker(name)
+        start.wait()
+        while (row := taker._take_next()) is not None:
+            taken[name].append(str(row.pk))
+
+    def take_in_its_own_connection() -> None:
         try:
-            taker = _worker(name)
-            start.wait()
-            while (row := taker._take_next()) is not None:
-                taken[name].append(str(row.pk))
+            take("b")
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=take, args=(name,)) for name in taken]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    other = threading.Thread(target=take_in_its_own_connection)
+    other.start()
+    take("a")  # side by side with b
+    other.join()
     assert not set(taken["a"]) & set(taken["b"])
     assert set(taken["a"]) | set(taken["b"]) == enqueued
     assert taken["a"] and taken["b"]  # both took some: they ran side by side
