@@ -152,13 +152,22 @@ class Renderer:
     # --- includes ---------------------------------------------------------------------------------------
 
     def render_with_includes(
-        self, resource: type[r.Resource], qs: models.QuerySet | str, include: list[tuple[str, ...]]
+        self, resource: type[r.Resource], qs: models.QuerySet, include: list[tuple[str, ...]]
     ) -> list[dict[str, Any]]:
-        """Fetch and render the primary rows of ``qs`` (or the one row of that key) and every include path
-        below them."""
-        top = {p[0] for p in include}
-        plan = self.plan(resource, top)
-        rows = fetch_one(resource, qs, plan) if isinstance(qs, str) else fetch(resource, qs, plan)
+        """Fetch and render the primary rows of ``qs`` and every include path below them."""
+        plan = self.plan(resource, {p[0] for p in include})
+        return self._render(resource, fetch(resource, qs, plan), plan, include)
+
+    def render_one_with_includes(
+        self, resource: type[r.Resource], pk: str, include: list[tuple[str, ...]]
+    ) -> list[dict[str, Any]]:
+        """The same for the one row of key ``pk`` (none when the caller cannot see it)."""
+        plan = self.plan(resource, {p[0] for p in include})
+        return self._render(resource, fetch_one(resource, pk, plan), plan, include)
+
+    def _render(
+        self, resource: type[r.Resource], rows: list[Row], plan: Plan, include: list[tuple[str, ...]]
+    ) -> list[dict[str, Any]]:
         objects = [self.resource_object(resource, row, plan, detail=self.detail) for row in rows]
         if include:
             self._include_level(resource, list(zip(rows, objects, strict=True)), (), include)

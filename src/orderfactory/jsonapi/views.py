@@ -182,9 +182,10 @@ def document_for(
     if rid is not None and (len(rid) > 64 or "\x00" in rid):
         raise errors.not_found()
     renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public, detail=True)
-    data = renderer.render_with_includes(
-        resource, rid if rid is not None else resource.queryset()[:1], q.include
-    )
+    if rid is None:  # a singleton
+        data = renderer.render_with_includes(resource, resource.queryset()[:1], q.include)
+    else:
+        data = renderer.render_one_with_includes(resource, rid, q.include)
     if not data:
         raise errors.not_found()
     document: dict[str, Any] = {"data": data[0]}
