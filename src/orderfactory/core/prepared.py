@@ -17,10 +17,10 @@ refused when the query is compiled, so a mistake shows the first time it runs, i
 does the same for a ``values()`` query, whose rows are dicts.
 
 Everything else ``build`` puts in the query is compiled in as it was the first time: a value that varies (the
-time, say) must come in as a named value. ``build`` runs under a scope of markers: it must read nothing of the caller but the organization and mode
-that its managers filter by (a queryset narrowed by a token's markets, say, is not for this: built under the
-markers' scope, which has no markets, the compiled query would narrow by none). With no scope active, a run of a scoped query
-raises ScopeMissing, as the manager does.
+time, say) must come in as a named value. ``build`` runs under a scope of markers: it must read nothing of the
+caller but the organization and mode that its managers filter by (a queryset narrowed by a token's markets,
+say, is not for this: built under the markers' scope, which has no markets, the compiled query would narrow by
+none). With no scope active, a run of a scoped query raises ScopeMissing, as the manager does.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from orderfactory.core import scope as scopes
 M = TypeVar("M", bound=models.Model)
 
 _ORGANIZATION = "\x00organization\x00"
-_MAX_SHAPES = 64
 _MODE = "\x00mode\x00"
+_MAX_SHAPES = 64  # compiled statements kept per query (one per shape of its values)
 
 
 class NotPreparable(Exception):
@@ -178,8 +178,8 @@ class _Base:
             )
             return _Compiled(**common, names=names)  # type: ignore[arg-type]
         klass_info, select = compiler.klass_info, compiler.select
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
+        own = klass_info["select_fields"]  # the positions of the model's own columns
+        start, end = own[0], own[-1] + 1
         return _Compiled(
             **common,  # type: ignore[arg-type]
             init_list=tuple(f[0].target.attname for f in select[start:end]),

@@ -91,9 +91,7 @@ class _Column:
 
 
 def _column(field: models.Field) -> _Column:
-    target = field
-    if isinstance(field, models.ForeignKey):
-        target = field.target_field if type(field) is models.ForeignKey else field
+    target = field.target_field if type(field) is models.ForeignKey else field  # a key is its target's type
     return _Column(
         field=field,
         attname=field.attname,
@@ -188,7 +186,7 @@ def update(obj: models.Model, names: frozenset[str], using: str) -> None:
         obj._prepare_related_fields_for_save(operation_name="save", fields=relations)  # type: ignore[attr-defined]
     values = _values(obj, _columns(fields), False, connection)
     values.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
-    with connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:  # as Model.save_base
         cursor.execute(sql, values)
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
