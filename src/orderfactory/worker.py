@@ -64,7 +64,10 @@ def _worker_class() -> type:
                     time.sleep(self.interval)
             return None
 
-        def _take_next(self) -> Any:
+        @functools.cached_property
+        def _take_sql(self) -> tuple[str, list[Any]]:
+            """The claim statement of this worker's backend and queues, and its fixed parameters (built once:
+            the worker takes every job with it)."""
             table = DBTaskResult._meta.db_table
             columns = ", ".join(f'"{f.column}"' for f in DBTaskResult._meta.concrete_fields)
             # READY written out, not a parameter: a prepared statement's generic plan can then use the
@@ -72,25 +75,27 @@ def _worker_class() -> type:
             ready = str(TaskResultStatus.READY)
             assert ready.isalpha()
             where = [f"status = '{ready}'", "backend_name = %s", "(run_after = %s OR run_after <= %s)"]
-            now = timezone.now()
-            params: list[Any] = [self.backend_name, get_date_max(), now]
+            queues: list[str] = []
             if not self.process_all_queues:
                 where.append(f"queue_name IN ({', '.join(['%s'] * len(self.queue_names))})")
-                params += self.queue_names
+                queues += self.queue_names
             if self.excluded_queue_names:
                 where.append(f"queue_name NOT IN ({', '.join(['%s'] * len(self.excluded_queue_names))})")
-                params += self.excluded_queue_names
+                queues += self.excluded_queue_names
             sql = (
                 f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = worker_ids || %s::jsonb "
                 f"WHERE id = (SELECT id FROM {table} WHERE {' AND '.join(where)} "
                 "ORDER BY priority DESC, run_after ASC, enqueued_at ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 f"RETURNING {columns}"
             )
-            rows = list(
-                DBTaskResult.objects.raw(
-                    sql, [TaskResultStatus.RUNNING, now, json.dumps([self.worker_id]), *params]
-                )
-            )
+            return sql, queues
+
+        def _take_next(self) -> Any:
+            sql, queues = self._take_sql
+            now = timezone.now()
+            params = [TaskResultStatus.RUNNING, now, json.dumps([self.worker_id])]
+            params += [self.backend_name, get_date_max(), now, *queues]
+            rows = list(DBTaskResult.objects.raw(sql, params))
             return rows[0] if rows else None
 
     return _Worker
