@@ -53,7 +53,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0 if config.flag("ORDERFACTORY_SQLITE_NO_PERSIST", False) else 600
     _db["TEST"] = {"NAME": str(config.data_dir() / "test.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    # Django's PostgreSQL backend with timestamps read in C (orderfactory.core.postgresql_engine).
+    # Django's PostgreSQL backend with timestamps read in C, and health checks only of connections idle for a
+    # second (orderfactory.core.postgresql_engine).
     _db["ENGINE"] = "orderfactory.core.postgresql_engine"
     if not config.flag("ORDERFACTORY_PG_CLIENT_BINDING", False):
         _db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)

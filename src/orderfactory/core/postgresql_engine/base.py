@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one.
+"""Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one, and no
+health-check round trip for a connection that has just answered (``RECENTLY_ALIVE`` below).
 
 Django registers its own ``timestamptz`` loader on every connection: a Python subclass of psycopg's, to pin
 the time zone of the values it returns. psycopg swaps its own Python loaders for their C builds, but never a
