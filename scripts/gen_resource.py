@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "resources.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "tests" / "data" / "commerce-layer" / "resources.json"
 STANDARD = {"id", "created_at", "updated_at", "reference", "reference_origin", "metadata"}
 FLAGS = (("C", "creatable"), ("U", "updatable"), ("F", "fetchable"), ("f", "filterable"), ("s", "sortable"))
 ATTR_CLASSES = {

@@ -15,7 +15,8 @@ from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Resource
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO.parent / "shared" / "reference" / "resources.json"
+# Commerce Layer's own schema, kept in the repository with its source and version (tests/data/commerce-layer/SOURCES.md).
+SCHEMA = Path(__file__).resolve().parent / "data" / "commerce-layer" / "resources.json"
 DOC = REPO / "docs" / "compatibility.md"
 FLAGS = ("creatable", "updatable", "fetchable", "filterable", "sortable")
 RESOURCE_LEVEL = "(resource)"  # the "field" of a deviation in actions or singleton-ness
@@ -36,7 +37,6 @@ def singular(type_name: str) -> str:
 
 @cache
 def schema() -> dict[str, dict[str, Any]]:
-    assert SCHEMA.exists(), f"Commerce Layer's schema is expected at {SCHEMA} (shared/ beside the repository)"
     return {r["id"]: r["attributes"] for r in json.loads(SCHEMA.read_text())}
 
 
