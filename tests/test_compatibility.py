@@ -4,6 +4,7 @@ deviations listed in docs/compatibility.md — and every listed deviation still 
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orderfactory.jsonapi import registry
+from orderfactory.jsonapi import commerce_layer, filters, registry
 from orderfactory.jsonapi.resource import Resource
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,8 +120,8 @@ def differences(resource: type[Resource]) -> dict[str, list[str]]:
             continue
         problems = [
             f"{flag} is {getattr(rel, flag)}"
-            for flag in FLAGS[:2]
-            if getattr(rel, flag) != theirs.get(flag, False)
+            for flag in FLAGS[:3]
+            if getattr(rel, flag) != bool(theirs.get(flag))
         ]
         if rel.to_many != (theirs["type"] == "has_many"):
             problems.append(f"to_many is {rel.to_many}, not {theirs['type']}")
@@ -128,6 +129,39 @@ def differences(resource: type[Resource]) -> dict[str, list[str]]:
             problems.append(f"targets {rel.targets}, not {sorted(targets)}")
         if problems:
             found[name] = problems
+    return found
+
+
+def filter_deviations() -> dict[tuple[str, str], str]:
+    """The `| resource | filter | why |` table under `## Filters`: filters of Commerce Layer's that we do not
+    serve although their resource is served."""
+    return _table("Filters", ["resource", "filter", "why"])
+
+
+# Commerce Layer's `filters` also name, for every resource, keys outside Ransack's `filter[q]` (contract d:
+# `ids`, and `<datetime>_from` / `_to` ranges), and `q` itself; the SDK sends every filter as `filter[q][...]`.
+OUTSIDE_RANSACK = ("q", "ids")
+
+
+def unresolved_filters(resource: type[Resource]) -> set[str]:
+    """Commerce Layer's filters of the resource that `filter[q][<filter>_<predicate>]` does not reach here,
+    but those whose field is a listed deviation and those through relationships to resources not served
+    (omitted with their relationship, as docs/compatibility.md says)."""
+    spec = schema()[singular(resource.type)]
+    datetimes = {name for name, field in spec["fields"].items() if field["type"] == "datetime"}
+    listed = {field for (type_name, field) in deviations() if type_name == resource.type}
+    served = set(registry.all_resources())
+    found = set()
+    for name in spec["filters"]:
+        stem, _, suffix = name.rpartition("_")
+        if name in OUTSIDE_RANSACK or (suffix in ("from", "to") and stem in datetimes) or name in listed:
+            continue
+        if filters.resolve_path(resource, name) is not None:
+            continue
+        relationship = spec["relationships"].get(name.removesuffix("_id"))
+        if name.endswith("_id") and relationship is not None and not target_types(relationship) & served:
+            continue
+        found.add(name)
     return found
 
 
@@ -150,6 +184,25 @@ def test_resource_matches_commerce_layer(type_name: str) -> None:
     )
     no_longer = listed - found.keys()
     assert not no_longer, f"{type_name}: {sorted(no_longer)} listed as deviations but match resources.json"
+
+
+@pytest.mark.parametrize("type_name", SERVED)
+def test_filters_match_commerce_layer(type_name: str) -> None:
+    """Every filter resources.json lists for the resource, attributes and relationships alike, is served, or
+    docs/compatibility.md says why not; a listed one that is served fails, so the list stays honest."""
+    listed = {name for (resource, name) in filter_deviations() if resource == type_name}
+    found = unresolved_filters(registry.all_resources()[type_name])
+    assert not found - listed, (
+        f"{type_name}: Commerce Layer filters by {sorted(found - listed)}, which filter[q] does not reach here "
+        "and docs/compatibility.md (## Filters) does not list"
+    )
+    assert not listed - found, f"{type_name}: {sorted(listed - found)} listed under ## Filters but served"
+
+
+def test_filter_deviations_name_served_resources_and_commerce_layer_filters() -> None:
+    for type_name, name in filter_deviations():
+        assert type_name in SERVED, f"## Filters lists {type_name}, which is not served"
+        assert name in schema()[singular(type_name)]["filters"], f"{type_name} has no filter {name}"
 
 
 def test_extension_resources_are_ours() -> None:
@@ -185,3 +238,52 @@ def test_singular_finds_the_schema_entry(type_name: str, resource_id: str) -> No
 
 def test_every_schema_entry_has_a_type_that_maps_back() -> None:
     assert all(singular(type_of(resource_id)) == resource_id for resource_id in schema())
+
+
+def relationships_file() -> str:
+    """What src/orderfactory/jsonapi/commerce_layer_relationships.json holds: per JSON:API type, each
+    relationship's [to_many, target types], one type per line."""
+    rels = {
+        type_of(resource_id): {
+            name: [spec["type"] == "has_many", sorted(target_types(spec))]
+            for name, spec in entry["relationships"].items()
+        }
+        for resource_id, entry in schema().items()
+    }
+    lines = [
+        f"{json.dumps(t)}: {json.dumps(rels[t], sort_keys=True, separators=(',', ':'))}" for t in sorted(rels)
+    ]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def test_the_packaged_relationships_are_commerce_layers() -> None:
+    """The engine knows Commerce Layer's relationships (the ones not served included) from a file derived from
+    resources.json; `ORDERFACTORY_REGENERATE=1 pytest tests/test_compatibility.py` rewrites it after the schema
+    changed."""
+    expected = relationships_file()
+    if os.environ.get("ORDERFACTORY_REGENERATE") == "1":
+        commerce_layer.FILE.write_text(expected)
+    assert commerce_layer.FILE.read_text() == expected, (
+        "commerce_layer_relationships.json is not derived from resources.json: regenerate it "
+        "(ORDERFACTORY_REGENERATE=1 pytest tests/test_compatibility.py)"
+    )
+
+
+@pytest.mark.parametrize("type_name", [t for t in SERVED if "list" in registry.all_resources()[t].actions])
+def test_every_commerce_layer_filter_runs(api: Any, type_name: str) -> None:
+    """Each served filter of Commerce Layer's is a query the database runs (a join path that does not exist
+    would be a 500): every attribute at once, each relationship on its own and all of them for rows without
+    related rows, which take another branch."""
+    resource = registry.all_resources()[type_name]
+    spec = schema()[singular(type_name)]
+    served = [name for name in spec["filters"] if filters.resolve_path(resource, name) is not None]
+    related = [name for name in served if name.endswith("_id") and name[:-3] in spec["relationships"]]
+    attributes = [name for name in served if name not in related]
+    queries = [
+        {f"filter[q][{name}_null]": "false" for name in attributes},
+        {f"filter[q][{name}_null]": "true" for name in related},
+        *({f"filter[q][{name}_eq]": "XAyRWNUzyN"} for name in related),
+    ]
+    for params in queries:
+        r = api.get(type_name, {**params, "sort": "-id"})
+        assert r.status == 200, (params, r)

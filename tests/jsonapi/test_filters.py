@@ -142,6 +142,12 @@ TEXT_CASES = [
     ("name_cont_any", "ro,ound", {E, W, P}),
     ("name_cont_all", "euro,sale", {W}),
     ("name_not_cont_all", "euro,ound", {D}),
+    # Ransack's i_cont, as the dashboard apps send it: cont, which ignores case already
+    ("name_i_cont", "RO", {E, W}),
+    ("name_not_i_cont", "ro", {D, P}),
+    ("name_i_cont_any", "ro,ound", {E, W, P}),
+    ("name_i_cont_all", "euro,sale", {W}),
+    ("name_not_i_cont_all", "euro,ound", {D}),
     ("name_cont", "50%", {P}),
     ("name_cont", "%", {P}),
     ("name_cont", "_", {P}),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from orderfactory.core import scope
+from orderfactory.events.models import Event
+from orderfactory.factories.models import OrderFactory
+from orderfactory.subscriptions.models import OrderSubscription
 from tests.conftest import Api
-from tests.orders.conftest import Shop, build_shop, new_order
+from tests.factories.conftest import copy
+from tests.orders.conftest import Shop, build_shop, new_order, place
 
 
 def ids(api: Api, **filters: str) -> list[str]:
@@ -67,3 +72,83 @@ def test_an_order_no_subscription_made_has_no_subscription_and_no_free_skus(api:
         rels["order_copies"]["data"],
     ) == (None, [], [])
     assert api.get(f"orders/{order['id']}/available_free_skus").data == []
+
+
+def test_filters_through_copies_and_events_no_django_relation_joins(api: Api, shop: Shop) -> None:
+    """order_copies, recurring_order_copies and events are related by a column of theirs (source_order_id,
+    resource_id), with no Django relation from orders: the filters still behave as Ransack's join."""
+    a, b = (place(api, new_order(api, shop)["id"]).data for _ in range(2))
+    c = new_order(api, shop, ready=False)
+    first = copy(api, a["id"]).data
+    failed = copy(api, a["id"]).data
+    with scope.active(api.scope()):
+        OrderFactory.objects.filter(pk=failed["id"]).update(status="failed")
+        sub = OrderSubscription.objects.create(source_order_id=b["id"], frequency="monthly", status="active")
+    recurring = copy(
+        api,
+        b["id"],
+        "recurring_order_copies",
+        relationships={"order_subscription": ("order_subscriptions", sub.pk)},
+    ).data
+    assert ids(api, order_copies_id_eq=first["id"]) == [a["id"]]
+    assert ids(api, order_copies_status_eq="failed") == [a["id"]]
+    assert ids(api, order_copies_status_not_eq="failed") == [a["id"]]  # its other copy is pending
+    assert ids(api, order_copies_id_null="false") == [a["id"]]
+    # b's copy is a recurring one: no order copy, as c has none: the NULL row of the join
+    assert ids(api, order_copies_id_null="true") == [b["id"], c["id"]]
+    assert ids(api, order_copies_status_not_in_or_null="pending") == [a["id"], b["id"], c["id"]]
+    assert ids(api, order_copies_status_not_in="pending,failed") == []
+    assert ids(api, recurring_order_copies_id_eq=recurring["id"]) == [b["id"]]
+    assert ids(api, recurring_order_copies_status_present="true", market_code_eq="EU") == [b["id"]]
+    assert ids(api, number_or_order_copies_status_eq="failed") == [a["id"]]
+    with scope.active(api.scope()):
+        placed = sorted(Event.objects.filter(name="orders.place").values_list("resource_id", flat=True))
+        event = Event.objects.filter(resource_id=c["id"]).values_list("pk", flat=True).first()
+    assert placed == sorted([a["id"], b["id"]])
+    assert sorted(ids(api, events_name_eq="orders.place")) == placed
+    if event is not None:  # c had an event of its own
+        assert ids(api, events_id_eq=event) == [c["id"]]
+    assert ids(api, events_name_eq="orders.place", number_eq=a["attributes"]["number"]) == [a["id"]]
+
+
+def test_the_subscription_of_an_order_it_made(api: Api, shop: Shop) -> None:
+    """A target order's order_subscription goes through the factory that made it (the app's recurring orders)."""
+    source = place(api, new_order(api, shop)["id"]).data
+    other = new_order(api, shop, ready=False)
+    with scope.active(api.scope()):
+        sub = OrderSubscription.objects.create(
+            source_order_id=source["id"], frequency="monthly", status="active"
+        )
+        OrderFactory.objects.create(
+            type="recurring_order_copies",
+            source_order_id=source["id"],
+            target_order_id=other["id"],
+            order_subscription=sub,
+            status="completed",
+        )
+    assert ids(api, order_subscription_id_eq=sub.pk) == [other["id"]]
+    assert other["attributes"]["status"] == "pending"
+    assert ids(api, order_subscription_id_eq=sub.pk, status_in="pending,placed,approved") == [other["id"]]
+    assert ids(api, order_subscription_id_eq=sub.pk, status_in="placed,approved") == []
+    assert ids(api, order_subscription_frequency_eq="monthly") == [other["id"]]
+    assert ids(api, order_subscription_id_null="true") == [source["id"]]
+
+
+def test_amounts_we_do_not_model_filter_and_sort_as_zero(api: Api, shop: Shop) -> None:
+    a = new_order(api, shop, ready=False)
+    b = new_order(api, shop, ready=False)
+    assert ids(api, total_tax_amount_cents_eq="0") == [a["id"], b["id"]]
+    assert ids(api, total_tax_amount_cents_gt="0") == []
+    assert ids(api, fees_amount_cents_lteq="0", duty_amount_cents_in="0,1") == [a["id"], b["id"]]
+    assert ids(api, subtotal_tax_amount_cents_not_eq="0", total_tax_amount_cents_null="false") == []
+    # sorted by one, whether or not the fieldset renders it
+    for fields in ("number", "number,total_tax_amount_cents"):
+        r = api.get("orders", {"sort": "-total_tax_amount_cents,-created_at", "fields[orders]": fields})
+        assert r.status == 200, r
+        assert [o["id"] for o in r.data] == [b["id"], a["id"]]
+    line = api.get(f"orders/{a['id']}/line_items").data[0]
+    r = api.get("line_items", {"filter[q][tax_amount_cents_eq]": "0", "filter[q][order_id_eq]": a["id"]})
+    assert line["id"] in [d["id"] for d in r.data] and line["attributes"]["tax_amount_cents"] == 0
+    # through an association the constant cannot be joined: refused, not a 500
+    r = api.get("line_items", {"filter[q][order_total_tax_amount_cents_eq]": "0"})
+    assert r.error_codes == ["FILTER_NOT_ALLOWED"]

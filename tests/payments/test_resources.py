@@ -194,6 +194,20 @@ def test_a_gateway_lists_its_payment_methods(api, manual, external):
     r = api.get("payment_methods", {"filter[q][payment_gateway_type_eq]": "external_gateways"})
     assert [m["id"] for m in r.data] == [card["id"]]
 
+    # and gateways are filtered by their payment methods, which point at them through a polymorphic pair
+    def gateways(type_name: str, key: str, value: str) -> list[str]:
+        r = api.get(type_name, {f"filter[q][{key}]": value})
+        assert r.status == 200, r
+        return [g["id"] for g in r.data]
+
+    assert gateways("manual_gateways", "payment_methods_id_eq", wire["id"]) == [manual["id"]]
+    assert gateways("manual_gateways", "payment_methods_id_eq", card["id"]) == []
+    assert gateways("external_gateways", "payment_methods_payment_source_type_eq", "external_payments") == [
+        external["id"]
+    ]
+    other = api.create("manual_gateways", {"name": "Unused"})
+    assert gateways("manual_gateways", "payment_methods_id_null", "true") == [other["id"]]
+
 
 def test_disable_and_enable_a_payment_method(api, manual):
     method = api.post(

@@ -31,6 +31,7 @@ from functools import reduce
 from typing import Any
 
 import orjson
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 
@@ -58,7 +59,22 @@ _SCALAR: dict[str, Callable[[str, Any], Q]] = {
     "cont": lambda p, v: Q(**{f"{p}__icontains": v}),
     "not_cont": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__icontains": v}),
 }
-_TEXT_ONLY = {"matches", "does_not_match", "start", "not_start", "end", "not_end", "cont", "not_cont"}
+# Ransack's case-insensitive ``i_cont`` (the dashboard apps search with ``name_i_cont``) is ``cont``, which is
+# case-insensitive already.
+_SCALAR["i_cont"] = _SCALAR["cont"]
+_SCALAR["not_i_cont"] = _SCALAR["not_cont"]
+_TEXT_ONLY = {
+    "matches",
+    "does_not_match",
+    "start",
+    "not_start",
+    "end",
+    "not_end",
+    "cont",
+    "not_cont",
+    "i_cont",
+    "not_i_cont",
+}
 
 _MILLISECOND = dt.timedelta(milliseconds=1)
 _LAST_MILLISECOND = dt.datetime.max.replace(tzinfo=dt.UTC) - _MILLISECOND
@@ -84,6 +100,7 @@ for _base in (
     "start",
     "end",
     "cont",
+    "i_cont",
     "does_not_match",
     "not_start",
     "not_end",
@@ -94,6 +111,7 @@ for _base in (
 _LISTS["not_eq_all"] = ("not_eq", operator.and_)
 _LISTS["not_eq_any"] = ("not_eq", operator.or_)
 _LISTS["not_cont_all"] = ("not_cont", operator.and_)
+_LISTS["not_i_cont_all"] = ("not_i_cont", operator.and_)
 
 _MEMBERSHIP = {"in", "not_in", "not_in_or_null"}
 _PRESENCE = {"present", "blank", "null", "not_null"}
@@ -112,6 +130,11 @@ class Path:
     lookup: str  # ORM path
     attr: r.Attr
     to_many: bool
+    # Through a to-many relationship that no Django relation joins: ``lookup`` is the key of the row (e.g.
+    # ``pk``), matched against the ``reverse`` column of the rows of ``target`` that satisfy ``inner``.
+    target: type[r.Resource] | None = None
+    reverse: str | None = None
+    inner: Path | None = None
 
 
 @dataclass
@@ -192,12 +215,13 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
         return None
     attr = resource.attribute(name)
     if attr is not None and attr.filterable and attr.lookup is not None:
-        return Path(attr.lookup, attr, False)
+        # An expression is aliased on the listed rows only (query.aliases): none on joined rows.
+        return Path(attr.lookup, attr, False) if attr.expression is None or depth == 0 else None
     for rel in resource.all_relationships():
         if not rel.filterable or not name.startswith(rel.name + "_"):
             continue
         rest = name[len(rel.name) + 1 :]
-        if isinstance(rel, r.ToOne) and rel.column is None:
+        if isinstance(rel, r.ToOne) and rel.column is None and rel.lookup is None:
             continue  # computed relationship: nothing to join
         if rel.polymorphic:
             if rest == "id" and isinstance(rel, r.ToOne) and rel.column:
@@ -211,6 +235,10 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
                 return Path(rel.column, r.String("id", "Ff"), False)
             continue
         sub = resolve_path(target, rest, depth + 1)
+        if sub is not None and isinstance(rel, r.ToMany) and not _joinable(resource, rel):
+            if rel.reverse is None:
+                continue
+            return Path("pk", sub.attr, False, target, rel.reverse, sub)
         if sub is not None:
             lookup = (
                 rel.column
@@ -219,6 +247,17 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
             )
             return Path(lookup, sub.attr, sub.to_many or rel.to_many)
     return None
+
+
+def _joinable(resource: type[r.Resource], rel: r.Rel) -> bool:
+    """Whether the resource's model has the Django relation the relationship's filters join through."""
+    if rel.lookup is None:
+        return False
+    try:
+        resource.model._meta.get_field(rel.lookup.split("__", 1)[0])
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def _applies(predicate: str, attr: r.Attr) -> bool:
@@ -302,6 +341,8 @@ def _compare(base: str, path: Path, value: Any) -> Q:
 def _build(predicate: str, path: Path, value: Any) -> Q:
     if value is None:
         return Q()
+    if path.inner is not None:
+        return _through(predicate, path, value)
     p = path.lookup
     if predicate in _SCALAR:
         return _compare(predicate, path, value)
@@ -335,6 +376,28 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
         # Ransack: ``active_true=false`` is ``active != true``, which no NULL satisfies.
         return Q(**{p: wanted}) if value else Q(**{f"{p}__isnull": False}) & ~Q(**{p: wanted})
     raise AssertionError(predicate)
+
+
+def _through(predicate: str, path: Path, value: Any) -> Q:
+    """A row matches when one of its related rows does; a row with none is the NULL row of Ransack's LEFT
+    OUTER JOIN, which only the predicates true of NULL match."""
+    assert path.target is not None and path.reverse is not None and path.inner is not None
+    related = path.target.queryset()
+    matching = related.filter(_build(predicate, path.inner, value)).values(path.reverse)
+    q = Q(**{f"{path.lookup}__in": matching})
+    if _true_of_null(predicate, value):
+        linked = related.filter(**{f"{path.reverse}__isnull": False}).values(path.reverse)
+        q |= ~Q(**{f"{path.lookup}__in": linked})
+    return q
+
+
+def _true_of_null(predicate: str, value: Any) -> bool:
+    """Whether the condition holds for a NULL value (as ``_build`` writes it in SQL)."""
+    if predicate in ("null", "blank"):
+        return value is True
+    if predicate in ("not_null", "present"):
+        return value is False
+    return predicate == "not_in_or_null"
 
 
 # --- lookups the ORM lacks --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderfactory.jsonapi import errors, filters, registry
+from orderfactory.jsonapi import commerce_layer, errors, filters, registry
 from orderfactory.jsonapi import resource as r
 
 DEFAULT_PAGE_SIZE = 10
@@ -98,25 +98,30 @@ def _parse_page_value(key: str, value: str, maximum: int) -> int:
 
 
 def parse_include(resource: type[r.Resource], value: str) -> list[tuple[str, ...]]:
+    """The include paths. A path through a relationship Commerce Layer has but the resource does not declare
+    (its target is not served) is valid and includes nothing; the rest of it must still name Commerce Layer
+    relationships. A declared relationship that is not includable, or a name Commerce Layer does not have,
+    is a 400."""
     paths: list[tuple[str, ...]] = []
     for raw in value.split(","):
         path = tuple(raw.strip().split("."))
         if not raw.strip() or len(path) > MAX_INCLUDE_DEPTH:
             raise _invalid_include(raw)
-        current: list[type[r.Resource]] = [resource]
+        # (type, served): a served type's declaration decides; past an unserved hop, Commerce Layer's schema
+        current: set[tuple[str, bool]] = {(resource.type, True)}
         for name in path:
-            nxt: list[type[r.Resource]] = []
-            found = False
-            for res in current:
-                rel = res.relationship(name)
-                if rel is None or not rel.includable:
+            nxt: set[tuple[str, bool]] = set()
+            for type_name, served in current:
+                declared = registry.get(type_name) if served else None
+                rel = declared.relationship(name) if declared is not None else None
+                if rel is not None:
+                    if rel.includable:
+                        nxt.update((t, registry.get(t) is not None) for t in rel.targets)
                     continue
-                found = True
-                for t in rel.targets:
-                    target = registry.get(t)
-                    if target is not None:
-                        nxt.append(target)
-            if not found or not nxt:
+                known = commerce_layer.relationship(type_name, name)
+                if known is not None:
+                    nxt.update((t, False) for t in known.targets)
+            if not nxt:
                 raise _invalid_include(raw)
             current = nxt
         for i in range(1, len(path) + 1):
@@ -176,6 +181,14 @@ def parse_sort(resource: type[r.Resource], value: str) -> list[tuple[str, bool]]
             )
         out.append((name, desc))
     return out
+
+
+def aliases(resource: type[r.Resource], q: Query) -> dict[str, Any]:
+    """The expressions of the attributes the filters and the sort compare (e.g. a constant amount): the
+    listed queryset must alias them first, as rendering annotates them only when they are fetched."""
+    attrs = [resource.attribute(name) for name, _ in q.sort]
+    attrs += [path.attr for condition in q.filters for path in condition.paths if path.inner is None]
+    return {a.name: a.expression for a in attrs if a is not None and a.expression is not None}
 
 
 def order_by(resource: type[r.Resource], sort: list[tuple[str, bool]]) -> list[Any]:

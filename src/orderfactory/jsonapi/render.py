@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 
 from orderfactory.core.prepared import PreparedValues
-from orderfactory.jsonapi import registry
+from orderfactory.jsonapi import commerce_layer, registry
 from orderfactory.jsonapi import resource as r
 
 Row = dict[str, Any]
@@ -187,7 +187,20 @@ class Renderer:
         for name in names:
             rel = resource.relationship(name)
             if rel is None:
-                continue  # a path valid for another type of a polymorphic parent
+                # Commerce Layer's but not served: included, with nothing in it; or a path valid for another
+                # type of a polymorphic parent
+                known = commerce_layer.relationship(resource.type, name)
+                if known is not None:
+                    for _row, obj in parents:
+                        self_url = obj["links"]["self"]
+                        obj["relationships"][name] = {
+                            "links": {
+                                "self": f"{self_url}/relationships/{name}",
+                                "related": f"{self_url}/{name}",
+                            },
+                            "data": [] if known.to_many else None,
+                        }
+                continue
             path = (*prefix, name)
             deeper = {p[len(path)] for p in include if len(p) > len(path) and p[: len(path)] == path}
             children = self._load_relationship(resource, rel, parents, deeper)

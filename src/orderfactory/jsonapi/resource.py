@@ -288,7 +288,8 @@ class Rel:
         self.sortable: bool = f["sortable"]
         self.required = required
         self.includable = includable
-        self.lookup = lookup or name  # ORM path used by association filters
+        # The ORM path association filters join through (None: the relationship cannot be joined).
+        self.lookup: str | None = lookup or name
         # The columns of a linked row that the resource's writes read (None: any): a request body's linkage
         # loads only these, besides the key, when it checks that the row exists in the caller's scope.
         self.reads = None if reads is None else tuple(reads)
@@ -318,6 +319,8 @@ class ToOne(Rel):
         super().__init__(name, targets, flags, **kw)
         self.resolve = resolve
         self.depends = tuple(depends)
+        if resolve is not None and kw.get("lookup") is None:
+            self.lookup = None  # a computed target is joined only through an ORM path the declaration names
         self.column = None if resolve else (column or f"{name}_id")
         self.type_column = (
             None if resolve else (type_column or (f"{name}_type" if self.polymorphic else None))
@@ -343,7 +346,9 @@ class ToOne(Rel):
 class ToMany(Rel):
     """A has_many relationship: rows of the target resource whose ``reverse`` foreign key (a column of the
     target model, e.g. ``order_id``) points at this row, or any set given by ``queryset(parent_ids)`` which
-    must also annotate ``_parent_id``."""
+    must also annotate ``_parent_id``. Association filters join through the Django relation named ``lookup``
+    (default the relationship's name) when the model has one, else through ``reverse``: a relationship with
+    a ``queryset`` and a ``reverse`` is listed by the first and filtered by the second."""
 
     to_many = True
 
@@ -459,7 +464,7 @@ class Resource:
                 ToMany("event_stores", "event_stores", "", queryset=_by_resource_id, includable=False)
             )
         if cls.has_events and "events" not in names:
-            rels.append(ToMany("events", "events", "", queryset=_by_resource_id))
+            rels.append(ToMany("events", "events", "f", reverse="resource_id"))
         cls._rels = {r.name: r for r in rels}
         overlap = set(cls._attrs) & set(cls._rels)
         if overlap:

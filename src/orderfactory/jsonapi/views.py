@@ -22,7 +22,7 @@ import orjson
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 
-from orderfactory.jsonapi import body, errors, query, registry
+from orderfactory.jsonapi import body, commerce_layer, errors, query, registry
 from orderfactory.jsonapi import resource as r
 from orderfactory.jsonapi.render import Renderer
 
@@ -146,11 +146,13 @@ def render_list(
     request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet
 ) -> HttpResponse:
     q = query.parse(resource, _items(request), collection=True)
+    aliases = query.aliases(resource, q)
+    qs = qs.alias(**aliases)
     for condition in q.filters:
         if condition.value is None:
             continue
         if condition.to_many:
-            qs = qs.filter(pk__in=resource.queryset().filter(condition.q()).values("pk"))
+            qs = qs.filter(pk__in=resource.queryset().alias(**aliases).filter(condition.q()).values("pk"))
         else:
             qs = qs.filter(condition.q())
     record_count = qs.count()
@@ -226,11 +228,21 @@ def related(
         return endpoint(request, ctx, _get_instance(resource, rid))
     rel = resource.relationship(rel_name)
     if rel is None:
-        raise errors.ApiError(
-            404,
-            "RECORD_NOT_FOUND",
-            "Record not found",
-            f"{rel_name[:60]} is not a valid relationship of {resource.type}.",
+        known = commerce_layer.relationship(resource.type, rel_name)
+        if known is None:
+            raise errors.ApiError(
+                404,
+                "RECORD_NOT_FOUND",
+                "Record not found",
+                f"{rel_name[:60]} is not a valid relationship of {resource.type}.",
+            )
+        # Commerce Layer's, to resources not served: nothing is related (docs/decisions.md); the query string
+        # names a resource we do not have, so there is nothing to check it against.
+        _get_instance(resource, rid)
+        if not known.to_many:
+            return respond({"data": None})
+        return respond(
+            {"data": []} if linkage else {"data": [], "meta": {"record_count": 0, "page_count": 0}}
         )
     parent = _get_instance(resource, rid)
     if isinstance(rel, r.ToOne):

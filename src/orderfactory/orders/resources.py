@@ -77,16 +77,22 @@ def amount(
     *,
     cents: str | Callable[[Row], int] | None = None,
     depends: Sequence[str] = (),
+    zero: bool = False,
 ) -> tuple[Attr, ...]:
     """``<stem>_cents``, ``<stem>_float`` and ``formatted_<stem>`` for an amount stored in a column (default
-    ``<stem>_cents``) or computed from the row (amounts we do not model, such as taxes, are 0)."""
+    ``<stem>_cents``), computed from the row, or always 0 (``zero``: amounts we do not model, such as taxes;
+    a constant of the query, so that filters and sorts compare it as they do a column)."""
+    if zero:
+        cents = _zero
     if cents is None or isinstance(cents, str):
         column = cents or f"{stem}_cents"
         return money.money(f"{stem}_cents", f"{stem}_float", f"formatted_{stem}", flags=flags, column=column)
     fn = cents
     deps = (*depends, "currency_code")
     return (
-        Integer(f"{stem}_cents", flags, compute=fn, depends=deps),
+        Integer(f"{stem}_cents", flags, expression=_ZERO)
+        if zero
+        else Integer(f"{stem}_cents", flags, compute=fn, depends=deps),
         Float(
             f"{stem}_float",
             "F",
@@ -100,6 +106,9 @@ def amount(
             depends=deps,
         ),
     )
+
+
+_ZERO = models.Value(0, output_field=models.IntegerField())
 
 
 def _zero(row: Row) -> int:
@@ -212,11 +221,11 @@ class OrderResource(Resource):
         *amount("adjustment_amount", "Ffs"),
         *amount("gift_card_amount", "Ffs"),
         # Taxes are not calculated (no tax calculators are served): prices are taken as tax included.
-        *amount("total_tax_amount", "Ffs", cents=_zero),
-        *amount("subtotal_tax_amount", "Ffs", cents=_zero),
-        *amount("shipping_tax_amount", cents=_zero),
-        *amount("payment_method_tax_amount", cents=_zero),
-        *amount("adjustment_tax_amount", cents=_zero),
+        *amount("total_tax_amount", "Ffs", zero=True),
+        *amount("subtotal_tax_amount", "Ffs", zero=True),
+        *amount("shipping_tax_amount", zero=True),
+        *amount("payment_method_tax_amount", zero=True),
+        *amount("adjustment_tax_amount", zero=True),
         *amount("total_amount", "Ffs"),
         *amount(
             "total_taxable_amount",
@@ -256,8 +265,8 @@ class OrderResource(Resource):
             compute=lambda row: money.format_amount(row["total_amount_cents"], row["currency_code"]),
             depends=("total_amount_cents", "currency_code"),
         ),
-        *amount("fees_amount", "Ffs", cents=_zero),
-        *amount("duty_amount", "Ffs", cents=_zero),
+        *amount("fees_amount", "Ffs", zero=True),
+        *amount("duty_amount", "Ffs", zero=True),
         *amount("place_total_amount"),
         Integer("skus_count", "F"),
         Integer("line_item_options_count", "F"),
@@ -371,7 +380,8 @@ class OrderResource(Resource):
         ToOne(
             "order_subscription",
             "order_subscriptions",
-            "",
+            "f",
+            lookup="order_factory__order_subscription",
             resolve=lambda row: (
                 ("order_subscriptions", row["order_factory__order_subscription_id"])
                 if row["order_factory__order_subscription_id"]
@@ -381,8 +391,8 @@ class OrderResource(Resource):
         ),
         ToMany("order_subscriptions", "order_subscriptions", "f", reverse="source_order_id"),
         ToMany("order_factories", "order_factories", "", reverse="source_order_id"),
-        ToMany("order_copies", "order_copies", "", reverse="source_order_id"),
-        ToMany("recurring_order_copies", "recurring_order_copies", "", reverse="source_order_id"),
+        ToMany("order_copies", "order_copies", "f", reverse="source_order_id"),
+        ToMany("recurring_order_copies", "recurring_order_copies", "f", reverse="source_order_id"),
     )
 
     @classmethod
@@ -601,7 +611,7 @@ class LineItemResource(Resource):
             depends=("discount_cents", "currency_code"),
         ),
         *amount("total_amount", "Ffs"),
-        *amount("tax_amount", "Ffs", cents=_zero),
+        *amount("tax_amount", "Ffs", zero=True),
         String("name", "CUFfs"),
         String("image_url", "CUFf"),
         Object("discount_breakdown", "F"),

@@ -41,14 +41,14 @@ def triggered(payload: Payload, name: str) -> bool:
 
 def gateway_payment_methods(gateway_type: str) -> ToMany:
     """A gateway's payment methods. They point at it through a polymorphic column pair, which no Django
-    relation can join, hence not filterable (Commerce Layer's is; see docs/compatibility.md)."""
+    relation can join: filters go through ``payment_gateway_id`` alone (ids are unique across types)."""
 
     def methods(qs: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
         return qs.filter(payment_gateway_type=gateway_type, payment_gateway_id__in=parent_ids).annotate(
             _parent_id=models.F("payment_gateway_id")
         )
 
-    return ToMany("payment_methods", "payment_methods", "", queryset=methods)
+    return ToMany("payment_methods", "payment_methods", "f", queryset=methods, reverse="payment_gateway_id")
 
 
 @registry.register
