@@ -11,6 +11,8 @@ import sys
 import threading
 from typing import Any
 
+from orderfactory.auth.kinds import KINDS
+
 log = logging.getLogger("orderfactory.cli")
 
 
@@ -235,7 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     apps_sub = p.add_subparsers(dest="apps_command", required=True)
     c = apps_sub.add_parser("create")
     c.add_argument("--name", required=True)
-    c.add_argument("--kind", required=True, choices=["integration", "sales_channel"])
+    c.add_argument(
+        "--kind",
+        required=True,
+        choices=KINDS,
+        help="integration, sales_channel, or the kind of a Commerce Layer dashboard app (docs/console.md)",
+    )
     c.add_argument("--mode", required=True, choices=["test", "live"])
     c.add_argument(
         "--organization",

@@ -55,3 +55,20 @@ def flag(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.lower() in ("1", "true", "yes", "on")
+
+
+def cors_origins() -> frozenset[str]:
+    """``ORDERFACTORY_CORS_ORIGINS``: comma-separated ``scheme://host[:port]`` origins, or ``*``, lower-cased as
+    browsers send scheme and host; none by default. A value that is no origin stops the start-up."""
+    origins = set()
+    for item in (env("ORDERFACTORY_CORS_ORIGINS") or "").split(","):
+        origin = item.strip().rstrip("/").lower()
+        if not origin:
+            continue
+        scheme, sep, host = origin.partition("://")
+        if origin != "*" and (not sep or scheme not in ("http", "https") or not host or "/" in host):
+            raise ValueError(
+                f"ORDERFACTORY_CORS_ORIGINS: {item.strip()!r} is not an origin (scheme://host[:port])"
+            )
+        origins.add(origin)
+    return frozenset(origins)

@@ -91,4 +91,5 @@ ORDERFACTORY = {
     "RATE_LIMITS_ENABLED": config.flag("ORDERFACTORY_RATE_LIMITS", True),
     "REDIS_URL": config.redis_url(),
     "RESPONSE_CACHE": config.flag("ORDERFACTORY_RESPONSE_CACHE", True),
+    "CORS_ORIGINS": config.cors_origins(),
 }

@@ -1,12 +1,15 @@
 from django.urls import path, re_path
 
-from orderfactory import api, config
+from orderfactory import api, config, cors
+from orderfactory.auth import tokeninfo
 from orderfactory.auth import views as auth_views
 
+# What a browser app calls: readable from the origins ORDERFACTORY_CORS_ORIGINS allows.
 urlpatterns = [
-    path("oauth/token", auth_views.token_view),
+    path("oauth/token", cors.allow(auth_views.token_view)),
+    path("oauth/tokeninfo", cors.allow(tokeninfo.tokeninfo_view)),
     path(".well-known/jwks.json", auth_views.jwks_view),
-    re_path(r"^api/?(?P<rest>.*)$", api.api_view),
+    re_path(r"^api/?(?P<rest>.*)$", cors.allow(api.api_view)),
 ]
 
 if config.flag("ORDERFACTORY_BENCH", False):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from orderfactory.auth.kinds import KINDS, SALES_CHANNEL
 from orderfactory.core import clock
 from orderfactory.core.ids import new_id
 
 MODES = ("test", "live")
-KINDS = ("integration", "sales_channel")
 
 
 class Organization(models.Model):
@@ -55,7 +55,7 @@ class Application(models.Model):
 
     @property
     def public(self) -> bool:
-        return self.kind == "sales_channel"
+        return self.kind == SALES_CHANNEL
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind}, {self.mode})"

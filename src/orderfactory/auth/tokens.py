@@ -236,10 +236,15 @@ _VERIFIED_MAX = 4096
 
 def verify(token: str) -> Scope:
     """The scope a token grants; raises a 401 ``INVALID_TOKEN`` ApiError, which makes the SDK get a new one."""
+    return verify_until(token)[0]
+
+
+def verify_until(token: str) -> tuple[Scope, float]:
+    """The scope a token grants and when it expires (epoch seconds), or a 401 ``INVALID_TOKEN`` ApiError."""
     key = keys.public_key()
     hit = _verified.get(token)
     if hit is not None and hit.key is key and time.time() < hit.expires_at:
-        scope = hit.scope
+        scope, expires_at = hit.scope, hit.expires_at
     else:
         scope, expires_at = _verify_in_full(token, key)
         if len(_verified) >= _VERIFIED_MAX:
@@ -247,7 +252,7 @@ def verify(token: str) -> Scope:
         _verified[token] = _Verified(scope, expires_at, key)
     if scope.application_id in _revoked:
         raise _invalid_token("The application this token was issued to has been revoked.")
-    return scope
+    return scope, expires_at
 
 
 def _verify_in_full(token: str, key: Any) -> tuple[Scope, float]:
@@ -284,11 +289,19 @@ def _verify_in_full(token: str, key: Any) -> tuple[Scope, float]:
 
 def authenticate(request: HttpRequest) -> Scope:
     """The scope of the request's ``Authorization: Bearer`` token; 401 ``UNAUTHORIZED`` when there is none."""
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized("An access token is required: send Authorization: Bearer <access_token>.")
+    return verify(token)
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The token of the request's ``Authorization: Bearer <token>`` header, if it has one."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized("An access token is required: send Authorization: Bearer <access_token>.")
-    return verify(token.strip())
+        return None
+    return token.strip()
 
 
 def _invalid_token(detail: str) -> ApiError:
