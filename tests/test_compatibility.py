@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMA = Path(__file__).resolve().parent / "data" / "commerce-layer" / "resources.json"
 DOC = REPO / "docs" / "compatibility.md"
 FLAGS = ("creatable", "updatable", "fetchable", "filterable", "sortable")
+RELATIONSHIP_FLAGS = ("creatable", "updatable", "filterable")  # the flags resources.json gives relationships
 RESOURCE_LEVEL = "(resource)"  # the "field" of a deviation in actions or singleton-ness
 
 # Types the suffix rules of `singular` get wrong: the singletons, whose type is already singular.
@@ -120,7 +121,7 @@ def differences(resource: type[Resource]) -> dict[str, list[str]]:
             continue
         problems = [
             f"{flag} is {getattr(rel, flag)}"
-            for flag in FLAGS[:3]
+            for flag in RELATIONSHIP_FLAGS
             if getattr(rel, flag) != bool(theirs.get(flag))
         ]
         if rel.to_many != (theirs["type"] == "has_many"):
