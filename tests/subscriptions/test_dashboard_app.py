@@ -1,13 +1,15 @@
 """What Commerce Layer's subscriptions app (github.com/commercelayer/dashboard-apps, apps/subscriptions, v5.1.1,
 on @commercelayer/app-elements 7.15.1) sends, request by request as its source builds them through the SDK, and
-what it reads of each answer: every request must be a 200 with the documents the app renders.
+what it reads of each answer: every request must be a 200 with the documents the app renders. The requests of
+the list, the detail and the actions are those the app, built from source, sent from headless Chromium.
 
 Where each request comes from:
 - tokeninfo: app-elements' TokenProvider (validateToken.ts), for any token of kind ``subscriptions``;
-- the list: SubscriptionsList.tsx (FilteredTable: include, ``pageSize: 25``, ``defaultSort: "-updated_at"``), its
-  filters from data/filters.ts and data/lists.ts (the tabs' ``status_in``, ``market_id_in``,
-  ``frequency_matches``, the search bar's ``number_or_customer_email_cont``), the frequencies from
-  useSubscriptionModelsFrequencies.tsx and the markets select of the filters (useResourceSelectOptions.ts);
+- the list: the organization (app-elements reads it on every page), SubscriptionsList.tsx (FilteredTable:
+  include, ``pageSize: 25``, ``defaultSort: "-updated_at"``), its filters from data/filters.ts and
+  data/lists.ts (the tabs' ``status_in``, ``market_id_in``, ``frequency_matches``, the search bar's
+  ``number_or_customer_email_cont``), the frequencies from useSubscriptionModelsFrequencies.tsx and the markets
+  select of the filters (useResourceSelectOptions.ts);
 - the detail: useSubscriptionDetails.tsx (its include), SubscriptionItems.tsx (the items with their SKU),
   SubscriptionOrders.tsx (the recurring orders), ResourceInfoBlocks (tags and metadata);
 - the actions: useTriggerAttribute.ts (``_activate``, ``_deactivate``, ``_cancel`` with the detail's include)
@@ -97,6 +99,8 @@ def test_the_app_validates_its_token(app: Api) -> None:
 
 
 def test_the_list_page(app: Api, subscription: dict[str, Any], shop: Any) -> None:
+    # the organization, which app-elements reads on every page
+    assert ok(app.get("organization")).data["attributes"]["slug"] == app.organization.slug
     # the frequencies of the filters, and the markets select (its search types into name_i_cont)
     ok(app.get("subscription_models", {"page[number]": "1", "page[size]": "25"}))
     markets = {
@@ -171,12 +175,7 @@ def test_the_detail_page(app: Api, subscription: dict[str, Any], shop: Any) -> N
     r = ok(
         app.get(
             "order_subscription_items",
-            {
-                "filter[q][order_subscription_id_eq]": sid,
-                "include": "sku",
-                "page[number]": "1",
-                "page[size]": "25",
-            },
+            {"include": "sku", "page[number]": "1", "filter[q][order_subscription_id_eq]": sid},
         )
     )
     assert [i["id"] for i in r.data] == [i["id"] for i in items]
