@@ -98,18 +98,8 @@ def test_parse_condition_raises_only_400s(type_name, key, value):
 
 # --- (b) valid keys resolve to their predicate and path -----------------------------------------------------
 
-TEXT = {
-    "matches",
-    "does_not_match",
-    "start",
-    "not_start",
-    "end",
-    "not_end",
-    "cont",
-    "not_cont",
-    "i_cont",
-    "not_i_cont",
-}
+TEXT = {"matches", "does_not_match", "start", "not_start", "end", "not_end", "cont", "not_cont"}
+TEXT |= {"i_cont", "not_i_cont"}  # Ransack's case-insensitive cont, which the dashboard apps send
 PRESENCE = {"present", "blank", "null", "not_null"}
 
 

@@ -63,18 +63,8 @@ _SCALAR: dict[str, Callable[[str, Any], Q]] = {
 # case-insensitive already.
 _SCALAR["i_cont"] = _SCALAR["cont"]
 _SCALAR["not_i_cont"] = _SCALAR["not_cont"]
-_TEXT_ONLY = {
-    "matches",
-    "does_not_match",
-    "start",
-    "not_start",
-    "end",
-    "not_end",
-    "cont",
-    "not_cont",
-    "i_cont",
-    "not_i_cont",
-}
+_TEXT_ONLY = {"matches", "does_not_match", "start", "not_start", "end", "not_end", "cont", "not_cont"}
+_TEXT_ONLY |= {"i_cont", "not_i_cont"}
 
 _MILLISECOND = dt.timedelta(milliseconds=1)
 _LAST_MILLISECOND = dt.datetime.max.replace(tzinfo=dt.UTC) - _MILLISECOND
