@@ -15,6 +15,7 @@ from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 METHODS = "GET, POST, PATCH, DELETE"
 # What the SDK and js-auth send, and the idempotency key a client may add.
@@ -48,7 +49,7 @@ def allow(view: View) -> View:
                 response["Access-Control-Expose-Headers"] = EXPOSED
         if allowed is not None:
             response["Access-Control-Allow-Origin"] = allowed
-        response["Vary"] = "Origin"  # the answer depends on the Origin header: caches must keep them apart
+        patch_vary_headers(response, ["Origin"])  # the answer depends on Origin: caches must keep them apart
         return response
 
     return wrapped

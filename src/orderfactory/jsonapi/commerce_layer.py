@@ -1,10 +1,10 @@
 """Commerce Layer's relationships, served or not: the part of its schema the wire format needs at run time.
 
 An ``include`` through a relationship Commerce Layer has but orderfactory does not serve (yet), or a request
-to its relationship endpoint, is valid Commerce Layer and must not fail (docs/decisions.md, "Relationships not
-served"); a name Commerce Layer does not have stays an error. ``commerce_layer_relationships.json`` holds, per
-JSON:API type, each relationship's cardinality and target types, derived from Commerce Layer's resources.json
-(tests/data/commerce-layer); tests/test_compatibility.py checks that it still is.
+to its relationship endpoint, is valid Commerce Layer and must not fail (docs/decisions.md, "Commerce Layer's
+dashboard apps"); a name Commerce Layer does not have stays an error. ``commerce_layer_relationships.json``
+holds, per JSON:API type, each relationship's cardinality and target types, derived from Commerce Layer's
+resources.json (tests/data/commerce-layer); tests/test_compatibility.py checks that it still is.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ A datetime value names the whole millisecond it falls in, the precision document
 Through a to-many relationship a row matches when one of its related rows does, negated predicates included
 (``inventory_stock_locations_priority_not_eq=1``: some location has another priority), and a row with no
 related rows is NULL there: Ransack's LEFT OUTER JOIN semantics. The view filters by a subquery of ids, so a
-row is listed once however many related rows match.
+row is listed once however many related rows match. A to-many relationship that no Django relation joins (the
+related rows name their parent in a column of theirs: ``reverse``) is a subquery of the related resource's own
+rows, with the same semantics.
 
 Parsing (``parse_condition``) never touches the database; ``Condition.q()`` builds the Django ``Q``.
 """
