@@ -1,4 +1,5 @@
-from django.urls import path, re_path
+from django.http import HttpResponsePermanentRedirect
+from django.urls import include, path, re_path
 
 from orderfactory import api, config
 from orderfactory.auth import views as auth_views
@@ -7,6 +8,8 @@ urlpatterns = [
     path("oauth/token", auth_views.token_view),
     path(".well-known/jwks.json", auth_views.jwks_view),
     re_path(r"^api/?(?P<rest>.*)$", api.api_view),
+    path("console", lambda request: HttpResponsePermanentRedirect("/console/")),
+    path("console/", include("orderfactory.console.urls")),
 ]
 
 if config.flag("ORDERFACTORY_BENCH", False):
