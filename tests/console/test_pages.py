@@ -56,8 +56,9 @@ def test_the_overview_shows_health_at_a_glance(api, support, renewal):
     # the renewal that failed, and its subscription failing its run (it waits for a retry)
     assert "Recent failed copies" in page and renewal.failed_copy.pk in page and "out_of_stock" in page
     assert f"{renewal.subscription.number} ada@example.com · active retrying" in page
-    # renewals due in 24 hours: 2 TSHIRT at €15,00 for the one that runs; TSHIRT is out of stock
-    assert "2 due, projected total €30,00" in page
+    # renewals due in 24 hours: the three subscriptions' next runs, 2 TSHIRT at €15,00 for each of the two
+    # that run; TSHIRT is out of stock
+    assert "3 due, projected total €60,00" in page
     assert f"{due[0]['attributes']['number']} " in page and "out of stock: TSHIRT" in page
     assert f"{due[1]['attributes']['number']} " in page and "skipped" in page
     assert "erp-sync orders.place · 10 failures in a row" in page
