@@ -66,7 +66,10 @@ def test_roles_are_enforced_on_every_action(api, make_console: Callable[..., Con
         response = console.post(path, form)
         if (needed, path) in refused:
             assert response.status_code == 403, path
-            assert f"Your role ({role}) may not do this: it needs the {needed} role." in response.content.decode()
+            assert (
+                f"Your role ({role}) may not do this: it needs the {needed} role."
+                in response.content.decode()
+            )
     if role == "viewer":
         assert database() == before  # nothing changed
     assert Application.objects.filter(name="intruder").count() == 0

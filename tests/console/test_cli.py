@@ -32,7 +32,11 @@ def test_create_an_operator_with_a_password_from_standard_input(capsys, monkeypa
     assert code == 0, err
     assert out == "Created admin ops@acme.example in organization 'acme': they sign in at /console/.\n"
     operator = Operator.objects.select_related("organization").get()
-    assert (operator.email, operator.organization.slug, operator.role) == ("ops@acme.example", "acme", "admin")
+    assert (operator.email, operator.organization.slug, operator.role) == (
+        "ops@acme.example",
+        "acme",
+        "admin",
+    )
     assert operator.password.startswith("pbkdf2_sha256$")  # hashed: the password is nowhere in the row
     assert sign_in(Client(), "ops@acme.example", "a long console password").status_code == 303
 

@@ -142,7 +142,7 @@ def test_copies_are_paginated(api, support, renewal):
 def test_a_copy_page_shows_orders_options_coded_errors_and_history(support, renewal):
     copy = renewal.failed_copy
     page = text_of(support.text(f"/console/copies/{copy.pk}"))
-    assert f"Order copies {copy.pk} failed" in page
+    assert f"Order copy {copy.pk} failed" in page
     assert renewal.order["attributes"]["number"] in page  # the source order
     assert f"{renewal.subscription.number} , run of" in page and "(retrying, attempt: 1)" in page
     assert "Place the target order yes" in page and "Reuse the wallet yes" in page
@@ -190,7 +190,7 @@ def test_an_order_page_shows_lines_totals_addresses_payment_shipments_and_links(
     assert f"Subscriptions from this order {renewal.subscription.number} (active)" in page
     # the target of the failed copy links back to it and to the subscription
     target = text_of(support.text(f"/console/orders/{renewal.failed_copy.target_order_id}"))
-    assert f"Made by Order copies {renewal.failed_copy.pk} , a run of {renewal.subscription.number}" in target
+    assert f"Made by Order copy {renewal.failed_copy.pk} , a run of {renewal.subscription.number}" in target
 
 
 def test_an_order_found_by_number_or_email(support, renewal):

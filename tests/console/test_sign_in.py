@@ -29,7 +29,9 @@ def csrf_token(html: str) -> str:
 
 def sign_in(client: Client, email: str, password: str, **extra: Any) -> Any:
     token = csrf_token(client.get("/console/login").content.decode())
-    return client.post("/console/login", {"csrfmiddlewaretoken": token, "email": email, "password": password, **extra})
+    return client.post(
+        "/console/login", {"csrfmiddlewaretoken": token, "email": email, "password": password, **extra}
+    )
 
 
 def test_an_operator_signs_in_and_out(operator):
@@ -47,7 +49,9 @@ def test_an_operator_signs_in_and_out(operator):
     assert client.get("/console/").status_code == 302
 
 
-@pytest.mark.parametrize("email, password", [("ops@acme.example", "wrong password"), ("nobody@x.example", PASSWORD)])
+@pytest.mark.parametrize(
+    "email, password", [("ops@acme.example", "wrong password"), ("nobody@x.example", PASSWORD)]
+)
 def test_a_wrong_email_or_password_is_refused_alike(operator, email, password):
     client = Client()
     response = sign_in(client, email, password)

@@ -23,7 +23,8 @@ class Bar:
 class Chart:
     hours: int
     bars: list[Bar]
-    days: list[tuple[float, str]]  # (x, label) at each midnight
+    midnights: list[float]  # x of each midnight
+    days: list[tuple[float, str]]  # (x, label) at each noon
     ticks: list[tuple[float, int]]  # (y, count)
     totals: dict[str, int]
     daily: list[tuple[str, dict[str, int]]] = field(default_factory=list)
@@ -65,8 +66,11 @@ def build(counts: dict[tuple[dt.datetime, str], int], end: dt.datetime, hours: i
         if segments:
             label = f"{slot:%a %d %b %H}:00 UTC: " + ", ".join(f"{hour[o]} {o}" for o in OUTCOMES)
             bars.append(Bar(round(LEFT + i * slot_width, 2), round(slot_width * 0.8, 2), segments, label))
+    midnights = [round(LEFT + i * slot_width, 2) for i, slot in enumerate(slots) if slot.hour == 0]
     days = [
-        (round(LEFT + i * slot_width, 2), f"{slot:%a %d}") for i, slot in enumerate(slots) if slot.hour == 0
+        (round(LEFT + (i + 0.5) * slot_width, 2), f"{slot:%a %d}")
+        for i, slot in enumerate(slots)
+        if slot.hour == 12
     ]
     marks = (0, top // 2, top) if top % 2 == 0 else (0, top)
     ticks = [(round(HEIGHT - BOTTOM - plot_height * mark / top, 2), mark) for mark in marks]
@@ -76,4 +80,4 @@ def build(counts: dict[tuple[dt.datetime, str], int], end: dt.datetime, hours: i
         day = daily.setdefault(f"{slot:%a %d %b}", dict.fromkeys(OUTCOMES, 0))
         for outcome in OUTCOMES:
             day[outcome] += hour[outcome]
-    return Chart(hours, bars, days, ticks, totals, list(daily.items()))
+    return Chart(hours, bars, midnights, days, ticks, totals, list(daily.items()))

@@ -12,6 +12,7 @@ from orderfactory.factories.models import KINDS, STATUSES
 from orderfactory.subscriptions.models import SUBSCRIPTION_STATUSES
 
 KIND_NAMES = {"order_copies": "Order copies", "recurring_order_copies": "Recurring order copies"}
+KIND_NAME = {"order_copies": "Order copy", "recurring_order_copies": "Recurring order copy"}
 
 
 def _choices(values: tuple[str, ...], any_label: str) -> list[tuple[str, str]]:

@@ -155,7 +155,7 @@ def copy_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": selectors.paginate(found, request.GET.get("page")),
             "query": _query(request),
-            "kinds": forms.KIND_NAMES,
+            "kinds": forms.KIND_NAME,
             "section": "copies",
         },
         status=200 if form.is_valid() or not request.GET else 400,
@@ -169,7 +169,7 @@ def _copy(request: HttpRequest, copy_id: str, problems: list[str] | None = None)
         {
             "page": selectors.copy_page(copy_id),
             "problems": problems,
-            "kinds": forms.KIND_NAMES,
+            "kinds": forms.KIND_NAME,
             "section": "copies",
         },
         status=422 if problems else 200,
@@ -313,7 +313,7 @@ def order_detail(request: HttpRequest, order_id: str) -> HttpResponse:
     return render(
         request,
         "console/order.html",
-        {"page": selectors.order_page(order_id), "kinds": forms.KIND_NAMES, "section": "orders"},
+        {"page": selectors.order_page(order_id), "kinds": forms.KIND_NAME, "section": "orders"},
     )
 
 
