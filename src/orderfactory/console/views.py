@@ -162,17 +162,17 @@ def copy_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _page(
+    request: HttpRequest, template: str, section: str, problems: list[str] | None = None, **context: Any
+) -> HttpResponse:
+    """A page of one row, with the problems of a refused action on it (422) or none."""
+    context.update(problems=problems, section=section)
+    return render(request, f"console/{template}.html", context, status=422 if problems else 200)
+
+
 def _copy(request: HttpRequest, copy_id: str, problems: list[str] | None = None) -> HttpResponse:
-    return render(
-        request,
-        "console/copy.html",
-        {
-            "page": selectors.copy_page(copy_id),
-            "problems": problems,
-            "kinds": forms.KIND_NAME,
-            "section": "copies",
-        },
-        status=422 if problems else 200,
+    return _page(
+        request, "copy", "copies", problems, page=selectors.copy_page(copy_id), kinds=forms.KIND_NAME
     )
 
 
@@ -233,14 +233,15 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 def _subscription(
     request: HttpRequest, subscription_id: str, problems: list[str] | None = None, **forms_given: Any
 ) -> HttpResponse:
-    context = {
-        "page": selectors.subscription_page(subscription_id),
-        "problems": problems,
-        "pause_form": forms_given.get("pause") or forms.PauseForm(),
-        "move_form": forms_given.get("move") or forms.MoveForm(),
-        "section": "subscriptions",
-    }
-    return render(request, "console/subscription.html", context, status=422 if problems else 200)
+    return _page(
+        request,
+        "subscription",
+        "subscriptions",
+        problems,
+        page=selectors.subscription_page(subscription_id),
+        pause_form=forms_given.get("pause") or forms.PauseForm(),
+        move_form=forms_given.get("move") or forms.MoveForm(),
+    )
 
 
 @page()
@@ -380,21 +381,10 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 def _webhook(request: HttpRequest, webhook_id: str, problems: list[str] | None = None) -> HttpResponse:
     status = request.GET.get("status")
-    return render(
-        request,
-        "console/webhook.html",
-        {
-            "page": selectors.webhook_page(
-                webhook_id,
-                status if status in ("pending", "delivered", "failed") else None,
-                request.GET.get("page"),
-            ),
-            "problems": problems,
-            "query": _query(request),
-            "section": "webhooks",
-        },
-        status=422 if problems else 200,
+    found = selectors.webhook_page(
+        webhook_id, status if status in ("pending", "delivered", "failed") else None, request.GET.get("page")
     )
+    return _page(request, "webhook", "webhooks", problems, page=found, query=_query(request))
 
 
 @page()

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this file.
 // - a form with data-confirm asks before it is sent;
-// - a page with data-refresh-seconds on <main> reloads itself while something it shows is under way.
+// - a page with data-refresh-seconds on an element reloads itself while something it shows is under way;
+// - a chart too wide for the screen shows its latest hours first.
 document.addEventListener("submit", function (event) {
   var message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) {
@@ -8,6 +9,9 @@ document.addEventListener("submit", function (event) {
   }
 });
 document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".chart").forEach(function (chart) {
+    chart.scrollLeft = chart.scrollWidth;
+  });
   var marked = document.querySelector("[data-refresh-seconds]");
   if (marked) {
     var seconds = parseFloat(marked.getAttribute("data-refresh-seconds"));
