@@ -117,8 +117,16 @@ def test_copies_are_listed_and_filtered(api, make_api, support, renewal):
     assert renewal.failed_copy.pk in page
     assert renewal.failed_copy.pk in support.text("/console/copies/", {"status": "failed"})
     assert renewal.failed_copy.pk not in support.text("/console/copies/", {"status": "completed"})
+    with scope.active(api.scope()):
+        recurring = OrderFactory.objects.create(
+            type="recurring_order_copies",
+            source_order_id=renewal.order["id"],
+            order_subscription_id=renewal.subscription.pk,
+        )
     assert renewal.failed_copy.pk in support.text("/console/copies/", {"kind": "order_copies"})
-    assert renewal.failed_copy.pk not in support.text("/console/copies/", {"kind": "recurring_order_copies"})
+    assert recurring.pk not in support.text("/console/copies/", {"kind": "order_copies"})
+    listed = text_of(support.text("/console/copies/", {"kind": "recurring_order_copies"}))
+    assert f"{recurring.pk} Recurring order copy pending" in listed and renewal.failed_copy.pk not in listed
     assert renewal.failed_copy.pk in support.text("/console/copies/", {"email": "ADA@example.com"})
     assert renewal.failed_copy.pk not in support.text("/console/copies/", {"email": "bob@example.com"})
     today = clock.now().date()
