@@ -96,6 +96,11 @@ def test_sign_in_attempts_are_rate_limited_per_address_and_per_email(operator, s
         # the same email from elsewhere is spent too; another email from elsewhere is not
         assert sign_in(Client(REMOTE_ADDR="10.0.0.2"), "OPS@acme.example", PASSWORD).status_code == 429
         assert sign_in(Client(REMOTE_ADDR="10.0.0.3"), "x@acme.example", PASSWORD).status_code == 200
+        # an address counts by its first 254 characters: a huge one is no new budget, nor a huge key
+        long = "y" * 300
+        for address in range(4, 4 + ratelimit.CONSOLE_SIGN_IN_DEFAULT):
+            sign_in(Client(REMOTE_ADDR=f"10.0.0.{address}"), long + str(address), PASSWORD)
+        assert sign_in(Client(REMOTE_ADDR="10.0.1.1"), long + "z", PASSWORD).status_code == 429
     finally:
         ratelimit.reset()
 

@@ -118,14 +118,15 @@ def check_token_endpoint(request: HttpRequest) -> dict[str, str]:
 def check_console_sign_in(request: HttpRequest, email: str) -> None:
     """Count an attempt to sign in to the console, per client IP and per email address (so neither many
     addresses tried from one place nor one address tried from many places goes fast); raise the 429 ApiError
-    when either budget is spent. Every attempt counts, a successful one too."""
+    when either budget is spent. Every attempt counts, a successful one too. The address counts by its first
+    254 characters (the longest an email may be), so no one can fill the counters' storage with huge ones."""
     if not settings.ORDERFACTORY["RATE_LIMITS_ENABLED"]:
         return
     limit = _console_sign_in_limit()
     _count(
         [
             (limit, ("console_sign_in", client_ip(request))),
-            (limit, ("console_sign_in_email", email.strip().lower())),
+            (limit, ("console_sign_in_email", email.strip().lower()[:254])),
         ],
         what="sign-in attempts",
     )
