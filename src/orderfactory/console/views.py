@@ -142,24 +142,26 @@ def _query(request: HttpRequest, **changes: str) -> str:
     return urlencode(sorted(params.items()))
 
 
+def _list(
+    request: HttpRequest, template: str, section: str, form: Any, found: models.QuerySet, **context: Any
+) -> HttpResponse:
+    """A list page: its filter form, the page of rows asked for, and the filters again for the page links
+    (400 when a filter is not valid: the list is then unfiltered)."""
+    context.update(
+        form=form,
+        page=selectors.paginate(found, request.GET.get("page")),
+        query=_query(request),
+        section=section,
+    )
+    status = 200 if form.is_valid() or not request.GET else 400
+    return render(request, f"console/{template}.html", context, status=status)
+
+
 @page()
 def copy_list(request: HttpRequest) -> HttpResponse:
     form = forms.CopyFilter(request.GET or None)
-    found = selectors.copies(
-        **(form.cleaned_data if form.is_valid() else dict.fromkeys(forms.CopyFilter.base_fields))
-    )
-    return render(
-        request,
-        "console/copies.html",
-        {
-            "form": form,
-            "page": selectors.paginate(found, request.GET.get("page")),
-            "query": _query(request),
-            "kinds": forms.KIND_NAME,
-            "section": "copies",
-        },
-        status=200 if form.is_valid() or not request.GET else 400,
-    )
+    filters = form.cleaned_data if form.is_valid() else dict.fromkeys(forms.CopyFilter.base_fields)
+    return _list(request, "copies", "copies", form, selectors.copies(**filters), kinds=forms.KIND_NAME)
 
 
 def _page(
@@ -213,21 +215,9 @@ def copy_cancel_target(request: HttpRequest, copy_id: str) -> HttpResponse:
 @page()
 def subscription_list(request: HttpRequest) -> HttpResponse:
     form = forms.SubscriptionSearch(request.GET or None)
-    valid = form.is_valid()
-    found = selectors.subscriptions_found(
-        form.cleaned_data.get("q") if valid else None, form.cleaned_data.get("status") if valid else None
-    )
-    return render(
-        request,
-        "console/subscriptions.html",
-        {
-            "form": form,
-            "page": selectors.paginate(found, request.GET.get("page")),
-            "query": _query(request),
-            "section": "subscriptions",
-        },
-        status=200 if valid or not request.GET else 400,
-    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    found = selectors.subscriptions_found(filters.get("q"), filters.get("status"))
+    return _list(request, "subscriptions", "subscriptions", form, found)
 
 
 def _subscription(
@@ -297,16 +287,7 @@ def subscription_act(request: HttpRequest, subscription_id: str, name: str) -> H
 def order_list(request: HttpRequest) -> HttpResponse:
     form = forms.OrderSearch(request.GET or None)
     found = selectors.orders_found(form.cleaned_data.get("q") if form.is_valid() else None)
-    return render(
-        request,
-        "console/orders.html",
-        {
-            "form": form,
-            "page": selectors.paginate(found, request.GET.get("page")),
-            "query": _query(request),
-            "section": "orders",
-        },
-    )
+    return _list(request, "orders", "orders", form, found)
 
 
 @page()
