@@ -1,4 +1,5 @@
-"""The ``orderfactory`` command: serve, migrate, worker, apps. A stable contract for tests, docs and operators."""
+"""The ``orderfactory`` command: serve, migrate, worker, apps, users. A stable contract for tests, docs and
+operators."""
 
 from __future__ import annotations
 
@@ -93,6 +94,66 @@ def cmd_apps(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"Revoked {app.client_id}: its tokens stop working now.")
+        return 0
+    return 2
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """Generated with ``--generate-password``; else asked twice at a terminal; else one line of standard input
+    (scripts and tests)."""
+    import getpass
+
+    from orderfactory.console import services
+
+    if args.generate_password:
+        return services.generate_password()
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != first:
+            print("error: the passwords differ", file=sys.stderr)
+            return None
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from orderfactory.console import services
+
+    cmd_migrate(argparse.Namespace(verbose=False))
+    if args.users_command == "create":
+        password = _password(args)
+        if password is None:
+            return 2
+        try:
+            operator = services.create_operator(
+                email=args.email,
+                organization_slug=args.organization or os.environ.get("ORDERFACTORY_ORGANIZATION") or "demo",
+                role=args.role,
+                password=password,
+            )
+        except services.OperatorInvalid as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"Created {operator.role} {operator.email} in organization {operator.organization.slug!r}: "
+            "they sign in at /console/."
+        )
+        if args.generate_password:
+            print(f"  password: {password}")
+            print("The password is stored hashed and is shown only now.")
+        return 0
+    if args.users_command == "list":
+        for operator in services.list_operators():
+            state = "active" if operator.is_active else "deactivated"
+            print(f"{operator.email}\t{operator.organization.slug}\t{operator.role}\t{state}")
+        return 0
+    if args.users_command == "deactivate":
+        try:
+            operator = services.deactivate_operator(args.email)
+        except services.OperatorInvalid as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Deactivated {operator.email}: they can no longer sign in.")
         return 0
     return 2
 
@@ -255,6 +316,26 @@ def build_parser() -> argparse.ArgumentParser:
     rv = apps_sub.add_parser("revoke")
     rv.add_argument("client_id")
     p.set_defaults(func=cmd_apps)
+
+    p = sub.add_parser("users", help="manage the operators who sign in to the console at /console/")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    c = users_sub.add_parser("create")
+    c.add_argument("--email", required=True)
+    c.add_argument(
+        "--organization",
+        default=None,
+        help="organization slug (default $ORDERFACTORY_ORGANIZATION or 'demo')",
+    )
+    c.add_argument("--role", required=True, choices=["admin", "support", "viewer"])
+    c.add_argument(
+        "--generate-password",
+        action="store_true",
+        help="generate a password and print it once (else it is asked, or read from standard input)",
+    )
+    users_sub.add_parser("list")
+    d = users_sub.add_parser("deactivate")
+    d.add_argument("email")
+    p.set_defaults(func=cmd_users)
     return parser
 
 

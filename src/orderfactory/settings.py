@@ -20,6 +20,9 @@ APPEND_SLASH = False
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django_tasks",
     "django_tasks_db",
     "orderfactory.core",
@@ -34,11 +37,45 @@ INSTALLED_APPS = [
     "orderfactory.subscriptions",
     "orderfactory.factories",
     "orderfactory.events",
+    "orderfactory.console",
 ]
 
 # No middleware: the API view does negotiation, authentication and error rendering itself (orderfactory.api),
-# which keeps the per-request cost low.
+# which keeps the per-request cost low. The console's views wrap themselves in the sessions, authentication,
+# messages and CSRF middleware they need (orderfactory.console.http).
 MIDDLEWARE: list[str] = []
+
+# The operator console (orderfactory.console): operators sign in with Django's auth; their session and CSRF
+# cookies are sent to the console's paths only, never with API requests.
+AUTH_USER_MODEL = "console.Operator"
+AUTHENTICATION_BACKENDS = ["orderfactory.console.http.OperatorBackend"]
+LOGIN_URL = "/console/login"
+SESSION_COOKIE_NAME = "orderfactory_console"
+SESSION_COOKIE_PATH = "/console/"
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_SECURE = config.public_url().startswith("https://")
+CSRF_COOKIE_NAME = "orderfactory_console_csrf"
+CSRF_COOKIE_PATH = "/console/"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_FAILURE_VIEW = "orderfactory.console.views.csrf_failure"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
 _db = dj_database_url.parse(config.database_url(), conn_max_age=600, conn_health_checks=True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":

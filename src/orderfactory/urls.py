@@ -1,4 +1,5 @@
-from django.urls import path, re_path
+from django.http import HttpResponsePermanentRedirect
+from django.urls import include, path, re_path
 
 from orderfactory import api, config, cors
 from orderfactory.auth import tokeninfo
@@ -10,6 +11,8 @@ urlpatterns = [
     path("oauth/tokeninfo", cors.allow(tokeninfo.tokeninfo_view)),
     path(".well-known/jwks.json", auth_views.jwks_view),
     re_path(r"^api/?(?P<rest>.*)$", cors.allow(api.api_view)),
+    path("console", lambda request: HttpResponsePermanentRedirect("/console/")),
+    path("console/", include("orderfactory.console.urls")),
 ]
 
 if config.flag("ORDERFACTORY_BENCH", False):

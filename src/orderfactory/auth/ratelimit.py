@@ -67,6 +67,7 @@ DEFAULTS: dict[tuple[str, str], tuple[int, int]] = {
     ("write", "test"): (100, 25),
 }
 TOKEN_ENDPOINT_DEFAULT = 30  # per minute per client IP, both modes
+CONSOLE_SIGN_IN_DEFAULT = 10  # per minute per client IP, and per email address
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,23 @@ def check_token_endpoint(request: HttpRequest) -> dict[str, str]:
     return _count([(_token_endpoint_limit(), ("oauth_token", client_ip(request)))], what="token requests")
 
 
+def check_console_sign_in(request: HttpRequest, email: str) -> None:
+    """Count an attempt to sign in to the console, per client IP and per email address (so neither many
+    addresses tried from one place nor one address tried from many places goes fast); raise the 429 ApiError
+    when either budget is spent. Every attempt counts, a successful one too. The address counts by its first
+    254 characters (the longest an email may be), so no one can fill the counters' storage with huge ones."""
+    if not settings.ORDERFACTORY["RATE_LIMITS_ENABLED"]:
+        return
+    limit = _console_sign_in_limit()
+    _count(
+        [
+            (limit, ("console_sign_in", client_ip(request))),
+            (limit, ("console_sign_in_email", email.strip().lower()[:254])),
+        ],
+        what="sign-in attempts",
+    )
+
+
 def client_ip(request: HttpRequest) -> str:
     """The address limits are counted against.
 
@@ -133,7 +151,7 @@ def reset() -> None:
     """Forget every counter and re-read the configuration (tests; never needed in production)."""
     if _limiter.cache_info().currsize:
         _limiter().storage.reset()
-    for cached in (_limiter, _budgets, _token_endpoint_limit, _ip_header):
+    for cached in (_limiter, _budgets, _token_endpoint_limit, _console_sign_in_limit, _ip_header):
         cached.cache_clear()
 
 
@@ -194,6 +212,13 @@ def _budgets() -> dict[tuple[str, str], _Budget]:
 @cache
 def _token_endpoint_limit() -> RateLimitItem:
     return RateLimitItemPerMinute(_configured("ORDERFACTORY_RATE_LIMIT_TOKEN", TOKEN_ENDPOINT_DEFAULT))
+
+
+@cache
+def _console_sign_in_limit() -> RateLimitItem:
+    return RateLimitItemPerMinute(
+        _configured("ORDERFACTORY_RATE_LIMIT_CONSOLE_SIGN_IN", CONSOLE_SIGN_IN_DEFAULT)
+    )
 
 
 @cache

@@ -112,7 +112,9 @@ def _resolve_scope(app: Application, requested: str | None) -> tuple[str, list[s
     codes: list[str] = []
     for entry in entries:
         parts = entry.split(":", 2)
-        if len(parts) == 3 and parts[0] == "market" and parts[1] in ("id", "code") and parts[2]:
+        named = len(parts) == 3 and parts[0] == "market" and parts[1] in ("id", "code") and parts[2]
+        # A NUL can name no market (and PostgreSQL refuses one in a query's text).
+        if named and "\x00" not in parts[2]:
             (ids if parts[1] == "id" else codes).append(parts[2])
         elif entry == ALL_MARKETS:
             raise invalid_scope("market:all cannot be combined with other scopes.")

@@ -1,9 +1,10 @@
 """The (organization, mode) scope every tenant query runs in.
 
-The scope is set once per request from the verified token (see auth.middleware), once per job by the worker,
-and explicitly by the CLI and tests. Tenant models filter their default manager by it, so no resource
-declaration, include, relationship endpoint or association filter can forget it; with no scope set a tenant
-query raises instead of reading across organizations.
+The scope is set once per request from the verified token (auth.tokens) or from the operator signed in to
+the console (orderfactory.console), once per job by the worker, and explicitly by the CLI and tests. Tenant
+models filter their default manager by it, so no resource declaration, include, relationship endpoint,
+association filter or console page can forget it; with no scope set a tenant query raises instead of reading
+across organizations.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Scope:
     client_id: str | None = None
     market_ids: tuple[str, ...] | None = None  # set when the token is scoped to markets
     request_id: str | None = None
+    # An operator signed in to the console (orderfactory.console): (id, email). The audit trail names them.
+    operator: tuple[str, str] | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -31,6 +34,14 @@ class Scope:
         return self.mode == "test"
 
     def who(self) -> dict:
+        if self.operator is not None:
+            # Commerce Layer names the person behind a change as the token's ``owner``; an operator acts
+            # through the console, which is no API application and has no client id.
+            operator_id, email = self.operator
+            return {
+                "application": {"id": self.application_id, "kind": self.application_kind},
+                "owner": {"id": operator_id, "type": "User", "email": email},
+            }
         return {
             "application": {
                 "id": self.application_id,

@@ -301,11 +301,18 @@ def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDeliv
     return delivery
 
 
-def redeliver(event: Event) -> None:
+def redeliver(event: Event, webhook: Webhook | None = None) -> int:
     """``_trigger`` on an event: deliver it again, as the resource is now, to every enabled webhook on its
-    topic."""
-    for webhook in _webhooks([event.name]).get(event.name, []):
-        _queue_delivery(webhook, event, _payload(webhook, event.resource_type, event.resource_id, True))
+    topic whose circuit is not open, or to that one of them only (the console redelivers one webhook's
+    delivery). Returns how many deliveries were queued."""
+    queued = 0
+    for listening in _webhooks([event.name]).get(event.name, []):
+        if webhook is None or listening.pk == webhook.pk:
+            _queue_delivery(
+                listening, event, _payload(listening, event.resource_type, event.resource_id, True)
+            )
+            queued += 1
+    return queued
 
 
 def _post(

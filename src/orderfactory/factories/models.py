@@ -43,6 +43,11 @@ class OrderFactory(TenantModel):
         on_delete=models.SET_NULL,
         related_name="order_factories",
     )
+    # A copy an operator retried from the console is the copy it retries: one retry per copy (unique), shown on
+    # both copies' pages (docs/console.md). Not served by the API.
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retry"
+    )
     # The worker's claim: who runs the job and until when; a claim past its lease is swept back to pending.
     # A pending factory's lease is when its job should have started: past it, the sweep enqueues it again.
     claimed_by = models.CharField(max_length=64, null=True, blank=True)

@@ -71,6 +71,46 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
     return factory
 
 
+# What a retry copies of the copy it retries: its source, subscription and options (not the client's own
+# reference and metadata, which name the first copy).
+RETRIED_COLUMNS = (
+    "source_order_id",
+    "order_subscription_id",
+    "place_target_order",
+    "reuse_wallet",
+    "cancel_source_order",
+    "apply_promotions",
+    "skip_errors",
+    "ignore_invalid_coupon",
+)
+
+
+def retry(factory_id: str) -> OrderFactory:
+    """A new copy of a failed or aborted one, with the same source, subscription and options, linked to it by
+    ``retry_of``; once per copy. A subscription run's attempt is retried as the run's next attempt, unless
+    the run succeeded or has an attempt running (subscriptions.services.retry_attempt)."""
+    from orderfactory.subscriptions.services import retry_attempt, retry_problem
+
+    with transaction.atomic():
+        original = OrderFactory.objects.select_for_update().filter(pk=factory_id).first()
+        if original is None:
+            raise errors.not_found()
+        problem = None
+        if original.status not in ("failed", "aborted"):
+            problem = f"is {original.status}: only a failed or aborted copy can be retried"
+        elif OrderFactory.objects.filter(retry_of=original).exists():
+            problem = "was retried already"
+        else:
+            problem = retry_problem(original)
+        if problem is not None:
+            raise errors.ApiErrors([errors.validation("status", problem, "transition")])
+        columns = {name: getattr(original, name) for name in RETRIED_COLUMNS}
+        factory = create_factory(original.type, {**columns, "retry_of_id": original.pk})
+        hooks.on_write("create", factory.type, factory, None)
+        retry_attempt(original, factory)
+    return factory
+
+
 # --- the job ----------------------------------------------------------------------------------------------
 
 
@@ -677,4 +717,4 @@ def delete_factory(factory: OrderFactory) -> None:
     factory.delete()
 
 
-__all__ = ["FINAL", "create_factory", "run", "sweep", "delete_factory"]
+__all__ = ["FINAL", "create_factory", "retry", "run", "sweep", "delete_factory"]

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, models, transaction
@@ -721,6 +722,38 @@ def on_factory_finished(factory: OrderFactory, status: str) -> None:
         hooks.on_write("update", "order_subscriptions", subscription, before)
 
 
+def _run_of(factory: OrderFactory) -> SubscriptionRun | None:
+    """The run this factory was an attempt of, locked, or None."""
+    run_id = (
+        SubscriptionRunAttempt.objects.filter(order_factory_id=factory.pk)
+        .values_list("subscription_run_id", flat=True)
+        .first()
+    )
+    return SubscriptionRun.objects.select_for_update().filter(pk=run_id).first() if run_id else None
+
+
+def retry_problem(factory: OrderFactory) -> str | None:
+    """Why a copy that was a run's attempt may not be retried by hand: its run made its order already, or an
+    attempt of it is under way."""
+    run = _run_of(factory)
+    if run is not None and run.status in ("succeeded", "running"):
+        return f"its subscription run is {run.status}"
+    return None
+
+
+def retry_attempt(original: OrderFactory, retry: OrderFactory) -> None:
+    """A copy retried by hand (factories.services.retry) that was an attempt of a run becomes the run's next
+    attempt: the run is running again (a retry the scheduler had planned is not made) and ends as this attempt
+    ends, however it had ended before."""
+    run = _run_of(original)
+    if run is None:
+        return
+    run.attempts += 1
+    run.status, run.next_attempt_at = "running", None
+    run.save(update_fields=["attempts", "status", "next_attempt_at", "updated_at"])
+    SubscriptionRunAttempt.objects.create(subscription_run=run, order_factory=retry, number=run.attempts)
+
+
 def register() -> None:
     from orderfactory.factories import services as factories
 
@@ -731,13 +764,90 @@ def register() -> None:
 # --- preview ----------------------------------------------------------------------------------------------
 
 
-def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]:
-    """The next ``count`` runs: when, the projected total at current prices, and the SKUs that would not be in
-    stock today (an extension: docs/compatibility.md)."""
-    from orderfactory.catalog.models import Price
+@dataclass(frozen=True)
+class Projection:
+    """What a subscription's next run would cost at current prices, and what it would lack today."""
+
+    subtotal_amount_cents: int
+    currency_code: str | None
+    unpriced_skus: list[str]
+    out_of_stock_skus: list[str]
+
+
+def projections(subscriptions: list[OrderSubscription]) -> dict[str, Projection]:
+    """Each subscription's projection by id: its items (automatic) or its source order's SKU lines (manual) at
+    its market's current prices, against the stock of its market's inventory model. At most six queries
+    whatever the number of subscriptions (the console's overview projects every renewal due in a day)."""
+    from orderfactory.catalog.models import Market, Price
     from orderfactory.inventory.models import InventoryStockLocation, StockItem
     from orderfactory.orders.models import LineItem
 
+    lines: dict[str, list[tuple[str | None, str | None, int]]] = {s.pk: [] for s in subscriptions}
+    automatic = [s.pk for s in subscriptions if s.automatic]
+    if automatic:
+        for item in OrderSubscriptionItem.objects.filter(order_subscription_id__in=automatic).order_by(
+            "created_at", "id"
+        ):
+            lines[item.order_subscription_id].append((item.sku_id, item.sku_code, item.quantity))
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for s in subscriptions:
+        if not s.automatic and s.source_order_id:
+            by_source[s.source_order_id].append(s.pk)
+    if by_source:
+        for line in LineItem.objects.filter(order_id__in=list(by_source), item_type="skus").order_by(
+            "created_at", "id"
+        ):
+            for subscription_id in by_source[line.order_id]:
+                lines[subscription_id].append((line.sku_id, line.sku_code, line.quantity))
+    markets = {
+        m.pk: m
+        for m in Market.objects.filter(pk__in={s.market_id for s in subscriptions if s.market_id})
+        .select_related("price_list")
+        .only("price_list", "inventory_model", "price_list__currency_code")
+    }
+    skus = {sku for rows in lines.values() for sku, _, _ in rows if sku}
+    prices: dict[tuple[str, str], int] = {
+        (p.price_list_id, p.sku_id): p.amount_cents
+        for p in Price.objects.filter(
+            price_list_id__in={m.price_list_id for m in markets.values() if m.price_list_id}, sku_id__in=skus
+        )
+    }
+    locations: dict[str, list[str]] = defaultdict(list)
+    for model_id, location_id in InventoryStockLocation.objects.filter(
+        inventory_model_id__in={m.inventory_model_id for m in markets.values() if m.inventory_model_id},
+        on_hold=False,
+    ).values_list("inventory_model_id", "stock_location_id"):
+        locations[model_id].append(location_id)
+    stock: dict[tuple[str, str], int] = defaultdict(int)
+    for location_id, sku_id, quantity in StockItem.objects.filter(
+        sku_id__in=skus, stock_location_id__in={loc for locs in locations.values() for loc in locs}
+    ).values_list("stock_location_id", "sku_id", "quantity"):
+        stock[(location_id, sku_id)] += quantity
+    out = {}
+    for s in subscriptions:
+        market = markets.get(s.market_id or "")
+        price_list_id = market.price_list_id if market else None
+        in_stock = locations.get(market.inventory_model_id or "", []) if market else []
+
+        def priced(sku: str | None, price_list_id: str | None = price_list_id) -> int | None:
+            return prices.get((price_list_id or "", sku or ""))
+
+        def available(sku: str | None, in_stock: list[str] = in_stock) -> int:
+            return sum(stock.get((location, sku or ""), 0) for location in in_stock)
+
+        rows = lines[s.pk]
+        out[s.pk] = Projection(
+            subtotal_amount_cents=sum((priced(sku) or 0) * quantity for sku, _, quantity in rows),
+            currency_code=market.price_list.currency_code if market and market.price_list else None,
+            unpriced_skus=sorted(code or "" for sku, code, _ in rows if priced(sku) is None),
+            out_of_stock_skus=sorted(code or "" for sku, code, quantity in rows if available(sku) < quantity),
+        )
+    return out
+
+
+def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` runs: when, the projected total at current prices, and the SKUs that would not be in
+    stock today (an extension: docs/compatibility.md)."""
     if subscription.status in ("cancelled",) or subscription.next_run_at is None:
         return []
     anchor = subscription.anchor_at or subscription.next_run_at
@@ -748,43 +858,7 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
         ),
     ]
     times = [t for t in times if subscription.expires_at is None or t < subscription.expires_at][:count]
-    if subscription.automatic:
-        lines = [(i.sku_id, i.sku_code, i.quantity) for i in subscription.order_subscription_items.all()]
-    else:
-        lines = [
-            (line.sku_id, line.sku_code, line.quantity)
-            for line in LineItem.objects.filter(order_id=subscription.source_order_id, item_type="skus")
-        ]
-    market = subscription.market
-    prices = (
-        {
-            p.sku_id: p.amount_cents
-            for p in Price.objects.filter(
-                price_list_id=market.price_list_id, sku_id__in=[sku for sku, _, _ in lines]
-            )
-        }
-        if market and market.price_list_id
-        else {}
-    )
-    locations = (
-        list(
-            InventoryStockLocation.objects.filter(
-                inventory_model_id=market.inventory_model_id, on_hold=False
-            ).values_list("stock_location_id", flat=True)
-        )
-        if market and market.inventory_model_id
-        else []
-    )
-    stock: dict[str, int] = defaultdict(int)
-    for item in StockItem.objects.filter(
-        sku_id__in=[sku for sku, _, _ in lines], stock_location_id__in=locations
-    ):
-        stock[item.sku_id] += item.quantity
-    total = sum(prices.get(sku, 0) * quantity for sku, _, quantity in lines)
-    missing_prices = sorted(code or "" for sku, code, _ in lines if sku not in prices)
-    unavailable = sorted(code or "" for sku, code, quantity in lines if stock.get(sku or "", 0) < quantity)
-    price_list = market.price_list if market and market.price_list_id else None
-    currency = price_list.currency_code if price_list is not None else None
+    projection = projections([subscription])[subscription.pk]
     skipped = subscription.skip_runs
     out = []
     for position, at in enumerate(times):
@@ -794,10 +868,10 @@ def preview(subscription: OrderSubscription, count: int) -> list[dict[str, Any]]
                 "scheduled_at": at,
                 "skipped": position < skipped,
                 "paused": paused,
-                "subtotal_amount_cents": total,
-                "currency_code": currency,
-                "unpriced_skus": missing_prices,
-                "out_of_stock_skus": unavailable,
+                "subtotal_amount_cents": projection.subtotal_amount_cents,
+                "currency_code": projection.currency_code,
+                "unpriced_skus": projection.unpriced_skus,
+                "out_of_stock_skus": projection.out_of_stock_skus,
             }
         )
     return out
