@@ -119,7 +119,7 @@ def _sample_value(attr: r.Attr, predicate: str) -> st.SearchStrategy[str]:
     if _base(predicate) in TEXT or isinstance(attr, r.String):
         return st.text(alphabet=st.characters(blacklist_characters="\x00,\ufffd"), min_size=1, max_size=10)
     if isinstance(attr, r.Integer):
-        return st.integers(-(2**62), 2**62).map(str)
+        return st.integers(attr.minimum, attr.maximum).map(str)
     if isinstance(attr, r.Float):
         return st.floats(allow_nan=False, allow_infinity=False).map(repr)
     if isinstance(attr, r.Datetime):

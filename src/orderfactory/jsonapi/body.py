@@ -89,17 +89,25 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
 
     payload = r.Payload()
     flag = "creatable" if action == "create" else "updatable"
+    problems: list[errors.ApiError] = []
+    refused: set[str] = set()
     for name, value in attributes.items():
         attr = resource.attribute(name)
         if attr is None or not getattr(attr, flag):
             raise errors.param_not_allowed(name, pointer=f"/data/attributes/{name}")
-        parsed = attr.parse(value, f"/data/attributes/{name}")
+        try:
+            parsed = attr.parse(value, f"/data/attributes/{name}")
+        except errors.ApiError as exc:
+            if exc.status != 422:
+                raise
+            problems.append(exc)  # a rule broken (a range): reported with every other one of the body
+            refused.add(name)
+            continue
         if attr.trigger:
             payload.triggers[name] = parsed
         else:
             payload.attributes[name] = parsed
 
-    problems: list[errors.ApiError] = []
     for name, value in relationships.items():
         rel = resource.relationship(name)
         if rel is None or not getattr(rel, flag):
@@ -107,6 +115,8 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
         payload.relationships[name] = _load_relationship(rel, value)
 
     for attr in resource.all_attributes():
+        if attr.name in refused:
+            continue
         if attr.name not in payload.attributes or attr.trigger:
             if (
                 action == "create"

@@ -39,7 +39,6 @@ from orderfactory.jsonapi import resource as r
 
 MAX_DEPTH = 3
 MAX_LIST = 100
-MAX_JSON_DEPTH = 32
 
 # Base predicates over one value.
 _SCALAR: dict[str, Callable[[str, Any], Q]] = {
@@ -270,26 +269,15 @@ def _coerce(attr: r.Attr, predicate: str, text: str) -> Any:
 
 
 def _json_document(text: str) -> Any:
-    """A ``jcont`` value: any JSON document but null, that the database can store (no NUL character)."""
+    """A ``jcont`` value: any JSON document but null that a JSON attribute could hold (resource.json_problem)."""
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise ValueError("not JSON") from None
     if document is None:
         raise ValueError("null contains nothing")
-    stack = [(document, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError("too deep")
-        if isinstance(item, dict):
-            if any("\x00" in k for k in item):
-                raise ValueError("NUL in a key")
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, str) and "\x00" in item:
-            raise ValueError("NUL in a string")
+    if r.json_problem(document) is not None:
+        raise ValueError("not storable")
     return document
 
 

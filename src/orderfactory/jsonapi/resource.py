@@ -11,13 +11,17 @@ through the resource's ``create``/``update``/``delete`` hooks, which call domain
 from __future__ import annotations
 
 import builtins
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import orjson
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 from orderfactory.jsonapi import errors
 
@@ -123,19 +127,50 @@ class Attr:
     def dump(self, value: Any) -> Any:
         return value
 
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        """This attribute as served by a resource of ``model`` (Resource.prepare): an attribute whose rules
+        depend on its column (an integer's range) returns a copy with them set."""
+        return self
+
 
 class String(Attr):
     type_name = "string"
 
 
+# The integers every client reads exactly from a JSON document: JavaScript (the official SDK) reads numbers as
+# IEEE doubles, which hold integers exactly up to 2^53 - 1 (I-JSON, RFC 7493).
+JSON_SAFE_INTEGER = 2**53 - 1
+
+
 class Integer(Attr):
+    """An integer within one range, the same on every database: what its column's type holds (Django's ranges,
+    which PostgreSQL enforces and SQLite does not), and never beyond what a JSON client reads exactly. A value
+    outside is a 422 with its pointer, and a 400 in a filter."""
+
     type_name = "integer"
+    minimum = -JSON_SAFE_INTEGER
+    maximum = JSON_SAFE_INTEGER
+
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        if self.column is None or self.expression is not None:
+            return self
+        try:
+            column = model._meta.get_field(self.column)
+        except FieldDoesNotExist:
+            return self
+        if not isinstance(column, models.Field):
+            return self
+        low, high = BaseDatabaseOperations.integer_field_ranges[column.get_internal_type()]
+        bound = copy.copy(self)
+        bound.minimum = max(self.minimum, low)
+        bound.maximum = min(self.maximum, high)
+        return bound
 
     def _parse(self, value: Any, pointer: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, str):
                 try:
-                    return int(value)
+                    return self._in_range(int(value), pointer)
                 except ValueError:
                     pass
             raise errors.invalid_field_value(self.name, value, pointer)
@@ -143,15 +178,39 @@ class Integer(Attr):
             if not value.is_integer():
                 raise errors.invalid_field_value(self.name, value, pointer)
             value = int(value)
-        if abs(value) > 2**62:
-            raise errors.invalid_field_value(self.name, value, pointer)
+        return self._in_range(value, pointer)
+
+    def _in_range(self, value: int, pointer: str) -> int:
+        if value < self.minimum:
+            raise errors.validation(
+                self.name,
+                f"must be greater than or equal to {self.minimum}",
+                "greater_than_or_equal_to",
+                pointer=pointer,
+                count=self.minimum,
+                **_shown(value),
+            )
+        if value > self.maximum:
+            raise errors.validation(
+                self.name,
+                f"must be less than or equal to {self.maximum}",
+                "less_than_or_equal_to",
+                pointer=pointer,
+                count=self.maximum,
+                **_shown(value),
+            )
         return value
 
     def parse_filter(self, text: str) -> Any:
         value = int(text.strip())
-        if abs(value) > 2**62:
+        if not self.minimum <= value <= self.maximum:
             raise ValueError("out of range")
         return value
+
+
+def _shown(value: int) -> dict[str, int]:
+    """``meta.value`` of a range error, when the JSON encoder can write it (64 bits)."""
+    return {"value": value} if -(2**63) <= value < 2**63 else {}
 
 
 class Float(Attr):
@@ -223,41 +282,80 @@ class Datetime(Attr):
         return format_datetime(value) if value is not None else None
 
 
-def _storable(value: Any) -> bool:
-    """No NUL character anywhere in a JSON document (PostgreSQL's jsonb cannot hold one), walked without
-    recursion so deep documents cannot exhaust the stack."""
-    stack = [value]
+# What a JSON attribute (metadata and every object or array) may hold: documents are rendered inside other
+# documents, with the encoder's own depth limit, and read back from PostgreSQL's jsonb, which keeps numbers
+# as exact decimals (1e20 comes back as the integer 100000000000000000000).
+MAX_JSON_DEPTH = 32
+MAX_JSON_BYTES = 64 * 1024
+JSON_NUMBER_LIMIT = 2**63
+
+
+def json_problem(value: Any) -> str | None:
+    """Why a JSON value cannot be stored and rendered back as sent on both databases, or None: a NUL character
+    (jsonb cannot hold one), more than MAX_JSON_DEPTH levels of objects and arrays, or a number of magnitude
+    2^63 or more. Walked without recursion, so a deep document cannot exhaust the stack."""
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return False
-        elif isinstance(item, dict):
-            for k, v in item.items():
-                if "\x00" in k:
-                    return False
-                stack.append(v)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
+                return "nul"
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            if not -JSON_NUMBER_LIMIT < item < JSON_NUMBER_LIMIT:
+                return "number"
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return "depth"
+            if isinstance(item, dict):
+                if any("\x00" in k for k in item):
+                    return "nul"
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+    return None
 
 
-class Object(Attr):
+class _Json(Attr):
+    container: ClassVar[builtins.type]
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        problem = json_problem(value) if isinstance(value, self.container) else "type"
+        if problem in ("type", "nul"):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        if problem == "depth":
+            raise errors.validation(
+                self.name,
+                f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)",
+                "too_deep",
+                pointer=pointer,
+                count=MAX_JSON_DEPTH,
+            )
+        if problem == "number":
+            raise errors.validation(
+                self.name,
+                "has a number out of range (at most 2^63 in magnitude)",
+                "number_out_of_range",
+                pointer=pointer,
+            )
+        if len(orjson.dumps(value)) > MAX_JSON_BYTES:
+            raise errors.validation(
+                self.name,
+                f"is too long (maximum is {MAX_JSON_BYTES} bytes)",
+                "too_long",
+                pointer=pointer,
+                count=MAX_JSON_BYTES,
+            )
+        return value
+
+
+class Object(_Json):
     type_name = "object"
-
-    def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, dict) or not _storable(value):
-            raise errors.invalid_field_value(self.name, value, pointer)
-        return value
+    container = dict
 
 
-class Array(Attr):
+class Array(_Json):
     type_name = "array"
-
-    def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, list) or not _storable(value):
-            raise errors.invalid_field_value(self.name, value, pointer)
-        return value
+    container = list
 
 
 # --- relationships ----------------------------------------------------------------------------------------
@@ -450,7 +548,7 @@ class Resource:
                 + [a for a in standard_tail() if a.name not in declared_names]
             )
         for a in declared:
-            attrs[a.name] = a
+            attrs[a.name] = a.bound(cls.model)
         cls._attrs = attrs
         rels = list(cls.relationships)
         names = {r.name for r in rels}
