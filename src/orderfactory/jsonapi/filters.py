@@ -332,9 +332,15 @@ def _build(predicate: str, path: Path, value: Any) -> Q:
 @models.TextField.register_lookup
 class Like(models.Lookup):
     """Ransack ``matches``: the caller's own LIKE pattern, case-insensitive on every backend, with backslash
-    escaping ``%`` and ``_`` on both (PostgreSQL's default, which SQLite must be told)."""
+    escaping ``%``, ``_`` and itself on both (PostgreSQL's default, which SQLite must be told)."""
 
     lookup_name = "of_like"
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+        # A final backslash that escapes nothing stands for itself (PostgreSQL refuses such a pattern, SQLite
+        # matches nothing with it): doubled, it means the same on both.
+        trailing = len(value) - len(value.rstrip("\\"))
+        return "%s", [value + "\\" if trailing % 2 else value]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
