@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import cast
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
@@ -149,6 +150,8 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
                 response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
     except (errors.ApiError, errors.ApiErrors) as exc:
         response = errors.render(exc)
+    except SuspiciousOperation as exc:  # a body too large, too many parameters: Django's own refusals
+        response = errors.render(errors.refused_request(exc))
     except (ProtectedError, RestrictedError):
         response = errors.render(
             errors.ApiError(

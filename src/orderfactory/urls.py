@@ -13,3 +13,7 @@ if config.flag("ORDERFACTORY_BENCH", False):
     from orderfactory import bench_views
 
     urlpatterns.append(path("_bench/ceiling", bench_views.ceiling_view))
+
+handler400 = "orderfactory.handlers.bad_request"
+handler404 = "orderfactory.handlers.not_found"
+handler500 = "orderfactory.handlers.server_error"

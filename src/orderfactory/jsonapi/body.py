@@ -20,7 +20,7 @@ MAX_BODY = 2 * 1024 * 1024
 
 def decode(raw: bytes) -> Any:
     if len(raw) > MAX_BODY:
-        raise errors.ApiError(413, "PAYLOAD_TOO_LARGE", "Payload too large", "The request body is too large.")
+        raise errors.payload_too_large()
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
