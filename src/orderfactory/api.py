@@ -133,7 +133,11 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if request.method == "GET" and type_name in ratelimit.CACHEABLE_TYPES and cache.enabled():
+            if (
+                request.method in ("GET", "HEAD")
+                and type_name in ratelimit.CACHEABLE_TYPES
+                and cache.enabled()
+            ):
                 response = _cached(
                     request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
                 )
@@ -181,6 +185,9 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
     for k, v in rate_headers.items():
         response[k] = v
     response["X-Request-Id"] = request_id
+    response["Content-Length"] = str(len(response.content))
+    if request.method == "HEAD":  # the GET's status and headers, Content-Length included, without its body
+        response.content = b""
     return response
 
 
