@@ -76,8 +76,9 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
     elif "id" in data:
         raise errors.param_not_allowed("id", pointer="/data/id")
 
-    attributes = data.get("attributes", {})
-    relationships = data.get("relationships", {})
+    # null stands for none, as Commerce Layer's OpenAPI document allows
+    attributes = {} if data.get("attributes") is None else data["attributes"]
+    relationships = {} if data.get("relationships") is None else data["relationships"]
     for name, value in (("attributes", attributes), ("relationships", relationships)):
         if not isinstance(value, dict):
             raise errors.bad_request(
