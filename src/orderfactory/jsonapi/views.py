@@ -48,6 +48,13 @@ def respond(document: dict[str, Any] | None, status: int = 200) -> HttpResponse:
 
 
 def _items(request: HttpRequest) -> list[tuple[str, str]]:
+    if len(request.META.get("QUERY_STRING", "")) > query.MAX_QUERY_STRING:
+        raise errors.ApiError(
+            414,
+            "URI_TOO_LONG",
+            "URI too long",
+            f"The query string is longer than {query.MAX_QUERY_STRING} characters.",
+        )
     return [(k, v) for k, values in request.GET.lists() for v in values]
 
 
@@ -105,8 +112,9 @@ def dispatch(
         instance = resource.queryset().first()
         if instance is None:
             raise errors.not_found()
-        linked = rel_name is not None
-        return related(request, ctx, resource, instance.pk, rel_name if linked else rid, linked)
+        if rel_name is not None:
+            return related(request, ctx, resource, instance.pk, rel_name, True)
+        return related(request, ctx, resource, instance.pk, rid, False)
     if rel_name is not None:
         if method != "GET":
             raise errors.method_not_allowed(method)
