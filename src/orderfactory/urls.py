@@ -1,11 +1,12 @@
 from django.urls import path, re_path
 
-from orderfactory import api, config
+from orderfactory import api, config, openapi
 from orderfactory.auth import views as auth_views
 
 urlpatterns = [
     path("oauth/token", auth_views.token_view),
     path(".well-known/jwks.json", auth_views.jwks_view),
+    path("openapi.json", openapi.openapi_view),
     re_path(r"^api/?(?P<rest>.*)$", api.api_view),
 ]
 

@@ -95,7 +95,7 @@ def _base(predicate: str) -> str:
 
 
 def _meaningful(predicate: str, attr: r.Attr) -> bool:
-    """Written out again here, independently of filters._applies, from contract d and Ransack."""
+    """Written out again here, independently of filters.applies, from contract d and Ransack."""
     if predicate in PRESENCE:
         return True
     if isinstance(attr, (r.Object, r.Array)):

@@ -166,7 +166,7 @@ def parse_condition(resource: type[r.Resource], key: str, value: str) -> Conditi
             continue
         paths, combinator = resolved
         for path in paths:
-            if not _applies(predicate, path.attr):
+            if not applies(predicate, path.attr):
                 raise _invalid_filter(key)
         values = [_parse_value(key, predicate, path.attr, value) for path in paths]
         return Condition(key, predicate, paths, combinator, values)
@@ -220,7 +220,7 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
     return None
 
 
-def _applies(predicate: str, attr: r.Attr) -> bool:
+def applies(predicate: str, attr: r.Attr) -> bool:
     """Whether a predicate means anything for an attribute of this type (Ransack would compare nonsense)."""
     if predicate in _PRESENCE:
         return True
