@@ -16,18 +16,18 @@ from orderfactory.server import LIMIT_REQUEST_LINE
 from tests.conftest import JSONAPI
 from tests.test_worker import orderfactory, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 LONGEST_METHOD = "OPTIONS"
 LONGEST_PATH = "/api/" + "/".join(["a" * 64] * 4)  # orderfactory.api routes at most 4 segments of 64
 
 
-@pytest.fixture
-def port(tmp_path: Any) -> Iterator[int]:
+@pytest.fixture(scope="module")
+def port(django_db_setup: Any, tmp_path_factory: Any) -> Iterator[int]:
+    """One server for the module, on this run's test database (the tests commit what they create)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         free = sock.getsockname()[1]
-    with orderfactory(tmp_path, "serve", "--port", str(free), "--threads", "2", "--no-worker") as server:
+    logs = tmp_path_factory.mktemp("serve")
+    with orderfactory(logs, "serve", "--port", str(free), "--threads", "2", "--no-worker") as server:
 
         def up() -> bool:
             try:
@@ -94,6 +94,7 @@ def test_what_gunicorn_refuses_is_json(port: int) -> None:
         assert json_error(*exchange(port, raw), 400)["code"] == "BAD_REQUEST"
 
 
+@pytest.mark.django_db(transaction=True)  # the server reads what the test commits
 def test_every_query_the_api_takes_reaches_it(api: Any, port: int) -> None:
     """100 ids in filter[q][id_in] is about 1.3 KB; the whole budget of a query string reaches the API."""
     ids = ",".join(f"{i:010d}" for i in range(100)).replace(",", "%2C")
@@ -110,6 +111,7 @@ def test_every_query_the_api_takes_reaches_it(api: Any, port: int) -> None:
     assert json_error(*exchange(port, request("GET", padded + "x", api.token)), 414)["code"] == "URI_TOO_LONG"
 
 
+@pytest.mark.django_db(transaction=True)  # the server reads what the test commits
 def test_head_through_the_server(api: Any, port: int) -> None:
     api.create("price_lists", {"name": "Euro", "currency_code": "EUR"})
     get = exchange(port, request("GET", "/api/price_lists", api.token))

@@ -289,6 +289,14 @@ def _read_parameters(resource: type[r.Resource], *, many: bool) -> list[dict[str
     return parameters
 
 
+# (action, method, on the collection rather than one row, the status of success)
+_OPERATIONS = (
+    ("list", "get", True, 200),
+    ("create", "post", True, 201),
+    ("retrieve", "get", False, 200),
+    ("update", "patch", False, 200),
+    ("delete", "delete", False, 204),
+)
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
 
 
@@ -298,43 +306,18 @@ def _paths_of(resource: type[r.Resource]) -> dict[str, dict[str, Any]]:
     one_path = f"/api/{t}" if resource.singleton else f"/api/{t}/{{id}}"
     id_parameters = [] if resource.singleton else [_ID]
     tag = [t]
-    if "list" in resource.actions and not resource.singleton:
-        paths.setdefault(f"/api/{t}", {})["get"] = {
-            "operationId": f"list_{t}",
-            "tags": tag,
-            "parameters": _read_parameters(resource, many=True),
-            "responses": _responses("list", _document(resource, many=True), 200),
-        }
-    if "create" in resource.actions:
-        paths.setdefault(f"/api/{t}", {})["post"] = {
-            "operationId": f"create_{t}",
-            "tags": tag,
-            "parameters": _read_parameters(resource, many=False),
-            "requestBody": _request_body(resource, "create"),
-            "responses": _responses("create", _document(resource, many=False), 201),
-        }
-    if "retrieve" in resource.actions:
-        paths.setdefault(one_path, {})["get"] = {
-            "operationId": f"retrieve_{t}",
-            "tags": tag,
-            "parameters": [*id_parameters, *_read_parameters(resource, many=False)],
-            "responses": _responses("retrieve", _document(resource, many=False), 200),
-        }
-    if "update" in resource.actions:
-        paths.setdefault(one_path, {})["patch"] = {
-            "operationId": f"update_{t}",
-            "tags": tag,
-            "parameters": [*id_parameters, *_read_parameters(resource, many=False)],
-            "requestBody": _request_body(resource, "update"),
-            "responses": _responses("update", _document(resource, many=False), 200),
-        }
-    if "delete" in resource.actions:
-        paths.setdefault(one_path, {})["delete"] = {
-            "operationId": f"delete_{t}",
-            "tags": tag,
-            "parameters": id_parameters,
-            "responses": _responses("delete", None, 204),
-        }
+    for action, method, collection, status in _OPERATIONS:
+        if action not in resource.actions or (collection and resource.singleton):
+            continue
+        parameters = [] if collection else list(id_parameters)
+        if action != "delete":
+            parameters += _read_parameters(resource, many=action == "list")
+        operation: dict[str, Any] = {"operationId": f"{action}_{t}", "tags": tag, "parameters": parameters}
+        if action in ("create", "update"):
+            operation["requestBody"] = _request_body(resource, action)
+        success = None if action == "delete" else _document(resource, many=action == "list")
+        operation["responses"] = _responses(action, success, status)
+        paths.setdefault(f"/api/{t}" if collection else one_path, {})[method] = operation
     if "retrieve" not in resource.actions:
         return paths
     for rel in resource.all_relationships():

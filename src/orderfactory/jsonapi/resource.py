@@ -181,25 +181,15 @@ class Integer(Attr):
         return self._in_range(value, pointer)
 
     def _in_range(self, value: int, pointer: str) -> int:
-        if value < self.minimum:
-            raise errors.validation(
-                self.name,
-                f"must be greater than or equal to {self.minimum}",
-                "greater_than_or_equal_to",
-                pointer=pointer,
-                count=self.minimum,
-                **_shown(value),
-            )
-        if value > self.maximum:
-            raise errors.validation(
-                self.name,
-                f"must be less than or equal to {self.maximum}",
-                "less_than_or_equal_to",
-                pointer=pointer,
-                count=self.maximum,
-                **_shown(value),
-            )
-        return value
+        if self.minimum <= value <= self.maximum:
+            return value
+        bound, error = (
+            (self.minimum, "greater_than_or_equal_to")
+            if value < self.minimum
+            else (self.maximum, "less_than_or_equal_to")
+        )
+        title = f"must be {error.replace('_', ' ')} {bound}"
+        raise errors.validation(self.name, title, error, pointer=pointer, count=bound, **_shown(value))
 
     def parse_filter(self, text: str) -> Any:
         value = int(text.strip())
