@@ -59,6 +59,8 @@ def attribute_schema(attr: r.Attr, *, request: bool) -> dict[str, Any]:
         schema = {"type": "number"}
     elif isinstance(attr, r.Integer) and request:
         schema["minimum"], schema["maximum"] = attr.minimum, attr.maximum
+    elif isinstance(attr, r.String) and attr.max_length is not None and request:
+        schema["maxLength"] = attr.max_length
     elif isinstance(attr, (r.Object, r.Array)) and request:
         schema["maxProperties" if isinstance(attr, r.Object) else "maxItems"] = 64
     if request and attr.enum:

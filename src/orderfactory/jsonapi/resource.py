@@ -129,12 +129,41 @@ class Attr:
 
     def bound(self, model: builtins.type[models.Model]) -> Attr:
         """This attribute as served by a resource of ``model`` (Resource.prepare): an attribute whose rules
-        depend on its column (an integer's range) returns a copy with them set."""
+        depend on its column (an integer's range, a text's length) returns a copy with them set."""
         return self
+
+    def stored_in(self, model: builtins.type[models.Model]) -> models.Field | None:
+        """The model field that holds this attribute's value, if one does."""
+        if self.column is None or self.expression is not None:
+            return None
+        try:
+            field = model._meta.get_field(self.column)
+        except FieldDoesNotExist:
+            return None
+        return field if isinstance(field, models.Field) else None
 
 
 class String(Attr):
+    """Text, at most as long as its column holds (a ``CharField``'s ``max_length``: PostgreSQL refuses longer
+    text, SQLite would keep it); longer is a 422 with its pointer."""
+
     type_name = "string"
+    max_length: int | None = None
+
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        column = self.stored_in(model)
+        if not isinstance(column, models.CharField) or column.max_length is None:
+            return self
+        bound = copy.copy(self)
+        bound.max_length = column.max_length
+        return bound
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        text = super()._parse(value, pointer)
+        if self.max_length is not None and len(text) > self.max_length:
+            title = f"is too long (maximum is {self.max_length} characters)"
+            raise errors.validation(self.name, title, "too_long", pointer=pointer, count=self.max_length)
+        return text
 
 
 # The integers every client reads exactly from a JSON document: JavaScript (the official SDK) reads numbers as
@@ -152,13 +181,8 @@ class Integer(Attr):
     maximum = JSON_SAFE_INTEGER
 
     def bound(self, model: builtins.type[models.Model]) -> Attr:
-        if self.column is None or self.expression is not None:
-            return self
-        try:
-            column = model._meta.get_field(self.column)
-        except FieldDoesNotExist:
-            return self
-        if not isinstance(column, models.Field):
+        column = self.stored_in(model)
+        if column is None:
             return self
         low, high = BaseDatabaseOperations.integer_field_ranges[column.get_internal_type()]
         bound = copy.copy(self)
