@@ -286,7 +286,7 @@ class Datetime(Attr):
             raise errors.invalid_field_value(self.name, value, pointer)
         try:
             return parse_datetime(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: beyond year 1..9999 once in UTC
             raise errors.invalid_field_value(self.name, value, pointer) from None
 
     def parse_filter(self, text: str) -> Any:
