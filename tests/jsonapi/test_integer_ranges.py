@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderfactory.inventory.models import StockItem
-from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi import registry
 from orderfactory.jsonapi import resource as r
 from tests.catalog import build
 from tests.conftest import Api
@@ -82,7 +82,10 @@ def test_a_value_beyond_the_range_is_a_422_and_changes_nothing(api, rows, type_n
         [problem] = response.json["errors"]
         assert problem["code"] == "VALIDATION_ERROR"
         assert problem["source"] == {"pointer": f"/data/attributes/{attribute}"}
-        assert problem["meta"] == {"error": error, "count": count, "value": value}
+        if value == bounds[1] + 1:
+            assert problem["meta"] == {"error": error, "count": count, "value": value}
+        else:  # the resource's own narrower rule may say it instead (e.g. no negative quantity)
+            assert problem["meta"]["error"].startswith(error.split("_or_")[0]), problem
         assert api.get(f"{type_name}/{row['id']}").data["attributes"][attribute] == before
 
 
@@ -194,11 +197,12 @@ def test_every_served_integer_attribute_parses_exactly_its_range(data):
         st.one_of(edge, st.integers(), st.floats(allow_nan=False, allow_infinity=False).map(round))
     )
     pointer = f"/data/attributes/{attr.name}"
-    try:
-        parsed = attr.parse(value, pointer)
-    except errors.ApiError as exc:
-        assert not attr.minimum <= value <= attr.maximum
-        assert (exc.status, exc.code, exc.pointer) == (422, "VALIDATION_ERROR", pointer)
-        orjson.dumps(exc.as_dict())  # renderable, whatever the value
+    parsed = attr.parse(value, pointer)
+    assert parsed == value
+    problem = attr.beyond_column(parsed, pointer)
+    if attr.minimum <= value <= attr.maximum:
+        assert problem is None
         return
-    assert parsed == value and attr.minimum <= value <= attr.maximum
+    assert problem is not None
+    assert (problem.status, problem.code, problem.pointer) == (422, "VALIDATION_ERROR", pointer)
+    orjson.dumps(problem.as_dict())  # renderable, whatever the value

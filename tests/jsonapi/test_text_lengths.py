@@ -37,3 +37,25 @@ def test_every_served_text_attribute_takes_its_columns_length() -> None:
                 assert attr.max_length == column.max_length, (resource.type, attr.name)
                 checked += 1
     assert checked > 100
+
+
+def test_a_value_its_column_cannot_hold_is_reported_with_the_resources_own_problems(api: Api) -> None:
+    body = document(
+        "percentage_discount_promotions",
+        {
+            "name": "n" * 300,
+            "percentage": 101,
+            "starts_at": "2026-01-01T00:00:00Z",
+            "expires_at": "2027-01-01T00:00:00Z",
+            "total_usage_limit": 2**31,
+        },
+    )
+    response = api.post("percentage_discount_promotions", body)
+    assert response.status == 422, response
+    problems = {e["source"]["pointer"]: e["meta"]["error"] for e in response.json["errors"]}
+    assert problems == {
+        "/data/attributes/percentage": "less_than_or_equal_to",  # the resource's rule
+        "/data/attributes/name": "too_long",  # the column's
+        "/data/attributes/total_usage_limit": "less_than_or_equal_to",
+    }
+    assert api.get("percentage_discount_promotions").json["meta"]["record_count"] == 0

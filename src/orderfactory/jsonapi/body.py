@@ -7,9 +7,11 @@ organization or mode is simply not found (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from django.db import DataError
 
 from orderfactory.core.prepared import Prepared
 from orderfactory.jsonapi import errors, registry
@@ -91,7 +93,6 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
     payload = r.Payload()
     flag = "creatable" if action == "create" else "updatable"
     problems: list[errors.ApiError] = []
-    refused: set[str] = set()
     for name, value in attributes.items():
         attr = resource.attribute(name)
         if attr is None or not getattr(attr, flag):
@@ -101,9 +102,11 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
         except errors.ApiError as exc:
             if exc.status != 422:
                 raise
-            problems.append(exc)  # a rule broken (a range): reported with every other one of the body
-            refused.add(name)
+            problems.append(exc)  # a rule broken (a JSON attribute's bounds): reported with every other one
             continue
+        beyond = attr.beyond_column(parsed, f"/data/attributes/{name}")
+        if beyond is not None:
+            payload.refused.append(beyond)
         if attr.trigger:
             payload.triggers[name] = parsed
         else:
@@ -116,8 +119,6 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
         payload.relationships[name] = _load_relationship(rel, value)
 
     for attr in resource.all_attributes():
-        if attr.name in refused:
-            continue
         if attr.name not in payload.attributes or attr.trigger:
             if (
                 action == "create"
@@ -148,8 +149,35 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
             if rel is not None and rel.required and target is None:
                 problems.append(errors.blank(name, relationship=True))
     if problems:
-        raise errors.ApiErrors(problems)
+        raise errors.ApiErrors(_with(problems, payload.refused))
     return payload
+
+
+def _with(problems: list[errors.ApiError], more: list[errors.ApiError]) -> list[errors.ApiError]:
+    """``problems``, then those of ``more`` about something else (one problem per pointer is enough)."""
+    pointers = {p.pointer for p in problems}
+    return problems + [p for p in more if p.pointer not in pointers]
+
+
+def write(payload: r.Payload, run: Callable[[], Any]) -> Any:
+    """Run a resource's write of ``payload``. When a value was refused for its column (``payload.refused``),
+    the write still runs so that its own problems are reported with the refusal; nothing it wrote survives,
+    since the refusal is raised out of the caller's transaction."""
+    if not payload.refused:
+        return run()
+    try:
+        run()
+    except errors.ApiErrors as exc:
+        if exc.status != 422:
+            raise
+        raise errors.ApiErrors(_with(exc.errors, payload.refused)) from None
+    except errors.ApiError as exc:
+        if exc.status != 422:
+            raise
+        raise errors.ApiErrors(_with([exc], payload.refused)) from None
+    except (DataError, OverflowError):
+        pass  # the value reached the database, which could not hold it either
+    raise errors.ApiErrors(payload.refused)
 
 
 def _load_relationship(rel: r.Rel, value: Any) -> Any:

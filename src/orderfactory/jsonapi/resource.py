@@ -113,6 +113,12 @@ class Attr:
             return None
         return self._parse(value, pointer)
 
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        """The 422 for a parsed value its column cannot hold (an integer out of range, text too long), or None.
+        Reported with the resource's own problems rather than instead of them (views: the write is refused
+        either way)."""
+        return None
+
     def _parse(self, value: Any, pointer: str) -> Any:
         if not isinstance(value, str):
             raise errors.invalid_field_value(self.name, value, pointer)
@@ -158,12 +164,11 @@ class String(Attr):
         bound.max_length = column.max_length
         return bound
 
-    def _parse(self, value: Any, pointer: str) -> Any:
-        text = super()._parse(value, pointer)
-        if self.max_length is not None and len(text) > self.max_length:
-            title = f"is too long (maximum is {self.max_length} characters)"
-            raise errors.validation(self.name, title, "too_long", pointer=pointer, count=self.max_length)
-        return text
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        if value is None or self.max_length is None or len(value) <= self.max_length:
+            return None
+        title = f"is too long (maximum is {self.max_length} characters)"
+        return errors.validation(self.name, title, "too_long", pointer=pointer, count=self.max_length)
 
 
 # The integers every client reads exactly from a JSON document: JavaScript (the official SDK) reads numbers as
@@ -174,7 +179,7 @@ JSON_SAFE_INTEGER = 2**53 - 1
 class Integer(Attr):
     """An integer within one range, the same on every database: what its column's type holds (Django's ranges,
     which PostgreSQL enforces and SQLite does not), and never beyond what a JSON client reads exactly. A value
-    outside is a 422 with its pointer, and a 400 in a filter."""
+    outside is a 422 with its pointer (``beyond_column``), and a 400 in a filter."""
 
     type_name = "integer"
     minimum = -JSON_SAFE_INTEGER
@@ -194,7 +199,7 @@ class Integer(Attr):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, str):
                 try:
-                    return self._in_range(int(value), pointer)
+                    return int(value)
                 except ValueError:
                     pass
             raise errors.invalid_field_value(self.name, value, pointer)
@@ -202,18 +207,18 @@ class Integer(Attr):
             if not value.is_integer():
                 raise errors.invalid_field_value(self.name, value, pointer)
             value = int(value)
-        return self._in_range(value, pointer)
+        return value
 
-    def _in_range(self, value: int, pointer: str) -> int:
-        if self.minimum <= value <= self.maximum:
-            return value
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        if value is None or self.minimum <= value <= self.maximum:
+            return None
         bound, error = (
             (self.minimum, "greater_than_or_equal_to")
             if value < self.minimum
             else (self.maximum, "less_than_or_equal_to")
         )
         title = f"must be {error.replace('_', ' ')} {bound}"
-        raise errors.validation(self.name, title, error, pointer=pointer, count=bound, **_shown(value))
+        return errors.validation(self.name, title, error, pointer=pointer, count=bound, **_shown(value))
 
     def parse_filter(self, text: str) -> Any:
         value = int(text.strip())
@@ -484,6 +489,8 @@ class Payload:
     attributes: dict[str, Any] = field(default_factory=dict)
     relationships: dict[str, Any] = field(default_factory=dict)  # name -> model instance, None or list
     triggers: dict[str, Any] = field(default_factory=dict)
+    # 422s for values their columns cannot hold, which the write must not reach (jsonapi.views.write)
+    refused: list[errors.ApiError] = field(default_factory=list)
 
     def model_fields(self, resource: type[Resource]) -> dict[str, Any]:
         """Attributes and to-one relationships as model constructor keywords (columns)."""

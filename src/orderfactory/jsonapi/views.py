@@ -297,7 +297,7 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
     items = _items(request)
     with transaction.atomic():
         payload = body.parse(resource, document, action="create")
-        instance = resource.create(payload)
+        instance = body.write(payload, lambda: resource.create(payload))
         if ctx.on_write:
             ctx.on_write("create", resource.type, instance, None)
         return render_one(None, ctx, resource, instance.pk, status=201, items=items)
@@ -311,13 +311,15 @@ def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: 
         # records its own writes through core.hooks.
         instance = _get_instance(resource, rid)
         payload = body.parse(resource, document, action="update", url_id=rid)
+        if payload.refused:  # its writes commit as they go: refused before any
+            raise errors.ApiErrors(payload.refused)
         resource.update(instance, payload)
         return render_one(None, ctx, resource, rid, items=items)
     with transaction.atomic():
         instance = _get_instance(resource, rid, lock=True)
         payload = body.parse(resource, document, action="update", url_id=rid)
         before = _snapshot(resource, instance)
-        instance = resource.update(instance, payload)
+        instance = body.write(payload, lambda: resource.update(instance, payload))
         if ctx.on_write:
             ctx.on_write("update", resource.type, instance, before)
         return render_one(None, ctx, resource, rid, items=items)
