@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 from django.http import HttpRequest, HttpResponse
 
-from orderfactory.api import base_url
 from orderfactory.jsonapi import errors
 from orderfactory.jsonapi import openapi as generator
 
@@ -120,13 +119,14 @@ EXTRA_PATHS: dict[str, Any] = {
 }
 
 
-@functools.lru_cache(maxsize=16)
-def _rendered(server: str) -> bytes:
+@functools.cache
+def _rendered() -> bytes:
+    # The server is where the document itself was fetched from ("/"), so one document serves every host.
     return orjson.dumps(
         generator.document(
             title="orderfactory (Commerce Layer Core API)",
             version=version("orderfactory"),
-            server=server,
+            server="/",
             extra_paths=EXTRA_PATHS,
         )
     )
@@ -137,7 +137,7 @@ def openapi_view(request: HttpRequest) -> HttpResponse:
         error = errors.method_not_allowed(request.method or "")
         error.headers["Allow"] = "GET, HEAD"
         return errors.render(error)
-    body = _rendered(base_url(request))
+    body = _rendered()
     response = HttpResponse(body, content_type="application/json")
     response["Content-Length"] = str(len(body))
     if request.method == "HEAD":
