@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import cast
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
@@ -132,7 +133,11 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if request.method == "GET" and type_name in ratelimit.CACHEABLE_TYPES and cache.enabled():
+            if (
+                request.method in ("GET", "HEAD")
+                and type_name in ratelimit.CACHEABLE_TYPES
+                and cache.enabled()
+            ):
                 response = _cached(
                     request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
                 )
@@ -149,6 +154,8 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
                 response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
     except (errors.ApiError, errors.ApiErrors) as exc:
         response = errors.render(exc)
+    except SuspiciousOperation as exc:  # a body too large, too many parameters: Django's own refusals
+        response = errors.render(errors.refused_request(exc))
     except (ProtectedError, RestrictedError):
         response = errors.render(
             errors.ApiError(
@@ -178,6 +185,9 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
     for k, v in rate_headers.items():
         response[k] = v
     response["X-Request-Id"] = request_id
+    response["Content-Length"] = str(len(response.content))
+    if request.method == "HEAD":  # the GET's status and headers, Content-Length included, without its body
+        response.content = b""
     return response
 
 

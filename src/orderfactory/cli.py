@@ -175,6 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from orderfactory import worker
+    from orderfactory.server import LIMIT_REQUEST_LINE
 
     cmd_migrate(argparse.Namespace(verbose=False))
     _print_first_start_hint(args.host, args.port)
@@ -186,7 +187,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "bind": f"{args.host}:{args.port}",
                 "workers": args.workers,
                 "threads": args.threads,
-                "worker_class": "gthread",
+                # gunicorn's threaded worker, answering what gunicorn itself refuses as JSON:API errors
+                "worker_class": "orderfactory.server.ThreadWorker",
+                "limit_request_line": LIMIT_REQUEST_LINE,
                 "accesslog": "-" if args.access_log else None,
                 "graceful_timeout": 10,
                 "timeout": 60,

@@ -17,6 +17,9 @@ ROOT_URLCONF = "orderfactory.urls"
 WSGI_APPLICATION = "orderfactory.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 APPEND_SLASH = False
+# The largest request body, the API's own limit (jsonapi.body.MAX_BODY): beyond it Django refuses to read the
+# body, which every view answers with a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",

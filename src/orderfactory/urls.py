@@ -1,7 +1,7 @@
 from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path, re_path
 
-from orderfactory import api, config, cors
+from orderfactory import api, config, cors, openapi
 from orderfactory.auth import tokeninfo
 from orderfactory.auth import views as auth_views
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("oauth/token", cors.allow(auth_views.token_view)),
     path("oauth/tokeninfo", cors.allow(tokeninfo.tokeninfo_view)),
     path(".well-known/jwks.json", auth_views.jwks_view),
+    path("openapi.json", cors.allow(openapi.openapi_view)),
     re_path(r"^api/?(?P<rest>.*)$", cors.allow(api.api_view)),
     path("console", lambda request: HttpResponsePermanentRedirect("/console/")),
     path("console/", include("orderfactory.console.urls")),
@@ -19,3 +20,7 @@ if config.flag("ORDERFACTORY_BENCH", False):
     from orderfactory import bench_views
 
     urlpatterns.append(path("_bench/ceiling", bench_views.ceiling_view))
+
+handler400 = "orderfactory.handlers.bad_request"
+handler404 = "orderfactory.handlers.not_found"
+handler500 = "orderfactory.handlers.server_error"

@@ -83,6 +83,30 @@ def test_wrong_shapes_are_400(api, body, code):
     assert not ShippingCategory.unscoped.exists()
 
 
+def test_null_attributes_or_relationships_are_none(api):
+    """Valid in Commerce Layer's OpenAPI document; it was a 400 INVALID_DATA_FORMAT (#18)."""
+    body = {"data": {"type": "shipping_categories", "attributes": {"name": "x"}, "relationships": None}}
+    created = api.post("shipping_categories", body)
+    assert created.status == 201, created
+    body = {"data": {"type": "shipping_categories", "id": created.data["id"], "attributes": None}}
+    assert api.patch(f"shipping_categories/{created.data['id']}", body).status == 200
+    body = {"data": {"type": "shipping_categories", "attributes": None, "relationships": None}}
+    r = api.post("shipping_categories", body)
+    assert r.status == 422 and r.json["errors"][0]["source"] == {"pointer": "/data/attributes/name"}, r
+    for bad in ([], 0, "", False):
+        body = {"data": {"type": "shipping_categories", "attributes": {"name": "y"}, "relationships": bad}}
+        _only_error(api.post("shipping_categories", body), 400, "INVALID_DATA_FORMAT")
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2024-02-30T00:00:00Z"]
+)
+def test_a_datetime_beyond_the_calendar_is_400(api, value):
+    """A time whose UTC falls before year 1 or after 9999 was a 500 (Python's OverflowError)."""
+    body = document("percentage_discount_promotions", {"name": "x", "percentage": 1, "starts_at": value})
+    _only_error(api.post("percentage_discount_promotions", body), 400, "INVALID_FIELD_VALUE")
+
+
 def test_missing_required_fields_are_422_with_pointers(api):
     errors = _only_error(
         api.post("stock_locations", document("stock_locations", {})), 422, "VALIDATION_ERROR"

@@ -108,7 +108,7 @@ def _base(predicate: str) -> str:
 
 
 def _meaningful(predicate: str, attr: r.Attr) -> bool:
-    """Written out again here, independently of filters._applies, from contract d and Ransack."""
+    """Written out again here, independently of filters.applies, from contract d and Ransack."""
     if predicate in PRESENCE:
         return True
     if isinstance(attr, (r.Object, r.Array)):
@@ -132,7 +132,7 @@ def _sample_value(attr: r.Attr, predicate: str) -> st.SearchStrategy[str]:
     if _base(predicate) in TEXT or isinstance(attr, r.String):
         return st.text(alphabet=st.characters(blacklist_characters="\x00,\ufffd"), min_size=1, max_size=10)
     if isinstance(attr, r.Integer):
-        return st.integers(-(2**62), 2**62).map(str)
+        return st.integers(attr.minimum, attr.maximum).map(str)
     if isinstance(attr, r.Float):
         return st.floats(allow_nan=False, allow_infinity=False).map(repr)
     if isinstance(attr, r.Datetime):

@@ -100,6 +100,25 @@ def test_quantities_out_of_range_are_422_on_quantity(api: Api, shop: Shop, quant
     assert api.get(f"line_items/{line['id']}").data["attributes"]["quantity"] == 1
 
 
+def test_a_total_beyond_the_range_of_amounts_is_422_and_writes_nothing(api: Api, shop: Shop) -> None:
+    """Prices go up to 2^53 - 1 cents and quantities to 100,000: their product would overflow the 64-bit total
+    columns (a 500 on both databases). The totals have the amounts' range (#18 item 1)."""
+    order = order_of(api, shop)
+    with scope.active(api.scope()):
+        Price.objects.filter(sku=shop.skus["MUG"]).update(amount_cents=2**53 - 1)
+    r = add(api, order, sku_code="MUG", quantity=2)
+    assert r.status == 422, r
+    assert list(problems(r)) == ["/data/attributes/total_amount_cents"]
+    line = add(api, order, sku_code="MUG", quantity=1).data
+    assert api.get(f"orders/{order['id']}").data["attributes"]["subtotal_amount_cents"] == 2**53 - 1
+    r = add(api, order, sku_code="TSHIRT", quantity=1)
+    assert r.status == 422 and list(problems(r)) == ["/data/attributes/total_amount_cents"], r
+    r = api.update("line_items", line["id"], {"quantity": 3})
+    assert r.status == 422, r
+    assert api.get(f"line_items/{line['id']}").data["attributes"]["quantity"] == 1
+    assert len(api.get("line_items").data) == 1
+
+
 def test_the_unit_price_stays_frozen_until_refresh(api: Api, shop: Shop) -> None:
     order = order_of(api, shop)
     line = add(api, order, sku_code="TSHIRT", quantity=2).data

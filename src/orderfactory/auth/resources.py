@@ -50,7 +50,7 @@ _SETTINGS: tuple[tuple[type, str, Any], ...] = (
     (Integer, "promotions_max_rules_size", 15),
     (Integer, "price_lists_max_conditions_size", 150),
     (Integer, "price_lists_max_rules_size", 15),
-    (Integer, "imports_trigger_webhooks", False),
+    (Integer, "imports_trigger_webhooks", 0),  # integer in resources.json, though its default there is false
     (Boolean, "discount_engines_enabled", False),
     (Boolean, "discount_engines_errors", False),
     (Integer, "tags_max_name_length", 25),

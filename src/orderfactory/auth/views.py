@@ -94,6 +94,8 @@ def _token_params(request: HttpRequest) -> dict[str, str]:
             continue
         if not isinstance(value, str):
             raise bad_request(f"{name} must be a string.", parameter=name)
+        if "\x00" in value:  # PostgreSQL cannot compare text holding a NUL
+            raise bad_request(f"{name} contains invalid characters.", parameter=name)
         params[name] = value
     return params
 

@@ -7,9 +7,11 @@ organization or mode is simply not found (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from django.db import DataError
 
 from orderfactory.core.prepared import Prepared
 from orderfactory.jsonapi import errors, registry
@@ -20,7 +22,7 @@ MAX_BODY = 2 * 1024 * 1024
 
 def decode(raw: bytes) -> Any:
     if len(raw) > MAX_BODY:
-        raise errors.ApiError(413, "PAYLOAD_TOO_LARGE", "Payload too large", "The request body is too large.")
+        raise errors.payload_too_large()
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -76,8 +78,9 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
     elif "id" in data:
         raise errors.param_not_allowed("id", pointer="/data/id")
 
-    attributes = data.get("attributes", {})
-    relationships = data.get("relationships", {})
+    # null stands for none, as Commerce Layer's OpenAPI document allows
+    attributes = {} if data.get("attributes") is None else data["attributes"]
+    relationships = {} if data.get("relationships") is None else data["relationships"]
     for name, value in (("attributes", attributes), ("relationships", relationships)):
         if not isinstance(value, dict):
             raise errors.bad_request(
@@ -89,17 +92,26 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
 
     payload = r.Payload()
     flag = "creatable" if action == "create" else "updatable"
+    problems: list[errors.ApiError] = []
     for name, value in attributes.items():
         attr = resource.attribute(name)
         if attr is None or not getattr(attr, flag):
             raise errors.param_not_allowed(name, pointer=f"/data/attributes/{name}")
-        parsed = attr.parse(value, f"/data/attributes/{name}")
+        try:
+            parsed = attr.parse(value, f"/data/attributes/{name}")
+        except errors.ApiError as exc:
+            if exc.status != 422:
+                raise
+            problems.append(exc)  # a rule broken (a JSON attribute's bounds): reported with every other one
+            continue
+        beyond = attr.beyond_column(parsed, f"/data/attributes/{name}")
+        if beyond is not None:
+            payload.refused.append(beyond)
         if attr.trigger:
             payload.triggers[name] = parsed
         else:
             payload.attributes[name] = parsed
 
-    problems: list[errors.ApiError] = []
     for name, value in relationships.items():
         rel = resource.relationship(name)
         if rel is None or not getattr(rel, flag):
@@ -137,8 +149,35 @@ def parse(resource: type[r.Resource], document: Any, *, action: str, url_id: str
             if rel is not None and rel.required and target is None:
                 problems.append(errors.blank(name, relationship=True))
     if problems:
-        raise errors.ApiErrors(problems)
+        raise errors.ApiErrors(_with(problems, payload.refused))
     return payload
+
+
+def _with(problems: list[errors.ApiError], more: list[errors.ApiError]) -> list[errors.ApiError]:
+    """``problems``, then those of ``more`` about something else (one problem per pointer is enough)."""
+    pointers = {p.pointer for p in problems}
+    return problems + [p for p in more if p.pointer not in pointers]
+
+
+def write(payload: r.Payload, run: Callable[[], Any]) -> Any:
+    """Run a resource's write of ``payload``. When a value was refused for its column (``payload.refused``),
+    the write still runs so that its own problems are reported with the refusal; nothing it wrote survives,
+    since the refusal is raised out of the caller's transaction."""
+    if not payload.refused:
+        return run()
+    try:
+        run()
+    except errors.ApiErrors as exc:
+        if exc.status != 422:
+            raise
+        raise errors.ApiErrors(_with(exc.errors, payload.refused)) from None
+    except errors.ApiError as exc:
+        if exc.status != 422:
+            raise
+        raise errors.ApiErrors(_with([exc], payload.refused)) from None
+    except (DataError, OverflowError):
+        pass  # the value reached the database, which could not hold it either
+    raise errors.ApiErrors(payload.refused)
 
 
 def _load_relationship(rel: r.Rel, value: Any) -> Any:

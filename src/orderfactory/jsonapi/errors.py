@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse
 
 JSONAPI = "application/vnd.api+json"
@@ -117,6 +118,19 @@ def validation(
 def blank(attribute: str, relationship: bool = False) -> ApiError:
     section = "relationships" if relationship else "attributes"
     return validation(attribute, "can't be blank", "blank", pointer=f"/data/{section}/{attribute}")
+
+
+def payload_too_large() -> ApiError:
+    return ApiError(413, "PAYLOAD_TOO_LARGE", "Payload too large", "The request body is too large.")
+
+
+def refused_request(exc: Exception) -> ApiError:
+    """What Django refuses before a view can read the request (its ``SuspiciousOperation``s), as an error."""
+    if isinstance(exc, RequestDataTooBig):
+        return payload_too_large()
+    if isinstance(exc, TooManyFieldsSent):
+        return bad_request("The request has more than 1000 parameters or form fields.")
+    return bad_request("The request cannot be understood.")
 
 
 def _short(value: Any) -> str:

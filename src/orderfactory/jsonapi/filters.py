@@ -42,7 +42,6 @@ from orderfactory.jsonapi import resource as r
 
 MAX_DEPTH = 3
 MAX_LIST = 100
-MAX_JSON_DEPTH = 32
 
 # Base predicates over one value.
 _SCALAR: dict[str, Callable[[str, Any], Q]] = {
@@ -182,7 +181,7 @@ def parse_condition(resource: type[r.Resource], key: str, value: str) -> Conditi
             continue
         paths, combinator = resolved
         for path in paths:
-            if not _applies(predicate, path.attr):
+            if not applies(predicate, path.attr):
                 raise _invalid_filter(key)
         values = [_parse_value(key, predicate, path.attr, value) for path in paths]
         return Condition(key, predicate, paths, combinator, values)
@@ -252,7 +251,7 @@ def _joinable(resource: type[r.Resource], rel: r.Rel) -> bool:
     return True
 
 
-def _applies(predicate: str, attr: r.Attr) -> bool:
+def applies(predicate: str, attr: r.Attr) -> bool:
     """Whether a predicate means anything for an attribute of this type (Ransack would compare nonsense)."""
     if predicate in _PRESENCE:
         return True
@@ -301,26 +300,15 @@ def _coerce(attr: r.Attr, predicate: str, text: str) -> Any:
 
 
 def _json_document(text: str) -> Any:
-    """A ``jcont`` value: any JSON document but null, that the database can store (no NUL character)."""
+    """A ``jcont`` value: any JSON document but null that a JSON attribute could hold (resource.json_problem)."""
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise ValueError("not JSON") from None
     if document is None:
         raise ValueError("null contains nothing")
-    stack = [(document, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError("too deep")
-        if isinstance(item, dict):
-            if any("\x00" in k for k in item):
-                raise ValueError("NUL in a key")
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, str) and "\x00" in item:
-            raise ValueError("NUL in a string")
+    if r.json_problem(document) is not None:
+        raise ValueError("not storable")
     return document
 
 
@@ -399,9 +387,15 @@ def _true_of_null(predicate: str, value: Any) -> bool:
 @models.TextField.register_lookup
 class Like(models.Lookup):
     """Ransack ``matches``: the caller's own LIKE pattern, case-insensitive on every backend, with backslash
-    escaping ``%`` and ``_`` on both (PostgreSQL's default, which SQLite must be told)."""
+    escaping ``%``, ``_`` and itself on both (PostgreSQL's default, which SQLite must be told)."""
 
     lookup_name = "of_like"
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+        # A final backslash that escapes nothing stands for itself (PostgreSQL refuses such a pattern, SQLite
+        # matches nothing with it): doubled, it means the same on both.
+        trailing = len(value) - len(value.rstrip("\\"))
+        return "%s", [value + "\\" if trailing % 2 else value]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)

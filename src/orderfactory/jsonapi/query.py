@@ -17,6 +17,10 @@ DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 25
 MAX_PAGE_NUMBER = 10**9
 MAX_INCLUDE_DEPTH = 3
+# The longest query string (as sent, percent-encoded): with the longest method and path it fits the request
+# line gunicorn reads (orderfactory.server.LIMIT_REQUEST_LINE; a test checks), so a query the API would take
+# is never refused by the server in front of it.
+MAX_QUERY_STRING = 7900
 
 _BRACKETS = re.compile(r"^([a-z_]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")

@@ -124,7 +124,8 @@ class Renderer:
         self, resource: type[r.Resource], row: Row, plan: Plan, *, detail: bool = False
     ) -> dict[str, Any]:
         rid = row["id"]
-        self_url = f"{self.base_url}/api/{resource.type}/{rid}"
+        # A singleton is served at its type alone (GET /api/organization), its relationships below it.
+        self_url = f"{self.base_url}/api/{resource.type}" + ("" if resource.singleton else f"/{rid}")
         attributes: dict[str, Any] = {}
         for name, kind, column, fn in plan.attrs:
             if kind == _PLAIN:

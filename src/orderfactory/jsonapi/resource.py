@@ -11,13 +11,17 @@ through the resource's ``create``/``update``/``delete`` hooks, which call domain
 from __future__ import annotations
 
 import builtins
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import orjson
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 from orderfactory.jsonapi import errors
 
@@ -109,6 +113,12 @@ class Attr:
             return None
         return self._parse(value, pointer)
 
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        """The 422 for a parsed value its column cannot hold (an integer out of range, text too long), or None.
+        Reported with the resource's own problems rather than instead of them (views: the write is refused
+        either way)."""
+        return None
+
     def _parse(self, value: Any, pointer: str) -> Any:
         if not isinstance(value, str):
             raise errors.invalid_field_value(self.name, value, pointer)
@@ -123,13 +133,67 @@ class Attr:
     def dump(self, value: Any) -> Any:
         return value
 
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        """This attribute as served by a resource of ``model`` (Resource.prepare): an attribute whose rules
+        depend on its column (an integer's range, a text's length) returns a copy with them set."""
+        return self
+
+    def stored_in(self, model: builtins.type[models.Model]) -> models.Field | None:
+        """The model field that holds this attribute's value, if one does."""
+        if self.column is None or self.expression is not None:
+            return None
+        try:
+            field = model._meta.get_field(self.column)
+        except FieldDoesNotExist:
+            return None
+        return field if isinstance(field, models.Field) else None
+
 
 class String(Attr):
+    """Text, at most as long as its column holds (a ``CharField``'s ``max_length``: PostgreSQL refuses longer
+    text, SQLite would keep it); longer is a 422 with its pointer."""
+
     type_name = "string"
+    max_length: int | None = None
+
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        column = self.stored_in(model)
+        if not isinstance(column, models.CharField) or column.max_length is None:
+            return self
+        bound = copy.copy(self)
+        bound.max_length = column.max_length
+        return bound
+
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        if value is None or self.max_length is None or len(value) <= self.max_length:
+            return None
+        title = f"is too long (maximum is {self.max_length} characters)"
+        return errors.validation(self.name, title, "too_long", pointer=pointer, count=self.max_length)
+
+
+# The integers every client reads exactly from a JSON document: JavaScript (the official SDK) reads numbers as
+# IEEE doubles, which hold integers exactly up to 2^53 - 1 (I-JSON, RFC 7493).
+JSON_SAFE_INTEGER = 2**53 - 1
 
 
 class Integer(Attr):
+    """An integer within one range, the same on every database: what its column's type holds (Django's ranges,
+    which PostgreSQL enforces and SQLite does not), and never beyond what a JSON client reads exactly. A value
+    outside is a 422 with its pointer (``beyond_column``), and a 400 in a filter."""
+
     type_name = "integer"
+    minimum = -JSON_SAFE_INTEGER
+    maximum = JSON_SAFE_INTEGER
+
+    def bound(self, model: builtins.type[models.Model]) -> Attr:
+        column = self.stored_in(model)
+        if column is None:
+            return self
+        low, high = BaseDatabaseOperations.integer_field_ranges[column.get_internal_type()]
+        bound = copy.copy(self)
+        bound.minimum = max(self.minimum, low)
+        bound.maximum = min(self.maximum, high)
+        return bound
 
     def _parse(self, value: Any, pointer: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -143,15 +207,29 @@ class Integer(Attr):
             if not value.is_integer():
                 raise errors.invalid_field_value(self.name, value, pointer)
             value = int(value)
-        if abs(value) > 2**62:
-            raise errors.invalid_field_value(self.name, value, pointer)
         return value
+
+    def beyond_column(self, value: Any, pointer: str) -> errors.ApiError | None:
+        if value is None or self.minimum <= value <= self.maximum:
+            return None
+        bound, error = (
+            (self.minimum, "greater_than_or_equal_to")
+            if value < self.minimum
+            else (self.maximum, "less_than_or_equal_to")
+        )
+        title = f"must be {error.replace('_', ' ')} {bound}"
+        return errors.validation(self.name, title, error, pointer=pointer, count=bound, **_shown(value))
 
     def parse_filter(self, text: str) -> Any:
         value = int(text.strip())
-        if abs(value) > 2**62:
+        if not self.minimum <= value <= self.maximum:
             raise ValueError("out of range")
         return value
+
+
+def _shown(value: int) -> dict[str, int]:
+    """``meta.value`` of a range error, when the JSON encoder can write it (64 bits)."""
+    return {"value": value} if -(2**63) <= value < 2**63 else {}
 
 
 class Float(Attr):
@@ -213,7 +291,7 @@ class Datetime(Attr):
             raise errors.invalid_field_value(self.name, value, pointer)
         try:
             return parse_datetime(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: beyond year 1..9999 once in UTC
             raise errors.invalid_field_value(self.name, value, pointer) from None
 
     def parse_filter(self, text: str) -> Any:
@@ -223,41 +301,80 @@ class Datetime(Attr):
         return format_datetime(value) if value is not None else None
 
 
-def _storable(value: Any) -> bool:
-    """No NUL character anywhere in a JSON document (PostgreSQL's jsonb cannot hold one), walked without
-    recursion so deep documents cannot exhaust the stack."""
-    stack = [value]
+# What a JSON attribute (metadata and every object or array) may hold: documents are rendered inside other
+# documents, with the encoder's own depth limit, and read back from PostgreSQL's jsonb, which keeps numbers
+# as exact decimals (1e20 comes back as the integer 100000000000000000000).
+MAX_JSON_DEPTH = 32
+MAX_JSON_BYTES = 64 * 1024
+JSON_NUMBER_LIMIT = 2**63
+
+
+def json_problem(value: Any) -> str | None:
+    """Why a JSON value cannot be stored and rendered back as sent on both databases, or None: a NUL character
+    (jsonb cannot hold one), more than MAX_JSON_DEPTH levels of objects and arrays, or a number of magnitude
+    2^63 or more. Walked without recursion, so a deep document cannot exhaust the stack."""
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return False
-        elif isinstance(item, dict):
-            for k, v in item.items():
-                if "\x00" in k:
-                    return False
-                stack.append(v)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
+                return "nul"
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            if not -JSON_NUMBER_LIMIT < item < JSON_NUMBER_LIMIT:
+                return "number"
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return "depth"
+            if isinstance(item, dict):
+                if any("\x00" in k for k in item):
+                    return "nul"
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+    return None
 
 
-class Object(Attr):
+class _Json(Attr):
+    container: ClassVar[builtins.type]
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        problem = json_problem(value) if isinstance(value, self.container) else "type"
+        if problem in ("type", "nul"):
+            raise errors.invalid_field_value(self.name, value, pointer)
+        if problem == "depth":
+            raise errors.validation(
+                self.name,
+                f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)",
+                "too_deep",
+                pointer=pointer,
+                count=MAX_JSON_DEPTH,
+            )
+        if problem == "number":
+            raise errors.validation(
+                self.name,
+                "has a number out of range (at most 2^63 in magnitude)",
+                "number_out_of_range",
+                pointer=pointer,
+            )
+        if len(orjson.dumps(value)) > MAX_JSON_BYTES:
+            raise errors.validation(
+                self.name,
+                f"is too long (maximum is {MAX_JSON_BYTES} bytes)",
+                "too_long",
+                pointer=pointer,
+                count=MAX_JSON_BYTES,
+            )
+        return value
+
+
+class Object(_Json):
     type_name = "object"
-
-    def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, dict) or not _storable(value):
-            raise errors.invalid_field_value(self.name, value, pointer)
-        return value
+    container = dict
 
 
-class Array(Attr):
+class Array(_Json):
     type_name = "array"
-
-    def _parse(self, value: Any, pointer: str) -> Any:
-        if not isinstance(value, list) or not _storable(value):
-            raise errors.invalid_field_value(self.name, value, pointer)
-        return value
+    container = list
 
 
 # --- relationships ----------------------------------------------------------------------------------------
@@ -377,6 +494,8 @@ class Payload:
     attributes: dict[str, Any] = field(default_factory=dict)
     relationships: dict[str, Any] = field(default_factory=dict)  # name -> model instance, None or list
     triggers: dict[str, Any] = field(default_factory=dict)
+    # 422s for values their columns cannot hold, which the write must not reach (jsonapi.views.write)
+    refused: list[errors.ApiError] = field(default_factory=list)
 
     def model_fields(self, resource: type[Resource]) -> dict[str, Any]:
         """Attributes and to-one relationships as model constructor keywords (columns)."""
@@ -455,7 +574,7 @@ class Resource:
                 + [a for a in standard_tail() if a.name not in declared_names]
             )
         for a in declared:
-            attrs[a.name] = a
+            attrs[a.name] = a.bound(cls.model)
         cls._attrs = attrs
         rels = list(cls.relationships)
         names = {r.name for r in rels}

@@ -41,8 +41,8 @@ def _text() -> models.CharField:
     return models.CharField(max_length=255, null=True, blank=True)
 
 
-def _cents() -> models.IntegerField:
-    return models.IntegerField(default=0)
+def _cents() -> models.BigIntegerField:
+    return models.BigIntegerField(default=0)
 
 
 class Order(TenantModel):
@@ -76,7 +76,7 @@ class Order(TenantModel):
     adjustment_amount_cents = _cents()
     gift_card_amount_cents = _cents()
     total_amount_cents = _cents()
-    place_total_amount_cents = models.IntegerField(null=True, blank=True)
+    place_total_amount_cents = models.BigIntegerField(null=True, blank=True)
     skus_count = models.IntegerField(default=0)
     line_item_options_count = models.IntegerField(default=0)
     shipments_count = models.IntegerField(default=0)
@@ -188,8 +188,8 @@ class LineItem(TenantModel):
     bundle_code = _text()
     quantity = models.IntegerField(default=1)
     currency_code = models.CharField(max_length=3, null=True, blank=True)
-    unit_amount_cents = models.IntegerField(null=True, blank=True)
-    compare_at_amount_cents = models.IntegerField(null=True, blank=True)
+    unit_amount_cents = models.BigIntegerField(null=True, blank=True)
+    compare_at_amount_cents = models.BigIntegerField(null=True, blank=True)
     options_amount_cents = _cents()
     discount_cents = _cents()
     total_amount_cents = _cents()

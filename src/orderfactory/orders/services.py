@@ -22,6 +22,7 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.prepared import Prepared, PreparedValues
 from orderfactory.inventory.models import InventoryStockLocation, StockItem
 from orderfactory.jsonapi import errors
+from orderfactory.jsonapi.resource import JSON_SAFE_INTEGER
 from orderfactory.orders.models import LineItem, Order, OrderNumberSequence, Shipment, StockAllocation
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("orderfactory.orders")
 
 MAX_QUANTITY = 100_000
+# Totals have the range of the amounts they add up (a price's amount_cents): what a JSON client reads exactly.
+MAX_AMOUNT = JSON_SAFE_INTEGER
 SKU = "skus"
 SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
@@ -226,6 +229,22 @@ def save_payment_source_to_wallet(order: Order) -> None:
 # --- line items -------------------------------------------------------------------------------------------
 
 
+def check_amounts(*amounts: int) -> None:
+    """A total beyond the range of amounts (prices up to MAX_AMOUNT times quantities up to MAX_QUANTITY can
+    get there) is refused before anything is written, as a price beyond it is."""
+    if any(not -MAX_AMOUNT <= amount <= MAX_AMOUNT for amount in amounts):
+        raise errors.ApiErrors(
+            [
+                errors.validation(
+                    "total_amount_cents",
+                    f"must be between {-MAX_AMOUNT} and {MAX_AMOUNT}",
+                    "out_of_range",
+                    count=MAX_AMOUNT,
+                )
+            ]
+        )
+
+
 def _quantity_problems(quantity: Any) -> list[errors.ApiError]:
     if quantity is None:
         return [errors.blank("quantity")]
@@ -301,6 +320,7 @@ def add_sku_line_item(
                     ]
                 )
             unit_amount_cents, compare_at = price.amount_cents, price.compare_at_amount_cents
+        check_amounts(unit_amount_cents * quantity)
         line = LineItem(
             order=order,
             item_type=SKU,
@@ -635,6 +655,7 @@ def recompute(
             line.options_amount_cents or 0
         )
     subtotal = sum(line.total_amount_cents for line in sku_lines)
+    check_amounts(subtotal, *(line.total_amount_cents for line in sku_lines))
     shipments = (
         rebuild_shipments(order, sku_lines, subtotal, fresh=fresh, preferred=preferred_methods)
         if order.market_id
@@ -705,6 +726,7 @@ def recompute(
         + order.payment_method_amount_cents
         + order.discount_amount_cents,
     )
+    check_amounts(order.shipping_amount_cents, order.payment_method_amount_cents, order.total_amount_cents)
     order.skus_count = sum(line.quantity for line in sku_lines)
     order.shipments_count = len(shipments)
     if order.status in ("draft", "pending"):

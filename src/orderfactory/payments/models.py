@@ -64,8 +64,8 @@ class PaymentMethod(TenantModel):
     require_capture = models.BooleanField(default=True)
     auto_place = models.BooleanField(default=False)
     auto_capture = models.BooleanField(default=False)
-    price_amount_cents = models.IntegerField(default=0)
-    auto_capture_max_amount_cents = models.IntegerField(null=True, blank=True)
+    price_amount_cents = models.BigIntegerField(default=0)
+    auto_capture_max_amount_cents = models.BigIntegerField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     market = models.ForeignKey(
         "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="payment_methods"

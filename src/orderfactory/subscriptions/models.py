@@ -109,7 +109,7 @@ class OrderSubscriptionItem(TenantModel):
     sku_code = models.CharField(max_length=255, null=True, blank=True)
     bundle_code = models.CharField(max_length=255, null=True, blank=True)
     quantity = models.IntegerField()
-    unit_amount_cents = models.IntegerField(null=True, blank=True)
+    unit_amount_cents = models.BigIntegerField(null=True, blank=True)
     currency_code = models.CharField(max_length=3, null=True, blank=True)
     source_line_item = models.ForeignKey(
         "orders.LineItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

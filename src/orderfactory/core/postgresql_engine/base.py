@@ -1,5 +1,6 @@
-"""Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one, and no
-health-check round trip for a connection that has just answered (``RECENTLY_ALIVE`` below).
+"""Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one, no
+health-check round trip for a connection that has just answered (``RECENTLY_ALIVE`` below), and integers
+out of their column's range refused rather than wrapped (``DatabaseOperations`` below).
 
 Django registers its own ``timestamptz`` loader on every connection: a Python subclass of psycopg's, to pin
 the time zone of the values it returns. psycopg swaps its own Python loaders for their C builds, but never a
@@ -20,7 +21,8 @@ import time
 from typing import Any
 
 import psycopg
-from django.db.backends.postgresql import base
+from django.db import DataError
+from django.db.backends.postgresql import base, operations
 from psycopg import adapt
 from psycopg.pq import Format
 from psycopg.types.datetime import TimestamptzLoader
@@ -68,7 +70,23 @@ def _with_built_loader(template: adapt.AdaptersMap) -> adapt.AdaptersMap:
 RECENTLY_ALIVE = 1.0
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    """Django hands psycopg the value of an integer column as ``Int2``/``Int4``/``Int8``, whose dumpers keep the
+    low bits of a value that does not fit: with server-side binding, 2^32 - 100 reached an ``integer`` column
+    as -100, and 2^32 + 5 in a filter found the rows holding 5. A value outside its column's range is refused,
+    as PostgreSQL refuses it in the text of a statement (client-side binding)."""
+
+    def adapt_integerfield_value(self, value: Any, internal_type: str) -> Any:
+        if value is not None and not hasattr(value, "resolve_expression"):
+            low, high = self.integer_field_ranges[internal_type]
+            if not low <= value <= high:
+                raise DataError(f"integer out of range: {value} for {internal_type}")
+        return super().adapt_integerfield_value(value, internal_type)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answered_at = -math.inf
