@@ -153,6 +153,35 @@ def test_skip_and_unskip(api, placed_order):
     )
 
 
+def test_skip_true_skips_the_next_run_and_a_repeated_skip_skips_no_more(api, placed_order):
+    """``_skip: true`` (docs/compatibility.md) is ``_skip: 1``. ``_skip: N`` means "the next N runs are
+    skipped": it sets the count to at least N, so a retried PATCH skips nothing more, ``_skip: 2`` after
+    ``_skip: 1`` skips 2 runs (not 3), and a smaller N never unskips (``_unskip`` does)."""
+    sub = subscribe(api, placed_order["id"]).data
+
+    def skip(value):
+        r = api.update("order_subscriptions", sub["id"], {"_skip": value})
+        assert r.status == 200, r
+        return r.data["attributes"]["skip_runs"]
+
+    assert skip(True) == 1
+    assert skip(True) == 1  # the same request again: still the next run only
+    assert skip(2) == 2
+    assert skip(1) == 2
+    assert skip(False) == 2 and skip(0) == 2
+    first = parse(sub["attributes"]["next_run_at"])
+    with clock.frozen(first) as advance:
+        assert tick()["skipped"] == 1
+        advance(DAY)
+        assert tick()["skipped"] == 1
+        advance(DAY)
+        assert tick()["runs"] == 1
+    assert [r.status for r in _runs(sub["id"])] == ["skipped", "skipped", "running"]
+    for bad, status in (("two", 400), (1.5, 400), (-1, 422), (1001, 422)):
+        r = api.update("order_subscriptions", sub["id"], {"_skip": bad})
+        assert r.status == status and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/_skip", r
+
+
 def _pause_and_resume(api, placed_order, policy):
     sub = subscribe(api, placed_order["id"]).data
     first = parse(sub["attributes"]["next_run_at"])

@@ -325,7 +325,7 @@ def update(
             errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion")
         )
     skip = triggers.get("_skip")
-    if skip is not None and not (isinstance(skip, bool) or (isinstance(skip, int) and 0 <= skip <= 1000)):
+    if skip is not None and not 0 <= skip <= 1000:
         problems.append(
             errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid")
         )
@@ -351,7 +351,8 @@ def update(
     if triggers.get("_convert"):
         _convert(subscription)
     if skip:
-        subscription.skip_runs += 1 if skip is True else int(skip)
+        # "The next N runs are skipped": a repeated (or retried) PATCH skips no more, and never fewer.
+        subscription.skip_runs = max(subscription.skip_runs, skip)
     if triggers.get("_unskip"):
         subscription.skip_runs = 0
     if triggers.get("_pause_until"):
