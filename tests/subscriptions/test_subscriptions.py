@@ -113,6 +113,39 @@ def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop
     assert placed == 1
 
 
+def test_every_failed_attempt_shows_in_the_commerce_layer_counters(api, placed_order):
+    """A Commerce Layer client reads a subscription's health from errors_count, succeeded_on_last_run and
+    last_run_at: a failed attempt counts at once, whether or not it will be retried; the retry itself is
+    described by the run (subscription_runs, our extension)."""
+    sub = subscribe(api, placed_order["id"]).data
+    api.update("order_subscriptions", sub["id"], {"stock_retry_attempts": 2, "retry_backoff_hours": 6})
+    first = parse(sub["attributes"]["next_run_at"])
+    with scope.active(api.scope()):
+        StockItem.objects.filter(sku__code="TSHIRT").update(quantity=0)
+    with clock.frozen(first) as advance:
+        tick()
+        assert run_pending_factories() == ["failed"]
+        a = _sub(api, sub["id"])
+        assert (a["errors_count"], a["succeeded_on_last_run"], parse(a["last_run_at"])) == (1, False, first)
+        assert a["status"] == "active" and a["occurrencies"] == 0
+        run = api.get(f"order_subscriptions/{sub['id']}/subscription_runs").data[0]["attributes"]
+        assert run["status"] == "retrying" and parse(run["next_attempt_at"]) == first + 6 * HOUR
+        advance(6 * HOUR)
+        assert tick()["retries"] == 1
+        assert run_pending_factories() == ["failed"]
+        a = _sub(api, sub["id"])
+        assert (a["errors_count"], a["succeeded_on_last_run"]) == (2, False)
+        assert parse(a["last_run_at"]) == first + 6 * HOUR
+        with scope.active(api.scope()):
+            StockItem.objects.filter(sku__code="TSHIRT").update(quantity=10)
+        advance(12 * HOUR)
+        assert tick()["retries"] == 1
+        assert run_pending_factories() == ["completed"]
+        a = _sub(api, sub["id"])
+    assert (a["errors_count"], a["succeeded_on_last_run"], a["occurrencies"]) == (2, True, 1)
+    assert parse(a["last_run_at"]) == first + 18 * HOUR
+
+
 def test_after_the_last_attempt_the_subscription_is_deactivated(api, placed_order):
     sub = subscribe(api, placed_order["id"]).data
     api.update(
@@ -130,7 +163,8 @@ def test_after_the_last_attempt_the_subscription_is_deactivated(api, placed_orde
         tick()
         assert run_pending_factories() == ["failed"]
     a = _sub(api, sub["id"])
-    assert a["status"] == "inactive" and a["errors_count"] == 1 and a["succeeded_on_last_run"] is False
+    # two failed attempts (the first and its one retry), each counted
+    assert a["status"] == "inactive" and a["errors_count"] == 2 and a["succeeded_on_last_run"] is False
     assert _runs(sub["id"])[0].status == "failed"
 
 

@@ -655,7 +655,8 @@ def failure_kind(errors_details: list[dict[str, Any]], errors_log: dict[str, lis
 
 def on_factory_finished(factory: OrderFactory, status: str) -> None:
     """A run's attempt ended: the run succeeds, is retried after a backoff, or fails; the subscription records
-    it (``last_run_at``, ``occurrencies``, ``succeeded_on_last_run``, ``errors_count``) and is active again.
+    the attempt (``last_run_at``, ``succeeded_on_last_run``; ``errors_count`` for every failed attempt,
+    ``occurrencies`` for a run that succeeded) and is active again.
     ``factory``: the attempt's factory as it was just saved. Only a factory made for a subscription can be a run."""
     if not factory.order_subscription_id:
         return
@@ -689,6 +690,11 @@ def on_factory_finished(factory: OrderFactory, status: str) -> None:
                 else "other"
             )
             run.failure_kind = kind
+            # Every failed attempt counts in Commerce Layer's fields at once, retried or not: a client
+            # watching them must see a failing subscription. The retry is the run's (subscription_runs).
+            subscription.last_run_at = now
+            subscription.errors_count += 1
+            subscription.succeeded_on_last_run = False
             allowed = {
                 "payment": policy(subscription, "payment_retry_attempts"),
                 "stock": policy(subscription, "stock_retry_attempts"),
@@ -700,9 +706,6 @@ def on_factory_finished(factory: OrderFactory, status: str) -> None:
                 )
             else:
                 run.status, run.next_attempt_at = "failed", None
-                subscription.last_run_at = now
-                subscription.errors_count += 1
-                subscription.succeeded_on_last_run = False
                 after = policy(subscription, "after_retries")
                 if after == "deactivate" and subscription.status in ("active", "running"):
                     subscription.status = "inactive"
