@@ -80,6 +80,22 @@ def frequency_problems(
     return []
 
 
+def line_frequency_problems(frequency: str | None, market_id: str | None) -> list[errors.ApiError]:
+    """A line item's ``frequency`` must be one its market's subscription model allows (resources.json: "must
+    be supported by existing associated subscription_model"); with no model, none is (no subscription could
+    be made of the line). No frequency (null or "") is always fine: the line is bought once."""
+    if frequency in (None, ""):
+        return []
+    model = _model_of_market(market_id)
+    if model is None and not schedule.frequency_problem(frequency):
+        return [
+            errors.validation(
+                "frequency", "is not supported: the market has no subscription model", "inclusion"
+            )
+        ]
+    return frequency_problems(frequency, model)
+
+
 def _wallet_entry_of(order: Any) -> Any:
     from orderfactory.customers.services import wallet_entry_for
 
