@@ -1,4 +1,5 @@
-"""The ``orderfactory`` command: serve, migrate, worker, apps. A stable contract for tests, docs and operators."""
+"""The ``orderfactory`` command, a stable contract for tests, docs and operators. A bad configuration is one
+line on stderr saying what is wrong and what to set, and exit status 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import sys
 import threading
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
+from orderfactory import config
+
 log = logging.getLogger("orderfactory.cli")
 
 
@@ -19,6 +24,29 @@ def _setup() -> None:
     import django
 
     django.setup()
+
+
+def _database_problem(exc: Exception, doing: str = "cannot connect to") -> str:
+    """One line: which database could not be reached, why, and what to set."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    reason = " ".join(str(exc).split("\n")[0].split())
+    if connection.vendor == "postgresql":
+        reason = reason.rsplit(" failed: ", 1)[-1].removeprefix("FATAL: ").strip()
+        where = f"PostgreSQL at {s['HOST'] or 'localhost'}:{s['PORT'] or 5432} (database {s['NAME']!r})"
+    else:
+        where = f"the SQLite database {s['NAME']}"
+    return f"{doing} {where}: {reason}; {config.DATABASE_URL_HELP}"
+
+
+def _check_database() -> None:
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        raise config.ConfigError(_database_problem(exc)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -108,11 +136,30 @@ def _print_first_start_hint(host: str, port: int) -> None:
         )
 
 
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(infos[0][4])
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise config.ConfigError(
+            f"cannot listen on {host}:{port} ({reason}); set PORT (or --port) to a free port and HOST "
+            "(or --host) to an address of this machine"
+        ) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from orderfactory import worker
+    from orderfactory.auth import keys
 
+    _check_port(args.host, args.port)
+    keys.signing_key()  # a configured signing key that cannot sign is a configuration error, said now
     cmd_migrate(argparse.Namespace(verbose=False))
     _print_first_start_hint(args.host, args.port)
     embedded = not args.no_worker
@@ -202,14 +249,19 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orderfactory", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="orderfactory",
+        description="Self-hostable order-copy and recurring-order engine speaking the Commerce Layer Core API.",
+        epilog="Configuration is read from ORDERFACTORY_* environment variables (README, Configuration). "
+        "`orderfactory COMMAND --help` describes each command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="apply migrations, serve the API and run the embedded worker")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    p.add_argument("--workers", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_WORKERS", "1")))
-    p.add_argument("--threads", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_THREADS", "8")))
+    p.add_argument("--port", type=int, default=config.integer("PORT", 8000, minimum=1))
+    p.add_argument("--workers", type=int, default=config.integer("ORDERFACTORY_WEB_WORKERS", 1, minimum=1))
+    p.add_argument("--threads", type=int, default=config.integer("ORDERFACTORY_WEB_THREADS", 8, minimum=1))
     p.add_argument("--no-worker", action="store_true", help="do not run the embedded background worker")
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(func=cmd_serve)
@@ -226,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scheduler", help="run the subscription scheduler standalone")
     p.add_argument(
-        "--interval", type=float, default=float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
+        "--interval", type=float, default=config.number("ORDERFACTORY_SCHEDULER_INTERVAL", 10, minimum=0.1)
     )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.set_defaults(func=cmd_scheduler)
@@ -252,9 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _setup()
-    return int(args.func(args) or 0)
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        args = build_parser().parse_args(argv)
+        _setup()
+        _check_database()
+        return int(args.func(args) or 0)
+    except ImproperlyConfigured as exc:  # config.ConfigError, and Django's own
+        print(f"orderfactory: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:  # the database went away after the check
+        print(f"orderfactory: {_database_problem(exc, 'lost')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ rolled-back write enqueues nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from django.db import transaction
 from django_tasks import task
 
+from orderfactory import config
+
 # Finished jobs (successful or failed) stay in the database queue this long for inspection, then the
 # periodic purge deletes them: each copy and each webhook delivery leaves one.
-FINISHED_JOBS_KEPT = dt.timedelta(days=float(os.environ.get("ORDERFACTORY_FINISHED_JOBS_DAYS", "7")))
+FINISHED_JOBS_KEPT = dt.timedelta(days=config.number("ORDERFACTORY_FINISHED_JOBS_DAYS", 7))
 
 
 @task()

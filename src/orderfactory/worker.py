@@ -20,9 +20,11 @@ from typing import Any
 from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from orderfactory import config
+
 log = logging.getLogger("orderfactory.worker")
 
-POLL_INTERVAL = float(os.environ.get("ORDERFACTORY_WORKER_POLL_INTERVAL", "0.2"))
+POLL_INTERVAL = config.number("ORDERFACTORY_WORKER_POLL_INTERVAL", 0.2, minimum=0.001)
 
 
 @functools.cache
@@ -180,8 +182,8 @@ def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]
     return jobs
 
 
-TICK_INTERVAL = float(os.environ.get("ORDERFACTORY_TICK_INTERVAL", "30"))
-SCHEDULER_INTERVAL = float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
+TICK_INTERVAL = config.number("ORDERFACTORY_TICK_INTERVAL", 30, minimum=0.1)
+SCHEDULER_INTERVAL = config.number("ORDERFACTORY_SCHEDULER_INTERVAL", 10, minimum=0.1)
 
 _embedded: list[_Runner | _Ticker] = []
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
 import time
 import uuid
 from collections import defaultdict
@@ -22,7 +21,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from orderfactory import tasks
+from orderfactory import config, tasks
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
@@ -33,12 +32,12 @@ from orderfactory.orders.models import LineItem, Order, Shipment
 
 log = logging.getLogger("orderfactory.factories")
 
-LEASE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_FACTORY_LEASE_SECONDS", "300")))
-MAX_ATTEMPTS = int(os.environ.get("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", "5"))
+LEASE = dt.timedelta(seconds=config.number("ORDERFACTORY_FACTORY_LEASE_SECONDS", 300, minimum=1))
+MAX_ATTEMPTS = config.integer("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", 5, minimum=1)
 
 # Test-only fault injection, unset in production: seconds the copy stalls inside its transaction once the
 # target's rows are written, so a test can kill the worker mid-copy (tests/test_worker.py).
-FAULT_COPY_DELAY = float(os.environ.get("ORDERFACTORY_FAULT_COPY_DELAY", "0"))
+FAULT_COPY_DELAY = config.number("ORDERFACTORY_FAULT_COPY_DELAY", 0)
 
 
 class LostClaim(Exception):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, models, transaction
 
+from orderfactory import config
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("orderfactory.subscriptions")
 
-MISSED_GRACE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_MISSED_RUN_GRACE_SECONDS", "900")))
+MISSED_GRACE = dt.timedelta(seconds=config.number("ORDERFACTORY_MISSED_RUN_GRACE_SECONDS", 900))
 DEFAULT_POLICY = {
     "payment_retry_attempts": 3,
     "stock_retry_attempts": 2,
