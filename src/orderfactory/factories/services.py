@@ -22,7 +22,7 @@ from typing import Any
 from django.db import models, transaction
 
 from orderfactory import config, tasks
-from orderfactory.core import clock, hooks
+from orderfactory.core import clock, database, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
 from orderfactory.factories.models import FINAL, OrderFactory
@@ -74,11 +74,20 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
 
 
 def run(factory_id: str) -> str | None:
-    """The job: returns the final status, or None when there was nothing to do (a duplicate delivery)."""
-    claimed = _claim(factory_id)
+    """The job: returns the final status, or None when there was nothing to do (a duplicate delivery). A
+    database that goes away meanwhile is waited for, and the job goes on with the same claim from what was
+    committed as soon as it answers: the copy does not wait for its lease to expire."""
+    token = uuid.uuid4().hex
+    return database.outlasting(
+        lambda: _run(factory_id, token), patience=tasks.OUTAGE_PATIENCE, what=f"order factory {factory_id}"
+    )
+
+
+def _run(factory_id: str, token: str) -> str | None:
+    claimed = _claim(factory_id, token)
     if claimed is None:
         return None
-    token, organization_id, mode = claimed
+    organization_id, mode = claimed
     with scopes.active(worker_scope(organization_id, mode)):
         try:
             return _execute(factory_id, token)
@@ -87,22 +96,26 @@ def run(factory_id: str) -> str | None:
             return None
 
 
-_PENDING = Prepared(
-    lambda factory_id: OrderFactory.unscoped.select_for_update().filter(pk=factory_id, status="pending")[:1]
+_CLAIMABLE = Prepared(
+    lambda factory_id, token: OrderFactory.unscoped.select_for_update().filter(
+        models.Q(status="pending") | models.Q(status="in_progress", claimed_by=token), pk=factory_id
+    )[:1]
 )
 
 
-def _claim(factory_id: str) -> tuple[str, str, str] | None:
-    """``pending -> in_progress``: (claim token, organization id, mode), or None when the factory is not
-    pending (or gone)."""
+def _claim(factory_id: str, token: str) -> tuple[str, str] | None:
+    """``pending -> in_progress`` under ``token``: (organization id, mode), or None when the factory is not
+    pending (or gone). A factory this token already holds is claimed as it is (the job runs again after its
+    database went away, perhaps once the claim had committed)."""
     now = clock.now()
-    token = uuid.uuid4().hex
     with transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
         # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
-        factory = _PENDING.first(factory_id=factory_id)
+        factory = _CLAIMABLE.first(factory_id=factory_id, token=token)
         if factory is None:
             return None
+        if factory.status == "in_progress":
+            return factory.organization_id, factory.mode
         with scopes.active(worker_scope(factory.organization_id, factory.mode)), hooks.batched():
             before = hooks_snapshot(factory)
             factory.status = "in_progress"
@@ -123,7 +136,7 @@ def _claim(factory_id: str) -> tuple[str, str, str] | None:
             hooks.on_write("update", factory.type, factory, before)
             if factory.attempts == 1:
                 hooks.event(f"{factory.type}.start", factory.type, factory)
-    return token, factory.organization_id, factory.mode
+    return factory.organization_id, factory.mode
 
 
 def hooks_snapshot(instance: models.Model) -> dict[str, Any]:
