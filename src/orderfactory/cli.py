@@ -4,6 +4,7 @@ line on stderr saying what is wrong and what to set, and exit status 2, never a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from orderfactory import config
+from orderfactory import config, demo
 
 log = logging.getLogger("orderfactory.cli")
 
@@ -123,17 +124,84 @@ def cmd_apps(args: argparse.Namespace) -> int:
     return 2
 
 
+def _command() -> str:
+    """How the user ran this command (``.venv/bin/orderfactory`` under ``make run``), to print commands that
+    work as they are."""
+    return sys.argv[0] if os.path.basename(sys.argv[0]) == "orderfactory" else "orderfactory"
+
+
 def _print_first_start_hint(host: str, port: int) -> None:
     from orderfactory.auth.models import Application
 
     if not Application.objects.exists():
         print(
-            "No API credentials exist yet. Create some with:\n"
-            "  orderfactory apps create --name my-integration --kind integration --mode test\n"
-            f"then get a token: curl -s http://{host}:{port}/oauth/token -H 'Content-Type: application/json' "
-            '-d \'{"grant_type":"client_credentials","client_id":"...","client_secret":"..."}\'',
+            "No API credentials exist yet. For demo data to try (a catalog, customers, placed orders and\n"
+            "subscriptions) and credentials to use it, run in another terminal:\n"
+            f"  {_command()} demo\n"
+            "or create credentials of your own:\n"
+            f"  {_command()} apps create --name my-integration --kind integration --mode test\n"
+            f"The server's index: http://{host}:{port}/",
             flush=True,
         )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shlex
+
+    from django.conf import settings
+
+    cmd_migrate(argparse.Namespace(verbose=False))
+    # The demo's own requests (made in this process) are not a client to pace.
+    settings.ORDERFACTORY = {**settings.ORDERFACTORY, "RATE_LIMITS_ENABLED": False}
+    try:
+        made = demo.create(args.organization, runs_in=args.runs_in)
+    except demo.DemoExists:
+        print(
+            f"orderfactory: the demo organization {args.organization!r} exists already (its client secret was "
+            f"shown once, when it was made); for new credentials to it: {_command()} apps create --name demo "
+            f"--kind integration --mode test --organization {args.organization}; for another demo: "
+            f"{_command()} demo --organization {args.organization}-2",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(json.dumps(dataclasses.asdict(made)))
+        return 0
+    variables = {
+        "CLIENT_ID": made.client_id,
+        "CLIENT_SECRET": made.client_secret,
+        "ORDER_ID": made.orders[0],
+        "SUBSCRIPTION_ID": made.subscriptions[0],
+    }
+    if args.shell:
+        print("\n".join(f"{name}={shlex.quote(value)}" for name, value in variables.items()))
+        return 0
+    base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    body = '{"data":{"type":"order_copies","relationships":{"source_order":{"data":{"type":"orders","id":"\'$ORDER_ID\'"}}}}}'
+    print(
+        f"""Demo organization {made.organization!r} (test mode): {len(demo.SKUS)} SKUs in stock, \
+{len(demo.CUSTOMERS)} customers with wallets,
+{len(made.orders)} placed orders and {len(made.subscriptions)} order subscriptions whose next run is due at \
+{made.next_run_at} (the scheduler of `orderfactory serve` runs them).
+
+Its credentials (the secret is shown only now), an order and a subscription:
+{chr(10).join(f"  {name}={shlex.quote(value)}" for name, value in variables.items())}
+
+With `orderfactory serve` running, paste those four lines, then:
+  BASE={base}
+  TOKEN=$(curl -s $BASE/oauth/token -H 'Content-Type: application/json' \\
+    -d '{{"grant_type":"client_credentials","client_id":"'$CLIENT_ID'","client_secret":"'$CLIENT_SECRET'"}}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  # copy the order
+  curl -s $BASE/api/order_copies {auth} -H 'Content-Type: application/vnd.api+json' \\
+    -d '{body}'
+  # watch the copy complete
+  curl -s -g "$BASE/api/order_copies?fields[order_copies]=status,completed_at&sort=-created_at" {auth}
+  # watch the subscription run when it is due
+  curl -s -g "$BASE/api/order_subscriptions/$SUBSCRIPTION_ID/subscription_runs" {auth}"""
+    )
+    return 0
 
 
 def _check_port(host: str, port: int) -> None:
@@ -282,6 +350,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser(
+        "demo", help="create a demo organization to try (catalog, orders, subscriptions) and print how"
+    )
+    p.add_argument("--organization", default=demo.ORGANIZATION, help="its slug (default %(default)s)")
+    p.add_argument(
+        "--runs-in",
+        type=float,
+        default=config.number("ORDERFACTORY_DEMO_RUNS_IN", 60),
+        help="seconds until the subscriptions' next run (default $ORDERFACTORY_DEMO_RUNS_IN or 60)",
+    )
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print what was made as one JSON object")
+    output.add_argument("--shell", action="store_true", help="print CLIENT_ID=... lines for eval")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("apps", help="manage API applications (client credentials)")
     apps_sub = p.add_subparsers(dest="apps_command", required=True)
