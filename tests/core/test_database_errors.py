@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from django.db import DatabaseError, ProgrammingError, close_old_connections, connection
 from django.db.utils import DatabaseErrorWrapper
+from django.test import Client
 
 from orderfactory.core import database
 
@@ -84,18 +85,32 @@ def test_other_errors_are_not_worth_a_retry(error: Exception) -> None:
     assert not database.transient(ProgrammingError("could not serialize: the word is not the reason"))
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL server ends the connection")
-@pytest.mark.django_db(transaction=True)
-def test_a_request_whose_connection_the_server_ended_is_a_503_with_retry_after(api: Any) -> None:
-    assert api.get("shipping_categories").status == 200
+def _end_this_connection() -> None:
+    """What a restarting server does to this process's connection."""
     backend = connection.connection.info.backend_pid
     s = connection.settings_dict
     with psycopg.connect(
         dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"], host=s["HOST"], port=s["PORT"] or 5432
     ) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL server ends the connection")
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_connection_the_server_ended_is_a_503_with_retry_after(api: Any) -> None:
+    assert api.get("shipping_categories").status == 200
+    _end_this_connection()
     r = api.get("shipping_categories")
     assert r.status == 503 and r.headers["Retry-After"] == "2", r
     assert r.json["errors"][0]["code"] == "SERVICE_UNAVAILABLE"
     close_old_connections()  # what the end of a request does (Django's test client leaves it out)
     assert api.get("shipping_categories").status == 200  # the next request connects again
+    # the token endpoint too, through Django's handler500
+    _end_this_connection()
+    body = {"grant_type": "client_credentials", "client_id": api.app.client_id, "client_secret": "x"}
+    r = Client(raise_request_exception=False).post("/oauth/token", body, content_type="application/json")
+    assert (
+        r.status_code == 503 and r["Retry-After"] == "2" and r["Content-Type"] == "application/vnd.api+json"
+    )
+    assert r.json()["errors"][0]["code"] == "SERVICE_UNAVAILABLE"
+    close_old_connections()
