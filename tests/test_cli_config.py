@@ -69,6 +69,7 @@ def test_a_bad_configuration_is_one_line_and_exit_status_2(tmp_path: Path) -> No
         "a flag that is neither": (["scheduler", "--once"], {"ORDERFACTORY_RATE_LIMITS": "maybe"}),
         "a data directory that cannot be": (["demo"], {"ORDERFACTORY_DATA_DIR": "/proc/orderfactory"}),
         "the removed task backend": (["worker", "--batch"], {"ORDERFACTORY_TASK_BACKEND": "rq"}),
+        "a network that is not": (["worker"], {"ORDERFACTORY_OUTBOUND_ALLOWED_NETWORKS": "10.0.0.0/33"}),
     }
     try:
         results = _run_all(tmp_path, cases)
@@ -96,6 +97,7 @@ def test_a_bad_configuration_is_one_line_and_exit_status_2(tmp_path: Path) -> No
             "writable directory",
         ],
         "the removed task backend": ["ORDERFACTORY_TASK_BACKEND", "unset it"],
+        "a network that is not": ["ORDERFACTORY_OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/33", "CIDRs"],
     }
     for name, (code, out, err) in results.items():
         assert code == 2, (name, code, err)

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from orderfactory import config, demo
+from orderfactory.core import outbound
 
 log = logging.getLogger("orderfactory.cli")
 
@@ -392,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _setup()
+        outbound.check_settings()
         _check_database()
         return int(args.func(args) or 0)
     except ImproperlyConfigured as exc:  # config.ConfigError, and Django's own

@@ -104,6 +104,12 @@ def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network
         ) from None
 
 
+def check_settings() -> None:
+    """Raise config.ConfigError when the operator's settings cannot be read (the CLI checks at start)."""
+    config.flag("ORDERFACTORY_OUTBOUND_ALLOW_PRIVATE", False)
+    _networks(config.env("ORDERFACTORY_OUTBOUND_ALLOWED_NETWORKS", "") or "")
+
+
 def allowed(address: Address) -> bool:
     """Whether a call may connect to ``address``: a public one, or one the operator allows."""
     if _public(address) or config.flag("ORDERFACTORY_OUTBOUND_ALLOW_PRIVATE", False):
