@@ -79,12 +79,17 @@ def test_a_run_copies_and_places_the_source_once(api, placed_order):
     assert r.data[0]["attributes"]["status"] == "succeeded"
 
 
-def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop, placed_order):
+def _out_of_stock_with_retries(api, placed_order):
+    """A subscription retried twice on stock, 6 h apart, whose SKU is out of stock: (it, its first run)."""
     sub = subscribe(api, placed_order["id"]).data
     api.update("order_subscriptions", sub["id"], {"stock_retry_attempts": 2, "retry_backoff_hours": 6})
-    first = parse(sub["attributes"]["next_run_at"])
     with scope.active(api.scope()):
         StockItem.objects.filter(sku__code="TSHIRT").update(quantity=0)
+    return sub, parse(sub["attributes"]["next_run_at"])
+
+
+def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop, placed_order):
+    sub, first = _out_of_stock_with_retries(api, placed_order)
     with clock.frozen(first) as advance:
         tick()
         assert run_pending_factories() == ["failed"]
@@ -117,11 +122,7 @@ def test_every_failed_attempt_shows_in_the_commerce_layer_counters(api, placed_o
     """A Commerce Layer client reads a subscription's health from errors_count, succeeded_on_last_run and
     last_run_at: a failed attempt counts at once, whether or not it will be retried; the retry itself is
     described by the run (subscription_runs, our extension)."""
-    sub = subscribe(api, placed_order["id"]).data
-    api.update("order_subscriptions", sub["id"], {"stock_retry_attempts": 2, "retry_backoff_hours": 6})
-    first = parse(sub["attributes"]["next_run_at"])
-    with scope.active(api.scope()):
-        StockItem.objects.filter(sku__code="TSHIRT").update(quantity=0)
+    sub, first = _out_of_stock_with_retries(api, placed_order)
     with clock.frozen(first) as advance:
         tick()
         assert run_pending_factories() == ["failed"]
