@@ -117,3 +117,31 @@ def test_the_readme_walkthrough_runs_as_written(served: dict[str, str], tmp_path
     assert re.fullmatch(r"client [\w-]{43}", own[-1]) and own[-1] not in credentials[-1], own
     version = subprocess.run(["python3", "--version"], env=served, capture_output=True, text=True).stdout
     assert version.startswith("Python 3.11") or not shutil.which("python3.11"), version
+
+    # What `orderfactory demo` prints for a reader is as pasteable: its four lines, then its commands.
+    printed = subprocess.run(
+        [str(COMMAND), "demo", "--organization", "printed-demo"],
+        env=served,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert printed.returncode == 0, printed.stderr
+    credentials_part, commands = printed.stdout.split("paste those four lines, then:\n", 1)
+    variables = [line.strip() for line in credentials_part.splitlines() if re.match(r"  [A-Z_]+=", line)]
+    assert len(variables) == 4, printed.stdout
+    script = "\n".join([*variables, *(line.removeprefix("  ") for line in commands.splitlines())])
+    done = subprocess.run(
+        ["bash", "-c", script], env=served, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    documents, text = [], done.stdout  # curl prints each answer with no newline after it
+    while text.strip():
+        document, end = json.JSONDecoder().raw_decode(text.strip())
+        documents.append(document)
+        text = text.strip()[end:]
+    copy_made, copies, subscription_runs = documents
+    assert copy_made["data"]["type"] == "order_copies"
+    assert copies["data"][0]["id"] == copy_made["data"]["id"]
+    assert subscription_runs["data"] == []  # not due yet: a minute from now

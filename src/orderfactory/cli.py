@@ -167,41 +167,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         print(json.dumps(dataclasses.asdict(made)))
-        return 0
-    variables = {
-        "CLIENT_ID": made.client_id,
-        "CLIENT_SECRET": made.client_secret,
-        "ORDER_ID": made.orders[0],
-        "SUBSCRIPTION_ID": made.subscriptions[0],
-    }
-    if args.shell:
-        print("\n".join(f"{name}={shlex.quote(value)}" for name, value in variables.items()))
-        return 0
-    base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-    auth = '-H "Authorization: Bearer $TOKEN"'
-    body = '{"data":{"type":"order_copies","relationships":{"source_order":{"data":{"type":"orders","id":"\'$ORDER_ID\'"}}}}}'
-    print(
-        f"""Demo organization {made.organization!r} (test mode): {len(demo.SKUS)} SKUs in stock, \
-{len(demo.CUSTOMERS)} customers with wallets,
-{len(made.orders)} placed orders and {len(made.subscriptions)} order subscriptions whose next run is due at \
-{made.next_run_at} (the scheduler of `orderfactory serve` runs them).
-
-Its credentials (the secret is shown only now), an order and a subscription:
-{chr(10).join(f"  {name}={shlex.quote(value)}" for name, value in variables.items())}
-
-With `orderfactory serve` running, paste those four lines, then:
-  BASE={base}
-  TOKEN=$(curl -s $BASE/oauth/token -H 'Content-Type: application/json' \\
-    -d '{{"grant_type":"client_credentials","client_id":"'$CLIENT_ID'","client_secret":"'$CLIENT_SECRET'"}}' \\
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  # copy the order
-  curl -s $BASE/api/order_copies {auth} -H 'Content-Type: application/vnd.api+json' \\
-    -d '{body}'
-  # watch the copy complete
-  curl -s -g "$BASE/api/order_copies?fields[order_copies]=status,completed_at&sort=-created_at" {auth}
-  # watch the subscription run when it is due
-  curl -s -g "$BASE/api/order_subscriptions/$SUBSCRIPTION_ID/subscription_runs" {auth}"""
-    )
+    elif args.shell:
+        print("\n".join(f"{name}={shlex.quote(value)}" for name, value in made.variables().items()))
+    else:
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+        print(demo.instructions(made, base))
     return 0
 
 

@@ -10,6 +10,7 @@ and says how to get new credentials or another demo organization (docs/decisions
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,42 @@ class Demo:
     orders: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     next_run_at: str = ""
+
+    def variables(self) -> dict[str, str]:
+        """The shell variables the printed commands use."""
+        return {
+            "CLIENT_ID": self.client_id,
+            "CLIENT_SECRET": self.client_secret,
+            "ORDER_ID": self.orders[0],
+            "SUBSCRIPTION_ID": self.subscriptions[0],
+        }
+
+
+def instructions(demo: Demo, base: str) -> str:
+    """What ``orderfactory demo`` prints: what it made, its credentials, and commands to paste."""
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    source = '{"type":"orders","id":"\'$ORDER_ID\'"}'
+    variables = "\n".join(f"  {name}={shlex.quote(value)}" for name, value in demo.variables().items())
+    return f"""Demo organization {demo.organization!r} (test mode): {len(SKUS)} SKUs in stock, {len(CUSTOMERS)} \
+customers with wallets,
+{len(demo.orders)} placed orders and {len(demo.subscriptions)} order subscriptions whose next run is due at \
+{demo.next_run_at} (the scheduler of `orderfactory serve` runs them).
+
+Its credentials (the secret is shown only now), an order and a subscription:
+{variables}
+
+With `orderfactory serve` running, paste those four lines, then:
+  BASE={base}
+  TOKEN=$(curl -s $BASE/oauth/token -H 'Content-Type: application/json' \\
+    -d '{{"grant_type":"client_credentials","client_id":"'$CLIENT_ID'","client_secret":"'$CLIENT_SECRET'"}}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  # copy the order
+  curl -s $BASE/api/order_copies {auth} -H 'Content-Type: application/vnd.api+json' \\
+    -d '{{"data":{{"type":"order_copies","relationships":{{"source_order":{{"data":{source}}}}}}}}}'
+  # watch the copy complete
+  curl -s -g "$BASE/api/order_copies?fields[order_copies]=status,completed_at&sort=-created_at" {auth}
+  # watch the subscription run when it is due
+  curl -s -g "$BASE/api/order_subscriptions/$SUBSCRIPTION_ID/subscription_runs" {auth}"""
 
 
 class _Client:
