@@ -262,6 +262,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Start due subscription runs, retries and renewal alerts every ``--interval`` seconds. Several schedulers
     may run against one database: each run is started once (docs/decisions.md, "Subscriptions")."""
+    from django.db import DatabaseError
+
+    from orderfactory.core import database
     from orderfactory.subscriptions import services
 
     stop = threading.Event()
@@ -278,9 +281,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             counts = services.tick()
             if any(counts.values()):
                 log.info("scheduler tick: %s", counts)
-        except Exception:
+        except Exception as exc:
             failed = True
-            log.exception("scheduler tick failed")
+            if isinstance(exc, DatabaseError) and database.unavailable(exc):
+                log.warning("scheduler tick: the database is not available")
+            else:
+                log.exception("scheduler tick failed")
         if args.once:
             return 1 if failed else 0  # so cron sees a failed tick
         if stop.wait(args.interval):
