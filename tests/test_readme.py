@@ -80,6 +80,8 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
                 assert time.monotonic() < deadline, "the server did not answer"
                 time.sleep(0.2)
         assert index["name"] == "orderfactory" and index["links"]["api"] == f"http://127.0.0.1:{port}/api"
+        # an empty server points its reader at the demo, with the command as they would type it
+        assert f"  {COMMAND} demo\n" in (tmp_path / "serve.log").read_text()
         yield {
             **env,
             "PATH": f"{python311(tmp_path)}{os.pathsep}{env['PATH']}",
