@@ -36,7 +36,6 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 REFUSED = "must point at a public address (loopback, private and link-local addresses are refused)"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 
 
 class Refused(Exception):
@@ -87,8 +86,9 @@ def _embedded(address: Address) -> Address:
 
 
 def _public(address: Address) -> bool:
-    inner = _embedded(address)
-    return all(a.is_global and not a.is_multicast and a not in _CGNAT for a in {address, inner})
+    """Global (``ipaddress``'s word: not private, loopback, link-local, carrier-grade NAT, reserved...) and not
+    multicast, and so is the IPv4 address it carries, if any."""
+    return all(a.is_global and not a.is_multicast for a in {address, _embedded(address)})
 
 
 @functools.cache
