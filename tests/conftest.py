@@ -32,6 +32,13 @@ def _steady_revocation_cache(monkeypatch: Any) -> None:
     monkeypatch.setattr(tokens._revoked, "refresh_seconds", 3600.0)
 
 
+@pytest.fixture
+def local_network_allowed(monkeypatch: Any) -> None:
+    """Outbound calls (webhooks, gateways) to loopback and private addresses are refused unless the operator
+    allows them (core.outbound); tests whose receiver listens on 127.0.0.1 allow them, as an operator would."""
+    monkeypatch.setenv("ORDERFACTORY_OUTBOUND_ALLOW_PRIVATE", "on")
+
+
 @dataclass
 class Response:
     status: int

@@ -118,5 +118,5 @@ def test_the_origins_setting(monkeypatch, value, origins) -> None:
 )
 def test_a_value_that_is_no_origin_stops_the_start_up(monkeypatch, value) -> None:
     monkeypatch.setenv("ORDERFACTORY_CORS_ORIGINS", value)
-    with pytest.raises(ValueError, match="ORDERFACTORY_CORS_ORIGINS"):
+    with pytest.raises(config.ConfigError, match="ORDERFACTORY_CORS_ORIGINS"):
         config.cors_origins()

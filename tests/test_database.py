@@ -186,3 +186,35 @@ def test_postgresql_checks_the_health_only_of_connections_idle_for_a_while(monke
     db.errors_occurred = True
     db.close_if_unusable_or_obsolete()  # after an error Django checks, however recent
     assert checks == [1, 1]
+
+
+def _synchronous_of_a_new_process(tmp_path, **environment: str) -> str:
+    """PRAGMA synchronous as a process configured by ``environment`` reads it on its own SQLite file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
+    env.update(ORDERFACTORY_DATA_DIR=str(tmp_path), PYTHONPATH=str(root / "src"), **environment)
+    env["DJANGO_SETTINGS_MODULE"] = "orderfactory.settings"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "cursor = connection.cursor(); cursor.execute('PRAGMA synchronous'); print(cursor.fetchone()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_sqlite_syncs_every_commit_unless_configured_not_to(tmp_path):
+    """synchronous=FULL (2): a power cut loses no committed order; NORMAL (1) only when configured
+    (docs/decisions.md, "SQLite durability")."""
+    if connection.vendor == "sqlite":  # this run's own connections
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 2
+    assert _synchronous_of_a_new_process(tmp_path / "default") == "2"
+    assert _synchronous_of_a_new_process(tmp_path / "normal", ORDERFACTORY_SQLITE_SYNCHRONOUS="normal") == "1"
+    assert _synchronous_of_a_new_process(tmp_path / "full", ORDERFACTORY_SQLITE_SYNCHRONOUS="FULL") == "2"

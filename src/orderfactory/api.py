@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from orderfactory import cache, idempotency
 from orderfactory.auth import ratelimit, tokens
-from orderfactory.core import hooks
+from orderfactory.core import database, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, views
 
@@ -165,20 +165,8 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
                 "The resource cannot be deleted because other resources depend on it.",
             )
         )
-    except DatabaseError:
-        log.exception("database error on %s %s", request.method, request.path)
-        response = (
-            errors.render(
-                errors.ApiError(
-                    503,
-                    "SERVICE_UNAVAILABLE",
-                    "Service unavailable",
-                    "The database could not complete the request; retry.",
-                )
-            )
-            if _is_transient()
-            else errors.internal_error()
-        )
+    except DatabaseError as exc:
+        response = database_error(exc, request)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = errors.internal_error()
@@ -191,9 +179,19 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
     return response
 
 
-def _is_transient() -> bool:
-    import sys
-
-    exc = sys.exc_info()[1]
-    text = str(exc).lower()
-    return "locked" in text or "deadlock" in text or "could not serialize" in text
+def database_error(exc: DatabaseError, request: HttpRequest) -> HttpResponse:
+    """A database error as an answer: 503 with Retry-After when retrying will work (lock contention, or a
+    database that went away or is restarting: core.database), else an opaque 500."""
+    if database.contention(exc):
+        detail, retry_after = "The database could not complete the request; retry.", "1"
+    elif database.unavailable(exc):
+        detail, retry_after = "The database is not available; retry in a moment.", "2"
+    else:
+        log.error("database error on %s %s", request.method, request.path, exc_info=exc)
+        return errors.internal_error()
+    log.warning(
+        "database error on %s %s (answered 503): %s", request.method, request.path, type(exc).__name__
+    )
+    error = errors.ApiError(503, "SERVICE_UNAVAILABLE", "Service unavailable", detail)
+    error.headers["Retry-After"] = retry_after
+    return errors.render(error)

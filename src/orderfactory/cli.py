@@ -1,9 +1,11 @@
-"""The ``orderfactory`` command: serve, migrate, worker, apps, users. A stable contract for tests, docs and
-operators."""
+"""The ``orderfactory`` command (serve, migrate, worker, scheduler, demo, apps, users), a stable contract for
+tests, docs and operators. A bad configuration is one line on stderr saying what is wrong and what to set, and
+exit status 2, never a traceback."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -12,7 +14,11 @@ import sys
 import threading
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
+from orderfactory import config, demo
 from orderfactory.auth.kinds import KINDS
+from orderfactory.core import outbound
 
 log = logging.getLogger("orderfactory.cli")
 
@@ -22,6 +28,29 @@ def _setup() -> None:
     import django
 
     django.setup()
+
+
+def _database_problem(exc: Exception, doing: str = "cannot connect to") -> str:
+    """One line: which database could not be reached, why, and what to set."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    reason = " ".join(str(exc).split("\n")[0].split())
+    if connection.vendor == "postgresql":
+        reason = reason.rsplit(" failed: ", 1)[-1].removeprefix("FATAL: ").strip()
+        where = f"PostgreSQL at {s['HOST'] or 'localhost'}:{s['PORT'] or 5432} (database {s['NAME']!r})"
+    else:
+        where = f"the SQLite database {s['NAME']}"
+    return f"{doing} {where}: {reason}; {config.DATABASE_URL_HELP}"
+
+
+def _check_database() -> None:
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        raise config.ConfigError(_database_problem(exc)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -158,25 +187,81 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 2
 
 
+def _command() -> str:
+    """How the user ran this command (``.venv/bin/orderfactory`` under ``make run``), to print commands that
+    work as they are."""
+    return sys.argv[0] if os.path.basename(sys.argv[0]) == "orderfactory" else "orderfactory"
+
+
 def _print_first_start_hint(host: str, port: int) -> None:
     from orderfactory.auth.models import Application
 
     if not Application.objects.exists():
         print(
-            "No API credentials exist yet. Create some with:\n"
-            "  orderfactory apps create --name my-integration --kind integration --mode test\n"
-            f"then get a token: curl -s http://{host}:{port}/oauth/token -H 'Content-Type: application/json' "
-            '-d \'{"grant_type":"client_credentials","client_id":"...","client_secret":"..."}\'',
+            "No API credentials exist yet. For demo data to try (a catalog, customers, placed orders and\n"
+            "subscriptions) and credentials to use it, run in another terminal:\n"
+            f"  {_command()} demo\n"
+            "or create credentials of your own:\n"
+            f"  {_command()} apps create --name my-integration --kind integration --mode test\n"
+            f"The server's index: http://{host}:{port}/",
             flush=True,
         )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shlex
+
+    from django.conf import settings
+
+    cmd_migrate(argparse.Namespace(verbose=False))
+    # The demo's own requests (made in this process) are not a client to pace.
+    settings.ORDERFACTORY = {**settings.ORDERFACTORY, "RATE_LIMITS_ENABLED": False}
+    try:
+        made = demo.create(args.organization, runs_in=args.runs_in)
+    except demo.DemoExists:
+        print(
+            f"orderfactory: the demo organization {args.organization!r} exists already (its client secret was "
+            f"shown once, when it was made); for new credentials to it: {_command()} apps create --name demo "
+            f"--kind integration --mode test --organization {args.organization}; for another demo: "
+            f"{_command()} demo --organization {args.organization}-2",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(json.dumps(dataclasses.asdict(made)))
+    elif args.shell:
+        print("\n".join(f"{name}={shlex.quote(value)}" for name, value in made.variables().items()))
+    else:
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+        print(demo.instructions(made, base))
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(infos[0][4])
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise config.ConfigError(
+            f"cannot listen on {host}:{port} ({reason}); set PORT (or --port) to a free port and HOST "
+            "(or --host) to an address of this machine"
+        ) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from orderfactory import worker
+    from orderfactory.auth import keys
     from orderfactory.server import LIMIT_REQUEST_LINE
 
+    _check_port(args.host, args.port)
+    keys.signing_key()  # a configured signing key that cannot sign is a configuration error, said now
     cmd_migrate(argparse.Namespace(verbose=False))
     _print_first_start_hint(args.host, args.port)
     embedded = not args.no_worker
@@ -242,6 +327,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Start due subscription runs, retries and renewal alerts every ``--interval`` seconds. Several schedulers
     may run against one database: each run is started once (docs/decisions.md, "Subscriptions")."""
+    from django.db import DatabaseError
+
+    from orderfactory.core import database
     from orderfactory.subscriptions import services
 
     stop = threading.Event()
@@ -258,9 +346,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             counts = services.tick()
             if any(counts.values()):
                 log.info("scheduler tick: %s", counts)
-        except Exception:
+        except Exception as exc:
             failed = True
-            log.exception("scheduler tick failed")
+            if isinstance(exc, DatabaseError) and database.unavailable(exc):
+                log.warning("scheduler tick: the database is not available")
+            else:
+                log.exception("scheduler tick failed")
         if args.once:
             return 1 if failed else 0  # so cron sees a failed tick
         if stop.wait(args.interval):
@@ -268,14 +359,19 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orderfactory", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="orderfactory",
+        description="Self-hostable order-copy and recurring-order engine speaking the Commerce Layer Core API.",
+        epilog="Configuration is read from ORDERFACTORY_* environment variables (README, Configuration). "
+        "`orderfactory COMMAND --help` describes each command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="apply migrations, serve the API and run the embedded worker")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    p.add_argument("--workers", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_WORKERS", "1")))
-    p.add_argument("--threads", type=int, default=int(os.environ.get("ORDERFACTORY_WEB_THREADS", "8")))
+    p.add_argument("--port", type=int, default=config.integer("PORT", 8000, minimum=1))
+    p.add_argument("--workers", type=int, default=config.integer("ORDERFACTORY_WEB_WORKERS", 1, minimum=1))
+    p.add_argument("--threads", type=int, default=config.integer("ORDERFACTORY_WEB_THREADS", 8, minimum=1))
     p.add_argument("--no-worker", action="store_true", help="do not run the embedded background worker")
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(func=cmd_serve)
@@ -292,10 +388,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scheduler", help="run the subscription scheduler standalone")
     p.add_argument(
-        "--interval", type=float, default=float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
+        "--interval", type=float, default=config.number("ORDERFACTORY_SCHEDULER_INTERVAL", 10, minimum=0.1)
     )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser(
+        "demo", help="create a demo organization to try (catalog, orders, subscriptions) and print how"
+    )
+    p.add_argument("--organization", default=demo.ORGANIZATION, help="its slug (default %(default)s)")
+    p.add_argument(
+        "--runs-in",
+        type=float,
+        default=config.number("ORDERFACTORY_DEMO_RUNS_IN", 60),
+        help="seconds until the subscriptions' next run (default $ORDERFACTORY_DEMO_RUNS_IN or 60)",
+    )
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print what was made as one JSON object")
+    output.add_argument("--shell", action="store_true", help="print CLIENT_ID=... lines for eval")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("apps", help="manage API applications (client credentials)")
     apps_sub = p.add_subparsers(dest="apps_command", required=True)
@@ -343,9 +454,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _setup()
-    return int(args.func(args) or 0)
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        args = build_parser().parse_args(argv)
+        _setup()
+        outbound.check_settings()
+        _check_database()
+        return int(args.func(args) or 0)
+    except ImproperlyConfigured as exc:  # config.ConfigError, and Django's own
+        print(f"orderfactory: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:  # the database went away after the check
+        print(f"orderfactory: {_database_problem(exc, 'lost')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

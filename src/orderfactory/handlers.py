@@ -3,8 +3,12 @@ before the token endpoint reads it, an error nothing caught): JSON:API errors, a
 
 from __future__ import annotations
 
+import sys
+
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from orderfactory import api
 from orderfactory.jsonapi import errors
 
 
@@ -17,4 +21,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return errors.internal_error()
+    """An error nothing caught (outside the API's views: the token endpoint, say): a database that went away is
+    the API's 503 with Retry-After, anything else a JSON:API 500."""
+    exc = sys.exc_info()[1]
+    return api.database_error(exc, request) if isinstance(exc, DatabaseError) else errors.internal_error()

@@ -85,10 +85,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend with the writers of a process queued on a lock (orderfactory.core.sqlite_engine).
     _db["ENGINE"] = "orderfactory.core.sqlite_engine"
     # WAL lets readers proceed during a write; the busy timeout makes writers queue instead of failing.
+    # synchronous=FULL syncs the WAL at every commit, so a power cut loses no committed order or payment;
+    # NORMAL (docs/decisions.md, "SQLite durability") is for those who accept losing the last commits.
+    _synchronous = config.choice("ORDERFACTORY_SQLITE_SYNCHRONOUS", "full", ("full", "normal")).upper()
     _db["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=20000;",
     }
     _db["CONN_MAX_AGE"] = 0 if config.flag("ORDERFACTORY_SQLITE_NO_PERSIST", False) else 600
     _db["TEST"] = {"NAME": str(config.data_dir() / "test.sqlite3")}
@@ -100,26 +103,28 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 DATABASES = {"default": _db}
 
-TASKS = {
-    "default": {
-        "BACKEND": (
-            "django_tasks_rq.RQBackend"
-            if config.env("ORDERFACTORY_TASK_BACKEND") == "rq"
-            else "orderfactory.task_backend.DatabaseBackend"
-        ),
-        "QUEUES": ["default"],
-    }
-}
-if config.env("ORDERFACTORY_TASK_BACKEND") == "rq":
-    RQ_QUEUES = {"default": {"URL": config.redis_url() or "redis://127.0.0.1:6379/0"}}
+# Jobs live in the database, and a copy's job is written in the transaction that writes the copy
+# (docs/decisions.md, "One task backend").
+TASKS = {"default": {"BACKEND": "orderfactory.task_backend.DatabaseBackend", "QUEUES": ["default"]}}
+if config.env("ORDERFACTORY_TASK_BACKEND", "database") != "database":
+    raise config.ConfigError(
+        "ORDERFACTORY_TASK_BACKEND: jobs run from the database only (the RQ backend was removed, see "
+        "docs/decisions.md); unset it"
+    )
 
+_log_level = (
+    config.env("ORDERFACTORY_LOG_LEVEL")
+    and config.choice(
+        "ORDERFACTORY_LOG_LEVEL", "INFO", ("debug", "info", "warning", "error", "critical")
+    ).upper()
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": config.env("ORDERFACTORY_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": _log_level or "WARNING"},
     "loggers": {
-        "orderfactory": {"level": config.env("ORDERFACTORY_LOG_LEVEL", "INFO")},
+        "orderfactory": {"level": _log_level or "INFO"},
         "django.request": {"level": "ERROR"},  # 4xx are answers, not incidents
     },
 }
@@ -127,7 +132,7 @@ LOGGING = {
 ORDERFACTORY = {
     "PUBLIC_URL": config.public_url(),
     "AUTH_DOMAIN": config.auth_domain(),
-    "TOKEN_TTL_SECONDS": int(config.env("ORDERFACTORY_TOKEN_TTL", "14400") or 14400),
+    "TOKEN_TTL_SECONDS": config.integer("ORDERFACTORY_TOKEN_TTL", 14400, minimum=1),
     "RATE_LIMITS_ENABLED": config.flag("ORDERFACTORY_RATE_LIMITS", True),
     "REDIS_URL": config.redis_url(),
     "RESPONSE_CACHE": config.flag("ORDERFACTORY_RESPONSE_CACHE", True),

@@ -1,18 +1,24 @@
-"""The background jobs. Domain code enqueues through these functions and never imports a queue library;
-each enqueue happens after the surrounding transaction commits, so a job never sees uncommitted rows and a
-rolled-back write enqueues nothing."""
+"""The background jobs. Domain code enqueues through these functions and never imports a queue library.
+Jobs are rows of the database queue (django-tasks-db), written in the transaction that writes what they work
+on: a job exists exactly when its order copy or webhook delivery does. A rolled-back write enqueues nothing,
+a committed one cannot lose its job, and no worker sees the job before the commit (docs/decisions.md, "One
+task backend")."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
-from django.db import transaction
 from django_tasks import task
+
+from orderfactory import config
+from orderfactory.core import database
 
 # Finished jobs (successful or failed) stay in the database queue this long for inspection, then the
 # periodic purge deletes them: each copy and each webhook delivery leaves one.
-FINISHED_JOBS_KEPT = dt.timedelta(days=float(os.environ.get("ORDERFACTORY_FINISHED_JOBS_DAYS", "7")))
+FINISHED_JOBS_KEPT = dt.timedelta(days=config.number("ORDERFACTORY_FINISHED_JOBS_DAYS", 7))
+# How long a job whose database went away waits for it to answer again before giving up (its lease and the
+# sweep take over from there).
+OUTAGE_PATIENCE = 300.0
 
 
 @task()
@@ -26,27 +32,22 @@ def run_order_factory(factory_id: str) -> None:
 def deliver_webhook(delivery_id: str) -> None:
     import orderfactory.events.services as services
 
-    services.deliver(delivery_id)
+    # An attempt cut off by a lost database is made again once it answers (a receiver may get it twice:
+    # webhooks are delivered at least once).
+    database.outlasting(
+        lambda: services.deliver(delivery_id), patience=OUTAGE_PATIENCE, what="webhook delivery"
+    )
 
 
 def enqueue_order_factory(factory_id: str) -> None:
-    transaction.on_commit(lambda: run_order_factory.enqueue(factory_id))
-
-
-def _database_queue() -> bool:
-    """Whether jobs go through django-tasks' database backend (the queue is a table this code can read)."""
-    from django_tasks import task_backends
-    from django_tasks_db.backend import DatabaseBackend
-
-    return isinstance(task_backends["default"], DatabaseBackend)
+    run_order_factory.enqueue(factory_id)
 
 
 def queued_order_factories(factory_ids: list[str]) -> set[str]:
-    """Of these factories, those whose job still waits in the database queue, so the sweep renews their
-    lease instead of queuing them twice when a backlog outlasts it. A job that is running is not counted: its
-    worker may have died before claiming the factory. Only the database backend can tell; with RQ this is
-    empty and the sweep re-queues (a duplicate job does nothing)."""
-    if not factory_ids or not _database_queue():
+    """Of these factories, those whose job still waits in the queue, so the sweep renews their lease instead
+    of queuing them twice when a backlog outlasts it. A job that is running is not counted: its worker may
+    have died before claiming the factory."""
+    if not factory_ids:
         return set()
     from django_tasks_db.models import DBTaskResult
 
@@ -63,21 +64,15 @@ def queued_order_factories(factory_ids: list[str]) -> set[str]:
 
 
 def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:
-    def go() -> None:
-        (deliver_webhook.using(run_after=run_after) if run_after else deliver_webhook).enqueue(delivery_id)
-
-    transaction.on_commit(go)
+    (deliver_webhook.using(run_after=run_after) if run_after else deliver_webhook).enqueue(delivery_id)
 
 
 def purge_finished_jobs(now: dt.datetime | None = None) -> int:
-    """Delete the database queue's jobs that finished more than FINISHED_JOBS_KEPT ago (a periodic job);
-    RQ expires its own."""
+    """Delete the jobs that finished more than FINISHED_JOBS_KEPT ago (a periodic job)."""
     from django_tasks_db.models import DBTaskResult
 
     from orderfactory.core import clock
 
-    if not _database_queue():
-        return 0
     cutoff = (now or clock.now()) - FINISHED_JOBS_KEPT
     return DBTaskResult.objects.filter(status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=cutoff).delete()[
         0

@@ -17,12 +17,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import OperationalError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 from django.utils import timezone
+
+from orderfactory import config
+from orderfactory.core import database
 
 log = logging.getLogger("orderfactory.worker")
 
-POLL_INTERVAL = float(os.environ.get("ORDERFACTORY_WORKER_POLL_INTERVAL", "0.2"))
+POLL_INTERVAL = config.number("ORDERFACTORY_WORKER_POLL_INTERVAL", 0.2, minimum=0.001)
 
 
 @functools.cache
@@ -123,12 +126,39 @@ class _Runner(threading.Thread):
                 try:
                     self.worker.run()
                     return  # batch mode finished, or stopped
-                except Exception:
-                    log.exception("worker %s crashed; restarting in 1s", self.name)
-                    close_old_connections()
-                    time.sleep(1)
+                except Exception as exc:
+                    if not (isinstance(exc, DatabaseError) and database.unavailable(exc)):
+                        self._crashed()
+                        continue
+                    log.warning("worker %s: the database went away; waiting for it", self.name)
+                    while self.worker.running and not database.wait_until_available(5.0):
+                        pass
+                    if self.worker.running:
+                        self._put_back_own_jobs()
         finally:
             connection.close()
+
+    def _crashed(self) -> None:
+        log.exception("worker %s crashed; restarting in 1s", self.name)
+        close_old_connections()
+        time.sleep(1)
+
+    def _put_back_own_jobs(self) -> None:
+        """The jobs this worker took and still shows as running are not running: the database went away while
+        this worker claimed one, ran it or recorded its end, and the error ended the job here. They go back to
+        the queue now that the database answers, rather than wait for the sweep of lost copies."""
+        from django_tasks_db.compat import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, backend_name="default")
+        mine = [
+            pk for pk, ids in running.values_list("pk", "worker_ids") if ids and ids[-1] == self.name[:64]
+        ]
+        if mine:
+            put_back = running.filter(pk__in=mine).update(status=TaskResultStatus.READY, started_at=None)
+            log.warning(
+                "worker %s: %d job(s) cut off by the database put back in the queue", self.name, put_back
+            )
 
     def stop(self) -> None:
         self.worker.running = False
@@ -154,8 +184,12 @@ class _Ticker(threading.Thread):
                     due[job] = now + interval
                     try:
                         job()
-                    except Exception:
-                        log.exception("periodic job %s failed", getattr(job, "__name__", job))
+                    except Exception as exc:
+                        name = getattr(job, "__name__", job)
+                        if isinstance(exc, DatabaseError) and database.unavailable(exc):
+                            log.warning("periodic job %s: the database is not available", name)
+                        else:
+                            log.exception("periodic job %s failed", name)
                     finally:
                         close_old_connections()
         finally:
@@ -180,8 +214,8 @@ def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]
     return jobs
 
 
-TICK_INTERVAL = float(os.environ.get("ORDERFACTORY_TICK_INTERVAL", "30"))
-SCHEDULER_INTERVAL = float(os.environ.get("ORDERFACTORY_SCHEDULER_INTERVAL", "10"))
+TICK_INTERVAL = config.number("ORDERFACTORY_TICK_INTERVAL", 30, minimum=0.1)
+SCHEDULER_INTERVAL = config.number("ORDERFACTORY_SCHEDULER_INTERVAL", 10, minimum=0.1)
 
 _embedded: list[_Runner | _Ticker] = []
 

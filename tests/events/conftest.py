@@ -48,7 +48,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(local_network_allowed: None) -> Iterator[Receiver]:
     state = Receiver(url="")
     lock = threading.Lock()
 
@@ -85,7 +85,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def refused_url() -> str:
+def refused_url(local_network_allowed: None) -> str:
     """A local URL nobody listens on: bind a port, then free it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     port = server.server_address[1]

@@ -118,7 +118,7 @@ def test_a_timeout_is_a_failure(api, receiver):
     services.deliver(delivery_id, timeout_seconds=0.2)
     [callback] = callbacks(api, webhook["id"])
     assert callback["response_code"] is None
-    assert "timed out" in callback["response_message"]
+    assert "did not answer in time" in callback["response_message"]
     assert delivery_of(api, delivery_id).status == "pending"
 
 

@@ -1,5 +1,5 @@
-"""A copy runs exactly once: enqueued only after its creation commits, claimed by compare-and-set, one target
-however often or however concurrently its job runs, and no partial target when its worker dies."""
+"""A copy runs exactly once: its job is written in the transaction that writes it, claimed by compare-and-set,
+one target however often or however concurrently its job runs, and no partial target when its worker dies."""
 
 from __future__ import annotations
 
@@ -35,24 +35,24 @@ def counts(api: Any) -> dict[str, int]:
         }
 
 
-def enqueues(callbacks: list[Any]) -> list[Any]:
-    """Of the commit callbacks captured, the jobs queued (the response cache registers its own)."""
-    return [c for c in callbacks if getattr(c, "__qualname__", "").startswith("enqueue_order_factory")]
-
-
 def jobs_for(factory_id: str) -> list[DBTaskResult]:
     return [job for job in DBTaskResult.objects.all() if job.args_kwargs["args"] == [factory_id]]
 
 
-# --- enqueued after the commit ----------------------------------------------------------------------------
+def waiting(factory_id: str) -> int:
+    return sum(job.status == "READY" for job in jobs_for(factory_id))
+
+
+# --- queued with the copy ---------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_job_is_enqueued_only_when_the_creation_commits(api, placed_order):
+def test_the_job_is_written_with_the_copy_and_rolled_back_with_it(api, placed_order):
     with scope.active(api.scope()):
         with transaction.atomic():
             factory = services.create_factory("order_copies", {"source_order_id": placed_order["id"]})
-            assert DBTaskResult.objects.count() == 0
+            # in the copy's transaction: committed with it, never before it (no worker can take it earlier)
+            assert len(jobs_for(factory.pk)) == 1
         [job] = DBTaskResult.objects.all()
         assert job.args_kwargs["args"] == [factory.pk]
         assert job.task_path == "orderfactory.tasks.run_order_factory"
@@ -194,7 +194,7 @@ def test_a_copy_refused_after_writing_keeps_nothing_of_it_and_fails(api, placed_
 
 @pytest.mark.parametrize("death", [KeyboardInterrupt, SystemExit])
 def test_a_worker_killed_mid_copy_leaves_no_partial_target_and_the_sweep_requeues_it(
-    api, placed_order, monkeypatch, django_capture_on_commit_callbacks, death
+    api, placed_order, monkeypatch, death
 ):
     factory_id = copy(api, placed_order["id"], attributes={"place_target_order": False}).data["id"]
     before = counts(api)
@@ -216,13 +216,12 @@ def test_a_worker_killed_mid_copy_leaves_no_partial_target_and_the_sweep_requeue
     assert api.get(f"order_copies/{factory_id}/target_order").json == {"data": None}
 
     monkeypatch.setattr(services, "build_target", real)
-    with django_capture_on_commit_callbacks() as queued:
-        assert services.sweep(clock.now()) == 0  # the lease still runs: the worker may be alive
-    assert enqueues(queued) == []
+    DBTaskResult.objects.update(status="FAILED")  # as the worker records the job it was running
+    assert services.sweep(clock.now()) == 0  # the lease still runs: the worker may be alive
+    assert waiting(factory_id) == 0
     assert run_job(factory_id) is None  # claimed by the dead worker
-    with django_capture_on_commit_callbacks() as queued:
-        assert services.sweep(clock.now() + services.LEASE + SECOND) == 1
-    assert len(enqueues(queued)) == 1
+    assert services.sweep(clock.now() + services.LEASE + SECOND) == 1
+    assert waiting(factory_id) == 1
     assert api.get(f"order_copies/{factory_id}").data["attributes"]["status"] == "pending"
     assert run_job(factory_id) == "completed"
     assert counts(api)["orders"] == before["orders"] + 1
@@ -258,19 +257,16 @@ def test_a_worker_killed_after_the_target_committed_resumes_without_a_second_tar
     assert resumed["id"] == target["id"] and resumed["attributes"]["status"] == "placed"
 
 
-def test_a_job_lost_between_the_commit_and_the_enqueue_is_enqueued_again(
-    api, placed_order, django_capture_on_commit_callbacks
-):
-    # The creation's on-commit enqueue never runs here: as if the process died right after the commit.
+def test_a_pending_copy_whose_job_is_gone_is_queued_again(api, placed_order):
+    # The job is written with the copy; here it is deleted, as an operator clearing the queue would.
     factory_id = copy(api, placed_order["id"]).data["id"]
-    with django_capture_on_commit_callbacks() as queued:
-        assert services.sweep(clock.now()) == 0
-    assert enqueues(queued) == []
+    DBTaskResult.objects.all().delete()
+    assert services.sweep(clock.now()) == 0
+    assert waiting(factory_id) == 0
     later = clock.now() + services.LEASE + SECOND
-    with django_capture_on_commit_callbacks() as queued:
-        assert services.sweep(later) == 1
-        assert services.sweep(later) == 0  # once per lease, not at every tick
-    assert len(enqueues(queued)) == 1
+    assert services.sweep(later) == 1
+    assert services.sweep(later) == 0  # once per lease, not at every tick
+    assert waiting(factory_id) == 1
     assert api.get(f"order_copies/{factory_id}").data["attributes"]["status"] == "pending"
     assert run_job(factory_id) == "completed"
     assert services.sweep(later + services.LEASE + SECOND) == 0
@@ -330,9 +326,10 @@ def test_a_copy_request_costs_pinned_queries_and_reads_only_the_source_key(api, 
     sources = [q["sql"] for q in captured if 'FROM "orders_order"' in q["sql"]]
     # the request checks that the source exists in the caller's scope; the worker reads it
     assert len(sources) == 1 and sources[0].startswith('SELECT "orders_order"."id" FROM'), sources
-    # Pinned (both databases; inside the test's transaction, so BEGIN and COMMIT are a savepoint, and the
-    # commit callbacks, the job's enqueue among them, do not run).
-    assert len(captured) == 8, [q["sql"][:80] for q in captured]
+    # Pinned (both databases; inside the test's transaction, so BEGIN and COMMIT are a savepoint). 9: it was 8
+    # while the job was queued after the commit (uncounted here); it is now written in the same transaction
+    # as the copy, so a committed copy cannot lose its job (docs/decisions.md, "One task backend").
+    assert len(captured) == 9, [q["sql"][:80] for q in captured]
 
 
 def _source_with_lines(api: Any, count: int, code: str, wallet: bool = True) -> tuple[str, Any]:

@@ -41,7 +41,7 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway() -> Iterator[Gateway]:
+def gateway(local_network_allowed: None) -> Iterator[Gateway]:
     state = Gateway()
 
     class Handler(BaseHTTPRequestHandler):

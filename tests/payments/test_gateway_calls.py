@@ -40,7 +40,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(local_network_allowed: None) -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -216,7 +216,7 @@ def test_a_refused_connection_is_retried_once_then_fails(external, monkeypatch: 
     method, payment = external(authorize_url=f"http://127.0.0.1:{closed_port()}/authorize")
     tries = []
     post = services._post
-    monkeypatch.setattr(services, "_post", lambda request: (tries.append(request.full_url), post(request))[1])
+    monkeypatch.setattr(services, "_post", lambda url, *rest: (tries.append(url), post(url, *rest))[1])
     result = services.authorize(method, payment, 1000, "EUR", "ORD-1")
     assert result.success is False and "refused" in result.message
     assert len(tries) == 2  # nothing reached a gateway, so the one retry cannot authorize twice

@@ -103,9 +103,67 @@ def test_by_line_items_makes_one_subscription_per_line(api, shop, model):
     assert len(api.get(f"orders/{order['id']}/order_subscriptions").data) == 2
 
 
-def test_line_frequencies_must_be_allowed_by_the_model(api, shop, model):
-    model()
-    order = _subscribed_order(api, shop, [("TSHIRT", 2, "daily")])
+def _draft_order(api, shop):
+    body = document("orders", {"customer_email": "ada@example.com"})
+    body["data"]["relationships"] = {"market": {"data": {"type": "markets", "id": shop.market.pk}}}
+    return api.post("orders", body).data
+
+
+def _line(api, order, frequency):
+    body = document(
+        "line_items",
+        {"sku_code": "TSHIRT", "quantity": 1, "frequency": frequency},
+        {"order": ("orders", order["id"])},
+    )
+    return api.post("line_items", body)
+
+
+def _refused_on_frequency(r, message):
+    assert r.status == 422, r
+    [error] = r.json["errors"]
+    assert error["source"]["pointer"] == "/data/attributes/frequency" and message in error["detail"], r
+
+
+def test_a_line_item_takes_only_a_frequency_the_markets_model_allows(api, shop, model):
+    """resources.json: a line item's frequency "must be supported by existing associated subscription_model".
+    Refused when the line is written, not after the order is placed and paid."""
+    model()  # weekly and monthly
+    order = _draft_order(api, shop)
+    for frequency in ("fortnightly", "yearly", "daily", "0 * * * *"):
+        _refused_on_frequency(_line(api, order, frequency), "")
+    _refused_on_frequency(_line(api, order, "fortnightly"), "is not a supported frequency")
+    _refused_on_frequency(_line(api, order, "yearly"), "is not allowed by the market's subscription model")
+    line = _line(api, order, "weekly")
+    assert line.status == 201, line
+    _refused_on_frequency(api.update("line_items", line.data["id"], {"frequency": "yearly"}), "")
+    # merged into the weekly line, or a new line: refused the same way
+    body = document(
+        "line_items",
+        {"sku_code": "TSHIRT", "quantity": 1, "frequency": "daily", "_update_quantity": True},
+        {"order": ("orders", order["id"])},
+    )
+    _refused_on_frequency(api.post("line_items", body), "")
+    lines = api.get(f"orders/{order['id']}/line_items").data
+    assert [(li["attributes"]["frequency"], li["attributes"]["quantity"]) for li in lines] == [("weekly", 1)]
+    assert api.update("line_items", line.data["id"], {"frequency": "monthly"}).status == 200
+    assert api.update("line_items", line.data["id"], {"frequency": None}).status == 200
+    assert _line(api, order, None).status == 201
+
+
+def test_without_a_subscription_model_a_line_item_takes_no_frequency(api, shop):
+    """No model, no subscription could ever be made of the line (``_create_subscriptions`` needs one)."""
+    order = _draft_order(api, shop)
+    _refused_on_frequency(_line(api, order, "weekly"), "the market has no subscription model")
+    line = _line(api, order, None)
+    assert line.status == 201, line
+    _refused_on_frequency(api.update("line_items", line.data["id"], {"frequency": "monthly"}), "")
+
+
+def test_line_frequencies_are_checked_again_when_subscriptions_are_made(api, shop, model):
+    """The model may have changed since the line was written."""
+    m = model()
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly")])
+    assert api.update("subscription_models", m["id"], {"frequencies": ["monthly"]}).status == 200
     r = api.update("orders", order["id"], {"_create_subscriptions": True})
     assert r.status == 422, r
 

@@ -79,12 +79,17 @@ def test_a_run_copies_and_places_the_source_once(api, placed_order):
     assert r.data[0]["attributes"]["status"] == "succeeded"
 
 
-def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop, placed_order):
+def _out_of_stock_with_retries(api, placed_order):
+    """A subscription retried twice on stock, 6 h apart, whose SKU is out of stock: (it, its first run)."""
     sub = subscribe(api, placed_order["id"]).data
     api.update("order_subscriptions", sub["id"], {"stock_retry_attempts": 2, "retry_backoff_hours": 6})
-    first = parse(sub["attributes"]["next_run_at"])
     with scope.active(api.scope()):
         StockItem.objects.filter(sku__code="TSHIRT").update(quantity=0)
+    return sub, parse(sub["attributes"]["next_run_at"])
+
+
+def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop, placed_order):
+    sub, first = _out_of_stock_with_retries(api, placed_order)
     with clock.frozen(first) as advance:
         tick()
         assert run_pending_factories() == ["failed"]
@@ -113,6 +118,35 @@ def test_stock_failure_is_retried_after_backoff_and_never_orders_twice(api, shop
     assert placed == 1
 
 
+def test_every_failed_attempt_shows_in_the_commerce_layer_counters(api, placed_order):
+    """A Commerce Layer client reads a subscription's health from errors_count, succeeded_on_last_run and
+    last_run_at: a failed attempt counts at once, whether or not it will be retried; the retry itself is
+    described by the run (subscription_runs, our extension)."""
+    sub, first = _out_of_stock_with_retries(api, placed_order)
+    with clock.frozen(first) as advance:
+        tick()
+        assert run_pending_factories() == ["failed"]
+        a = _sub(api, sub["id"])
+        assert (a["errors_count"], a["succeeded_on_last_run"], parse(a["last_run_at"])) == (1, False, first)
+        assert a["status"] == "active" and a["occurrencies"] == 0
+        run = api.get(f"order_subscriptions/{sub['id']}/subscription_runs").data[0]["attributes"]
+        assert run["status"] == "retrying" and parse(run["next_attempt_at"]) == first + 6 * HOUR
+        advance(6 * HOUR)
+        assert tick()["retries"] == 1
+        assert run_pending_factories() == ["failed"]
+        a = _sub(api, sub["id"])
+        assert (a["errors_count"], a["succeeded_on_last_run"]) == (2, False)
+        assert parse(a["last_run_at"]) == first + 6 * HOUR
+        with scope.active(api.scope()):
+            StockItem.objects.filter(sku__code="TSHIRT").update(quantity=10)
+        advance(12 * HOUR)
+        assert tick()["retries"] == 1
+        assert run_pending_factories() == ["completed"]
+        a = _sub(api, sub["id"])
+    assert (a["errors_count"], a["succeeded_on_last_run"], a["occurrencies"]) == (2, True, 1)
+    assert parse(a["last_run_at"]) == first + 18 * HOUR
+
+
 def test_after_the_last_attempt_the_subscription_is_deactivated(api, placed_order):
     sub = subscribe(api, placed_order["id"]).data
     api.update(
@@ -130,7 +164,8 @@ def test_after_the_last_attempt_the_subscription_is_deactivated(api, placed_orde
         tick()
         assert run_pending_factories() == ["failed"]
     a = _sub(api, sub["id"])
-    assert a["status"] == "inactive" and a["errors_count"] == 1 and a["succeeded_on_last_run"] is False
+    # two failed attempts (the first and its one retry), each counted
+    assert a["status"] == "inactive" and a["errors_count"] == 2 and a["succeeded_on_last_run"] is False
     assert _runs(sub["id"])[0].status == "failed"
 
 
@@ -151,6 +186,35 @@ def test_skip_and_unskip(api, placed_order):
     assert (
         api.update("order_subscriptions", sub["id"], {"_unskip": True}).data["attributes"]["skip_runs"] == 0
     )
+
+
+def test_skip_true_skips_the_next_run_and_a_repeated_skip_skips_no_more(api, placed_order):
+    """``_skip: true`` (docs/compatibility.md) is ``_skip: 1``. ``_skip: N`` means "the next N runs are
+    skipped": it sets the count to at least N, so a retried PATCH skips nothing more, ``_skip: 2`` after
+    ``_skip: 1`` skips 2 runs (not 3), and a smaller N never unskips (``_unskip`` does)."""
+    sub = subscribe(api, placed_order["id"]).data
+
+    def skip(value):
+        r = api.update("order_subscriptions", sub["id"], {"_skip": value})
+        assert r.status == 200, r
+        return r.data["attributes"]["skip_runs"]
+
+    assert skip(True) == 1
+    assert skip(True) == 1  # the same request again: still the next run only
+    assert skip(2) == 2
+    assert skip(1) == 2
+    assert skip(False) == 2 and skip(0) == 2
+    first = parse(sub["attributes"]["next_run_at"])
+    with clock.frozen(first) as advance:
+        assert tick()["skipped"] == 1
+        advance(DAY)
+        assert tick()["skipped"] == 1
+        advance(DAY)
+        assert tick()["runs"] == 1
+    assert [r.status for r in _runs(sub["id"])] == ["skipped", "skipped", "running"]
+    for bad, status in (("two", 400), (1.5, 400), (-1, 422), (1001, 422)):
+        r = api.update("order_subscriptions", sub["id"], {"_skip": bad})
+        assert r.status == status and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/_skip", r
 
 
 def _pause_and_resume(api, placed_order, policy):

@@ -17,8 +17,6 @@ import hmac
 import logging
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from orderfactory import tasks
-from orderfactory.core import clock, hooks
+from orderfactory.core import clock, hooks, outbound
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
 from orderfactory.events.models import (
@@ -47,6 +45,7 @@ from orderfactory.jsonapi.resource import ToOne, format_datetime
 log = logging.getLogger("orderfactory.webhooks")
 
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
+RESPONSE_MESSAGE_LENGTH = 1024  # of the answer, kept in event_callbacks.response_message
 # Standard fields the audit trail leaves out: the id is the row's resource_id, and the timestamps are the row's own.
 IGNORED_ATTRIBUTES = {"id", "created_at", "updated_at"}
 SECRET = re.compile(r"secret|password|(^|_)token$")
@@ -318,24 +317,24 @@ def redeliver(event: Event, webhook: Webhook | None = None) -> int:
 def _post(
     url: str, body: bytes, signature: str, topic: str, timeout_seconds: float
 ) -> tuple[int | None, str]:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/vnd.api+json",
-            "User-Agent": "orderfactory-webhooks",
-            SIGNATURE_HEADER: signature,
-            "X-CommerceLayer-Topic": topic,
-        },
-    )
+    """(status, the start of the answer) of one attempt; the status is None when no HTTP answer came. A refused
+    target (core.outbound) is not called, and a redirect is an answer that is not followed: neither stores a
+    body, so the callback's record can never show what an address inside the network answers."""
+    headers = {
+        "Content-Type": "application/vnd.api+json",
+        "User-Agent": "orderfactory-webhooks",
+        SIGNATURE_HEADER: signature,
+        "X-CommerceLayer-Topic": topic,
+    }
     try:
-        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310 (http(s) only)
-            return response.status, response.read(1024).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, (exc.read(1024) or b"").decode("utf-8", "replace") or str(exc.reason)
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:1024]
+        answer = outbound.post(url, body, headers, timeout=timeout_seconds, limit=RESPONSE_MESSAGE_LENGTH)
+    except outbound.Refused as exc:
+        return None, f"not sent: the callback URL {exc}"
+    except (outbound.Unreached, outbound.Failed) as exc:
+        return None, f"the callback URL {exc}"[:RESPONSE_MESSAGE_LENGTH]
+    if answer.redirect:
+        return answer.status, "redirect not followed"
+    return answer.status, answer.body.decode("utf-8", "replace")
 
 
 def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
@@ -392,7 +391,7 @@ def _record_attempt(
             signature=signature,
             payload=orjson.loads(body),
             response_code=str(code) if code is not None else None,
-            response_message=message[:1024],
+            response_message=message[:RESPONSE_MESSAGE_LENGTH],
         )
         if code is not None and 200 <= code < 300:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered")
@@ -435,8 +434,8 @@ def webhook_problems(webhook: Webhook) -> list[errors.ApiError]:
     url = webhook.callback_url or ""
     if not url:
         found.append(errors.blank("callback_url"))
-    elif not url.startswith(("http://", "https://")) or len(url) > 2048 or any(c.isspace() for c in url):
-        found.append(errors.validation("callback_url", "is invalid", "invalid", value=url[:100]))
+    elif why := "is invalid" if len(url) > 2048 else outbound.problem(url):
+        found.append(errors.validation("callback_url", why, "invalid", value=url[:100]))
     include = webhook.include_resources or []
     if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
         found.append(errors.validation("include_resources", "is invalid", "invalid"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
 import time
 import uuid
 from collections import defaultdict
@@ -22,8 +21,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from orderfactory import tasks
-from orderfactory.core import clock, hooks
+from orderfactory import config, tasks
+from orderfactory.core import clock, database, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
 from orderfactory.factories.models import FINAL, OrderFactory
@@ -33,12 +32,12 @@ from orderfactory.orders.models import LineItem, Order, Shipment
 
 log = logging.getLogger("orderfactory.factories")
 
-LEASE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_FACTORY_LEASE_SECONDS", "300")))
-MAX_ATTEMPTS = int(os.environ.get("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", "5"))
+LEASE = dt.timedelta(seconds=config.number("ORDERFACTORY_FACTORY_LEASE_SECONDS", 300, minimum=1))
+MAX_ATTEMPTS = config.integer("ORDERFACTORY_FACTORY_MAX_ATTEMPTS", 5, minimum=1)
 
 # Test-only fault injection, unset in production: seconds the copy stalls inside its transaction once the
 # target's rows are written, so a test can kill the worker mid-copy (tests/test_worker.py).
-FAULT_COPY_DELAY = float(os.environ.get("ORDERFACTORY_FAULT_COPY_DELAY", "0"))
+FAULT_COPY_DELAY = config.number("ORDERFACTORY_FAULT_COPY_DELAY", 0)
 
 
 class LostClaim(Exception):
@@ -115,11 +114,20 @@ def retry(factory_id: str) -> OrderFactory:
 
 
 def run(factory_id: str) -> str | None:
-    """The job: returns the final status, or None when there was nothing to do (a duplicate delivery)."""
-    claimed = _claim(factory_id)
+    """The job: returns the final status, or None when there was nothing to do (a duplicate delivery). A
+    database that goes away meanwhile is waited for, and the job goes on with the same claim from what was
+    committed as soon as it answers: the copy does not wait for its lease to expire."""
+    token = uuid.uuid4().hex
+    return database.outlasting(
+        lambda: _run(factory_id, token), patience=tasks.OUTAGE_PATIENCE, what=f"order factory {factory_id}"
+    )
+
+
+def _run(factory_id: str, token: str) -> str | None:
+    claimed = _claim(factory_id, token)
     if claimed is None:
         return None
-    token, organization_id, mode = claimed
+    organization_id, mode = claimed
     with scopes.active(worker_scope(organization_id, mode)):
         try:
             return _execute(factory_id, token)
@@ -128,22 +136,26 @@ def run(factory_id: str) -> str | None:
             return None
 
 
-_PENDING = Prepared(
-    lambda factory_id: OrderFactory.unscoped.select_for_update().filter(pk=factory_id, status="pending")[:1]
+_CLAIMABLE = Prepared(
+    lambda factory_id, token: OrderFactory.unscoped.select_for_update().filter(
+        models.Q(status="pending") | models.Q(status="in_progress", claimed_by=token), pk=factory_id
+    )[:1]
 )
 
 
-def _claim(factory_id: str) -> tuple[str, str, str] | None:
-    """``pending -> in_progress``: (claim token, organization id, mode), or None when the factory is not
-    pending (or gone)."""
+def _claim(factory_id: str, token: str) -> tuple[str, str] | None:
+    """``pending -> in_progress`` under ``token``: (organization id, mode), or None when the factory is not
+    pending (or gone). A factory this token already holds is claimed as it is (the job runs again after its
+    database went away, perhaps once the claim had committed)."""
     now = clock.now()
-    token = uuid.uuid4().hex
     with transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
         # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
-        factory = _PENDING.first(factory_id=factory_id)
+        factory = _CLAIMABLE.first(factory_id=factory_id, token=token)
         if factory is None:
             return None
+        if factory.status == "in_progress":
+            return factory.organization_id, factory.mode
         with scopes.active(worker_scope(factory.organization_id, factory.mode)), hooks.batched():
             before = hooks_snapshot(factory)
             factory.status = "in_progress"
@@ -164,7 +176,7 @@ def _claim(factory_id: str) -> tuple[str, str, str] | None:
             hooks.on_write("update", factory.type, factory, before)
             if factory.attempts == 1:
                 hooks.event(f"{factory.type}.start", factory.type, factory)
-    return token, factory.organization_id, factory.mode
+    return factory.organization_id, factory.mode
 
 
 def hooks_snapshot(instance: models.Model) -> dict[str, Any]:

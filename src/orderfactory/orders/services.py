@@ -282,7 +282,7 @@ def add_sku_line_item(
     """Add ``quantity`` of a SKU to an editable order. The price comes from the market's price list unless
     ``unit_amount_cents`` is given; either way it then stays ("frozen") until the order is refreshed."""
     require_editable(order)
-    problems = _quantity_problems(quantity)
+    problems = _quantity_problems(quantity) + _frequency_problems(order, frequency)
     if sku is None:
         sku = Sku.objects.filter(code=sku_code).first() if sku_code else None
         if sku is None:
@@ -343,6 +343,12 @@ def add_sku_line_item(
     return line
 
 
+def _frequency_problems(order: Order, frequency: str | None) -> list[errors.ApiError]:
+    from orderfactory.subscriptions.services import line_frequency_problems
+
+    return line_frequency_problems(frequency, order.market_id)
+
+
 def _line_to_merge(
     order: Order, sku: Sku, unit_amount_cents: int | None, frequency: str | None
 ) -> LineItem | None:
@@ -360,10 +366,11 @@ def update_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
     require_editable(order)
     if line.item_type != SKU:
         raise errors.ApiErrors([errors.validation("item_type", "cannot be changed by hand", "read_only")])
-    if "quantity" in changes:
-        problems = _quantity_problems(changes["quantity"])
-        if problems:
-            raise errors.ApiErrors(problems)
+    problems = _quantity_problems(changes["quantity"]) if "quantity" in changes else []
+    if "frequency" in changes:
+        problems += _frequency_problems(order, changes["frequency"])
+    if problems:
+        raise errors.ApiErrors(problems)
     for column, value in changes.items():
         setattr(line, column, value)
     line.save()

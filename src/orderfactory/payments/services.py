@@ -14,17 +14,14 @@ import json
 import logging
 import os
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import models, transaction
 
 from orderfactory.catalog.models import Market
 from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save
-from orderfactory.core import clock
+from orderfactory.core import clock, outbound
 from orderfactory.jsonapi import errors
 from orderfactory.jsonapi.errors import ApiError
 from orderfactory.payments.models import (
@@ -80,10 +77,8 @@ def _url_problems(gateway: ExternalGateway, column: str) -> list[ApiError]:
     value = getattr(gateway, column)
     if blank(value):
         return []
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return []
-    return [errors.validation(column, "is invalid", "invalid", value=value)]
+    why = outbound.problem(value)
+    return [errors.validation(column, why, "invalid", value=value)] if why else []
 
 
 URL_COLUMNS = ("authorize_url", "capture_url", "void_url", "refund_url", "token_url")
@@ -348,19 +343,18 @@ def _call(
     if gateway.circuit_state == "open":
         return AuthorizationResult(False, "the gateway's circuit is open")
     body = json.dumps({"data": {"type": kind, "attributes": attributes}}, separators=(",", ":")).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            SIGNATURE_HEADER: sign(body, gateway.shared_secret),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        SIGNATURE_HEADER: sign(body, gateway.shared_secret),
+    }
     for attempt in range(1, attempts + 1):
         try:
-            status, answer = _post(request)
+            status, answer = _post(url, body, headers)
+        except outbound.Refused as exc:
+            # Not sent, and sending again cannot help; the gateway did not fail, so its circuit stays as it is.
+            log.warning("%s to gateway %s not sent: %s", kind, gateway.pk, exc)
+            return AuthorizationResult(False, f"the gateway was not called: its URL {exc}")
         except (_Unreached, _Failed) as exc:
             message = str(exc)
             if attempt < attempts and isinstance(exc, retry_on):
@@ -374,36 +368,19 @@ def _call(
     raise AssertionError("attempts must be at least 1")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A gateway answers where it is asked: a redirect is an answer (a failed one), never followed, since
-    following it would resend the signed body elsewhere or turn the POST into a GET."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def _post(request: urllib.request.Request) -> tuple[int, Any]:
-    """POST and read the answer: (status, parsed JSON or None). 5xx and transport errors raise."""
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """POST through core.outbound and read the answer: (status, parsed JSON or None). A gateway answers where
+    it is asked: a redirect is an answer (a failed one), never followed, since following it would resend the
+    signed body elsewhere. 5xx and transport errors raise."""
     try:
-        with _opener.open(request, timeout=gateway_timeout()) as response:
-            return response.status, _json(response.read(MAX_RESPONSE_BYTES))
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500:
-            raise _Failed(f"the gateway answered {exc.code}") from None
-        return exc.code, _json(exc.read(MAX_RESPONSE_BYTES))
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ConnectionRefusedError):
-            raise _Unreached("the gateway refused the connection") from None
-        if isinstance(exc.reason, TimeoutError):
-            raise _Failed("the gateway did not answer in time") from None
-        raise _Failed(f"the gateway could not be reached: {exc.reason}") from None
-    except TimeoutError:
-        raise _Failed("the gateway did not answer in time") from None
-    except OSError as exc:
-        raise _Failed(f"the gateway connection failed: {exc}") from None
+        answer = outbound.post(url, body, headers, timeout=gateway_timeout(), limit=MAX_RESPONSE_BYTES)
+    except outbound.Unreached as exc:
+        raise _Unreached(f"the gateway {exc}") from None
+    except outbound.Failed as exc:
+        raise _Failed(f"the gateway {exc}") from None
+    if answer.status >= 500:
+        raise _Failed(f"the gateway answered {answer.status}")
+    return answer.status, _json(answer.body)
 
 
 def _json(raw: bytes) -> Any:

@@ -40,6 +40,15 @@ from orderfactory.subscriptions.models import (
 MAX_PREVIEW = 24
 
 
+class RunsToSkip(Integer):
+    """``_skip``: a number of runs, or ``true`` for the next one (``false`` skips none)."""
+
+    def _parse(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, bool):
+            return int(value)
+        return super()._parse(value, pointer)
+
+
 def _policy_attributes() -> tuple[Any, ...]:
     """Our retry and missed-run policy (extensions)."""
     return (
@@ -173,7 +182,7 @@ class OrderSubscriptionResource(Resource):
         *_policy_attributes(),
         Integer("skip_runs", "Ff"),
         Datetime("paused_until", "Ffs"),
-        Integer("_skip", "U", trigger=True),
+        RunsToSkip("_skip", "U", trigger=True),
         Boolean("_unskip", "U", trigger=True),
         Datetime("_pause_until", "U", trigger=True),
         Boolean("_resume", "U", trigger=True),

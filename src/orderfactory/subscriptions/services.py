@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, models, transaction
 
+from orderfactory import config
 from orderfactory.core import clock, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("orderfactory.subscriptions")
 
-MISSED_GRACE = dt.timedelta(seconds=float(os.environ.get("ORDERFACTORY_MISSED_RUN_GRACE_SECONDS", "900")))
+MISSED_GRACE = dt.timedelta(seconds=config.number("ORDERFACTORY_MISSED_RUN_GRACE_SECONDS", 900))
 DEFAULT_POLICY = {
     "payment_retry_attempts": 3,
     "stock_retry_attempts": 2,
@@ -79,6 +79,22 @@ def frequency_problems(
             )
         ]
     return []
+
+
+def line_frequency_problems(frequency: str | None, market_id: str | None) -> list[errors.ApiError]:
+    """A line item's ``frequency`` must be one its market's subscription model allows (resources.json: "must
+    be supported by existing associated subscription_model"); with no model, none is (no subscription could
+    be made of the line). No frequency (null or "") is always fine: the line is bought once."""
+    if frequency in (None, ""):
+        return []
+    model = _model_of_market(market_id)
+    if model is None and not schedule.frequency_problem(frequency):
+        return [
+            errors.validation(
+                "frequency", "is not supported: the market has no subscription model", "inclusion"
+            )
+        ]
+    return frequency_problems(frequency, model)
 
 
 def _wallet_entry_of(order: Any) -> Any:
@@ -326,7 +342,7 @@ def update(
             errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion")
         )
     skip = triggers.get("_skip")
-    if skip is not None and not (isinstance(skip, bool) or (isinstance(skip, int) and 0 <= skip <= 1000)):
+    if skip is not None and not 0 <= skip <= 1000:
         problems.append(
             errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid")
         )
@@ -352,7 +368,8 @@ def update(
     if triggers.get("_convert"):
         _convert(subscription)
     if skip:
-        subscription.skip_runs += 1 if skip is True else int(skip)
+        # "The next N runs are skipped": a repeated (or retried) PATCH skips no more, and never fewer.
+        subscription.skip_runs = max(subscription.skip_runs, skip)
     if triggers.get("_unskip"):
         subscription.skip_runs = 0
     if triggers.get("_pause_until"):
@@ -655,7 +672,8 @@ def failure_kind(errors_details: list[dict[str, Any]], errors_log: dict[str, lis
 
 def on_factory_finished(factory: OrderFactory, status: str) -> None:
     """A run's attempt ended: the run succeeds, is retried after a backoff, or fails; the subscription records
-    it (``last_run_at``, ``occurrencies``, ``succeeded_on_last_run``, ``errors_count``) and is active again.
+    the attempt (``last_run_at``, ``succeeded_on_last_run``; ``errors_count`` for every failed attempt,
+    ``occurrencies`` for a run that succeeded) and is active again.
     ``factory``: the attempt's factory as it was just saved. Only a factory made for a subscription can be a run."""
     if not factory.order_subscription_id:
         return
@@ -689,6 +707,11 @@ def on_factory_finished(factory: OrderFactory, status: str) -> None:
                 else "other"
             )
             run.failure_kind = kind
+            # Every failed attempt counts in Commerce Layer's fields at once, retried or not: a client
+            # watching them must see a failing subscription. The retry is the run's (subscription_runs).
+            subscription.last_run_at = now
+            subscription.errors_count += 1
+            subscription.succeeded_on_last_run = False
             allowed = {
                 "payment": policy(subscription, "payment_retry_attempts"),
                 "stock": policy(subscription, "stock_retry_attempts"),
@@ -700,9 +723,6 @@ def on_factory_finished(factory: OrderFactory, status: str) -> None:
                 )
             else:
                 run.status, run.next_attempt_at = "failed", None
-                subscription.last_run_at = now
-                subscription.errors_count += 1
-                subscription.succeeded_on_last_run = False
                 after = policy(subscription, "after_retries")
                 if after == "deactivate" and subscription.status in ("active", "running"):
                     subscription.status = "inactive"

@@ -18,8 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+
+from orderfactory.core.database import WriteLockTimeout
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -47,7 +48,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.holds_write_lock:
             return
         if not self.write_lock.acquire(timeout=self.lock_timeout):
-            raise OperationalError("database is locked")
+            raise WriteLockTimeout("database is locked")
         self.holds_write_lock = True
 
     def release_write_lock(self) -> None:
