@@ -144,7 +144,7 @@ def failing_webhook(api: Any, *, name: str = "erp") -> tuple[Webhook, WebhookDel
         webhook = Webhook.objects.create(
             name=name,
             topic="orders.place",
-            callback_url="http://127.0.0.1:9/hooks",
+            callback_url="https://erp.example.com/hooks",
             circuit_state="open",
             circuit_failure_count=10,
         )

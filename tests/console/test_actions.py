@@ -243,6 +243,17 @@ def test_reset_a_webhooks_circuit(api, admin):
     assert change.payload["circuit_state"] == ["open", "closed"] and change.who == who(admin)
 
 
+def test_a_circuit_whose_callback_the_outbound_rules_now_refuse_stays_open_with_the_reason(api, admin):
+    """A webhook saved while the operator allowed private networks, which they no longer allow: resetting its
+    circuit is refused with the API's reason (not a 500), and nothing changes."""
+    webhook, _ = failing_webhook(api)
+    with scope.active(api.scope()):
+        Webhook.objects.filter(pk=webhook.pk).update(callback_url="http://127.0.0.1:9/hooks")
+    response = admin.post(f"/console/webhooks/{webhook.pk}/reset-circuit")
+    assert response.status_code == 422 and "must point at a public address" in response.content.decode()
+    assert one(api, Webhook, webhook.pk).circuit_state == "open"
+
+
 def test_redeliver_a_failed_delivery(api, admin):
     webhook, delivery = failing_webhook(api)
     refused = admin.post(f"/console/webhooks/{webhook.pk}/redeliver", {"delivery": delivery.pk})

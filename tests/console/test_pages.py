@@ -211,7 +211,7 @@ def test_an_order_found_by_number_or_email(support, renewal):
 def test_webhook_pages_show_deliveries_and_failures(api, viewer):
     webhook, delivery = failing_webhook(api)
     listing = text_of(viewer.text("/console/webhooks/"))
-    assert "erp orders.place http://127.0.0.1:9/hooks open (10 failures) 0 1" in listing
+    assert "erp orders.place https://erp.example.com/hooks open (10 failures) 0 1" in listing
     page = text_of(viewer.text(f"/console/webhooks/{webhook.pk}"))
     assert "circuit open" in page and "orders.place orders ORDERxxxxx failed 5" in page
     assert "Redeliver" not in page and "Reset the circuit" not in page  # a viewer looks only

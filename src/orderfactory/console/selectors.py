@@ -109,15 +109,13 @@ def renewals_due(now: dt.datetime) -> Renewals:
 
 
 def failing_subscriptions() -> tuple[list[OrderSubscription], int]:
-    """Two queries: the subscriptions whose last run failed, or whose run waits for a retry, and how many."""
+    """Two queries: the subscriptions whose last run failed, or whose run waits for a retry (``retrying``), and
+    how many."""
+    retrying = SubscriptionRun.objects.filter(status="retrying", order_subscription_id=models.OuterRef("pk"))
     qs = (
         OrderSubscription.objects.exclude(status="cancelled")
-        .filter(
-            models.Q(succeeded_on_last_run=False)
-            | models.Q(
-                pk__in=SubscriptionRun.objects.filter(status="retrying").values("order_subscription_id")
-            )
-        )
+        .annotate(retrying=models.Exists(retrying))
+        .filter(models.Q(succeeded_on_last_run=False) | models.Q(retrying=True))
         .order_by("-last_run_at", "id")
     )
     return list(qs[:PANEL_SIZE]), qs.count()

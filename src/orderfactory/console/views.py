@@ -375,12 +375,15 @@ def webhook_detail(request: HttpRequest, webhook_id: str) -> HttpResponse:
 
 @action("admin")
 def webhook_reset_circuit(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    _updated(
-        Webhook.objects.all(),
-        webhook_id,
-        "webhooks",
-        lambda w: events.save_webhook(w, {}, {"_reset_circuit": True}),
-    )
+    try:
+        _updated(
+            Webhook.objects.all(),
+            webhook_id,
+            "webhooks",
+            lambda w: events.save_webhook(w, {}, {"_reset_circuit": True}),
+        )
+    except errors.ApiErrors as exc:  # e.g. a callback URL the outbound rules refuse now
+        return _webhook(request, webhook_id, _problems(exc))
     return _done(request, f"/console/webhooks/{webhook_id}", "Circuit closed: deliveries start again.")
 
 
