@@ -393,7 +393,7 @@ def report(results: dict[str, dict[tuple[str, str], Figures]], sizes: list[str],
     for figures in results.values():
         keys += [k for k in figures if k not in keys]
     width = max(len(f"{t} {n}") for t, n in keys) + 2
-    print(" " * width + "".join(f"{size:>24}" for size in sizes) + "   target")
+    print(" " * width + "".join(f"{size:>27}" for size in sizes) + "   target")
     smallest, largest = sizes[1] if len(sizes) > 1 else sizes[0], sizes[-1]
     for key in keys:
         tenant, name = key
@@ -401,7 +401,7 @@ def report(results: dict[str, dict[tuple[str, str], Figures]], sizes: list[str],
         for size in sizes:
             f = results[size].get(key)
             cells.append(f"{ms(f.cold)} / {ms(f.p50)} / {ms(f.p99)}" if f else "-")
-        line = f"{tenant} {name}".ljust(width) + "".join(f"{c:>24}" for c in cells)
+        line = f"{tenant} {name}".ljust(width) + "".join(f"{c:>27}" for c in cells)
         line += "   " + verdict(results, key, sizes, smallest, largest)
         print(line)
 
