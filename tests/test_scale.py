@@ -6,6 +6,9 @@ each statement they ran as the database would run it prepared: on PostgreSQL the
 (``plan_cache_mode = force_generic_plan``, which knows nothing of the organization), on SQLite the one
 statement plan it has. No statement may read a big table's rows other than through an index condition on
 the organization and mode, or on a key (``id``, a foreign key): then it reads the small tenant's rows only.
+
+The background tests measure what the statements of a scheduler tick, a sweep and a copy read (rows on
+PostgreSQL, virtual machine steps on SQLite) before and after thousands more rows that are not theirs.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection, models, transaction
 
+from orderfactory.addresses.models import Address
+from orderfactory.catalog.models import Sku
 from orderfactory.core import clock, scope
 from orderfactory.core.models import TenantModel
-from orderfactory.customers.models import Customer
+from orderfactory.customers.models import Customer, CustomerAddress
+from orderfactory.events.models import Event, EventStore
 from orderfactory.factories import services as factories
 from orderfactory.factories.models import OrderFactory
 from orderfactory.jsonapi import registry
-from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.payments.models import WireTransfer
+from orderfactory.promotions.models import Coupon
 from orderfactory.subscriptions import services as subscriptions
 from orderfactory.subscriptions.models import OrderSubscription, SubscriptionRun
 from tests.conftest import document
@@ -161,15 +169,6 @@ def multiply(
 
 
 def big_tables() -> list[type[models.Model]]:
-    from orderfactory.addresses.models import Address
-    from orderfactory.catalog.models import Sku
-    from orderfactory.customers.models import Customer, CustomerAddress
-    from orderfactory.events.models import Event, EventStore
-    from orderfactory.factories.models import OrderFactory
-    from orderfactory.orders.models import LineItem, Order, Shipment
-    from orderfactory.payments.models import WireTransfer
-    from orderfactory.promotions.models import Coupon
-
     return [
         Address,
         Customer,

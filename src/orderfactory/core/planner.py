@@ -33,6 +33,7 @@ def tenant_tables() -> list[str]:
 
 
 def tell(using: str = "default", **kwargs: Any) -> None:
+    """post_migrate: tell the planner of database ``using`` the shape of the tenant tables (idempotent)."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         _postgresql(connection)
