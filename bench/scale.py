@@ -10,8 +10,9 @@ over HTTP on a keep-alive connection:
 
 - **customers**: the first page (default order and ``sort=-created_at``), pages 1% and 50% deep (big tenant
   only), ``filter[q][email_eq]`` and ``filter[q][email_cont]``; **orders** ``include=customer``; **order
-  copies** first page; for both tenants. ``cold`` is the first request of its kind after the server started
-  (counts not cached yet), p50/p99 are over the ``--requests`` that follow;
+  copies** first page; for both tenants, interleaved (with no neighbour, "alone", the big tenant's requests
+  still run, on its empty lists). ``cold`` is the first request of its kind after the server started (counts
+  not cached yet), p50/p99 are over the ``--requests`` that follow;
 - **tick**: one ``subscriptions.services.tick()`` in this process, with 20 subscriptions made due before each;
 - **sweep**: one ``factories.services.sweep()`` in this process;
 - **copy**: ``POST /api/order_copies`` of a placed 5-line order over HTTP, then its job
@@ -488,7 +489,7 @@ def main() -> int:
             with serving(env, data_dir) as endpoint:
                 for t in tenants:
                     t.token = token(endpoint, t.app)
-                figures = measure_requests(endpoint, [small, big] if size else [small], args.requests)
+                figures = measure_requests(endpoint, [small, big], args.requests)
                 figures[("big", "tick")] = repeat(lambda: tick(big), max(3, args.requests // 4))
                 figures[("big", "sweep")] = repeat(sweep, args.requests)
                 figures[("big", "copy")] = repeat(lambda: copy(endpoint, big), max(3, args.requests // 4))
