@@ -234,6 +234,21 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
         yield captured
 
 
+@contextmanager
+def generic_plans() -> Iterator[None]:
+    """PostgreSQL plans every prepared statement of this connection generically (for any values) meanwhile."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET plan_cache_mode")
+
+
 KEY_CONDITION = re.compile(r"\b(?:id|\w+_id)\)?(?:::text)?\s*=")
 
 
@@ -292,18 +307,14 @@ def test_no_list_of_a_small_tenant_reads_its_big_neighbours_rows(make_api):
         multiply(model, big.organization.id, BIG, prefixes)
         assert model._base_manager.filter(organization_id=big.organization.id).count() > BIG, model
     analyze()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
-
-    with statements() as captured:
+    with generic_plans(), statements() as captured:
         for path, params in requests(ids):
             r = small.get(path, params)
             assert r.status == 200, (path, params, r)
 
     names = itertools.count()
     checked, wrong = 0, []
-    try:
+    with generic_plans():
         for sql, params in captured:
             if connection.vendor == "postgresql":
                 scans = postgresql_scans(sql, params, names)
@@ -319,10 +330,6 @@ def test_no_list_of_a_small_tenant_reads_its_big_neighbours_rows(make_api):
                 )
                 if kind in ("Seq Scan", "SCAN") or not scoped:
                     wrong.append((kind, table, condition, sql[:300]))
-    finally:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("RESET plan_cache_mode")
     assert checked > 100  # the lists did read the big tables
     assert not wrong, "\n".join(map(str, wrong))
 
