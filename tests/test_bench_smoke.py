@@ -1,4 +1,4 @@
-"""The benchmarks run end to end: bench/api_read.py and bench/copy_throughput.py start their servers, seed,
+"""The benchmarks run end to end: bench/api_read.py, bench/copy_throughput.py and bench/scale.py start their servers, seed,
 measure their phases and print the ratios.
 
 Smoke tests of the benchmarks themselves, with tiny data sets; they assert no timing.
@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +59,23 @@ def test_copy_benchmark_runs_end_to_end() -> None:
         ["per", "copy", "at", "6"],
     ], completed.stdout
     assert ["cost", "6/3"] in [row[:2] for row in rows], completed.stdout
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("ORDERFACTORY_DATABASE_URL")),
+    reason="runs on its own SQLite file: once per suite is enough",
+)
+def test_scale_benchmark_runs_end_to_end() -> None:
+    # Its own server on a temporary SQLite database, whatever this run's database is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
+    command = [sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "3000", "--requests", "2"]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    header = next(line for line in lines if line.rstrip().endswith("target"))
+    assert header.split() == ["alone", "3,000", "target"], completed.stdout
+    names = [" ".join(line.split()[:4]) for line in lines if line.startswith(("small ", "big "))]
+    for name in ("small first page", "big page 50% deep", "big filter email_cont", "big tick", "big copy"):
+        assert any(n.startswith(name) for n in names), (name, completed.stdout)
+    assert "p50 " in completed.stdout and "(< 100)" in completed.stdout

@@ -1,4 +1,4 @@
-"""The response cache of cacheable resources: served while nothing of the caller's organization and mode was
+"""The response cache of cacheable resources, and the counts of big lists: served while nothing of the caller's organization and mode was
 written since, whoever wrote it and however."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from orderfactory import cache
-from orderfactory.catalog.models import PriceList
+from orderfactory.addresses.models import Address
+from orderfactory.catalog.models import PriceList, ShippingCategory
 from orderfactory.core import scope
 from orderfactory.core.models import CacheVersion
+from orderfactory.inventory.models import InventoryModel, InventoryStockLocation, StockLocation
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +124,101 @@ def test_a_transaction_bumps_the_shared_version_once_and_a_rolled_back_one_not_a
         with transaction.atomic():
             PriceList.objects.create(name="E", currency_code="EUR")
         assert version() == start + 2
+
+
+# --- counts: meta.record_count of lists that counted at least COUNT_CACHED_FROM rows -------------------------
+
+
+@pytest.fixture
+def counted_from_three(monkeypatch):
+    """Counts of three rows or more are kept (a thousand in production: docs/decisions.md, "Scale")."""
+    monkeypatch.setattr(cache, "COUNT_CACHED_FROM", 3)
+
+
+def _categories(api, names):
+    return [api.create("shipping_categories", {"name": name}) for name in names]
+
+
+def _count(api, path="shipping_categories", **params):
+    r = api.get(path, params)
+    assert r.status == 200, r
+    return r.json["meta"]["record_count"]
+
+
+def _counts(queries):
+    return [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+
+
+def test_a_big_lists_count_is_not_counted_again_while_nothing_is_written(api, django_assert_num_queries):
+    rows = 1000  # cache.COUNT_CACHED_FROM
+    with scope.active(api.scope()):
+        ShippingCategory.objects.bulk_create([ShippingCategory(name=f"c{i}") for i in range(rows)])
+    # counted up to the bound and found at it; the version row; counted in full; the page
+    with django_assert_num_queries(4) as first:
+        assert _count(api) == rows
+    assert len(_counts(first)) == 2
+    # the version row; the page
+    with django_assert_num_queries(2) as second:
+        assert _count(api) == rows
+    assert not _counts(second) and "core_cacheversion" in second.captured_queries[0]["sql"]
+    # a list below the bound is counted each time, up to the bound: one query, and no version row
+    with django_assert_num_queries(2) as small:
+        assert _count(api, **{"filter[q][name_eq]": "c1"}) == 1
+    assert len(_counts(small)) == 1 and "core_cacheversion" not in small.captured_queries[0]["sql"]
+
+
+def test_a_kept_count_is_never_stale_after_a_write(api, other_org, counted_from_three):
+    created = _categories(api, ["a", "b", "c", "d"])
+    in_abc = {"filter[q][name_in]": "a,b,c"}
+    assert _count(api) == 4
+    assert _count(api, **in_abc) == 3  # each filter has its own count
+    _categories(api, ["e"])
+    assert _count(api) == 5 and _count(api, **in_abc) == 3
+    assert api.delete(f"shipping_categories/{created[0]['id']}").status == 204
+    assert _count(api) == 4 and _count(api, **in_abc) == 2
+    with scope.active(api.scope()):
+        ShippingCategory.objects.filter(name="e").delete()  # no API, no hook: the execute wrapper sees it
+    assert _count(api) == 3
+    # another organization's writes leave the count kept
+    _categories(other_org, ["x", "y", "z"])
+    with CaptureQueriesContext(connection) as queries:
+        assert _count(api) == 3 and _count(other_org) == 3
+    assert len(_counts(queries)) == 2  # other_org's, counted up to the bound and in full
+
+
+def test_relationship_lists_keep_their_own_counts(api, counted_from_three):
+    with scope.active(api.scope()):
+        model = InventoryModel.objects.create(name="Europe")
+        for i in range(3):
+            address = Address.objects.create(line_1="1 Main St", city="Rome", country_code="IT", phone="1")
+            location = StockLocation.objects.create(name=f"WH {i}", number=i, address=address)
+            InventoryStockLocation.objects.create(priority=i, stock_location=location, inventory_model=model)
+    links = f"inventory_models/{model.id}/inventory_stock_locations"
+    assert _count(api, links) == 3 and _count(api, "inventory_stock_locations") == 3
+    with scope.active(api.scope()):
+        other = InventoryModel.objects.create(name="Asia")
+        InventoryStockLocation.objects.create(priority=9, stock_location=location, inventory_model=other)
+    assert _count(api, "inventory_stock_locations") == 4 and _count(api, links) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_committed_by_another_process_refreshes_the_count(make_api, counted_from_three):
+    api = make_api()
+    _categories(api, ["a", "b", "c"])
+    assert _count(api) == 3
+    tenant = (api.organization.id, "test")
+    generation = cache._local_generation.get(tenant, 0)
+    with scope.active(api.scope()):
+        ShippingCategory.objects.create(name="elsewhere")
+    # Another process sees only the database: this process's own generation as it was before the write.
+    cache._local_generation[tenant] = generation
+    assert _count(api) == 4
+
+
+def test_counts_are_not_kept_with_the_cache_disabled(api, settings, counted_from_three):
+    settings.ORDERFACTORY = {**settings.ORDERFACTORY, "RESPONSE_CACHE": False}
+    _categories(api, ["a", "b", "c"])
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert _count(api) == 3
+        assert len(_counts(queries)) == 1 and not any("core_cacheversion" in q["sql"] for q in queries)

@@ -130,6 +130,7 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
             meta={"mode": scope.mode, "organization_id": scope.organization_id},
             on_write=hooks.on_write,
             public=scope.application_kind == "sales_channel",
+            count=cache.count,
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None

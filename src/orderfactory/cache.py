@@ -13,6 +13,9 @@ alike) and bumps the version of the writer's (organization, mode):
 A cached document is keyed by its URL and caller kind and stored with the (database version, local
 generation) it was rendered under; a read that sees other numbers renders again. A hit costs one indexed
 read of the version row. ``ORDERFACTORY_RESPONSE_CACHE=off`` disables the cache.
+
+The same versions keep the ``meta.record_count`` of every list, of any resource, that counted at least
+COUNT_CACHED_FROM rows (``count``): counting a big tenant's rows on every page would cost a scan of them all.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, connections, transaction
+from django.db import connection, connections, models, transaction
 from django.db.backends.signals import connection_created
 
 from orderfactory.core import scope as scopes
@@ -180,4 +183,45 @@ def store(cache_key: tuple[Any, ...], versions: tuple[int, int], body: bytes) ->
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _counts.clear()
         _local_generation.clear()
+
+
+# --- counts -----------------------------------------------------------------------------------------------
+
+# Counts of at least this many rows are kept; below it, counting again (at most this many rows, through the
+# list's own index) costs less than reading the version row. Figures: docs/decisions.md, "Scale".
+COUNT_CACHED_FROM = 1000
+_counts: OrderedDict[tuple[Any, ...], tuple[tuple[int, int], int]] = OrderedDict()
+
+
+def count(key: tuple[Any, ...], ordered: models.QuerySet) -> int:
+    """The number of rows of a list: ``ordered`` is its queryset in list order, ``key`` what else names the
+    list (its path and filters). A count of at least COUNT_CACHED_FROM rows is kept, per caller and key, until
+    a write of the caller's organization and mode; smaller lists are counted each time, up to that many rows in
+    list order (so that even a generic plan walks the tenant's index, not the table)."""
+    if not enabled():
+        return ordered.count()
+    current = scopes.current()
+    tenant = (current.organization_id, current.mode)
+    # A resource's queryset may narrow by the caller's application or markets: each gets its own count.
+    cache_key = (tenant, current.application_id, current.market_ids, *key)
+    with _lock:
+        entry = _counts.get(cache_key)
+    if entry is None:
+        bounded = ordered[:COUNT_CACHED_FROM].count()
+        if bounded < COUNT_CACHED_FROM:
+            return bounded
+    versions = _versions(tenant)
+    if entry is not None and entry[0] == versions:
+        return entry[1]
+    counted = ordered.count()
+    with _lock:
+        if counted < COUNT_CACHED_FROM:
+            _counts.pop(cache_key, None)
+        else:
+            _counts[cache_key] = (versions, counted)
+            _counts.move_to_end(cache_key)
+            while len(_counts) > MAX_ENTRIES:
+                _counts.popitem(last=False)
+    return counted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 
 class Address(TenantModel):
@@ -24,3 +24,6 @@ class Address(TenantModel):
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     billing_info = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("address_tenant", "created_at")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 UNITS_OF_WEIGHT = ("gr", "oz", "lb")
 SHIPPING_SCHEMES = ("flat", "weight_tiered", "external")
@@ -23,6 +23,9 @@ class Merchant(TenantModel):
     name = models.CharField(max_length=255)
     address = models.ForeignKey("addresses.Address", on_delete=models.PROTECT, related_name="+")
 
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("merchant_tenant", "created_at")]
+
 
 class PriceList(TenantModel):
     name = models.CharField(max_length=255)
@@ -33,6 +36,7 @@ class PriceList(TenantModel):
 
     class Meta(TenantModel.Meta):
         constraints = [unique_code("price_list")]
+        indexes = [tenant_index("price_list_tenant", "created_at")]
 
 
 class ShippingCategory(TenantModel):
@@ -41,6 +45,7 @@ class ShippingCategory(TenantModel):
 
     class Meta(TenantModel.Meta):
         constraints = [unique_code("shipping_category")]
+        indexes = [tenant_index("shipping_category_tenant", "created_at")]
         verbose_name_plural = "shipping categories"
 
 
@@ -78,6 +83,7 @@ class Market(TenantModel):
 
     class Meta(TenantModel.Meta):
         constraints = [unique_code("market")]
+        indexes = [tenant_index("market_tenant", "created_at")]
 
 
 class Sku(TenantModel):
@@ -95,12 +101,14 @@ class Sku(TenantModel):
 
     class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["organization", "mode", "code"], name="sku_code_uniq")]
+        indexes = [tenant_index("sku_tenant", "created_at")]
 
 
 class Price(TenantModel):
     """The amount of one SKU in one price list; its currency is the price list's, copied when written."""
 
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
+    # Found through price_price_list_sku_uniq, which leads with it.
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices", db_index=False)
     sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="prices")
     currency_code = models.CharField(max_length=3)
     amount_cents = models.BigIntegerField()
@@ -112,6 +120,7 @@ class Price(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["price_list", "sku"], name="price_price_list_sku_uniq")
         ]
+        indexes = [tenant_index("price_tenant", "created_at")]
 
 
 class ShippingMethod(TenantModel):
@@ -147,3 +156,6 @@ class ShippingMethod(TenantModel):
         on_delete=models.PROTECT,
         related_name="shipping_methods",
     )
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("shipping_method_tenant", "created_at")]

@@ -53,14 +53,25 @@ class UnscopedManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ig
     """For system code only (worker claims, sweeps, scheduler): reads across scopes."""
 
 
+def tenant_index(name: str, *fields: str) -> models.Index:
+    """An index of one organization's rows of one mode, in the order of ``fields`` then ``id``: every query of
+    a tenant table filters by both, so an index that leads with them reads that tenant's rows only, whatever
+    its neighbours hold (docs/decisions.md, "Scale"). Each tenant table has one in its lists' default order
+    (``created_at``, ``id``), and more for the columns its lists commonly filter by."""
+    return models.Index(fields=["organization", "mode", *fields, "id"], name=name)
+
+
 class TenantModel(models.Model):
     id = models.CharField(primary_key=True, max_length=10, default=new_id, editable=False)
-    organization = models.ForeignKey("oauth.Organization", on_delete=models.CASCADE, related_name="+")
+    # No index of their own: each table's tenant_index() leads with them.
+    organization = models.ForeignKey(
+        "oauth.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     mode = models.CharField(max_length=4)
     reference = models.CharField(max_length=255, null=True, blank=True)
     reference_origin = models.CharField(max_length=255, null=True, blank=True)
     metadata = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
     objects = TenantManager()

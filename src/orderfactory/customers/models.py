@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 CUSTOMER_STATUSES = ("prospect", "acquired", "repeat")
 
@@ -24,6 +24,10 @@ class Customer(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "mode", "email"], name="customer_email_uniq")
         ]
+        indexes = [
+            tenant_index("customer_tenant", "created_at"),
+            tenant_index("customer_status", "status", "created_at"),
+        ]
 
     @property
     def has_password(self) -> bool:
@@ -35,6 +39,9 @@ class CustomerAddress(TenantModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="customer_addresses")
     address = models.ForeignKey("addresses.Address", on_delete=models.PROTECT, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("customer_address_tenant", "created_at")]
 
 
 class CustomerPaymentSource(TenantModel):
@@ -61,3 +68,4 @@ class CustomerPaymentSource(TenantModel):
                 name="customer_payment_source_source_uniq",
             )
         ]
+        indexes = [tenant_index("customer_payment_source_tenant", "created_at")]

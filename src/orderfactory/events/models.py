@@ -6,7 +6,7 @@ import secrets
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 
 def new_shared_secret() -> str:
@@ -26,7 +26,10 @@ class EventStore(TenantModel):
     uuid = models.CharField(max_length=64, null=True, blank=True)  # the request id
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["resource_id", "created_at"], name="event_store_resource")]
+        indexes = [
+            tenant_index("event_store_tenant", "created_at"),
+            models.Index(fields=["resource_id", "created_at"], name="event_store_resource"),
+        ]
 
 
 class Event(TenantModel):
@@ -39,8 +42,9 @@ class Event(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [
+            tenant_index("event_tenant", "created_at"),
+            tenant_index("event_tenant_name", "name", "created_at"),
             models.Index(fields=["resource_id", "created_at"], name="event_resource"),
-            models.Index(fields=["name"], name="event_name"),
         ]
 
 
@@ -55,7 +59,10 @@ class Webhook(TenantModel):
     circuit_failure_count = models.IntegerField(default=0)
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["topic"], name="webhook_topic")]
+        indexes = [
+            tenant_index("webhook_tenant", "created_at"),
+            tenant_index("webhook_tenant_topic", "topic"),
+        ]
 
 
 class WebhookDelivery(TenantModel):
@@ -68,6 +75,9 @@ class WebhookDelivery(TenantModel):
     status = models.CharField(max_length=16, default="pending")  # pending | delivered | failed
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("webhook_delivery_tenant", "created_at")]
 
 
 class EventCallback(TenantModel):
@@ -82,3 +92,6 @@ class EventCallback(TenantModel):
     payload = models.JSONField(default=dict)
     response_code = models.CharField(max_length=8, null=True, blank=True)
     response_message = models.CharField(max_length=1024, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("event_callback_tenant", "created_at")]

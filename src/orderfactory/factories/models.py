@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 KINDS = ("order_copies", "recurring_order_copies")
 STATUSES = ("pending", "in_progress", "aborted", "failed", "completed")
@@ -56,8 +56,12 @@ class OrderFactory(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [
+            tenant_index("factory_tenant", "created_at"),
+            # order_copies and recurring_order_copies list one type each
+            tenant_index("factory_tenant_type", "type", "created_at"),
+            tenant_index("factory_tenant_status", "type", "status", "created_at"),
+            # the sweep, across tenants
             models.Index(fields=["status", "lease_expires_at"], name="factory_lease"),
-            models.Index(fields=["type", "created_at"], name="factory_type"),
         ]
         verbose_name_plural = "order factories"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 STRATEGIES = ("no_split", "split_shipments", "ship_from_primary", "ship_from_first_available_or_primary")
 LABEL_FORMATS = ("PDF", "ZPL", "EPL2", "PNG")
@@ -18,6 +18,9 @@ class InventoryModel(TenantModel):
     stock_reservation_cutoff = models.IntegerField(default=3600)
     put_stock_transfers_on_hold = models.BooleanField(default=False)
     manual_stock_decrement = models.BooleanField(default=False)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("inventory_model_tenant", "created_at")]
 
 
 class StockLocation(TenantModel):
@@ -39,13 +42,15 @@ class StockLocation(TenantModel):
                 fields=["organization", "mode", "number"], name="stock_location_number_uniq"
             ),
         ]
+        indexes = [tenant_index("stock_location_tenant", "created_at")]
 
 
 class InventoryStockLocation(TenantModel):
     priority = models.IntegerField()
     on_hold = models.BooleanField(default=False)
+    # Found through inventory_stock_location_uniq, which leads with it.
     stock_location = models.ForeignKey(
-        StockLocation, on_delete=models.CASCADE, related_name="inventory_stock_locations"
+        StockLocation, on_delete=models.CASCADE, related_name="inventory_stock_locations", db_index=False
     )
     inventory_model = models.ForeignKey(
         InventoryModel, on_delete=models.CASCADE, related_name="inventory_stock_locations"
@@ -57,11 +62,15 @@ class InventoryStockLocation(TenantModel):
                 fields=["stock_location", "inventory_model"], name="inventory_stock_location_uniq"
             ),
         ]
+        indexes = [tenant_index("inventory_location_tenant", "created_at")]
 
 
 class StockItem(TenantModel):
     quantity = models.IntegerField()
-    stock_location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="stock_items")
+    # Found through stock_item_stock_location_sku_uniq, which leads with it.
+    stock_location = models.ForeignKey(
+        StockLocation, on_delete=models.CASCADE, related_name="stock_items", db_index=False
+    )
     sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="stock_items")
 
     class Meta(TenantModel.Meta):
@@ -73,3 +82,4 @@ class StockItem(TenantModel):
                 condition=models.Q(quantity__gte=0), name="stock_item_quantity_not_negative"
             ),
         ]
+        indexes = [tenant_index("stock_item_tenant", "created_at")]

@@ -36,6 +36,7 @@ import orjson
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
+from psycopg import sql as psycopg_sql
 
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi import resource as r
@@ -53,12 +54,12 @@ _SCALAR: dict[str, Callable[[str, Any], Q]] = {
     "gteq": lambda p, v: Q(**{f"{p}__gte": v}),
     "matches": lambda p, v: Q(**{f"{p}__of_like": v}),
     "does_not_match": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__of_like": v}),
-    "start": lambda p, v: Q(**{f"{p}__istartswith": v}),
-    "not_start": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__istartswith": v}),
-    "end": lambda p, v: Q(**{f"{p}__iendswith": v}),
-    "not_end": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__iendswith": v}),
-    "cont": lambda p, v: Q(**{f"{p}__icontains": v}),
-    "not_cont": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__icontains": v}),
+    "start": lambda p, v: Q(**{f"{p}__of_like": f"{_literal(v)}%"}),
+    "not_start": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__of_like": f"{_literal(v)}%"}),
+    "end": lambda p, v: Q(**{f"{p}__of_like": f"%{_literal(v)}"}),
+    "not_end": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__of_like": f"%{_literal(v)}"}),
+    "cont": lambda p, v: Q(**{f"{p}__of_like": f"%{_literal(v)}%"}),
+    "not_cont": lambda p, v: Q(**{f"{p}__isnull": False}) & ~Q(**{f"{p}__of_like": f"%{_literal(v)}%"}),
 }
 # Ransack's case-insensitive ``i_cont`` (the dashboard apps search with ``name_i_cont``) is ``cont``, which is
 # case-insensitive already.
@@ -318,6 +319,11 @@ def _compare(base: str, path: Path, value: Any) -> Q:
     return _SCALAR[base](path.lookup, value)
 
 
+def _literal(text: str) -> str:
+    """``text`` as a LIKE pattern that matches it literally (backslash escapes, as ``Like`` declares)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _build(predicate: str, path: Path, value: Any) -> Q:
     if value is None:
         return Q()
@@ -386,22 +392,34 @@ def _true_of_null(predicate: str, value: Any) -> bool:
 @models.CharField.register_lookup
 @models.TextField.register_lookup
 class Like(models.Lookup):
-    """Ransack ``matches``: the caller's own LIKE pattern, case-insensitive on every backend, with backslash
-    escaping ``%``, ``_`` and itself on both (PostgreSQL's default, which SQLite must be told)."""
+    """A LIKE pattern (Ransack ``matches``, and ``start``/``end``/``cont`` as patterns), case-insensitive on
+    every backend, with backslash escaping ``%``, ``_`` and itself on both (PostgreSQL's default, which SQLite
+    must be told).
+
+    On PostgreSQL it is ``ILIKE``, which the trigram indexes of the searched columns serve (docs/decisions.md,
+    "Scale"), and the pattern is written into the statement, quoted by psycopg, not sent as a parameter: a
+    prepared statement's generic plan cannot see a parameter, so it would guess how many rows match and walk
+    the tenant's whole index for a rare substring; a written pattern is planned for what it is."""
 
     lookup_name = "of_like"
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+    @staticmethod
+    def pattern(value: str) -> str:
         # A final backslash that escapes nothing stands for itself (PostgreSQL refuses such a pattern, SQLite
         # matches nothing with it): doubled, it means the same on both.
         trailing = len(value) - len(value.rstrip("\\"))
-        return "%s", [value + "\\" if trailing % 2 else value]
+        return value + "\\" if trailing % 2 else value
+
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [self.pattern(value)]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
         if connection.vendor == "postgresql":
-            return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+            connection.ensure_connection()  # quoted for this connection's settings, as PostgreSQL reads it
+            pattern = psycopg_sql.quote(self.pattern(str(self.rhs)), connection.connection).replace("%", "%%")
+            return f"{lhs} ILIKE {pattern}", list(lhs_params)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
 
 

@@ -39,6 +39,9 @@ class Context:
     on_write: Callable[[str, str, models.Model, dict[str, Any] | None], None] | None = None
     # Public (sales channel) callers may only do what a resource opens to them (Resource.sales_channel_actions).
     public: bool = False
+    # How a list's meta.record_count is counted: (what names the list: caller kind, path, filters; its queryset
+    # in list order) -> rows. The glue layer may keep counts (orderfactory.cache.count).
+    count: Callable[[tuple[Any, ...], models.QuerySet], int] = lambda key, ordered: ordered.count()
 
 
 def respond(document: dict[str, Any] | None, status: int = 200) -> HttpResponse:
@@ -174,14 +177,21 @@ def render_list(
             qs = qs.filter(pk__in=resource.queryset().alias(**aliases).filter(condition.q()).values("pk"))
         else:
             qs = qs.filter(condition.q())
-    record_count = qs.count()
+    ordering = query.order_by(resource, q.sort)
+    ordered = qs.order_by(*ordering)
+    filters = tuple((k, v) for k, v in q.params if k.startswith("filter["))
+    record_count = ctx.count((ctx.public, request.path, filters), ordered)
     page_count = math.ceil(record_count / q.page_size)
     offset = (q.page_number - 1) * q.page_size
     renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public)
     if offset >= record_count:
         data: list[dict[str, Any]] = []
     else:
-        page = qs.order_by(*query.order_by(resource, q.sort))[offset : offset + q.page_size]
+        page = ordered[offset : offset + q.page_size]
+        if offset:
+            # A deferred join: the keys of the page are found in the list's index alone (the rows skipped are
+            # never read), then only the page's rows are read.
+            page = resource.queryset().filter(pk__in=page.values("pk")).order_by(*ordering)
         data = renderer.render_with_includes(resource, page, q.include)
     document: dict[str, Any] = {"data": data}
     _attach_included(document, renderer, data)

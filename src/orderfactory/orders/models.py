@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 ORDER_STATUSES = ("draft", "pending", "editing", "placing", "placed", "approved", "cancelled")
 PAYMENT_STATUSES = (
@@ -50,7 +50,7 @@ class Order(TenantModel):
     affiliate_code = _text()
     autorefresh = models.BooleanField(default=True)
     place_async = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, default="draft", db_index=True)
+    status = models.CharField(max_length=16, default="draft")
     payment_status = models.CharField(max_length=24, default="unpaid")
     fulfillment_status = models.CharField(max_length=16, default="unfulfilled")
     guest = models.BooleanField(default=False)
@@ -133,6 +133,10 @@ class Order(TenantModel):
                 condition=models.Q(number__isnull=False),
             )
         ]
+        indexes = [
+            tenant_index("order_tenant", "created_at"),
+            tenant_index("order_tenant_status", "status", "created_at"),
+        ]
 
     @property
     def editable(self) -> bool:
@@ -181,9 +185,13 @@ class Shipment(TenantModel):
         "catalog.ShippingMethod", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("shipment_tenant", "created_at")]
+
 
 class LineItem(TenantModel):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
+    # Found through line_item_order_type, which leads with it.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items", db_index=False)
     sku_code = _text()
     bundle_code = _text()
     quantity = models.IntegerField(default=1)
@@ -216,7 +224,10 @@ class LineItem(TenantModel):
     )
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["order", "item_type"], name="line_item_order_type")]
+        indexes = [
+            tenant_index("line_item_tenant", "created_at"),
+            models.Index(fields=["order", "item_type"], name="line_item_order_type"),
+        ]
 
 
 class StockAllocation(TenantModel):
@@ -227,6 +238,9 @@ class StockAllocation(TenantModel):
     stock_item = models.ForeignKey("inventory.StockItem", on_delete=models.PROTECT, related_name="+")
     quantity = models.IntegerField()
     released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("stock_allocation_tenant", "created_at")]
 
 
 class OrderNumberSequence(models.Model):

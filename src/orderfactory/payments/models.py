@@ -6,7 +6,7 @@ import secrets
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 # Commerce Layer's payment source types (payment_methods.payment_source_type). We serve the last two.
 PAYMENT_SOURCE_TYPES = (
@@ -35,6 +35,9 @@ class ManualGateway(TenantModel):
     force_payments = models.BooleanField(default=False)
     disabled_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("manual_gateway_tenant", "created_at")]
+
 
 class ExternalGateway(TenantModel):
     """A gateway the merchant runs: we POST authorizations, captures, voids and refunds to its URLs."""
@@ -51,6 +54,9 @@ class ExternalGateway(TenantModel):
     circuit_failure_count = models.IntegerField(default=0)
     shared_secret = models.CharField(max_length=255, default=new_shared_secret)
     external_includes = models.JSONField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("external_gateway_tenant", "created_at")]
 
 
 class PaymentMethod(TenantModel):
@@ -76,7 +82,10 @@ class PaymentMethod(TenantModel):
     store_id = models.CharField(max_length=10, null=True, blank=True)
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["payment_gateway_type", "payment_gateway_id"])]
+        indexes = [
+            tenant_index("payment_method_tenant", "created_at"),
+            models.Index(fields=["payment_gateway_type", "payment_gateway_id"]),
+        ]
 
     @property
     def payment_gateway(self) -> ManualGateway | ExternalGateway | None:
@@ -95,6 +104,7 @@ class PaymentSource(TenantModel):
 
     class Meta(TenantModel.Meta):
         abstract = True
+        indexes = [tenant_index("%(class)s_tenant", "created_at")]
 
 
 class WireTransfer(PaymentSource):

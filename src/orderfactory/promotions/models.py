@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 
 class PercentageDiscountPromotion(TenantModel):
@@ -38,6 +38,7 @@ class PercentageDiscountPromotion(TenantModel):
                 name="percentage_discount_promotion_usage_count_positive",
             ),
         ]
+        indexes = [tenant_index("promotion_tenant", "created_at")]
 
 
 class CouponCodesPromotionRule(TenantModel):
@@ -46,6 +47,9 @@ class CouponCodesPromotionRule(TenantModel):
     promotion = models.OneToOneField(
         PercentageDiscountPromotion, on_delete=models.CASCADE, related_name="coupon_codes_promotion_rule"
     )
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("promotion_rule_tenant", "created_at")]
 
 
 class Coupon(TenantModel):
@@ -67,3 +71,4 @@ class Coupon(TenantModel):
                 condition=models.Q(usage_count__gte=0), name="coupon_usage_count_positive"
             ),
         ]
+        indexes = [tenant_index("coupon_tenant", "created_at")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from orderfactory.core.models import TenantModel
+from orderfactory.core.models import TenantModel, tenant_index
 
 SUBSCRIPTION_STATUSES = ("draft", "inactive", "active", "running", "cancelled")
 STRATEGIES = ("by_frequency", "by_line_items")
@@ -39,10 +39,13 @@ class SubscriptionModel(TenantModel, RetryPolicy):
     auto_activate = models.BooleanField(default=True)
     auto_cancel = models.BooleanField(default=False)
 
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("subscription_model_tenant", "created_at")]
+
 
 class OrderSubscription(TenantModel, RetryPolicy):
     number = models.CharField(max_length=255, null=True, blank=True)
-    status = models.CharField(max_length=16, default="draft", db_index=True)
+    status = models.CharField(max_length=16, default="draft")
     frequency = models.CharField(max_length=100)
     activate_by_source_order = models.BooleanField(default=True)
     place_target_order = models.BooleanField(default=True)
@@ -51,7 +54,7 @@ class OrderSubscription(TenantModel, RetryPolicy):
     starts_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
-    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
     occurrencies = models.IntegerField(default=0)
     errors_count = models.IntegerField(default=0)
     succeeded_on_last_run = models.BooleanField(null=True, blank=True)
@@ -90,7 +93,14 @@ class OrderSubscription(TenantModel, RetryPolicy):
     renewal_alert_sent_for = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["status", "next_run_at"], name="subscription_due")]
+        indexes = [
+            tenant_index("subscription_tenant", "created_at"),
+            tenant_index("subscription_tenant_status", "status", "created_at"),
+            tenant_index("subscription_tenant_next_run", "next_run_at"),
+            # the scheduler, across tenants: due runs, and renewal alerts (one range per alert period)
+            models.Index(fields=["status", "next_run_at"], name="subscription_due"),
+            models.Index(fields=["renewal_alert_period", "next_run_at"], name="subscription_alert"),
+        ]
 
     @property
     def is_active(self) -> bool:
@@ -115,17 +125,21 @@ class OrderSubscriptionItem(TenantModel):
         "orders.LineItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("subscription_item_tenant", "created_at")]
+
 
 class SubscriptionRun(TenantModel):
     """One scheduled run of a subscription, whatever number of attempts it takes."""
 
+    # Found through subscription_run_uniq, which leads with it.
     order_subscription = models.ForeignKey(
-        OrderSubscription, on_delete=models.CASCADE, related_name="subscription_runs"
+        OrderSubscription, on_delete=models.CASCADE, related_name="subscription_runs", db_index=False
     )
     scheduled_at = models.DateTimeField()
     status = models.CharField(max_length=16, default="running")
     attempts = models.IntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     missed = models.BooleanField(default=False)
     missed_runs_policy = models.CharField(max_length=16, null=True, blank=True)
     failure_kind = models.CharField(max_length=16, null=True, blank=True)  # payment | stock | other
@@ -139,6 +153,12 @@ class SubscriptionRun(TenantModel):
                 fields=["order_subscription", "scheduled_at"], name="subscription_run_uniq"
             )
         ]
+        indexes = [
+            tenant_index("subscription_run_tenant", "created_at"),
+            tenant_index("subscription_run_status", "status", "created_at"),
+            # the scheduler's retries, across tenants
+            models.Index(fields=["status", "next_attempt_at"], name="subscription_run_retry"),
+        ]
 
 
 class SubscriptionRunAttempt(TenantModel):
@@ -151,3 +171,6 @@ class SubscriptionRunAttempt(TenantModel):
         "factories.OrderFactory", on_delete=models.CASCADE, related_name="run_attempt"
     )
     number = models.IntegerField()
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("subscription_attempt_tenant", "created_at")]

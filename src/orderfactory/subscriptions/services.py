@@ -616,6 +616,20 @@ def _attempt(subscription: OrderSubscription, run: SubscriptionRun) -> None:
         hooks.event("order_subscriptions.run", "order_subscriptions", subscription)
 
 
+def _alert_periods(now: dt.datetime) -> list[int]:
+    """The distinct ``renewal_alert_period`` of subscriptions with a run to come, one index lookup each (the
+    subscription_alert index, in period order) rather than a scan of every subscription."""
+    periods: list[int] = []
+    while True:
+        following = OrderSubscription.unscoped.filter(next_run_at__gt=now)
+        if periods:
+            following = following.filter(renewal_alert_period__gt=periods[-1])
+        period = following.order_by("renewal_alert_period").values_list("renewal_alert_period", flat=True)[:1]
+        if not period:
+            return periods
+        periods.append(period[0])
+
+
 def _renewal_alerts(now: dt.datetime, batch: int) -> int:
     """``order_subscriptions.renewal_alert``, ``renewal_alert_period`` hours before each run, once per run."""
     sent = 0
@@ -623,8 +637,10 @@ def _renewal_alerts(now: dt.datetime, batch: int) -> int:
         status__in=("active", "running"), next_run_at__gt=now
     ).exclude(renewal_alert_sent_for=models.F("next_run_at"))
     # Whose window is open, decided in SQL (one condition per distinct period, at most 720), so subscriptions
-    # whose window is not open yet cannot crowd out those whose window is.
-    periods = set(pending.values_list("renewal_alert_period", flat=True).distinct())
+    # whose window is not open yet cannot crowd out those whose window is. Each condition is a range of the
+    # subscription_alert index: the rows read are those whose window is open, however many subscriptions
+    # there are.
+    periods = _alert_periods(now)
     if not periods:
         return 0
     window = models.Q()
