@@ -49,6 +49,12 @@ def test_the_demo_makes_a_shop_to_try_once(capsys: Any) -> None:
         for subscription in subscriptions:
             assert subscription.next_run_at is not None
             assert 89 <= (subscription.next_run_at - before).total_seconds() <= 90 + 60
+    # an admin of its console, to watch it with
+    console = Client()
+    assert console.post(
+        "/console/login", {"email": made["operator_email"], "password": made["operator_password"]}
+    ).status_code in (302, 303)
+    assert made["subscriptions"][0] in console.get("/console/subscriptions/").content.decode()
     # run again: refused in one line, nothing more written
     counts = (Organization.objects.count(), Application.objects.count())
     assert cli.main(["demo"]) == 1
@@ -59,6 +65,7 @@ def test_the_demo_makes_a_shop_to_try_once(capsys: Any) -> None:
     assert cli.main(["demo", "--organization", "demo-store-2"]) == 0
     out = capsys.readouterr().out
     assert "CLIENT_SECRET=" in out and "/api/order_copies" in out and "subscription_runs" in out
+    assert "/console/, signed in as operator@demo-store-2.example" in out and "with the password " in out
 
 
 @pytest.mark.django_db

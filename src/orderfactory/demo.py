@@ -3,7 +3,8 @@ would make it (every row validated, priced, audited and evented as usual).
 
 It holds a catalog of four SKUs with prices and stock, two customers whose payment sources are in their
 wallets, three placed orders, and two order subscriptions whose next run is due ``runs_in`` seconds from now
-(``orderfactory serve`` runs the scheduler). The organization is made once: run again, the command refuses
+(``orderfactory serve`` runs the scheduler), and an admin operator of the console at ``/console/`` to watch
+them with. The organization is made once: run again, the command refuses
 and says how to get new credentials or another demo organization (docs/decisions.md, "The demo").
 """
 
@@ -51,6 +52,8 @@ class Demo:
     orders: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     next_run_at: str = ""
+    operator_email: str = ""
+    operator_password: str = ""
 
     def variables(self) -> dict[str, str]:
         """The shell variables the printed commands use."""
@@ -86,7 +89,9 @@ With `orderfactory serve` running, paste those four lines, then:
   # watch the copy complete
   curl -s -g "$BASE/api/order_copies?fields[order_copies]=status,completed_at&sort=-created_at" {auth}
   # watch the subscription run when it is due
-  curl -s -g "$BASE/api/order_subscriptions/$SUBSCRIPTION_ID/subscription_runs" {auth}"""
+  curl -s -g "$BASE/api/order_subscriptions/$SUBSCRIPTION_ID/subscription_runs" {auth}
+  # or watch it all in the console, $BASE/console/, signed in as {demo.operator_email}
+  # with the password {demo.operator_password} (an admin; shown only now, stored hashed)"""
 
 
 class _Client:
@@ -139,6 +144,7 @@ def create(organization: str = ORGANIZATION, *, runs_in: float = 60) -> Demo:
     DemoExists when the organization exists already."""
     from orderfactory.auth import services, tokens
     from orderfactory.auth.models import Organization
+    from orderfactory.console import services as console
     from orderfactory.core import clock
     from orderfactory.jsonapi.resource import format_datetime
 
@@ -149,6 +155,14 @@ def create(organization: str = ORGANIZATION, *, runs_in: float = 60) -> Demo:
     )
     api = _Client(tokens.issue_token(app, None)["access_token"])
     demo = Demo(organization, app.client_id, secret)
+    demo.operator_email = f"operator@{organization}.example"
+    demo.operator_password = console.generate_password()
+    console.create_operator(
+        email=demo.operator_email,
+        organization_slug=organization,
+        role="admin",
+        password=demo.operator_password,
+    )
     market, method = _catalog(api)
     for email, baskets in CUSTOMERS.items():
         for basket in baskets:
