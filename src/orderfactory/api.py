@@ -90,7 +90,7 @@ def _rendering_errors(handle):  # type: ignore[no-untyped-def]
     """Run ``handle`` and render the errors a client caused (4xx) as responses, so they can be replayed."""
     try:
         return handle()
-    except (errors.ApiError, errors.ApiErrors) as exc:
+    except errors.HTTP_ERRORS as exc:
         return errors.render(exc)
     except (ProtectedError, RestrictedError):
         return errors.render(_locked())
@@ -153,7 +153,7 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
                 )
             else:
                 response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
-    except (errors.ApiError, errors.ApiErrors) as exc:
+    except errors.HTTP_ERRORS as exc:
         response = errors.render(exc)
     except SuspiciousOperation as exc:  # a body too large, too many parameters: Django's own refusals
         response = errors.render(errors.refused_request(exc))

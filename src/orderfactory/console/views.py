@@ -29,6 +29,7 @@ from orderfactory.console import forms, selectors
 from orderfactory.console.http import MODE_KEY, action, page, public, secured
 from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
+from orderfactory.core.errors import DomainError
 from orderfactory.events import services as events
 from orderfactory.events.models import Webhook, WebhookDelivery
 from orderfactory.factories import services as factories
@@ -44,9 +45,12 @@ def _done(request: HttpRequest, url: str, message: str) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
-def _problems(exc: errors.ApiError | errors.ApiErrors | orders.OrderInvalid) -> list[str]:
+def _problems(exc: Exception) -> list[str]:
     if isinstance(exc, orders.OrderInvalid):
         exc = exc.api_errors()
+    if isinstance(exc, DomainError):
+        exc = errors.from_domain(exc)
+    assert isinstance(exc, (errors.ApiError, errors.ApiErrors))
     found = exc.errors if isinstance(exc, errors.ApiErrors) else [exc]
     return [e.detail for e in found]
 
@@ -188,7 +192,7 @@ def copy_retry(request: HttpRequest, copy_id: str) -> HttpResponse:
     selectors.one(OrderFactory.objects.all(), copy_id)
     try:
         retry = factories.retry(copy_id)
-    except errors.ApiErrors as exc:
+    except errors.HTTP_ERRORS as exc:
         return _copy(request, copy_id, _problems(exc))
     return _done(request, f"/console/copies/{retry.pk}", f"Retry of {copy_id} queued as {retry.pk}.")
 
@@ -204,7 +208,7 @@ def copy_cancel_target(request: HttpRequest, copy_id: str) -> HttpResponse:
         )
     try:
         orders.cancel(target.pk)
-    except orders.OrderInvalid as exc:
+    except (orders.OrderInvalid, *errors.HTTP_ERRORS) as exc:
         return _copy(request, copy_id, _problems(exc))
     return _done(request, f"/console/copies/{copy_id}", f"Target order {target.pk} cancelled.")
 
@@ -275,7 +279,7 @@ def subscription_act(request: HttpRequest, subscription_id: str, name: str) -> H
             "order_subscriptions",
             lambda s: subscriptions.update(s, columns, triggers),
         )
-    except errors.ApiErrors as exc:
+    except errors.HTTP_ERRORS as exc:
         return _subscription(request, subscription_id, _problems(exc))
     return _done(request, f"/console/subscriptions/{subscription_id}", said)
 
@@ -382,7 +386,7 @@ def webhook_reset_circuit(request: HttpRequest, webhook_id: str) -> HttpResponse
             "webhooks",
             lambda w: events.save_webhook(w, {}, {"_reset_circuit": True}),
         )
-    except errors.ApiErrors as exc:  # e.g. a callback URL the outbound rules refuse now
+    except errors.HTTP_ERRORS as exc:  # e.g. a callback URL the outbound rules refuse now
         return _webhook(request, webhook_id, _problems(exc))
     return _done(request, f"/console/webhooks/{webhook_id}", "Circuit closed: deliveries start again.")
 

@@ -24,6 +24,26 @@ def on_write(action: str, resource: Any, instance: Any, before: dict[str, Any] |
         fn(action, resource, instance, before)
 
 
+def snapshot(instance: Any) -> dict[str, Any]:
+    """The row's columns as they are now (attribute name -> value): the before-image of an update."""
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+@contextmanager
+def recording(
+    resource_type: str, instance: Any, *, before: dict[str, Any] | None = None, only_if_changed: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Record an update of ``instance`` made inside the block: takes the before-image on entry (or uses the
+    given ``before``, when the row changed since it was read) and, when the block ends without an error,
+    records the write (audit trail, ``<type>.update``) through ``on_write``. ``only_if_changed``: record only
+    when a column changed. The one way to record history; inside the caller's transaction."""
+    image = snapshot(instance) if before is None else before
+    yield image
+    if only_if_changed and snapshot(instance) == image:
+        return
+    on_write("update", resource_type, instance, image)
+
+
 EventHook = Callable[[str, str, Any], None]
 _on_event: list[EventHook] = []
 

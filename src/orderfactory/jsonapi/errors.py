@@ -8,6 +8,8 @@ import orjson
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse
 
+from orderfactory.core.errors import CommonErrorCode, DomainError
+
 JSONAPI = "application/vnd.api+json"
 
 
@@ -120,6 +122,12 @@ def blank(attribute: str, relationship: bool = False) -> ApiError:
     return validation(attribute, "can't be blank", "blank", pointer=f"/data/{section}/{attribute}")
 
 
+def locked(
+    detail: str = "The resource cannot be deleted because other resources depend on it.",
+) -> ApiError:
+    return ApiError(423, "LOCKED", "Locked", detail)
+
+
 def payload_too_large() -> ApiError:
     return ApiError(413, "PAYLOAD_TOO_LARGE", "Payload too large", "The request body is too large.")
 
@@ -140,8 +148,27 @@ def _short(value: Any) -> str:
 
 # --- rendering -------------------------------------------------------------------------------------------
 
+# What the HTTP layer catches and renders: its own errors and the domain's.
+HTTP_ERRORS = (ApiError, ApiErrors, DomainError)
 
-def render(error: ApiError | ApiErrors) -> HttpResponse:
+
+def from_domain(error: DomainError) -> ApiErrors:
+    """The one place a domain error becomes HTTP: Commerce Layer's 422 VALIDATION_ERROR, one entry per
+    problem (``meta.error`` is the code), or a 404 / 423 when the code says the thing is missing / locked."""
+    out = []
+    for p in error.problems:
+        if p.code is CommonErrorCode.NOT_FOUND:
+            out.append(not_found(p.message) if p.message else not_found())
+        elif p.code is CommonErrorCode.LOCKED:
+            out.append(locked(p.message))
+        else:
+            out.append(validation(p.attribute, p.message, str(p.code), pointer=p.pointer, **p.meta))
+    return ApiErrors(out)
+
+
+def render(error: ApiError | ApiErrors | DomainError) -> HttpResponse:
+    if isinstance(error, DomainError):
+        error = from_domain(error)
     errors = error.errors if isinstance(error, ApiErrors) else [error]
     response = HttpResponse(
         orjson.dumps({"errors": [e.as_dict() for e in errors]}), status=errors[0].status, content_type=JSONAPI
