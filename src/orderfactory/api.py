@@ -21,7 +21,7 @@ from orderfactory import cache, idempotency
 from orderfactory.auth import ratelimit, tokens
 from orderfactory.core import database, hooks
 from orderfactory.core import scope as scopes
-from orderfactory.jsonapi import errors, views
+from orderfactory.jsonapi import errors, registry, views
 
 log = logging.getLogger("orderfactory.api")
 
@@ -134,11 +134,7 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
         )
         with scopes.active(scope):
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if (
-                request.method in ("GET", "HEAD")
-                and type_name in ratelimit.CACHEABLE_TYPES
-                and cache.enabled()
-            ):
+            if request.method in ("GET", "HEAD") and registry.cacheable(type_name) and cache.enabled():
                 response = _cached(
                     request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
                 )

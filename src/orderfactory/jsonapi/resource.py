@@ -553,6 +553,9 @@ class Resource:
     has_events: ClassVar[bool] = False
     # Updates open their own transactions (see views.update); every other write runs in the request's one.
     own_transactions: ClassVar[bool] = False
+    # One of the resource classes Commerce Layer calls cacheable (contract d): its reads have the cacheable rate
+    # limits (auth.ratelimit) and its GETs are served from the response cache (orderfactory.cache).
+    cacheable: ClassVar[bool] = False
     # What a public (sales channel) token may do here; integration tokens may do every action.
     sales_channel_actions: ClassVar[tuple[str, ...]] = ()
     # Default order of lists: the contract leaves it open; oldest first, like Commerce Layer's id order.
