@@ -219,10 +219,6 @@ class Resource:
             return cls.scope_only_queryset
         return cls.queryset.__func__ is Resource.queryset.__func__  # type: ignore[attr-defined]
 
-    @classmethod
-    def singleton_id(cls, scope: Any) -> str:
-        raise NotImplementedError
-
     # --- writes (each runs inside the request's transaction) -----------------------------------------
 
     @classmethod
