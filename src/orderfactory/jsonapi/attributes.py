@@ -23,19 +23,20 @@ from orderfactory.jsonapi import errors
 NO_DEFAULT: Any = object()
 
 
-def parse_flags(flags: str) -> dict[str, bool]:
-    """The contract's field flags: ``C`` creatable, ``U`` updatable, ``F`` fetchable, ``f`` filterable,
-    ``s`` sortable."""
-    unknown = set(flags) - set("CUFfs")
-    if unknown:
-        raise ValueError(f"unknown flags {unknown}")
-    return {
-        "creatable": "C" in flags,
-        "updatable": "U" in flags,
-        "fetchable": "F" in flags,
-        "filterable": "f" in flags,
-        "sortable": "s" in flags,
-    }
+class Flagged:
+    """A field (attribute or relationship) with the contract's flags: ``C`` creatable, ``U`` updatable,
+    ``F`` fetchable, ``f`` filterable, ``s`` sortable."""
+
+    def __init__(self, flags: str) -> None:
+        unknown = set(flags) - set("CUFfs")
+        if unknown:
+            raise ValueError(f"unknown flags {unknown}")
+        self.flags = flags
+        self.creatable = "C" in flags
+        self.updatable = "U" in flags
+        self.fetchable = "F" in flags
+        self.filterable = "f" in flags
+        self.sortable = "s" in flags
 
 
 def format_datetime(value: dt.datetime) -> str:
@@ -44,7 +45,7 @@ def format_datetime(value: dt.datetime) -> str:
     return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
 
 
-class Attr:
+class Attr(Flagged):
     """One attribute. Its value comes from a column (``column``, default the attribute's name), from an
     expression annotated on the query (``expression``), or from ``compute(row)`` over the named ``depends``
     columns of the fetched row. A ``detail`` computed attribute is computed only when its resource is the
@@ -69,14 +70,8 @@ class Attr:
         nullable: bool = True,
         detail: bool = False,
     ) -> None:
+        super().__init__(flags)
         self.name = name
-        self.flags = flags
-        f = parse_flags(flags)
-        self.creatable: bool = f["creatable"]
-        self.updatable: bool = f["updatable"]
-        self.fetchable: bool = f["fetchable"]
-        self.filterable: bool = f["filterable"]
-        self.sortable: bool = f["sortable"]
         self.required = required
         self.enum = tuple(enum) if enum else None
         self.default = default

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 from django.db import models
 
-from orderfactory.jsonapi.attributes import parse_flags
+from orderfactory.jsonapi.attributes import Flagged
 
 
-class Rel:
+class Rel(Flagged):
     to_many: ClassVar[bool] = False
 
     def __init__(
@@ -26,15 +26,9 @@ class Rel:
         lookup: str | None = None,
         reads: Sequence[str] | None = None,
     ) -> None:
+        super().__init__(flags)
         self.name = name
         self.targets = (targets,) if isinstance(targets, str) else tuple(targets)
-        self.flags = flags
-        f = parse_flags(flags)
-        self.creatable: bool = f["creatable"]
-        self.updatable: bool = f["updatable"]
-        self.fetchable: bool = f["fetchable"]
-        self.filterable: bool = f["filterable"]
-        self.sortable: bool = f["sortable"]
         self.required = required
         self.includable = includable
         # The ORM path association filters join through (None: the relationship cannot be joined).

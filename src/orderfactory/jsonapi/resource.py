@@ -32,6 +32,7 @@ from orderfactory.jsonapi.attributes import (
     Attr,
     Boolean,
     Datetime,
+    Flagged,
     Float,
     Integer,
     Object,
@@ -39,7 +40,6 @@ from orderfactory.jsonapi.attributes import (
     format_datetime,
     json_problem,
     parse_datetime,
-    parse_flags,
 )
 from orderfactory.jsonapi.relationships import Rel, ToMany, ToOne
 
@@ -55,6 +55,7 @@ __all__ = [
     "Attr",
     "Boolean",
     "Datetime",
+    "Flagged",
     "Float",
     "Integer",
     "Object",
@@ -67,7 +68,6 @@ __all__ = [
     "format_datetime",
     "json_problem",
     "parse_datetime",
-    "parse_flags",
     "resource_type_of",
     "standard_tail",
 ]
