@@ -7,8 +7,9 @@ then, for ``--seconds`` each at concurrency 8 over keep-alive loopback connectio
 - **list**: ``GET /api/price_lists`` with page size 25, one filter and one sort;
 - **retrieve**: ``GET /api/price_lists/<id>`` over the seeded ids;
 - **ceiling**: ``GET /_bench/ceiling`` on the same server, which answers with the list response's exact
-  bytes, pre-rendered, after the same negotiation, token check and rate-limit check
-  (orderfactory.bench_views; routed only when the server runs with ``ORDERFACTORY_BENCH=1``).
+  bytes, pre-rendered, after the same steps before and after the engine as the API's (bench/ceiling_urls.py;
+  routed only when the server runs with ``DJANGO_SETTINGS_MODULE=ceiling_settings`` and bench/ on its
+  ``PYTHONPATH``, as the server this benchmark starts does).
 
 It prints requests, req/s, p50 and p99 per phase and the ratios list/ceiling and retrieve/ceiling (target
 for list/ceiling: >= 0.5). Figures only: nothing here asserts a timing. With ``--database-url`` the seeded
@@ -141,11 +142,13 @@ def started_server(args: argparse.Namespace) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="of-bench-") as data_dir:
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH")])
+            ),
+            "DJANGO_SETTINGS_MODULE": "ceiling_settings",  # the product's URLs and /_bench/ceiling
             "ORDERFACTORY_DATA_DIR": data_dir,
             "ORDERFACTORY_DATABASE_URL": args.database_url or "",
             "ORDERFACTORY_RATE_LIMITS": "off",
-            "ORDERFACTORY_BENCH": "1",
             # gunicorn puts its control socket under XDG_RUNTIME_DIR: keep it away from other servers'.
             "XDG_RUNTIME_DIR": data_dir,
         }
@@ -461,7 +464,8 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                "  ceiling:  not measured (the server does not route /_bench/ceiling: run it with ORDERFACTORY_BENCH=1)"
+                "  ceiling:  not measured (the server does not route /_bench/ceiling: run it with"
+                " DJANGO_SETTINGS_MODULE=ceiling_settings and bench/ on its PYTHONPATH)"
             )
 
         def fixed(path: str) -> Callable[[random.Random], str]:

@@ -1,5 +1,5 @@
 """The benchmarks run end to end: bench/api_read.py, bench/copy_throughput.py and bench/scale.py start their servers, seed,
-measure their phases and print the ratios.
+measure their phases and print the ratios; bench/paths.py traces its three paths.
 
 Smoke tests of the benchmarks themselves, with tiny data sets; they assert no timing.
 """
@@ -79,3 +79,25 @@ def test_scale_benchmark_runs_end_to_end() -> None:
     for name in ("small first page", "big page 50% deep", "big filter email_cont", "big tick", "big copy"):
         assert any(n.startswith(name) for n in names), (name, completed.stdout)
     assert "p50 " in completed.stdout and "(< 100)" in completed.stdout
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("ORDERFACTORY_DATABASE_URL")),
+    reason="runs on its own SQLite file: once per suite is enough",
+)
+def test_the_path_tracer_runs_its_three_paths_end_to_end() -> None:
+    # In its own process, on a temporary SQLite database, whatever this run's database is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
+    command = [sys.executable, str(ROOT / "bench" / "paths.py"), "--edges"]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    titles = [line.split()[0] for line in lines if line[:2] in ("1.", "2.", "3.")]
+    assert titles == ["1.", "2.", "3."], completed.stdout
+    counts = [line.split() for line in lines if line.startswith("  files: ")]
+    assert len(counts) == 3 and all(int(c[1].rstrip(",")) > 1 for c in counts), completed.stdout
+    assert "    1. cors.py\n" in completed.stdout, (
+        completed.stdout
+    )  # the URL's view: the request path's entry
+    assert "api.py -> jsonapi/views.py: dispatch" in completed.stdout, completed.stdout

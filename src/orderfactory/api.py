@@ -21,7 +21,7 @@ from orderfactory import cache, idempotency
 from orderfactory.auth import ratelimit, tokens
 from orderfactory.core import database, hooks
 from orderfactory.core import scope as scopes
-from orderfactory.jsonapi import errors, views
+from orderfactory.jsonapi import errors, registry, views
 
 log = logging.getLogger("orderfactory.api")
 
@@ -80,12 +80,6 @@ def _route(rest: str) -> tuple[str, str | None, str | None, bool]:
     return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None, False
 
 
-def _locked() -> errors.ApiError:
-    return errors.ApiError(
-        423, "LOCKED", "Locked", "The resource cannot be deleted because other resources depend on it."
-    )
-
-
 def _rendering_errors(handle):  # type: ignore[no-untyped-def]
     """Run ``handle`` and render the errors a client caused (4xx) as responses, so they can be replayed."""
     try:
@@ -93,7 +87,7 @@ def _rendering_errors(handle):  # type: ignore[no-untyped-def]
     except errors.HTTP_ERRORS as exc:
         return errors.render(exc)
     except (ProtectedError, RestrictedError):
-        return errors.render(_locked())
+        return errors.render(errors.locked())
 
 
 def _cached(
@@ -112,65 +106,50 @@ def _cached(
     return response
 
 
-@csrf_exempt
-def api_view(request: HttpRequest, rest: str) -> HttpResponse:
-    rate_headers: dict[str, str] = {}
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """What the steps before the engine established about an API request (``preamble``)."""
+
+    scope: scopes.Scope
+    type_name: str
+    rid: str | None
+    rel: str | None
+    linkage: bool
+    ctx: views.Context
+    rate_headers: dict[str, str]  # the X-Ratelimit-* headers of the response
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The client's ``X-Request-Id`` when it is a plain token of at most 64 characters, else a new one."""
     request_id = request.META.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex
-    if not _SEGMENT.match(request_id[:64]):
-        request_id = uuid.uuid4().hex
-    try:
-        negotiate(request)
-        scope = tokens.authenticate(request)
-        scope = dataclasses.replace(scope, request_id=request_id)
-        type_name, rid, rel, linkage = _route(rest)
-        write = request.method not in ("GET", "HEAD", "OPTIONS")
-        rate_headers = ratelimit.check(request, scope, write=write, resource_type=type_name)
-        ctx = views.Context(
-            base_url=base_url(request),
-            meta={"mode": scope.mode, "organization_id": scope.organization_id},
-            on_write=hooks.on_write,
-            public=scope.application_kind == "sales_channel",
-            count=cache.count,
-        )
-        with scopes.active(scope):
-            key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            if (
-                request.method in ("GET", "HEAD")
-                and type_name in ratelimit.CACHEABLE_TYPES
-                and cache.enabled()
-            ):
-                response = _cached(
-                    request, ctx, scope, lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
-                )
-            elif key is not None:
-                response = idempotency.run(
-                    request,
-                    scope.application_id or "",
-                    key,
-                    lambda: _rendering_errors(
-                        lambda: views.dispatch(request, ctx, type_name, rid, rel, linkage)
-                    ),
-                )
-            else:
-                response = views.dispatch(request, ctx, type_name, rid, rel, linkage)
-    except errors.HTTP_ERRORS as exc:
-        response = errors.render(exc)
-    except SuspiciousOperation as exc:  # a body too large, too many parameters: Django's own refusals
-        response = errors.render(errors.refused_request(exc))
-    except (ProtectedError, RestrictedError):
-        response = errors.render(
-            errors.ApiError(
-                423,
-                "LOCKED",
-                "Locked",
-                "The resource cannot be deleted because other resources depend on it.",
-            )
-        )
-    except DatabaseError as exc:
-        response = database_error(exc, request)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = errors.internal_error()
+    return request_id if _SEGMENT.match(request_id[:64]) else uuid.uuid4().hex
+
+
+def preamble(request: HttpRequest, rest: str, request_id: str) -> Call:
+    """The steps every API request takes before the engine: content negotiation, authentication, routing of
+    ``rest`` (the path after ``/api/``), the rate limits and the engine's context. Raises the ApiError of the
+    first step that refuses. The read benchmark's ceiling (bench/ceiling_urls.py) takes the same steps."""
+    negotiate(request)
+    scope = tokens.authenticate(request)
+    scope = dataclasses.replace(scope, request_id=request_id)
+    type_name, rid, rel, linkage = _route(rest)
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    rate_headers = ratelimit.check(request, scope, write=write, resource_type=type_name)
+    ctx = views.Context(
+        base_url=base_url(request),
+        meta={"mode": scope.mode, "organization_id": scope.organization_id},
+        on_write=hooks.on_write,
+        public=scope.application_kind == "sales_channel",
+        count=cache.count,
+    )
+    return Call(scope, type_name, rid, rel, linkage, ctx, rate_headers)
+
+
+def finish(
+    request: HttpRequest, response: HttpResponse, request_id: str, rate_headers: dict[str, str]
+) -> HttpResponse:
+    """The headers every API response carries (the rate limits', X-Request-Id, Content-Length), and HEAD's
+    empty body."""
     for k, v in rate_headers.items():
         response[k] = v
     response["X-Request-Id"] = request_id
@@ -178,6 +157,41 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
     if request.method == "HEAD":  # the GET's status and headers, Content-Length included, without its body
         response.content = b""
     return response
+
+
+@csrf_exempt
+def api_view(request: HttpRequest, rest: str) -> HttpResponse:
+    request_id = request_id_of(request)
+    call: Call | None = None
+    try:
+        call = preamble(request, rest, request_id)
+        scope, ctx = call.scope, call.ctx
+
+        def dispatch() -> HttpResponse:
+            return views.dispatch(request, ctx, call.type_name, call.rid, call.rel, call.linkage)
+
+        with scopes.active(scope):
+            key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
+            if request.method in ("GET", "HEAD") and registry.cacheable(call.type_name) and cache.enabled():
+                response = _cached(request, ctx, scope, dispatch)
+            elif key is not None:
+                response = idempotency.run(
+                    request, scope.application_id or "", key, lambda: _rendering_errors(dispatch)
+                )
+            else:
+                response = dispatch()
+    except errors.HTTP_ERRORS as exc:
+        response = errors.render(exc)
+    except SuspiciousOperation as exc:  # a body too large, too many parameters: Django's own refusals
+        response = errors.render(errors.refused_request(exc))
+    except (ProtectedError, RestrictedError):
+        response = errors.render(errors.locked())
+    except DatabaseError as exc:
+        response = database_error(exc, request)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = errors.internal_error()
+    return finish(request, response, request_id, call.rate_headers if call else {})
 
 
 def database_error(exc: DatabaseError, request: HttpRequest) -> HttpResponse:

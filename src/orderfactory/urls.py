@@ -1,7 +1,7 @@
 from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path, re_path
 
-from orderfactory import api, config, cors, home, openapi
+from orderfactory import api, cors, home, openapi
 from orderfactory.auth import tokeninfo
 from orderfactory.auth import views as auth_views
 
@@ -18,11 +18,6 @@ urlpatterns = [
     path("console", lambda request: HttpResponsePermanentRedirect("/console/")),
     path("console/", include("orderfactory.console.urls")),
 ]
-
-if config.flag("ORDERFACTORY_BENCH", False):
-    from orderfactory import bench_views
-
-    urlpatterns.append(path("_bench/ceiling", bench_views.ceiling_view))
 
 handler400 = "orderfactory.handlers.bad_request"
 handler404 = "orderfactory.handlers.not_found"

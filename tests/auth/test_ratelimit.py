@@ -147,3 +147,13 @@ def test_a_bad_configured_number_is_a_configuration_error(monkeypatch, value: st
 
     with pytest.raises(ImproperlyConfigured, match="ORDERFACTORY_RATE_LIMIT_WRITE_BURST_TEST"):
         hit()
+
+
+def test_the_resources_declared_cacheable_are_those_served_of_commerce_layers_cacheable_classes() -> None:
+    from orderfactory.jsonapi import registry
+
+    commerce_layer = {"skus", "prices", "price_lists", "markets", "bundles", "promotions", "stock_items"}
+    commerce_layer |= {"stock_locations", "sku_options", "imports"}  # contract d, "Rate limits"
+    served = registry.all_resources()
+
+    assert {t for t, resource in served.items() if resource.cacheable} == commerce_layer & set(served)

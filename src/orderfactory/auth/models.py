@@ -44,7 +44,7 @@ class Application(models.Model):
     kind = models.CharField(max_length=32, choices=[(k, k) for k in KINDS])
     client_id = models.CharField(max_length=64, unique=True)
     # SHA-256 of the secret: secrets are 256-bit random strings, so a slow password hash buys nothing and would
-    # cost every token request ~0.3 s. The secret itself is shown once, at creation.
+    # slow every token request down (docs/auth.md). The secret itself is shown once, at creation.
     client_secret_hash = models.CharField(max_length=255)
     revoked_at = models.DateTimeField(null=True, blank=True)
     reference = models.CharField(max_length=255, null=True, blank=True)

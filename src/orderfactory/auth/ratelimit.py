@@ -34,25 +34,10 @@ from limits.strategies import MovingWindowRateLimiter
 
 from orderfactory import config
 from orderfactory.core.scope import Scope
+from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.errors import ApiError
 
 logger = logging.getLogger(__name__)
-
-# Commerce Layer's cacheable resource classes (contract d); every other type, orders included, is uncacheable.
-CACHEABLE_TYPES = frozenset(
-    {
-        "skus",
-        "prices",
-        "price_lists",
-        "markets",
-        "bundles",
-        "promotions",
-        "stock_items",
-        "stock_locations",
-        "sku_options",
-        "imports",
-    }
-)
 
 AVERAGE_SECONDS = 60
 BURST_SECONDS = 10
@@ -92,7 +77,7 @@ def check(request: HttpRequest, scope: Scope, *, write: bool, resource_type: str
     if not settings.ORDERFACTORY["RATE_LIMITS_ENABLED"]:
         return {}
     request_class = (
-        "write" if write else "cacheable_read" if resource_type in CACHEABLE_TYPES else "uncacheable_read"
+        "write" if write else "cacheable_read" if registry.cacheable(resource_type) else "uncacheable_read"
     )
     budget = _budgets()[(request_class, scope.mode)]
     ip = client_ip(request)

@@ -42,7 +42,7 @@ def token_info(scope: Scope, expires_at: float) -> dict[str, Any] | None:
     public = application["kind"] == kinds.SALES_CHANNEL
     info: dict[str, Any] = {
         "token": {
-            "test": scope.is_test,
+            "test": scope.mode == "test",
             "market_ids": list(scope.market_ids or ()),
             "stock_location_ids": [],
             "lifespan": max(0, int(expires_at - time.time())),

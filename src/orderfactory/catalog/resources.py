@@ -88,6 +88,7 @@ class MerchantResource(ServiceResource):
 @registry.register
 class PriceListResource(ServiceResource):
     type = "price_lists"
+    cacheable = True
     model = PriceList
     save = staticmethod(services.save_price_list)
     attributes = (
@@ -122,6 +123,7 @@ def inventory(row: dict[str, Any]) -> dict[str, Any]:
 @registry.register
 class SkuResource(ServiceResource):
     type = "skus"
+    cacheable = True
     has_events = True
     model = Sku
     save = staticmethod(services.save_sku)
@@ -161,6 +163,7 @@ ORIGINAL_AMOUNT_CENTS, _, FORMATTED_ORIGINAL_AMOUNT = money(
 @registry.register
 class PriceResource(ServiceResource):
     type = "prices"
+    cacheable = True
     model = Price
     save = staticmethod(services.save_price)
     sales_channel_actions = ("list", "retrieve")
@@ -191,6 +194,7 @@ class PriceResource(ServiceResource):
 @registry.register
 class MarketResource(TriggeredServiceResource):
     type = "markets"
+    cacheable = True
     model = Market
     save = staticmethod(services.save_market)
     attributes = (

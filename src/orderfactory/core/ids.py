@@ -17,7 +17,3 @@ def new_id() -> str:
     while len(chars) < LENGTH:
         chars += [ALPHABET[b % len(ALPHABET)] for b in secrets.token_bytes(16) if b < _UNBIASED]
     return "".join(chars[:LENGTH])
-
-
-def is_valid_id(value: object) -> bool:
-    return isinstance(value, str) and len(value) == LENGTH and all(c in ALPHABET for c in value)

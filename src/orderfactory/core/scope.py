@@ -29,10 +29,6 @@ class Scope:
     operator: tuple[str, str] | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
-    @property
-    def is_test(self) -> bool:
-        return self.mode == "test"
-
     def who(self) -> dict:
         if self.operator is not None:
             # Commerce Layer names the person behind a change as the token's ``owner``; an operator acts

@@ -32,6 +32,7 @@ class InventoryModelResource(ServiceResource):
 @registry.register
 class StockLocationResource(ServiceResource):
     type = "stock_locations"
+    cacheable = True
     model = StockLocation
     save = staticmethod(services.save_stock_location)
     attributes = (
@@ -66,6 +67,7 @@ class InventoryStockLocationResource(ServiceResource):
 @registry.register
 class StockItemResource(ServiceResource):
     type = "stock_items"
+    cacheable = True
     model = StockItem
     save = staticmethod(services.save_stock_item)
     attributes = (

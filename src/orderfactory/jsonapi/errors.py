@@ -103,6 +103,11 @@ def method_not_allowed(method: str) -> ApiError:
     )
 
 
+def locked(detail: str = "The resource cannot be deleted because other resources depend on it.") -> ApiError:
+    """423 LOCKED: a delete that the rows depending on the resource, or its own state, forbid."""
+    return ApiError(423, "LOCKED", "Locked", detail)
+
+
 def validation(
     attribute: str, title: str, error: str, *, pointer: str | None = None, **meta: Any
 ) -> ApiError:
@@ -120,12 +125,6 @@ def validation(
 def blank(attribute: str, relationship: bool = False) -> ApiError:
     section = "relationships" if relationship else "attributes"
     return validation(attribute, "can't be blank", "blank", pointer=f"/data/{section}/{attribute}")
-
-
-def locked(
-    detail: str = "The resource cannot be deleted because other resources depend on it.",
-) -> ApiError:
-    return ApiError(423, "LOCKED", "Locked", detail)
 
 
 def payload_too_large() -> ApiError:

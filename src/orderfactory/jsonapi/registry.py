@@ -21,5 +21,11 @@ def get(type_name: str) -> type[r.Resource] | None:
     return _BY_TYPE.get(type_name)
 
 
+def cacheable(type_name: str) -> bool:
+    """Whether ``type_name`` is a served resource declared cacheable (Resource.cacheable)."""
+    resource = _BY_TYPE.get(type_name)
+    return resource is not None and resource.cacheable
+
+
 def all_resources() -> dict[str, type[r.Resource]]:
     return dict(_BY_TYPE)

@@ -174,9 +174,6 @@ class Renderer:
             self._include_level(resource, list(zip(rows, objects, strict=True)), (), include)
         return objects
 
-    def render_rows(self, resource: type[r.Resource], rows: list[Row], plan: Plan) -> list[dict[str, Any]]:
-        return [self.resource_object(resource, row, plan) for row in rows]
-
     def _include_level(
         self,
         resource: type[r.Resource],

@@ -4,10 +4,10 @@ out of their column's range refused rather than wrapped (``DatabaseOperations`` 
 
 Django registers its own ``timestamptz`` loader on every connection: a Python subclass of psycopg's, to pin
 the time zone of the values it returns. psycopg swaps its own Python loaders for their C builds, but never a
-subclass, so every timestamp a query returned was parsed in Python: about 4.5 µs each against 0.9 µs (a copy
-reads about a hundred, a page of 25 orders a few hundred). Django opens each session in the database
-setting's time zone (UTC here), and psycopg's loader returns values in the session's zone, so the values are
-the same, down to their tzinfo (``datetime.timezone.utc``). This engine hands psycopg's C loader to Django
+subclass, so every timestamp a query returned was parsed in Python, several times slower than in C, and a
+copy or a page of orders reads hundreds (the measurement: docs/decisions.md). Django opens each session in
+the database setting's time zone (UTC here), and psycopg's loader returns values in the session's zone, so
+the values are the same, down to their tzinfo (``datetime.timezone.utc``). This engine hands psycopg's C loader to Django
 under Django's own check: a loader whose ``timezone`` is Django's, which Django then leaves in place. Without
 psycopg's C build, or in another zone, the connection keeps Django's loader.
 """
