@@ -111,9 +111,15 @@ class Problems:
         self.found: list[Problem] = []
 
     def add(
-        self, attribute: str, message: str, code: ErrorCode = CommonErrorCode.INVALID, **meta: Any
+        self,
+        attribute: str,
+        message: str,
+        code: ErrorCode = CommonErrorCode.INVALID,
+        *,
+        pointer: str | None = None,
+        **meta: Any,
     ) -> None:
-        self.found.append(Problem(code, attribute, message, None, meta))
+        self.found.append(Problem(code, attribute, message, pointer, meta))
 
     def __bool__(self) -> bool:
         return bool(self.found)
