@@ -1,6 +1,7 @@
 """Changing an order as ``PATCH /api/orders/<id>`` does, and its line items and shipments as their endpoints
-do: one entry per change, each owning its transaction (joining the caller's when there is one), callable
-alike from the API, the worker and the CLI.
+do: one entry per change, each owning its transaction, callable alike from the API, the worker and the CLI.
+The entries for line items, shipments and payment sources join the caller's transaction when there is one
+(the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
 transaction under the order's row lock, recorded in the audit trail when a column changed; then ``_place``,
@@ -76,7 +77,7 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
     fired = {k: v for k, v in triggers.items() if v not in (None, False, "")}
     order: Order | None = None
     if changes or set(fired) - _OWN_USE_CASES:
-        with transaction.atomic(savepoint=False):
+        with transaction.atomic():
             order = lock_order(order_id)
             with hooks.recording("orders", order, only_if_changed=True):
                 _apply(order, dict(changes), fired)
@@ -87,7 +88,7 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
     if "_create_subscriptions" in fired:
         from orderfactory.subscriptions.services import create_from_order
 
-        with transaction.atomic(savepoint=False):
+        with transaction.atomic():
             order = lock_order(order_id)
             create_from_order(order)
     return order if order is not None else Order.objects.get(pk=order_id)
