@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models
@@ -12,7 +11,6 @@ from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
     Array,
-    Attr,
     Boolean,
     Datetime,
     Float,
@@ -24,6 +22,8 @@ from orderfactory.jsonapi.resource import (
     ToMany,
     ToOne,
 )
+from orderfactory.orders import selectors
+from orderfactory.orders.fields import always_zero, amount, triggers
 from orderfactory.orders.models import (
     FULFILLMENT_STATUSES,
     ORDER_STATUSES,
@@ -35,7 +35,6 @@ from orderfactory.orders.models import (
 )
 from orderfactory.orders.services import building, editing, transitions
 from orderfactory.orders.services.rules import EDITABLE
-from orderfactory.orders.services.shipments import shipping_method_applies
 
 Row = dict[str, Any]
 
@@ -70,74 +69,8 @@ ITEM_TYPES = (
 )
 
 
-def amount(
-    stem: str,
-    flags: str = "F",
-    *,
-    cents: str | Callable[[Row], int] | None = None,
-    depends: Sequence[str] = (),
-    zero: bool = False,
-) -> tuple[Attr, ...]:
-    """``<stem>_cents``, ``<stem>_float`` and ``formatted_<stem>`` for an amount stored in a column (default
-    ``<stem>_cents``), computed from the row, or always 0 (``zero``: amounts we do not model, such as taxes;
-    a constant of the query, so that filters and sorts compare it as they do a column)."""
-    if zero:
-        cents = _zero
-    if cents is None or isinstance(cents, str):
-        column = cents or f"{stem}_cents"
-        return money.money(f"{stem}_cents", f"{stem}_float", f"formatted_{stem}", flags=flags, column=column)
-    fn = cents
-    deps = (*depends, "currency_code")
-    return (
-        Integer(f"{stem}_cents", flags, expression=_ZERO)
-        if zero
-        else Integer(f"{stem}_cents", flags, compute=fn, depends=deps),
-        Float(
-            f"{stem}_float",
-            "F",
-            compute=lambda row: money.to_float(fn(row), row["currency_code"]),
-            depends=deps,
-        ),
-        String(
-            f"formatted_{stem}",
-            "F",
-            compute=lambda row: money.format_amount(fn(row), row["currency_code"]),
-            depends=deps,
-        ),
-    )
-
-
-_ZERO = models.Value(0, output_field=models.IntegerField())
-
-
-def _zero(row: Row) -> int:
-    return 0
-
-
-def _triggers(*names: str, kind: type[Attr] = Boolean, flags: str = "U") -> tuple[Attr, ...]:
-    return tuple(kind(name, flags, trigger=True) for name in names)
-
-
 # Columns a line item added by hand takes as given.
 LINE_ITEM_EXTRA = ("bundle_code", "compare_at_amount_cents", "reference", "reference_origin", "metadata")
-
-
-def _available_payment_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    return target.filter(disabled_at__isnull=True, market__orders__id__in=parent_ids).annotate(
-        _parent_id=models.F("market__orders__id")
-    )
-
-
-def _available_customer_payment_sources(
-    target: models.QuerySet, parent_ids: Sequence[str]
-) -> models.QuerySet:
-    return target.filter(customer__orders__id__in=parent_ids).annotate(
-        _parent_id=models.F("customer__orders__id")
-    )
-
-
-def _no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
 
 
 @registry.register
@@ -245,7 +178,7 @@ class OrderResource(Resource):
         Integer("skus_count", "F"),
         Integer("line_item_options_count", "F"),
         Integer("shipments_count", "F"),
-        Integer("tax_calculations_count", "F", compute=_zero),
+        Integer("tax_calculations_count", "F", compute=always_zero),
         Integer("validations_count", "F"),
         Integer("errors_count", "F"),
         Object("payment_source_details", "Ff"),
@@ -255,7 +188,7 @@ class OrderResource(Resource):
         String("terms_url", "CUF"),
         String("privacy_url", "CUF"),
         String("checkout_url", "F"),
-        *_triggers(
+        *triggers(
             "_archive",
             "_unarchive",
             "_pending",
@@ -266,7 +199,7 @@ class OrderResource(Resource):
             "_authorize",
         ),
         Integer("_authorization_amount_cents", "U", trigger=True),
-        *_triggers(
+        *triggers(
             "_capture",
             "_refund",
             "_fulfill",
@@ -274,13 +207,13 @@ class OrderResource(Resource):
             "_nullify_payment_source",
             "_fix_payment_source",
         ),
-        *_triggers(
+        *triggers(
             "_billing_address_clone_id",
             "_shipping_address_clone_id",
             "_customer_payment_source_id",
             kind=String,
         ),
-        *_triggers(
+        *triggers(
             "_shipping_address_same_as_billing",
             "_billing_address_same_as_shipping",
             "_commit_invoice",
@@ -307,8 +240,8 @@ class OrderResource(Resource):
         Object("expiration_info", "CUF"),
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
-        *_triggers("_reset_circuit"),
-        *_triggers("_add_tags", "_remove_tags", kind=String),
+        *triggers("_reset_circuit"),
+        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("market", "markets", "CUf"),
@@ -337,19 +270,21 @@ class OrderResource(Resource):
             ),
             depends=("market__default_payment_method_id",),
         ),
-        ToMany("available_payment_methods", "payment_methods", "", queryset=_available_payment_methods),
+        ToMany(
+            "available_payment_methods", "payment_methods", "", queryset=selectors.available_payment_methods
+        ),
         ToMany(
             "available_customer_payment_sources",
             "customer_payment_sources",
             "",
-            queryset=_available_customer_payment_sources,
+            queryset=selectors.available_customer_payment_sources,
         ),
         ToOne("payment_method", "payment_methods", "CUf"),
         ToOne("payment_source", ("external_payments", "wire_transfers"), "CUf"),
         ToMany("line_items", "line_items", "f", reverse="order_id"),
         ToMany("shipments", "shipments", "f", reverse="order_id"),
         # Free gift promotions are not served, so no SKU is ever a free gift: always empty.
-        ToMany("available_free_skus", "skus", "", queryset=_no_free_skus),
+        ToMany("available_free_skus", "skus", "", queryset=selectors.no_free_skus),
         # The subscription that produced this order (a target order), through the factory that built it.
         ToOne(
             "order_subscription",
@@ -448,8 +383,8 @@ class LineItemResource(Resource):
         Object("rule_outcomes", "F", compute=lambda row: None),
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
-        *_triggers("_reset_circuit"),
-        *_triggers("_add_tags", "_remove_tags", kind=String),
+        *triggers("_reset_circuit"),
+        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
@@ -499,36 +434,6 @@ class LineItemResource(Resource):
         editing.remove_line_item(instance)
 
 
-def _available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    """The shipping methods that apply to each shipment (orders.services.shipments.shipping_method_applies). A method may
-    apply to several shipments of a page: each (shipment, method) pair is one row of a UNION ALL, so the
-    include still costs one query for the methods, whatever the number of shipments."""
-    shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
-    methods = list(
-        target.filter(disabled_at__isnull=True).values_list(
-            "pk", "market_id", "shipping_category_id", "stock_location_id"
-        )
-    )
-    parts = []
-    for shipment in shipments:
-        ids = [
-            pk
-            for pk, *columns in methods
-            if shipping_method_applies(shipment.order.market_id, shipment, *columns)
-        ]
-        if ids:
-            parts.append(
-                target.filter(pk__in=ids).annotate(
-                    _parent_id=models.Value(shipment.pk, output_field=models.CharField())
-                )
-            )
-    if not parts:
-        return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].union(*parts[1:], all=True)
-
-
 @registry.register
 class ShipmentResource(Resource):
     type = "shipments"
@@ -574,7 +479,12 @@ class ShipmentResource(Resource):
         ToOne("shipping_address", "addresses", "CUf"),
         ToOne("shipping_method", "shipping_methods", "CUf"),
         ToMany("line_items", "line_items", "", reverse="fulfilling_shipment_id"),
-        ToMany("available_shipping_methods", "shipping_methods", "", queryset=_available_shipping_methods),
+        ToMany(
+            "available_shipping_methods",
+            "shipping_methods",
+            "",
+            queryset=selectors.available_shipping_methods,
+        ),
     )
 
     @classmethod
