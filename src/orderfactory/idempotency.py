@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
-from orderfactory.core import clock
+from orderfactory.core import clock, locks
 from orderfactory.core.models import IdempotencyKey
 from orderfactory.jsonapi import errors
 
@@ -70,7 +70,7 @@ def _claim(application_id: str, key: str, digest: str) -> IdempotencyKey:
             return IdempotencyKey.objects.create(application_id=application_id, key=key, request_hash=digest)
     except IntegrityError:
         # Another request with this key committed first (we waited for it): replay what it stored.
-        return IdempotencyKey.objects.select_for_update().get(application_id=application_id, key=key)
+        return locks.for_update(IdempotencyKey.objects.filter(application_id=application_id, key=key)).get()
 
 
 def _replay(record: IdempotencyKey, digest: str) -> HttpResponse:

@@ -11,8 +11,8 @@ from django.db import transaction
 from orderfactory.core import scope as scopes
 from orderfactory.customers import services
 from orderfactory.customers.models import Customer, CustomerPaymentSource
-from orderfactory.jsonapi.errors import ApiErrors
 from orderfactory.payments.models import ExternalPayment, WireTransfer
+from tests.refusal import refused
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_find_or_create_customer_creates_once(in_scope):
 
 
 def test_find_or_create_customer_rejects_an_invalid_email(in_scope):
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         services.find_or_create_customer("not an email")
     assert [e.pointer for e in excinfo.value.errors] == ["/data/attributes/email"]
     assert Customer.objects.count() == 0
@@ -88,6 +88,6 @@ def test_a_source_in_another_wallet_is_refused(in_scope):
     bob = services.find_or_create_customer("bob@example.com")
     transfer = WireTransfer.objects.create()
     services.save_payment_source_to_wallet(ada, None, transfer)
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         services.save_payment_source_to_wallet(bob, None, transfer)
     assert excinfo.value.errors[0].meta["error"] == "taken"

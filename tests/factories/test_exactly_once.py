@@ -15,6 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from orderfactory.addresses.models import Address
 from orderfactory.core import clock, scope
+from orderfactory.core.errors import ErrorCode
 from orderfactory.factories import services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
@@ -165,6 +166,10 @@ def test_concurrent_workers_make_one_target(api, placed_order):
     assert factory["attributes"]["status"] == "completed" and target is not None
 
 
+class NotPriced(ErrorCode):
+    NOT_PRICED = "not_priced"
+
+
 def test_a_copy_refused_after_writing_keeps_nothing_of_it_and_fails(api, placed_order, monkeypatch):
     from orderfactory.events.models import EventStore
 
@@ -175,7 +180,7 @@ def test_a_copy_refused_after_writing_keeps_nothing_of_it_and_fails(api, placed_
 
     def refuse(order: Any, **kwargs: Any) -> None:  # once the addresses are copied
         assert Address.objects.count() == before["addresses"] + 2
-        raise orders.OrderInvalid({"line_items": ["cannot be priced"]}, {"line_items": "not_priced"})
+        raise orders.OrderInvalid.of(NotPriced.NOT_PRICED, "line_items", "cannot be priced")
 
     monkeypatch.setattr(orders, "recompute", refuse)
     assert run_job(factory_id) == "failed"

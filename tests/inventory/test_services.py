@@ -13,7 +13,7 @@ from orderfactory.inventory.services import (
     save_inventory_stock_location,
     save_stock_location,
 )
-from orderfactory.jsonapi.errors import ApiErrors
+from tests.refusal import Rendered, refused
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def address(in_scope: scopes.Scope) -> Address:
     return Address.objects.create(line_1="Via Roma 1", city="Milano", country_code="IT", phone="02 1234")
 
 
-def errors_of(excinfo: pytest.ExceptionInfo[ApiErrors]) -> list[tuple[str | None, str]]:
+def errors_of(excinfo: Rendered) -> list[tuple[str | None, str]]:
     assert {e.status for e in excinfo.value.errors} == {422}
     return [(e.pointer, (e.meta or {})["error"]) for e in excinfo.value.errors]
 
@@ -44,7 +44,7 @@ def test_an_inventory_model_takes_commerce_layer_defaults(in_scope: scopes.Scope
 
 
 def test_an_inventory_model_rejects_an_unknown_strategy_and_cutoffs_below_one(in_scope: scopes.Scope) -> None:
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         save_inventory_model(
             InventoryModel(),
             {"name": "EU", "strategy": "random", "stock_locations_cutoff": 0, "stock_reservation_cutoff": -1},
@@ -65,7 +65,7 @@ def test_stock_locations_are_numbered_in_order_of_creation(in_scope: scopes.Scop
 
 def test_a_stock_location_reports_every_problem_at_once(in_scope: scopes.Scope, address: Address) -> None:
     save_stock_location(StockLocation(), {"name": "Primary", "code": "eu1", "address_id": address.pk})
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         save_stock_location(StockLocation(), {"label_format": "GIF", "code": "eu1"})
     assert errors_of(excinfo) == [
         ("/data/attributes/name", "blank"),
@@ -85,7 +85,7 @@ def test_a_stock_location_has_one_priority_per_inventory_model(
     link = {"stock_location_id": location.pk, "inventory_model_id": eu.pk, "priority": 1}
     first = save_inventory_stock_location(InventoryStockLocation(), link)
 
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         save_inventory_stock_location(InventoryStockLocation(), {**link, "priority": 2})
     assert errors_of(excinfo) == [("/data/relationships/stock_location", "taken")]
 
@@ -95,7 +95,7 @@ def test_a_stock_location_has_one_priority_per_inventory_model(
 
 
 def test_an_inventory_stock_location_needs_its_priority_and_both_ends(in_scope: scopes.Scope) -> None:
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         save_inventory_stock_location(InventoryStockLocation(), {})
     assert errors_of(excinfo) == [
         ("/data/attributes/priority", "blank"),

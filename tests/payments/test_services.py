@@ -8,9 +8,9 @@ import pytest
 
 from orderfactory.core import clock
 from orderfactory.core import scope as scopes
-from orderfactory.jsonapi.errors import ApiErrors
 from orderfactory.payments.models import ManualGateway
 from orderfactory.payments.services import save_manual_gateway
+from tests.refusal import refused
 
 T0 = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
 
@@ -22,7 +22,7 @@ def in_scope(api: Any) -> Iterator[scopes.Scope]:
 
 
 def test_a_manual_gateway_needs_a_name(in_scope: scopes.Scope) -> None:
-    with pytest.raises(ApiErrors) as excinfo:
+    with refused() as excinfo:
         save_manual_gateway(ManualGateway(), {"force_payments": True})
     assert [e.pointer for e in excinfo.value.errors] == ["/data/attributes/name"]
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from orderfactory import config
 from orderfactory.auth import tokens
 from orderfactory.auth.models import KINDS, MODES, Application, Organization
-from orderfactory.core import clock
+from orderfactory.core import clock, locks
 
 DEFAULT_ORGANIZATION = "demo"
 
@@ -98,7 +98,7 @@ def revoke_application(client_id: str) -> Application:
     processes within a second (the refresh period of tokens' revocation cache).
     """
     with transaction.atomic():
-        application = Application.objects.select_for_update().filter(client_id=client_id).first()
+        application = locks.for_update(Application.objects.filter(client_id=client_id)).first()
         if application is None:
             raise ApplicationNotFound(client_id)
         if application.revoked_at is None:

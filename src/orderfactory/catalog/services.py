@@ -23,8 +23,8 @@ from orderfactory.catalog.models import (
     Sku,
 )
 from orderfactory.core import clock
-from orderfactory.jsonapi import errors
-from orderfactory.jsonapi.errors import ApiError
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
+from orderfactory.core.errors import blank as blank_problem
 
 M = TypeVar("M", bound=models.Model)
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
@@ -34,11 +34,11 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def required(instance: models.Model, *names: str) -> list[ApiError]:
-    return [errors.blank(name) for name in names if blank(getattr(instance, name))]
+def required(instance: models.Model, *names: str) -> list[Problem]:
+    return [blank_problem(name) for name in names if blank(getattr(instance, name))]
 
 
-def taken(instance: models.Model, column: str) -> list[ApiError]:
+def taken(instance: models.Model, column: str) -> list[Problem]:
     """Uniqueness within the environment (the default manager sees only the caller's organization and mode)."""
     value = getattr(instance, column)
     if (
@@ -46,50 +46,54 @@ def taken(instance: models.Model, column: str) -> list[ApiError]:
         or not type(instance)._default_manager.filter(**{column: value}).exclude(pk=instance.pk).exists()
     ):
         return []
-    return [errors.validation(column, "has already been taken", "taken", value=value)]
+    return [problem(column, "has already been taken", CommonErrorCode.TAKEN, value=value)]
 
 
 @transaction.atomic
-def save(instance: M, changes: dict[str, Any], problems: Callable[[M], list[ApiError]]) -> M:
+def save(instance: M, changes: dict[str, Any], problems: Callable[[M], list[Problem]]) -> M:
     """Create (an unsaved ``instance``) or update a row with ``changes`` (column -> value), if it is valid."""
     for column, value in changes.items():
         setattr(instance, column, value)
     found = problems(instance)
     if found:
-        raise errors.ApiErrors(found)
+        raise DomainError(found)
     instance.save()
     return instance
 
 
-def missing(instance: Any, *relationships: str) -> list[ApiError]:
+def missing(instance: Any, *relationships: str) -> list[Problem]:
     return [
-        errors.blank(name, relationship=True) for name in relationships if not getattr(instance, f"{name}_id")
+        blank_problem(name, relationship=True)
+        for name in relationships
+        if not getattr(instance, f"{name}_id")
     ]
 
 
-def not_included(instance: Any, column: str, allowed: tuple[str, ...]) -> list[ApiError]:
+def not_included(instance: Any, column: str, allowed: tuple[str, ...]) -> list[Problem]:
     value = getattr(instance, column)
     if blank(value) or value in allowed:
         return []
-    return [errors.validation(column, "is not included in the list", "inclusion", value=value)]
+    return [problem(column, "is not included in the list", CommonErrorCode.INCLUSION, value=value)]
 
 
-def negative(instance: Any, *columns: str) -> list[ApiError]:
+def negative(instance: Any, *columns: str) -> list[Problem]:
     return [
-        errors.validation(column, "must be greater than or equal to 0", "greater_than_or_equal_to", count=0)
+        problem(
+            column, "must be greater than or equal to 0", CommonErrorCode.GREATER_THAN_OR_EQUAL_TO, count=0
+        )
         for column in columns
         if getattr(instance, column) is not None and getattr(instance, column) < 0
     ]
 
 
-def invalid_currency(instance: Any) -> list[ApiError]:
+def invalid_currency(instance: Any) -> list[Problem]:
     code = instance.currency_code
     if blank(code) or (isinstance(code, str) and CURRENCY_CODE.fullmatch(code)):
         return []
-    return [errors.validation("currency_code", "is invalid", "invalid", value=code)]
+    return [problem("currency_code", "is invalid", CommonErrorCode.INVALID, value=code)]
 
 
-def taken_together(instance: models.Model, columns: tuple[str, str], relationship: str) -> list[ApiError]:
+def taken_together(instance: models.Model, columns: tuple[str, str], relationship: str) -> list[Problem]:
     """One row per pair (a SKU has one price per price list, one stock item per stock location)."""
     values = {column: getattr(instance, column) for column in columns}
     if None in values.values():
@@ -97,17 +101,17 @@ def taken_together(instance: models.Model, columns: tuple[str, str], relationshi
     if not type(instance)._default_manager.filter(**values).exclude(pk=instance.pk).exists():
         return []
     return [
-        errors.validation(
+        problem(
             relationship,
             "has already been taken",
-            "taken",
+            CommonErrorCode.TAKEN,
             pointer=f"/data/relationships/{relationship}",
             value=getattr(instance, f"{relationship}_id"),
         )
     ]
 
 
-def resolve_sku_code(changes: dict[str, Any]) -> list[ApiError]:
+def resolve_sku_code(changes: dict[str, Any]) -> list[Problem]:
     """``sku_code`` names the SKU by its code instead of the ``sku`` relationship (and wins over it): replace it
     in ``changes`` by the SKU's id, or report it unknown."""
     if "sku_code" not in changes:
@@ -117,15 +121,15 @@ def resolve_sku_code(changes: dict[str, Any]) -> list[ApiError]:
         return []
     sku_id = Sku.objects.filter(code=code).values_list("pk", flat=True).first()
     if sku_id is None:
-        return [errors.validation("sku_code", "is invalid", "invalid", value=code)]
+        return [problem("sku_code", "is invalid", CommonErrorCode.INVALID, value=code)]
     changes["sku_id"] = sku_id
     return []
 
 
-def toggle_disabled(instance: Market | ShippingMethod, triggers: dict[str, Any]) -> list[ApiError]:
+def toggle_disabled(instance: Market | ShippingMethod, triggers: dict[str, Any]) -> list[Problem]:
     """``_disable`` stamps ``disabled_at`` (keeping the first stamp), ``_enable`` clears it."""
     if triggers.get("_disable") and triggers.get("_enable"):
-        return [errors.validation("_enable", "can't be combined with _disable", "invalid")]
+        return [problem("_enable", "can't be combined with _disable")]
     if triggers.get("_disable") and instance.disabled_at is None:
         instance.disabled_at = clock.now()
     if triggers.get("_enable"):
@@ -137,12 +141,12 @@ def new_shared_secret() -> str:
     return secrets.token_hex(16)
 
 
-def merchant_problems(merchant: Merchant) -> list[ApiError]:
-    missing_address = [] if merchant.address_id else [errors.blank("address", relationship=True)]
+def merchant_problems(merchant: Merchant) -> list[Problem]:
+    missing_address = [] if merchant.address_id else [blank_problem("address", relationship=True)]
     return required(merchant, "name") + missing_address
 
 
-def price_list_problems(price_list: PriceList) -> list[ApiError]:
+def price_list_problems(price_list: PriceList) -> list[Problem]:
     return (
         required(price_list, "name", "currency_code")
         + invalid_currency(price_list)
@@ -150,7 +154,7 @@ def price_list_problems(price_list: PriceList) -> list[ApiError]:
     )
 
 
-def shipping_category_problems(shipping_category: ShippingCategory) -> list[ApiError]:
+def shipping_category_problems(shipping_category: ShippingCategory) -> list[Problem]:
     return required(shipping_category, "name") + taken(shipping_category, "code")
 
 
@@ -172,7 +176,7 @@ def save_shipping_category(shipping_category: ShippingCategory, changes: dict[st
     return save(shipping_category, changes, shipping_category_problems)
 
 
-def sku_problems(sku: Sku) -> list[ApiError]:
+def sku_problems(sku: Sku) -> list[Problem]:
     return (
         required(sku, "code", "name")
         + missing(sku, "shipping_category")
@@ -185,7 +189,7 @@ def save_sku(sku: Sku, changes: dict[str, Any]) -> Sku:
     return save(sku, changes, sku_problems)
 
 
-def price_problems(price: Price) -> list[ApiError]:
+def price_problems(price: Price) -> list[Problem]:
     return (
         required(price, "amount_cents")
         + negative(price, "amount_cents", "compare_at_amount_cents")
@@ -206,12 +210,12 @@ def save_price(price: Price, changes: dict[str, Any]) -> Price:
         )
     found = unknown_code + price_problems(price)
     if found:
-        raise errors.ApiErrors(found)
+        raise DomainError(found)
     price.save()
     return price
 
 
-def market_problems(market: Market) -> list[ApiError]:
+def market_problems(market: Market) -> list[Problem]:
     return (
         required(market, "name")
         + negative(market, "shipping_cost_cutoff")
@@ -234,7 +238,7 @@ def save_market(market: Market, changes: dict[str, Any], triggers: dict[str, Any
     return save(market, changes, lambda m: toggled + market_problems(m))
 
 
-def shipping_method_problems(method: ShippingMethod) -> list[ApiError]:
+def shipping_method_problems(method: ShippingMethod) -> list[Problem]:
     return (
         required(method, "name", "scheme", "currency_code", "price_amount_cents")
         + not_included(method, "scheme", SHIPPING_SCHEMES)

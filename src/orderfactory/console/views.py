@@ -46,8 +46,6 @@ def _done(request: HttpRequest, url: str, message: str) -> HttpResponse:
 
 
 def _problems(exc: Exception) -> list[str]:
-    if isinstance(exc, orders.OrderInvalid):
-        exc = exc.api_errors()
     if isinstance(exc, DomainError):
         exc = errors.from_domain(exc)
     assert isinstance(exc, (errors.ApiError, errors.ApiErrors))
@@ -208,7 +206,7 @@ def copy_cancel_target(request: HttpRequest, copy_id: str) -> HttpResponse:
         )
     try:
         orders.cancel(target.pk)
-    except (orders.OrderInvalid, *errors.HTTP_ERRORS) as exc:
+    except errors.HTTP_ERRORS as exc:
         return _copy(request, copy_id, _problems(exc))
     return _done(request, f"/console/copies/{copy_id}", f"Target order {target.pk} cancelled.")
 

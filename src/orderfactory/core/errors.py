@@ -35,8 +35,10 @@ class CommonErrorCode(ErrorCode):
     INVALID = "invalid"
     TAKEN = "taken"
     INCLUSION = "inclusion"
+    TOO_SHORT = "too_short"
     TOO_LONG = "too_long"
     GREATER_THAN = "greater_than"
+    GREATER_THAN_OR_EQUAL_TO = "greater_than_or_equal_to"
     LESS_THAN_OR_EQUAL_TO = "less_than_or_equal_to"
     TRANSITION = "transition"
     NOT_FOUND = "not_found"
@@ -58,6 +60,28 @@ class Problem:
     @property
     def retryable(self) -> bool:
         return self.code.retryable
+
+
+def problem(
+    attribute: str,
+    message: str,
+    code: ErrorCode = CommonErrorCode.INVALID,
+    *,
+    pointer: str | None = None,
+    **meta: Any,
+) -> Problem:
+    """A ``Problem``, its arguments in the order a 422 reads (attribute, message, code)."""
+    return Problem(code, attribute, message, pointer, meta)
+
+
+def blank(attribute: str, *, relationship: bool = False) -> Problem:
+    """``<attribute> - can't be blank``; a relationship's points at the relationship."""
+    return Problem(
+        CommonErrorCode.BLANK,
+        attribute,
+        "can't be blank",
+        f"/data/relationships/{attribute}" if relationship else None,
+    )
 
 
 class DomainError(Exception):
@@ -111,9 +135,15 @@ class Problems:
         self.found: list[Problem] = []
 
     def add(
-        self, attribute: str, message: str, code: ErrorCode = CommonErrorCode.INVALID, **meta: Any
+        self,
+        attribute: str,
+        message: str,
+        code: ErrorCode = CommonErrorCode.INVALID,
+        *,
+        pointer: str | None = None,
+        **meta: Any,
     ) -> None:
-        self.found.append(Problem(code, attribute, message, None, meta))
+        self.found.append(Problem(code, attribute, message, pointer, meta))
 
     def __bool__(self) -> bool:
         return bool(self.found)

@@ -14,10 +14,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, models, transaction
 
 from orderfactory.catalog.services import blank, save
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
+from orderfactory.core.errors import blank as blank_problem
 from orderfactory.core.prepared import Prepared
 from orderfactory.customers.models import Customer, CustomerAddress, CustomerPaymentSource
-from orderfactory.jsonapi import errors
-from orderfactory.jsonapi.errors import ApiError
 from orderfactory.payments.models import ExternalPayment, PaymentMethod, WireTransfer
 
 # Deliberately permissive (one "@", a dot in the domain, no spaces): the address is confirmed by mail, not
@@ -37,26 +37,26 @@ def normalize_email(email: Any) -> Any:
     return email.strip().lower() if isinstance(email, str) else email
 
 
-def email_problems(email: Any, attribute: str = "email") -> list[ApiError]:
+def email_problems(email: Any, attribute: str = "email") -> list[Problem]:
     if blank(email):
-        return [errors.blank(attribute)]
+        return [blank_problem(attribute)]
     if len(email) > MAX_EMAIL or not EMAIL.fullmatch(email):
-        return [errors.validation(attribute, "is invalid", "invalid", value=email)]
+        return [problem(attribute, "is invalid", CommonErrorCode.INVALID, value=email)]
     return []
 
 
 # --- customers --------------------------------------------------------------------------------------------
 
 
-def customer_problems(customer: Customer) -> list[ApiError]:
+def customer_problems(customer: Customer) -> list[Problem]:
     found = email_problems(customer.email)
     if not found and Customer.objects.filter(email=customer.email).exclude(pk=customer.pk).exists():
         found.append(email_taken(customer.email))
     return found
 
 
-def email_taken(email: str) -> ApiError:
-    return errors.validation("email", "has already been taken", "taken", value=email)
+def email_taken(email: str) -> Problem:
+    return problem("email", "has already been taken", CommonErrorCode.TAKEN, value=email)
 
 
 def save_customer(customer: Customer, changes: dict[str, Any]) -> Customer:
@@ -76,7 +76,7 @@ def save_customer(customer: Customer, changes: dict[str, Any]) -> Customer:
         )  # its own savepoint: a failed insert rolls back alone
     except IntegrityError:
         # A concurrent writer took the email between our check and our insert.
-        raise errors.ApiErrors([email_taken(changes.get("email", customer.email))]) from None
+        raise DomainError([email_taken(changes.get("email", customer.email))]) from None
 
 
 def find_or_create_customer(email: str) -> Customer:
@@ -86,7 +86,7 @@ def find_or_create_customer(email: str) -> Customer:
     email = normalize_email(email)
     problems = email_problems(email)
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     existing = Customer.objects.filter(email=email).first()
     if existing is not None:
         return existing
@@ -114,10 +114,10 @@ def count_placed_order(customer_id: str) -> None:
 # --- address book -----------------------------------------------------------------------------------------
 
 
-def customer_address_problems(entry: CustomerAddress) -> list[ApiError]:
-    found = [] if entry.customer_id else [errors.blank("customer", relationship=True)]
+def customer_address_problems(entry: CustomerAddress) -> list[Problem]:
+    found = [] if entry.customer_id else [blank_problem("customer", relationship=True)]
     if not entry.address_id:
-        found.append(errors.blank("address", relationship=True))
+        found.append(blank_problem("address", relationship=True))
     return found
 
 
@@ -132,9 +132,13 @@ def save_customer_address(
         problems = email_problems(email, "customer_email")
         customer = None if problems else Customer.objects.filter(email=email).first()
         if customer is None:
-            raise errors.ApiErrors(
+            raise DomainError(
                 problems
-                or [errors.validation("customer_email", "is not a customer's email", "invalid", value=email)]
+                or [
+                    problem(
+                        "customer_email", "is not a customer's email", CommonErrorCode.INVALID, value=email
+                    )
+                ]
             )
         changes = {**changes, "customer_id": customer.pk}
     return save(entry, changes, customer_address_problems)
@@ -150,18 +154,18 @@ def payment_source_of(entry: CustomerPaymentSource) -> WireTransfer | ExternalPa
     return model.objects.filter(pk=entry.payment_source_id).first()
 
 
-def customer_payment_source_problems(entry: CustomerPaymentSource) -> list[ApiError]:
-    found = [] if entry.customer_id else [errors.blank("customer", relationship=True)]
+def customer_payment_source_problems(entry: CustomerPaymentSource) -> list[Problem]:
+    found = [] if entry.customer_id else [blank_problem("customer", relationship=True)]
     if entry.payment_source_id is not None:
         held = CustomerPaymentSource.objects.filter(
             payment_source_type=entry.payment_source_type, payment_source_id=entry.payment_source_id
         ).exclude(pk=entry.pk)
         if held.exists():
             found.append(
-                errors.validation(
+                problem(
                     "payment_source",
                     "has already been taken",
-                    "taken",
+                    CommonErrorCode.TAKEN,
                     pointer="/data/relationships/payment_source",
                     value=entry.payment_source_id,
                 )
@@ -181,7 +185,7 @@ def save_customer_payment_source(
         setattr(entry, column, value)
     problems = customer_payment_source_problems(entry)
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     source = payment_source_of(entry)
     method = (
         PaymentMethod.objects.filter(pk=entry.payment_method_id).first() if entry.payment_method_id else None

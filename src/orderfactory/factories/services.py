@@ -342,7 +342,7 @@ def _complete(
             with transaction.atomic():
                 orders.cancel(factory.source_order_id)
         except orders.OrderInvalid as exc:
-            log_ = _merge(log_, {"source_order": exc.problems.get("status", ["could not be cancelled"])})
+            log_ = _merge(log_, {"source_order": exc.log.get("status", ["could not be cancelled"])})
             codes["source_order"] = "not_cancelled"
             if not factory.skip_errors:
                 return _end(factory, "failed", log_, codes, before)
@@ -395,7 +395,10 @@ def error_details(log_: dict[str, list[str]], codes: dict[str, str] | None) -> l
 def _reasons(exc: orders.OrderInvalid | errors.ApiErrors) -> tuple[dict[str, list[str]], dict[str, str]]:
     """A refusal as errors_log (attribute -> messages) and its codes (attribute -> code)."""
     if isinstance(exc, orders.OrderInvalid):
-        return exc.problems, exc.codes
+        codes: dict[str, str] = {}
+        for detail in exc.details:
+            codes.setdefault(detail["attribute"], detail["code"])
+        return exc.log, codes
     return _problems_of(exc), _codes_of(exc)
 
 
@@ -492,9 +495,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             check_coupon(coupon_code, market_id=source.market_id, at=clock.now())
         except CouponInvalid as exc:
             if not factory.ignore_invalid_coupon:
-                raise orders.OrderInvalid(
-                    {"coupon_code": [exc.message]}, {"coupon_code": exc.reason.value}
-                ) from None
+                raise orders.OrderInvalid.of(exc.reason, "coupon_code", exc.message) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
     # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this

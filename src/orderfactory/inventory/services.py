@@ -20,6 +20,7 @@ from orderfactory.catalog.services import (
     taken,
     taken_together,
 )
+from orderfactory.core.errors import CommonErrorCode, Problem, problem
 from orderfactory.inventory.models import (
     LABEL_FORMATS,
     STRATEGIES,
@@ -28,21 +29,19 @@ from orderfactory.inventory.models import (
     StockItem,
     StockLocation,
 )
-from orderfactory.jsonapi import errors
-from orderfactory.jsonapi.errors import ApiError
 
 # (stock_location_id, priority, quantity)
 StockLevel = tuple[str, int, int]
 
 
-def not_positive(instance: Any, column: str) -> list[ApiError]:
+def not_positive(instance: Any, column: str) -> list[Problem]:
     value = getattr(instance, column)
     if value is None or value > 0:
         return []
-    return [errors.validation(column, "must be greater than 0", "greater_than", value=value, count=0)]
+    return [problem(column, "must be greater than 0", CommonErrorCode.GREATER_THAN, value=value, count=0)]
 
 
-def inventory_model_problems(inventory_model: InventoryModel) -> list[ApiError]:
+def inventory_model_problems(inventory_model: InventoryModel) -> list[Problem]:
     return (
         required(inventory_model, "name", "strategy", "stock_locations_cutoff", "stock_reservation_cutoff")
         + not_included(inventory_model, "strategy", STRATEGIES)
@@ -51,7 +50,7 @@ def inventory_model_problems(inventory_model: InventoryModel) -> list[ApiError]:
     )
 
 
-def stock_location_problems(stock_location: StockLocation) -> list[ApiError]:
+def stock_location_problems(stock_location: StockLocation) -> list[Problem]:
     return (
         required(stock_location, "name", "label_format")
         + not_included(stock_location, "label_format", LABEL_FORMATS)
@@ -60,7 +59,7 @@ def stock_location_problems(stock_location: StockLocation) -> list[ApiError]:
     )
 
 
-def inventory_stock_location_problems(isl: InventoryStockLocation) -> list[ApiError]:
+def inventory_stock_location_problems(isl: InventoryStockLocation) -> list[Problem]:
     # Commerce Layer: "stock_location - has already been taken" (one priority per location and model).
     return (
         required(isl, "priority")
@@ -69,7 +68,7 @@ def inventory_stock_location_problems(isl: InventoryStockLocation) -> list[ApiEr
     )
 
 
-def stock_item_problems(stock_item: StockItem) -> list[ApiError]:
+def stock_item_problems(stock_item: StockItem) -> list[Problem]:
     return (
         required(stock_item, "quantity")
         + negative(stock_item, "quantity")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 
-from orderfactory.core import clock, hooks, money
+from orderfactory.core import money
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
     Array,
-    Attr,
     Boolean,
     Datetime,
     Float,
@@ -24,7 +22,8 @@ from orderfactory.jsonapi.resource import (
     ToMany,
     ToOne,
 )
-from orderfactory.orders import services
+from orderfactory.orders import selectors
+from orderfactory.orders.fields import always_zero, amount, triggers
 from orderfactory.orders.models import (
     FULFILLMENT_STATUSES,
     ORDER_STATUSES,
@@ -34,9 +33,8 @@ from orderfactory.orders.models import (
     Order,
     Shipment,
 )
-
-if TYPE_CHECKING:
-    from orderfactory.catalog.models import PriceList
+from orderfactory.orders.services import building, editing, transitions
+from orderfactory.orders.services.rules import EDITABLE
 
 Row = dict[str, Any]
 
@@ -71,106 +69,15 @@ ITEM_TYPES = (
 )
 
 
-def amount(
-    stem: str,
-    flags: str = "F",
-    *,
-    cents: str | Callable[[Row], int] | None = None,
-    depends: Sequence[str] = (),
-    zero: bool = False,
-) -> tuple[Attr, ...]:
-    """``<stem>_cents``, ``<stem>_float`` and ``formatted_<stem>`` for an amount stored in a column (default
-    ``<stem>_cents``), computed from the row, or always 0 (``zero``: amounts we do not model, such as taxes;
-    a constant of the query, so that filters and sorts compare it as they do a column)."""
-    if zero:
-        cents = _zero
-    if cents is None or isinstance(cents, str):
-        column = cents or f"{stem}_cents"
-        return money.money(f"{stem}_cents", f"{stem}_float", f"formatted_{stem}", flags=flags, column=column)
-    fn = cents
-    deps = (*depends, "currency_code")
-    return (
-        Integer(f"{stem}_cents", flags, expression=_ZERO)
-        if zero
-        else Integer(f"{stem}_cents", flags, compute=fn, depends=deps),
-        Float(
-            f"{stem}_float",
-            "F",
-            compute=lambda row: money.to_float(fn(row), row["currency_code"]),
-            depends=deps,
-        ),
-        String(
-            f"formatted_{stem}",
-            "F",
-            compute=lambda row: money.format_amount(fn(row), row["currency_code"]),
-            depends=deps,
-        ),
-    )
-
-
-_ZERO = models.Value(0, output_field=models.IntegerField())
-
-
-def _zero(row: Row) -> int:
-    return 0
-
-
-def _triggers(*names: str, kind: type[Attr] = Boolean, flags: str = "U") -> tuple[Attr, ...]:
-    return tuple(kind(name, flags, trigger=True) for name in names)
-
-
-# Triggers we accept and perform; the rest are refused with a 422 that names them (docs/compatibility.md).
-ORDER_TRIGGERS_DONE = {
-    "_create_subscriptions",
-    "_place",
-    "_cancel",
-    "_approve",
-    "_archive",
-    "_unarchive",
-    "_refresh",
-    "_refresh_prices",
-    "_update_taxes",
-    "_validate",
-    "_save_payment_source_to_customer_wallet",
-    "_billing_address_clone_id",
-    "_shipping_address_clone_id",
-    "_shipping_address_same_as_billing",
-    "_billing_address_same_as_shipping",
-    "_customer_payment_source_id",
-    "_nullify_payment_source",
-    "_pending",
-    "_reset_circuit",
-}
-
-
-def _source_of(row: Row) -> tuple[str, str] | None:
-    if row["payment_source_type"] and row["payment_source_id"]:
-        return (row["payment_source_type"], row["payment_source_id"])
-    return None
-
-
-def _available_payment_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    return target.filter(disabled_at__isnull=True, market__orders__id__in=parent_ids).annotate(
-        _parent_id=models.F("market__orders__id")
-    )
-
-
-def _available_customer_payment_sources(
-    target: models.QuerySet, parent_ids: Sequence[str]
-) -> models.QuerySet:
-    return target.filter(customer__orders__id__in=parent_ids).annotate(
-        _parent_id=models.F("customer__orders__id")
-    )
-
-
-def _no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
+# Columns a line item added by hand takes as given.
+LINE_ITEM_EXTRA = ("bundle_code", "compare_at_amount_cents", "reference", "reference_origin", "metadata")
 
 
 @registry.register
 class OrderResource(Resource):
     type = "orders"
     model = Order
+    # PATCH runs change_order, which owns its transactions (placing calls a gateway with no lock held).
     own_transactions = True
     has_events = True
     sales_channel_actions = ("list", "retrieve", "create", "update")
@@ -191,7 +98,7 @@ class OrderResource(Resource):
         ),
         String("fulfillment_status", "Ffs", enum=FULFILLMENT_STATUSES),
         Boolean("guest", "CUFfs", nullable=False),
-        Boolean("editable", "F", compute=lambda row: row["status"] in services.EDITABLE, depends=("status",)),
+        Boolean("editable", "F", compute=lambda row: row["status"] in EDITABLE, depends=("status",)),
         String("customer_email", "CUFf"),
         String("customer_password", "CU", compute=lambda row: None),
         String("customer_type", "F", enum=("new", "returning"), compute=lambda row: None),
@@ -271,7 +178,7 @@ class OrderResource(Resource):
         Integer("skus_count", "F"),
         Integer("line_item_options_count", "F"),
         Integer("shipments_count", "F"),
-        Integer("tax_calculations_count", "F", compute=_zero),
+        Integer("tax_calculations_count", "F", compute=always_zero),
         Integer("validations_count", "F"),
         Integer("errors_count", "F"),
         Object("payment_source_details", "Ff"),
@@ -281,7 +188,7 @@ class OrderResource(Resource):
         String("terms_url", "CUF"),
         String("privacy_url", "CUF"),
         String("checkout_url", "F"),
-        *_triggers(
+        *triggers(
             "_archive",
             "_unarchive",
             "_pending",
@@ -292,7 +199,7 @@ class OrderResource(Resource):
             "_authorize",
         ),
         Integer("_authorization_amount_cents", "U", trigger=True),
-        *_triggers(
+        *triggers(
             "_capture",
             "_refund",
             "_fulfill",
@@ -300,13 +207,13 @@ class OrderResource(Resource):
             "_nullify_payment_source",
             "_fix_payment_source",
         ),
-        *_triggers(
+        *triggers(
             "_billing_address_clone_id",
             "_shipping_address_clone_id",
             "_customer_payment_source_id",
             kind=String,
         ),
-        *_triggers(
+        *triggers(
             "_shipping_address_same_as_billing",
             "_billing_address_same_as_shipping",
             "_commit_invoice",
@@ -333,8 +240,8 @@ class OrderResource(Resource):
         Object("expiration_info", "CUF"),
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
-        *_triggers("_reset_circuit"),
-        *_triggers("_add_tags", "_remove_tags", kind=String),
+        *triggers("_reset_circuit"),
+        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("market", "markets", "CUf"),
@@ -363,19 +270,21 @@ class OrderResource(Resource):
             ),
             depends=("market__default_payment_method_id",),
         ),
-        ToMany("available_payment_methods", "payment_methods", "", queryset=_available_payment_methods),
+        ToMany(
+            "available_payment_methods", "payment_methods", "", queryset=selectors.available_payment_methods
+        ),
         ToMany(
             "available_customer_payment_sources",
             "customer_payment_sources",
             "",
-            queryset=_available_customer_payment_sources,
+            queryset=selectors.available_customer_payment_sources,
         ),
         ToOne("payment_method", "payment_methods", "CUf"),
         ToOne("payment_source", ("external_payments", "wire_transfers"), "CUf"),
         ToMany("line_items", "line_items", "f", reverse="order_id"),
         ToMany("shipments", "shipments", "f", reverse="order_id"),
         # Free gift promotions are not served, so no SKU is ever a free gift: always empty.
-        ToMany("available_free_skus", "skus", "", queryset=_no_free_skus),
+        ToMany("available_free_skus", "skus", "", queryset=selectors.no_free_skus),
         # The subscription that produced this order (a target order), through the factory that built it.
         ToOne(
             "order_subscription",
@@ -400,183 +309,34 @@ class OrderResource(Resource):
         if payload.triggers:
             raise errors.param_not_allowed(next(iter(payload.triggers)))
         columns = payload.model_fields(cls)
+        for column in ("market_id", "payment_source_type", "payment_source_id"):
+            columns.pop(column, None)
         email = columns.pop("customer_email", None)
-        source = payload.relationships.get("payment_source")
-        columns.pop("payment_source_type", None)
-        columns.pop("payment_source_id", None)
-        market = payload.relationships.get("market")
-        columns.pop("market_id", None)
-        order = services.create_order(
-            columns, market=market, customer_email=email, default_market_ids=scopes.current().market_ids
+        order = building.create_order(
+            columns,
+            market=payload.relationships.get("market"),
+            customer_email=email,
+            default_market_ids=scopes.current().market_ids,
         )
+        source = payload.relationships.get("payment_source")
         if source is not None:
-            services.link_payment_source(order, source)
+            building.link_payment_source(order, source)
             order.save(update_fields=["payment_source_type", "payment_source_id"])
         return order
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        """Attribute and relationship changes and the cheap triggers in one transaction; ``_place`` and
-        ``_cancel`` then run as their own use-cases (they may call a payment gateway with no lock held)."""
-        assert isinstance(instance, Order)
-        unknown = set(payload.triggers) - ORDER_TRIGGERS_DONE
-        if unknown:
-            name = sorted(unknown)[0]
-            raise errors.ApiErrors(
-                [errors.validation(name, "is not supported by orderfactory", "not_supported")]
-            )
-        triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False, "")}
-        # Placing or cancelling alone needs no first transaction: the use-case locks the order itself.
-        try:
-            if (
-                not payload.attributes
-                and not payload.relationships
-                and set(triggers) <= {"_place", "_cancel"}
-            ):
-                order = instance
-            else:
-                with transaction.atomic():
-                    order = services.lock_order(instance.pk)
-                    before = services._snapshot(order)
-                    cls._apply_changes(order, payload, triggers)
-                    if services._snapshot(order) != before:
-                        hooks.on_write("update", cls.type, order, before)
-            if "_place" in triggers:
-                order = services.place(order.pk)
-            if "_cancel" in triggers:
-                order = services.cancel(order.pk)
-            if "_create_subscriptions" in triggers:
-                from orderfactory.subscriptions.services import create_from_order
-
-                with transaction.atomic():
-                    create_from_order(services.lock_order(order.pk))
-        except services.OrderInvalid as exc:
-            raise exc.api_errors() from None
-        return order
-
-    @classmethod
-    def _apply_changes(cls, order: Order, payload: Payload, triggers: dict[str, Any]) -> None:
-        columns = payload.model_fields(cls)
-        changes = bool(columns) or bool(
-            set(triggers)
-            - {
-                "_place",
-                "_cancel",
-                "_approve",
-                "_archive",
-                "_unarchive",
-                "_validate",
-                "_create_subscriptions",
-                "_update_taxes",
-                "_reset_circuit",
-            }
-        )
-        if changes:
-            services.require_editable(order)
-        email_given = "customer_email" in columns
-        email = columns.pop("customer_email", None)
-        source_given = "payment_source" in payload.relationships
-        columns.pop("payment_source_type", None)
-        columns.pop("payment_source_id", None)
-        if "market_id" in columns and columns["market_id"] != order.market_id and order.line_items.exists():
-            raise errors.ApiErrors(
-                [
-                    errors.validation(
-                        "market",
-                        "cannot change once the order has line items",
-                        "immutable",
-                        pointer="/data/relationships/market",
-                    )
-                ]
-            )
-        for column, value in columns.items():
-            setattr(order, column, value)
-        if email_given:
-            services.set_customer_email(order, email)
-        elif "customer_id" in columns and order.customer_id:
-            assert order.customer is not None
-            order.customer_email = order.customer.email
-        if "market_id" in columns:
-            market = order.market
-            assert market is not None
-            order.currency_code = (
-                cast("PriceList", market.price_list).currency_code if market.price_list_id else None
-            )
-        if "coupon_code" in columns and order.coupon_code:
-            from orderfactory.promotions.services import CouponInvalid, check_coupon
-
-            try:
-                check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
-            except CouponInvalid as exc:
-                raise errors.ApiErrors(
-                    [errors.validation("coupon_code", exc.message, exc.reason.value)]
-                ) from None
-        if source_given:
-            services.link_payment_source(order, payload.relationships["payment_source"])
-        if "_shipping_address_same_as_billing" in triggers and order.billing_address_id:
-            assert order.billing_address is not None
-            order.shipping_address = services.clone_address(order.billing_address)
-        if "_billing_address_same_as_shipping" in triggers and order.shipping_address_id:
-            assert order.shipping_address is not None
-            order.billing_address = services.clone_address(order.shipping_address)
-        for trigger, column in (
-            ("_billing_address_clone_id", "billing_address"),
-            ("_shipping_address_clone_id", "shipping_address"),
-        ):
-            if trigger in triggers:
-                from orderfactory.addresses.models import Address
-
-                address = Address.objects.filter(pk=triggers[trigger]).first()
-                if address is None:
-                    raise errors.not_found()
-                setattr(order, column, services.clone_address(address))
-        if "_customer_payment_source_id" in triggers:
-            cls._use_wallet_entry(order, triggers["_customer_payment_source_id"])
-        if "_nullify_payment_source" in triggers:
-            services.link_payment_source(order, None)
-        if "_refresh" in triggers or "_refresh_prices" in triggers:
-            services.refresh(order)
-        elif changes:
-            services.recompute(order)
-        if "_save_payment_source_to_customer_wallet" in triggers:
-            if order.status in ("placed", "approved"):
-                services.save_payment_source_to_wallet(order)
-            else:
-                order.save_payment_source_to_wallet = True
-                order.save(update_fields=["save_payment_source_to_wallet"])
-        if "_approve" in triggers:
-            services.approve(order)
-        if "_archive" in triggers or "_unarchive" in triggers:
-            services.archive(order, "_archive" in triggers)
-            order.save(update_fields=["archived_at"])
-            hooks.event("orders.archive" if "_archive" in triggers else "orders.unarchive", "orders", order)
-        if "_pending" in triggers and order.status == "draft" and order.line_items.exists():
-            order.status = "pending"
-            order.save(update_fields=["status"])
-        if "_validate" in triggers:
-            services.validate(order)
-
-    @classmethod
-    def _use_wallet_entry(cls, order: Order, entry_id: str) -> None:
-        from orderfactory.customers.models import CustomerPaymentSource
-        from orderfactory.customers.services import payment_source_of
-        from orderfactory.payments.services import clone_payment_source
-
-        entry = CustomerPaymentSource.objects.filter(pk=entry_id, customer_id=order.customer_id).first()
-        source = payment_source_of(entry) if entry is not None else None
-        if source is None:
-            raise errors.ApiErrors(
-                [errors.validation("_customer_payment_source_id", "is invalid", "invalid")]
-            )
-        copy = clone_payment_source(source)
-        services.link_payment_source(order, copy)
-        if entry.payment_method_id:
-            order.payment_method_id = entry.payment_method_id
+        changes = payload.model_fields(cls)
+        changes.pop("payment_source_type", None)
+        changes.pop("payment_source_id", None)
+        if "payment_source" in payload.relationships:
+            changes["payment_source"] = payload.relationships["payment_source"]
+        return editing.change_order(instance.pk, changes, payload.triggers)
 
     @classmethod
     def delete(cls, instance: models.Model) -> None:
         assert isinstance(instance, Order)
-        services.delete_order(instance)
+        transitions.delete_order(instance)
 
 
 @registry.register
@@ -623,8 +383,8 @@ class LineItemResource(Resource):
         Object("rule_outcomes", "F", compute=lambda row: None),
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
-        *_triggers("_reset_circuit"),
-        *_triggers("_add_tags", "_remove_tags", kind=String),
+        *triggers("_reset_circuit"),
+        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
@@ -642,55 +402,22 @@ class LineItemResource(Resource):
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:
-        order: Order = payload.relationships["order"]
-        order = services.lock_order(order.pk)
         attrs = payload.attributes
-        item = payload.relationships.get("item")
-        item_type = attrs.get("item_type") or ("skus" if item is None else None)
-        from orderfactory.catalog.models import Sku
-
-        if item is not None and not isinstance(item, Sku):
-            raise errors.ApiErrors(
-                [
-                    errors.validation(
-                        "item",
-                        "only SKUs can be added by hand",
-                        "invalid",
-                        pointer="/data/relationships/item",
-                    )
-                ]
-            )
-        if item_type not in (None, "skus"):
-            raise errors.ApiErrors(
-                [errors.validation("item_type", "only skus line items can be added by hand", "invalid")]
-            )
         if "unit_amount_cents" in attrs and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
-        try:
-            return services.add_sku_line_item(
-                order,
-                sku=item,
-                sku_code=attrs.get("sku_code"),
-                quantity=attrs.get("quantity"),
-                unit_amount_cents=attrs.get("unit_amount_cents"),
-                name=attrs.get("name"),
-                image_url=attrs.get("image_url"),
-                frequency=attrs.get("frequency"),
-                extra={
-                    k: attrs[k]
-                    for k in (
-                        "bundle_code",
-                        "compare_at_amount_cents",
-                        "reference",
-                        "reference_origin",
-                        "metadata",
-                    )
-                    if k in attrs
-                },
-                merge=bool(payload.triggers.get("_update_quantity")),
-            )
-        except services.OrderInvalid as exc:
-            raise exc.api_errors() from None
+        return editing.add_line_item(
+            payload.relationships["order"].pk,
+            item=payload.relationships.get("item"),
+            item_type=attrs.get("item_type"),
+            sku_code=attrs.get("sku_code"),
+            quantity=attrs.get("quantity"),
+            unit_amount_cents=attrs.get("unit_amount_cents"),
+            name=attrs.get("name"),
+            image_url=attrs.get("image_url"),
+            frequency=attrs.get("frequency"),
+            extra={k: attrs[k] for k in LINE_ITEM_EXTRA if k in attrs},
+            merge=bool(payload.triggers.get("_update_quantity")),
+        )
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
@@ -699,50 +426,12 @@ class LineItemResource(Resource):
             raise errors.param_not_allowed("sku_code")
         if "unit_amount_cents" in payload.attributes and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
-        instance.order = services.lock_order(instance.order_id)
-        try:
-            return services.update_line_item(instance, payload.model_fields(cls))
-        except services.OrderInvalid as exc:
-            raise exc.api_errors() from None
+        return editing.change_line_item(instance, payload.model_fields(cls))
 
     @classmethod
     def delete(cls, instance: models.Model) -> None:
         assert isinstance(instance, LineItem)
-        instance.order = services.lock_order(instance.order_id)
-        try:
-            services.delete_line_item(instance)
-        except services.OrderInvalid as exc:
-            raise exc.api_errors() from None
-
-
-def _available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    """The shipping methods that apply to each shipment (services.shipping_method_applies). A method may
-    apply to several shipments of a page: each (shipment, method) pair is one row of a UNION ALL, so the
-    include still costs one query for the methods, whatever the number of shipments."""
-    shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
-    methods = list(
-        target.filter(disabled_at__isnull=True).values_list(
-            "pk", "market_id", "shipping_category_id", "stock_location_id"
-        )
-    )
-    parts = []
-    for shipment in shipments:
-        ids = [
-            pk
-            for pk, *columns in methods
-            if services.shipping_method_applies(shipment.order.market_id, shipment, *columns)
-        ]
-        if ids:
-            parts.append(
-                target.filter(pk__in=ids).annotate(
-                    _parent_id=models.Value(shipment.pk, output_field=models.CharField())
-                )
-            )
-    if not parts:
-        return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].union(*parts[1:], all=True)
+        editing.remove_line_item(instance)
 
 
 @registry.register
@@ -790,43 +479,20 @@ class ShipmentResource(Resource):
         ToOne("shipping_address", "addresses", "CUf"),
         ToOne("shipping_method", "shipping_methods", "CUf"),
         ToMany("line_items", "line_items", "", reverse="fulfilling_shipment_id"),
-        ToMany("available_shipping_methods", "shipping_methods", "", queryset=_available_shipping_methods),
+        ToMany(
+            "available_shipping_methods",
+            "shipping_methods",
+            "",
+            queryset=selectors.available_shipping_methods,
+        ),
     )
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, Shipment)
-        order = services.lock_order(instance.order_id)
-        try:
-            services.require_editable(order)
-        except services.OrderInvalid as exc:
-            raise exc.api_errors() from None
-        if set(payload.relationships) - {"shipping_method"} or set(payload.attributes) - {
-            "reference",
-            "reference_origin",
-            "metadata",
-        }:
-            name = sorted(
-                (set(payload.relationships) - {"shipping_method"})
-                | (set(payload.attributes) - {"reference", "reference_origin", "metadata"})
-            )[0]
-            raise errors.param_not_allowed(name)
-        method = payload.relationships.get("shipping_method")
-        if method is not None and method.pk not in {
-            m.pk for m in services.available_shipping_methods(order, instance)
-        }:
-            raise errors.ApiErrors(
-                [
-                    errors.validation(
-                        "shipping_method",
-                        "is not available for this shipment",
-                        "invalid",
-                        pointer="/data/relationships/shipping_method",
-                    )
-                ]
-            )
-        for column, value in payload.model_fields(cls).items():
-            setattr(instance, column, value)
-        instance.save()
-        services.recompute(order)
-        return instance
+        refused = (set(payload.relationships) - {"shipping_method"}) | (
+            set(payload.attributes) - {"reference", "reference_origin", "metadata"}
+        )
+        if refused:
+            raise errors.param_not_allowed(sorted(refused)[0])
+        return editing.change_shipment(instance, payload.model_fields(cls))

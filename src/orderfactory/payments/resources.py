@@ -204,16 +204,9 @@ class PaymentSourceResource(ServiceResource):
     def _link(cls, source: models.Model, payload: Payload) -> models.Model:
         order = payload.relationships.get("order")
         if order is not None:
-            from orderfactory.orders import services as orders
-            from orderfactory.orders.models import Order
+            from orderfactory.orders.services.editing import link_order_payment_source
 
-            order = Order.objects.select_for_update().get(pk=order.pk)
-            try:
-                orders.require_editable(order)
-            except orders.OrderInvalid as exc:
-                raise exc.api_errors() from None
-            orders.link_payment_source(order, source)
-            order.save(update_fields=["payment_source_type", "payment_source_id", "updated_at"])
+            link_order_payment_source(order.pk, source)
         return source
 
     @classmethod

@@ -22,8 +22,8 @@ from django.db import models, transaction
 from orderfactory.catalog.models import Market
 from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save
 from orderfactory.core import clock, outbound
-from orderfactory.jsonapi import errors
-from orderfactory.jsonapi.errors import ApiError
+from orderfactory.core.errors import CommonErrorCode, Problem, problem
+from orderfactory.core.errors import blank as blank_problem
 from orderfactory.payments.models import (
     ExternalGateway,
     ExternalPayment,
@@ -60,7 +60,7 @@ def _toggle_disabled(
 # --- gateways ---------------------------------------------------------------------------------------------
 
 
-def manual_gateway_problems(gateway: ManualGateway) -> list[ApiError]:
+def manual_gateway_problems(gateway: ManualGateway) -> list[Problem]:
     return required(gateway, "name")
 
 
@@ -73,18 +73,18 @@ def save_manual_gateway(
     return save(gateway, changes, manual_gateway_problems)
 
 
-def _url_problems(gateway: ExternalGateway, column: str) -> list[ApiError]:
+def _url_problems(gateway: ExternalGateway, column: str) -> list[Problem]:
     value = getattr(gateway, column)
     if blank(value):
         return []
     why = outbound.problem(value)
-    return [errors.validation(column, why, "invalid", value=value)] if why else []
+    return [problem(column, why, CommonErrorCode.INVALID, value=value)] if why else []
 
 
 URL_COLUMNS = ("authorize_url", "capture_url", "void_url", "refund_url", "token_url")
 
 
-def external_gateway_problems(gateway: ExternalGateway) -> list[ApiError]:
+def external_gateway_problems(gateway: ExternalGateway) -> list[Problem]:
     found = required(gateway, "name")
     for column in URL_COLUMNS:
         found += _url_problems(gateway, column)
@@ -126,34 +126,34 @@ def titleized(source_type: str) -> str:
     return " ".join(word.capitalize() for word in source_type.removesuffix("s").split("_"))
 
 
-def payment_method_problems(method: PaymentMethod) -> list[ApiError]:
+def payment_method_problems(method: PaymentMethod) -> list[Problem]:
     found = required(method, "payment_source_type", "price_amount_cents")
     if not method.payment_gateway_id:
-        found.append(errors.blank("payment_gateway", relationship=True))
+        found.append(blank_problem("payment_gateway", relationship=True))
     else:
         processed = GATEWAY_SOURCE_TYPES.get(method.payment_gateway_type)
         if method.payment_source_type and processed != method.payment_source_type:
             found.append(
-                errors.validation(
+                problem(
                     "payment_source_type",
                     f"is not processed by {method.payment_gateway_type}",
-                    "invalid",
+                    CommonErrorCode.INVALID,
                     value=method.payment_source_type,
                 )
             )
     code = method.currency_code
     if code is None or blank(code):
-        found.append(errors.blank("currency_code"))
+        found.append(blank_problem("currency_code"))
     elif not CURRENCY_CODE.fullmatch(code):
-        found.append(errors.validation("currency_code", "is invalid", "invalid", value=code))
+        found.append(problem("currency_code", "is invalid", CommonErrorCode.INVALID, value=code))
     for column in ("price_amount_cents", "auto_capture_max_amount_cents"):
         value = getattr(method, column)
         if value is not None and value < 0:
             found.append(
-                errors.validation(
+                problem(
                     column,
                     "must be greater than or equal to 0",
-                    "greater_than_or_equal_to",
+                    CommonErrorCode.GREATER_THAN_OR_EQUAL_TO,
                     value=value,
                     count=0,
                 )
@@ -185,7 +185,7 @@ def save_payment_method(
 PaymentSource = WireTransfer | ExternalPayment
 
 
-def external_payment_problems(payment: ExternalPayment) -> list[ApiError]:
+def external_payment_problems(payment: ExternalPayment) -> list[Problem]:
     return required(payment, "payment_source_token")
 
 

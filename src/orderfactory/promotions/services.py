@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 from django.db import transaction
@@ -18,8 +17,8 @@ from django.db.models import F, Q
 from orderfactory.auth.models import Organization
 from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save, taken
 from orderfactory.core import clock, scope
-from orderfactory.jsonapi import errors
-from orderfactory.jsonapi.errors import ApiError
+from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, problem
+from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
 from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
 
@@ -32,41 +31,45 @@ COUPONS_MAX_CODE_LENGTH = 40
 # --- writes -----------------------------------------------------------------------------------------------
 
 
-def _at_least(instance: Any, column: str, minimum: int) -> list[ApiError]:
+def _at_least(instance: Any, column: str, minimum: int) -> list[Problem]:
     value = getattr(instance, column)
     if value is None or value >= minimum:
         return []
     return [
-        errors.validation(
+        problem(
             column,
             f"must be greater than or equal to {minimum}",
-            "greater_than_or_equal_to",
+            CommonErrorCode.GREATER_THAN_OR_EQUAL_TO,
             value=value,
             count=minimum,
         )
     ]
 
 
-def promotion_problems(promotion: PercentageDiscountPromotion) -> list[ApiError]:
+def promotion_problems(promotion: PercentageDiscountPromotion) -> list[Problem]:
     found = required(promotion, "name", "starts_at", "expires_at", "percentage")
     percentage = promotion.percentage
     if percentage is not None and not 0 <= percentage <= 100:
-        bound, error = (0, "greater_than_or_equal_to") if percentage < 0 else (100, "less_than_or_equal_to")
-        title = f"must be {error.replace('_', ' ')} {bound}"
-        found.append(errors.validation("percentage", title, error, value=percentage, count=bound))
+        bound, comparison = (
+            (0, CommonErrorCode.GREATER_THAN_OR_EQUAL_TO)
+            if percentage < 0
+            else (100, CommonErrorCode.LESS_THAN_OR_EQUAL_TO)
+        )
+        title = f"must be {comparison.replace('_', ' ')} {bound}"
+        found.append(problem("percentage", title, comparison, value=percentage, count=bound))
     if promotion.starts_at and promotion.expires_at and promotion.expires_at <= promotion.starts_at:
         found.append(
-            errors.validation(
+            problem(
                 "expires_at",
                 "must be after starts_at",
-                "greater_than",
+                CommonErrorCode.GREATER_THAN,
                 value=format_datetime(promotion.expires_at),
                 count=format_datetime(promotion.starts_at),
             )
         )
     code = promotion.currency_code
     if not blank(code) and not CURRENCY_CODE.fullmatch(code or ""):
-        found.append(errors.validation("currency_code", "is invalid", "invalid", value=code))
+        found.append(problem("currency_code", "is invalid", CommonErrorCode.INVALID, value=code))
     return found + _at_least(promotion, "total_usage_limit", 1)
 
 
@@ -86,17 +89,17 @@ def save_percentage_discount_promotion(
     return save(promotion, changes, promotion_problems)
 
 
-def rule_problems(rule: CouponCodesPromotionRule) -> list[ApiError]:
+def rule_problems(rule: CouponCodesPromotionRule) -> list[Problem]:
     if not rule.promotion_id:
-        return [errors.blank("promotion", relationship=True)]
+        return [blank_problem("promotion", relationship=True)]
     other = CouponCodesPromotionRule.objects.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
     if other.exists():
         # One coupon codes rule per promotion: a second one could never be told apart from the first.
         return [
-            errors.validation(
+            problem(
                 "promotion",
                 "has already been taken",
-                "taken",
+                CommonErrorCode.TAKEN,
                 pointer="/data/relationships/promotion",
                 value=rule.promotion_id,
             )
@@ -123,34 +126,34 @@ def code_length_bounds() -> tuple[int, int]:
     )
 
 
-def coupon_problems(coupon: Coupon) -> list[ApiError]:
+def coupon_problems(coupon: Coupon) -> list[Problem]:
     found = required(coupon, "code")
     if not blank(coupon.code):
         shortest, longest = code_length_bounds()
         length = len(coupon.code)
         if length < shortest:
             found.append(
-                errors.validation(
+                problem(
                     "code",
                     f"is too short (minimum is {shortest} characters)",
-                    "too_short",
+                    CommonErrorCode.TOO_SHORT,
                     value=coupon.code,
                     count=shortest,
                 )
             )
         elif length > longest:
             found.append(
-                errors.validation(
+                problem(
                     "code",
                     f"is too long (maximum is {longest} characters)",
-                    "too_long",
+                    CommonErrorCode.TOO_LONG,
                     value=coupon.code,
                     count=longest,
                 )
             )
         found += taken(coupon, "code")
     if not coupon.promotion_rule_id:
-        found.append(errors.blank("promotion_rule", relationship=True))
+        found.append(blank_problem("promotion_rule", relationship=True))
     return found + _at_least(coupon, "usage_limit", 1)
 
 
@@ -161,7 +164,9 @@ def save_coupon(coupon: Coupon, changes: dict[str, Any]) -> Coupon:
 # --- checking coupons -------------------------------------------------------------------------------------
 
 
-class CouponReason(StrEnum):
+class CouponReason(ErrorCode):
+    """Why an order cannot use a coupon code: the code of its 422 on ``coupon_code``."""
+
     UNKNOWN = "unknown"
     EXPIRED = "expired"  # the coupon or its promotion expired, or the promotion has not started
     EXHAUSTED = "exhausted"  # a usage limit (coupon's, promotion's or once per customer) is reached

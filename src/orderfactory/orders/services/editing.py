@@ -1,0 +1,285 @@
+"""Changing an order as ``PATCH /api/orders/<id>`` does, and its line items and shipments as their endpoints
+do: one entry per change, each owning its transaction, callable alike from the API, the worker and the CLI.
+The entries for line items, shipments and payment sources join the caller's transaction when there is one
+(the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
+
+``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
+transaction under the order's row lock, recorded in the audit trail when a column changed; then ``_place``,
+``_cancel`` and ``_create_subscriptions`` as their own use-cases (placing may call a payment gateway, with no
+lock held)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django.db import transaction
+
+from orderfactory.catalog.models import PriceList, Sku
+from orderfactory.core import clock, hooks
+from orderfactory.core.errors import CommonErrorCode, DomainError
+from orderfactory.orders.error_codes import OrderErrorCode
+from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.services import building, lines, placing, pricing, shipments, transitions
+from orderfactory.orders.services.checks import validate
+from orderfactory.orders.services.loading import lock_order
+from orderfactory.orders.services.rules import require_editable
+
+# The order's triggers we perform; the others are refused with a 422 that names them (docs/compatibility.md).
+TRIGGERS = frozenset(
+    {
+        "_create_subscriptions",
+        "_place",
+        "_cancel",
+        "_approve",
+        "_archive",
+        "_unarchive",
+        "_refresh",
+        "_refresh_prices",
+        "_update_taxes",
+        "_validate",
+        "_save_payment_source_to_customer_wallet",
+        "_billing_address_clone_id",
+        "_shipping_address_clone_id",
+        "_shipping_address_same_as_billing",
+        "_billing_address_same_as_shipping",
+        "_customer_payment_source_id",
+        "_nullify_payment_source",
+        "_pending",
+        "_reset_circuit",
+    }
+)
+# Triggers that are not edits: they act on an order whatever its status, or have their own rules.
+_NOT_EDITS = frozenset(
+    {
+        "_place",
+        "_cancel",
+        "_approve",
+        "_archive",
+        "_unarchive",
+        "_validate",
+        "_create_subscriptions",
+        "_update_taxes",
+        "_reset_circuit",
+    }
+)
+# Run after the changes, each as its own use-case with its own transaction.
+_OWN_USE_CASES = frozenset({"_place", "_cancel", "_create_subscriptions"})
+
+
+def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[str, Any]) -> Order:
+    """Apply ``changes`` (columns -> values; ``payment_source``: the source to link, or None to unlink) and
+    ``triggers`` (name -> value; a false or empty value is no trigger) to the order, as its PATCH does."""
+    unknown = set(triggers) - TRIGGERS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DomainError.of(OrderErrorCode.NOT_SUPPORTED, name, "is not supported by orderfactory")
+    fired = {k: v for k, v in triggers.items() if v not in (None, False, "")}
+    order: Order | None = None
+    if changes or set(fired) - _OWN_USE_CASES:
+        with transaction.atomic():
+            order = lock_order(order_id)
+            with hooks.recording("orders", order, only_if_changed=True):
+                _apply(order, dict(changes), fired)
+    if "_place" in fired:
+        order = placing.place(order_id)
+    if "_cancel" in fired:
+        order = transitions.cancel(order_id)
+    if "_create_subscriptions" in fired:
+        from orderfactory.subscriptions.services import create_from_order
+
+        with transaction.atomic():
+            order = lock_order(order_id)
+            create_from_order(order)
+    return order if order is not None else Order.objects.get(pk=order_id)
+
+
+def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> None:
+    edits = bool(columns) or bool(set(triggers) - _NOT_EDITS)
+    if edits:
+        require_editable(order)
+    email_given = "customer_email" in columns
+    email = columns.pop("customer_email", None)
+    source_given = "payment_source" in columns
+    source = columns.pop("payment_source", None)
+    if "market_id" in columns and columns["market_id"] != order.market_id and order.line_items.exists():
+        raise DomainError.of(
+            OrderErrorCode.IMMUTABLE,
+            "market",
+            "cannot change once the order has line items",
+            pointer="/data/relationships/market",
+        )
+    for column, value in columns.items():
+        setattr(order, column, value)
+    if email_given:
+        building.set_customer_email(order, email)
+    elif "customer_id" in columns and order.customer_id:
+        assert order.customer is not None
+        order.customer_email = order.customer.email
+    if "market_id" in columns:
+        market = order.market
+        assert market is not None
+        order.currency_code = (
+            cast(PriceList, market.price_list).currency_code if market.price_list_id else None
+        )
+    if "coupon_code" in columns and order.coupon_code:
+        from orderfactory.promotions.services import CouponInvalid, check_coupon
+
+        try:
+            check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
+        except CouponInvalid as exc:
+            raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
+    if source_given:
+        building.link_payment_source(order, source)
+    _apply_address_triggers(order, triggers)
+    if "_customer_payment_source_id" in triggers:
+        _use_wallet_entry(order, triggers["_customer_payment_source_id"])
+    if "_nullify_payment_source" in triggers:
+        building.link_payment_source(order, None)
+    if "_refresh" in triggers or "_refresh_prices" in triggers:
+        pricing.refresh(order)
+    elif edits:
+        pricing.recompute(order)
+    if "_save_payment_source_to_customer_wallet" in triggers:
+        if order.status in ("placed", "approved"):
+            building.save_payment_source_to_wallet(order)
+        else:
+            order.save_payment_source_to_wallet = True
+            order.save(update_fields=["save_payment_source_to_wallet"])
+    if "_approve" in triggers:
+        transitions.approve(order)
+    if "_archive" in triggers or "_unarchive" in triggers:
+        transitions.archive(order, "_archive" in triggers)
+        order.save(update_fields=["archived_at"])
+        hooks.event("orders.archive" if "_archive" in triggers else "orders.unarchive", "orders", order)
+    if "_pending" in triggers and order.status == "draft" and order.line_items.exists():
+        order.status = "pending"
+        order.save(update_fields=["status"])
+    if "_validate" in triggers:
+        validate(order)
+
+
+def _apply_address_triggers(order: Order, triggers: dict[str, Any]) -> None:
+    from orderfactory.addresses.models import Address
+
+    if "_shipping_address_same_as_billing" in triggers and order.billing_address_id:
+        assert order.billing_address is not None
+        order.shipping_address = building.clone_address(order.billing_address)
+    if "_billing_address_same_as_shipping" in triggers and order.shipping_address_id:
+        assert order.shipping_address is not None
+        order.billing_address = building.clone_address(order.shipping_address)
+    for trigger, column in (
+        ("_billing_address_clone_id", "billing_address"),
+        ("_shipping_address_clone_id", "shipping_address"),
+    ):
+        if trigger in triggers:
+            address = Address.objects.filter(pk=triggers[trigger]).first()
+            if address is None:
+                raise DomainError.of(CommonErrorCode.NOT_FOUND, trigger, "")
+            setattr(order, column, building.clone_address(address))
+
+
+def _use_wallet_entry(order: Order, entry_id: str) -> None:
+    """``_customer_payment_source_id``: the order pays with a copy of the customer's wallet entry."""
+    from orderfactory.customers.models import CustomerPaymentSource
+    from orderfactory.customers.services import payment_source_of
+    from orderfactory.payments.services import clone_payment_source
+
+    entry = CustomerPaymentSource.objects.filter(pk=entry_id, customer_id=order.customer_id).first()
+    source = payment_source_of(entry) if entry is not None else None
+    if entry is None or source is None:
+        raise DomainError.of(CommonErrorCode.INVALID, "_customer_payment_source_id", "is invalid")
+    building.link_payment_source(order, clone_payment_source(source))
+    if entry.payment_method_id:
+        order.payment_method_id = entry.payment_method_id
+
+
+# --- line items and shipments -----------------------------------------------------------------------------
+
+
+def add_line_item(
+    order_id: str,
+    *,
+    item: Any = None,
+    item_type: str | None = None,
+    sku_code: str | None = None,
+    quantity: int | None,
+    unit_amount_cents: int | None = None,
+    name: str | None = None,
+    image_url: str | None = None,
+    frequency: str | None = None,
+    extra: dict[str, Any] | None = None,
+    merge: bool = False,
+) -> LineItem:
+    """A line item added by hand: a SKU (``item`` or ``sku_code``) only; with ``merge`` (``_update_quantity``)
+    its quantity adds to the order's line of the same SKU, frequency and price."""
+    with transaction.atomic(savepoint=False):
+        order = lock_order(order_id)
+        if item is not None and not isinstance(item, Sku):
+            raise DomainError.of(
+                CommonErrorCode.INVALID,
+                "item",
+                "only SKUs can be added by hand",
+                pointer="/data/relationships/item",
+            )
+        if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
+            raise DomainError.of(
+                CommonErrorCode.INVALID, "item_type", "only skus line items can be added by hand"
+            )
+        return lines.add_sku_line_item(
+            order,
+            sku=item,
+            sku_code=sku_code,
+            quantity=quantity,
+            unit_amount_cents=unit_amount_cents,
+            name=name,
+            image_url=image_url,
+            frequency=frequency,
+            extra=extra,
+            merge=merge,
+        )
+
+
+def change_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
+    with transaction.atomic(savepoint=False):
+        line.order = lock_order(line.order_id)
+        return lines.update_line_item(line, changes)
+
+
+def remove_line_item(line: LineItem) -> None:
+    with transaction.atomic(savepoint=False):
+        line.order = lock_order(line.order_id)
+        lines.delete_line_item(line)
+
+
+def change_shipment(shipment: Shipment, changes: dict[str, Any]) -> Shipment:
+    """A shipment's shipping method (one available to it) and its reference and metadata; the order is
+    priced again."""
+    with transaction.atomic(savepoint=False):
+        order = lock_order(shipment.order_id)
+        require_editable(order)
+        method_id = changes.get("shipping_method_id")
+        if method_id is not None and method_id not in {
+            m.pk for m in shipments.available_shipping_methods(order, shipment)
+        }:
+            raise DomainError.of(
+                CommonErrorCode.INVALID,
+                "shipping_method",
+                "is not available for this shipment",
+                pointer="/data/relationships/shipping_method",
+            )
+        for column, value in changes.items():
+            setattr(shipment, column, value)
+        shipment.save()
+        pricing.recompute(order)
+        return shipment
+
+
+def link_order_payment_source(order_id: str, source: Any) -> Order:
+    """A payment source created or changed with an ``order``: it becomes that editable order's source."""
+    with transaction.atomic(savepoint=False):
+        order = lock_order(order_id)
+        require_editable(order)
+        building.link_payment_source(order, source)
+        order.save(update_fields=["payment_source_type", "payment_source_id", "updated_at"])
+        return order

@@ -1,0 +1,162 @@
+"""SKU line items of an editable order: add (or add to), change, remove. Inside the caller's transaction,
+which holds the order's row lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderfactory.catalog.models import Price, Sku
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem
+from orderfactory.orders.error_codes import OrderErrorCode
+from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.services.pricing import recompute
+from orderfactory.orders.services.rules import MAX_QUANTITY, SKU, check_amounts, require_editable
+
+
+def _quantity_problems(quantity: Any) -> list[Problem]:
+    if quantity is None:
+        return [Problem(CommonErrorCode.BLANK, "quantity", "can't be blank")]
+    if quantity <= 0:
+        return [
+            Problem(
+                CommonErrorCode.GREATER_THAN,
+                "quantity",
+                "must be greater than 0",
+                meta={"value": quantity, "count": 0},
+            )
+        ]
+    if quantity > MAX_QUANTITY:
+        return [
+            Problem(
+                CommonErrorCode.LESS_THAN_OR_EQUAL_TO,
+                "quantity",
+                f"must be less than or equal to {MAX_QUANTITY}",
+                meta={"value": quantity, "count": MAX_QUANTITY},
+            )
+        ]
+    return []
+
+
+def _frequency_problems(order: Order, frequency: str | None) -> list[Problem]:
+    from orderfactory.subscriptions.services import line_frequency_problems
+
+    return [_as_problem(p) for p in line_frequency_problems(frequency, order.market_id)]
+
+
+def _as_problem(found: Any) -> Problem:
+    """Transitional, until subscriptions reports ``Problem``s: its 422 as the problem it says (by its code)."""
+    if isinstance(found, Problem):
+        return found
+    meta = dict(found.meta or {})
+    code = CommonErrorCode(meta.pop("error"))
+    return Problem(code, found.pointer.rsplit("/", 1)[-1], found.title, found.pointer, meta)
+
+
+def add_sku_line_item(
+    order: Order,
+    *,
+    sku: Sku | None = None,
+    sku_code: str | None = None,
+    quantity: int | None,
+    unit_amount_cents: int | None = None,
+    name: str | None = None,
+    image_url: str | None = None,
+    frequency: str | None = None,
+    extra: dict[str, Any] | None = None,
+    merge: bool = True,
+    refresh: bool = True,
+) -> LineItem:
+    """Add ``quantity`` of a SKU to an editable order. The price comes from the market's price list unless
+    ``unit_amount_cents`` is given; either way it then stays ("frozen") until the order is refreshed."""
+    require_editable(order)
+    problems = _quantity_problems(quantity) + _frequency_problems(order, frequency)
+    if sku is None:
+        sku = Sku.objects.filter(code=sku_code).first() if sku_code else None
+        if sku is None:
+            problems.append(
+                Problem(CommonErrorCode.BLANK, "sku_code", "can't be blank")
+                if not sku_code
+                else Problem(CommonErrorCode.INVALID, "sku_code", "is invalid", meta={"value": sku_code})
+            )
+    if problems:
+        raise DomainError(problems)
+    assert sku is not None and quantity is not None
+    existing = _line_to_merge(order, sku, unit_amount_cents, frequency) if merge else None
+    if existing is not None:
+        # The merged line keeps its frozen price: only ``_refresh`` changes it.
+        existing.quantity += quantity
+        problems = _quantity_problems(existing.quantity)
+        if problems:
+            raise DomainError(problems)
+        existing.save(update_fields=["quantity"])
+        line = existing
+    else:
+        compare_at = None
+        if unit_amount_cents is None:
+            assert order.market is not None
+            price = Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku).first()
+            if price is None:
+                raise DomainError.of(
+                    OrderErrorCode.NO_PRICE,
+                    "sku_code",
+                    f"has no price in market {order.market.name}",
+                    value=sku.code,
+                )
+            unit_amount_cents, compare_at = price.amount_cents, price.compare_at_amount_cents
+        check_amounts(unit_amount_cents * quantity)
+        line = LineItem(
+            order=order,
+            item_type=SKU,
+            item_id=sku.pk,
+            sku=sku,
+            sku_code=sku.code,
+            quantity=quantity,
+            currency_code=order.currency_code,
+            unit_amount_cents=unit_amount_cents,
+            compare_at_amount_cents=compare_at,
+            total_amount_cents=unit_amount_cents * quantity,
+            name=name or sku.name,
+            image_url=image_url if image_url is not None else sku.image_url,
+            frequency=frequency,
+            **(extra or {}),
+        )
+        line.save()
+    if refresh:
+        recompute(order)
+    return line
+
+
+def _line_to_merge(
+    order: Order, sku: Sku, unit_amount_cents: int | None, frequency: str | None
+) -> LineItem | None:
+    """The SKU line ``_update_quantity`` adds to: same SKU and frequency, and the same price when one is given."""
+    existing = (
+        order.line_items.filter(item_type=SKU, sku=sku, frequency=frequency).order_by("created_at").first()
+    )
+    if existing is None or unit_amount_cents not in (None, existing.unit_amount_cents):
+        return None
+    return existing
+
+
+def update_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
+    order = line.order
+    require_editable(order)
+    if line.item_type != SKU:
+        raise DomainError.of(OrderErrorCode.READ_ONLY, "item_type", "cannot be changed by hand")
+    problems = _quantity_problems(changes["quantity"]) if "quantity" in changes else []
+    if "frequency" in changes:
+        problems += _frequency_problems(order, changes["frequency"])
+    if problems:
+        raise DomainError(problems)
+    for column, value in changes.items():
+        setattr(line, column, value)
+    line.save()
+    recompute(order)
+    return line
+
+
+def delete_line_item(line: LineItem) -> None:
+    order = line.order
+    require_editable(order)
+    line.delete()
+    recompute(order)

@@ -1,0 +1,191 @@
+"""Pricing an order: its lines' totals, its shipments and their cost lines, its payment method line, its
+promotion lines and every total, in a constant number of queries whatever the number of lines; and
+``_refresh``, which takes the market's current prices again. Inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from orderfactory.catalog.models import Price
+from orderfactory.core import clock
+from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.services.rules import (
+    PAYMENT_LINE,
+    PROMOTION_LINE,
+    SHIPMENT_LINE,
+    SKU,
+    check_amounts,
+    require_editable,
+)
+from orderfactory.orders.services.shipments import PreferredMethods, rebuild_shipments
+
+
+def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> list[LineItem]:
+    from orderfactory.promotions.services import CouponInvalid, discounts_for
+
+    try:
+        discounts = discounts_for(
+            market_id=order.market_id,
+            coupon_code=order.coupon_code,
+            subtotal_cents=subtotal,
+            lines=[(line.pk, line.sku_code or "", line.total_amount_cents) for line in sku_lines],
+            at=clock.now(),
+        )
+    except CouponInvalid:
+        # The coupon stopped being valid after it was applied: it gives no discount; placing reports it.
+        discounts = []
+    per_line: dict[str, int] = defaultdict(int)
+    lines = []
+    for d in discounts:
+        for line_id, cents in d.per_line.items():
+            per_line[line_id] += cents
+        lines.append(
+            LineItem(
+                order=order,
+                item_type=PROMOTION_LINE,
+                item_id=d.promotion.pk,
+                name=d.name,
+                quantity=1,
+                currency_code=order.currency_code,
+                unit_amount_cents=d.amount_cents,
+                total_amount_cents=d.amount_cents,
+                coupon_code=order.coupon_code if order.coupon_code else None,
+            )
+        )
+    for line in sku_lines:
+        line.discount_cents = per_line.get(line.pk, 0)
+    return lines
+
+
+def recompute(
+    order: Order,
+    *,
+    frozen_promotions: bool = False,
+    new_lines: list[LineItem] | None = None,
+    preferred_methods: PreferredMethods | None = None,
+) -> None:
+    """Price the order again from its SKU lines: shipments and their cost lines, the payment method line, the
+    promotion lines, every total, and ``draft``/``pending`` from whether it has items. A constant number of
+    queries whatever the number of line items.
+
+    ``new_lines``: the order is new and not written yet (an order copy); these are its lines, unsaved, each
+    with its ``sku`` loaded. They are priced in memory, and the order, its shipments and every line are then
+    written once each (``preferred_methods`` as in ``rebuild_shipments``)."""
+    fresh = new_lines is not None
+    lines = (
+        new_lines
+        if new_lines is not None
+        else list(LineItem.objects.filter(order=order).select_related("sku"))
+    )
+    sku_lines = [line for line in lines if line.item_type == SKU]
+    priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
+    was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
+    for line in sku_lines:
+        line.currency_code = order.currency_code
+    kept_promotions = (
+        [line for line in lines if line.item_type == PROMOTION_LINE] if frozen_promotions else []
+    )
+    for line in sku_lines:
+        line.total_amount_cents = (line.unit_amount_cents or 0) * line.quantity + (
+            line.options_amount_cents or 0
+        )
+    subtotal = sum(line.total_amount_cents for line in sku_lines)
+    check_amounts(subtotal, *(line.total_amount_cents for line in sku_lines))
+    shipments = (
+        rebuild_shipments(order, sku_lines, subtotal, fresh=fresh, preferred=preferred_methods)
+        if order.market_id
+        else []
+    )
+    derived: list[LineItem] = []
+    for shipment in shipments:
+        derived.append(
+            LineItem(
+                order=order,
+                item_type=SHIPMENT_LINE,
+                item_id=shipment.pk,
+                shipment=shipment,
+                quantity=1,
+                name=f"Shipment #{shipment.number or (shipments.index(shipment) + 1)}",
+                currency_code=order.currency_code,
+                unit_amount_cents=shipment.cost_amount_cents,
+                total_amount_cents=shipment.cost_amount_cents,
+            )
+        )
+    if order.payment_method_id:
+        assert order.payment_method is not None
+        price = order.payment_method.price_amount_cents or 0
+        derived.append(
+            LineItem(
+                order=order,
+                item_type=PAYMENT_LINE,
+                item_id=order.payment_method_id,
+                payment_method_id=order.payment_method_id,
+                quantity=1,
+                name=order.payment_method.name,
+                currency_code=order.currency_code,
+                unit_amount_cents=price,
+                total_amount_cents=price,
+            )
+        )
+    if frozen_promotions:
+        per_line_frozen = {line.pk: line.discount_cents for line in sku_lines}
+        for line in sku_lines:
+            line.discount_cents = per_line_frozen.get(line.pk, 0)
+    else:
+        derived.extend(_promotion_lines(order, sku_lines, subtotal))
+    if fresh:
+        LineItem.objects.bulk_create([*lines, *derived])
+    else:
+        stale = [line.pk for line in lines if line.item_type != SKU and line not in kept_promotions]
+        if stale:
+            LineItem.objects.filter(pk__in=stale).delete()
+        if derived:
+            LineItem.objects.bulk_create(derived)
+        # Only the lines whose price or shipment changed: bulk_update's CASE per column costs CPU per line.
+        changed = [
+            line for line in sku_lines if tuple(getattr(line, column) for column in priced) != was[line.pk]
+        ]
+        if changed:
+            LineItem.objects.bulk_update(changed, list(priced))
+    promotions = kept_promotions + [line for line in derived if line.item_type == PROMOTION_LINE]
+    order.subtotal_amount_cents = subtotal
+    order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
+    order.payment_method_amount_cents = sum(
+        line.total_amount_cents for line in derived if line.item_type == PAYMENT_LINE
+    )
+    order.discount_amount_cents = sum(line.total_amount_cents for line in promotions)
+    order.total_amount_cents = max(
+        0,
+        subtotal
+        + order.shipping_amount_cents
+        + order.payment_method_amount_cents
+        + order.discount_amount_cents,
+    )
+    check_amounts(order.shipping_amount_cents, order.payment_method_amount_cents, order.total_amount_cents)
+    order.skus_count = sum(line.quantity for line in sku_lines)
+    order.shipments_count = len(shipments)
+    if order.status in ("draft", "pending"):
+        order.status = "pending" if sku_lines else "draft"
+    order.save()
+
+
+def refresh(order: Order) -> None:
+    """``_refresh``: the SKU lines take the market's current prices again (they were frozen until now)."""
+    require_editable(order)
+    lines = list(LineItem.objects.filter(order=order, item_type=SKU))
+    assert order.market is not None
+    prices = {
+        p.sku_id: p
+        for p in Price.objects.filter(
+            price_list_id=order.market.price_list_id, sku_id__in=[line.sku_id for line in lines]
+        )
+    }
+    for line in lines:
+        price = prices.get(line.sku_id)
+        if price is not None:
+            line.unit_amount_cents = price.amount_cents
+            line.compare_at_amount_cents = price.compare_at_amount_cents
+    if lines:
+        LineItem.objects.bulk_update(lines, ["unit_amount_cents", "compare_at_amount_cents"])
+    order.refreshed_at = clock.now()
+    recompute(order)

@@ -1,0 +1,119 @@
+"""The order's transitions other than placing: cancel, approve, archive, and deleting an order not placed.
+Each is a compare-and-set on the status column."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, cast
+
+from django.db import transaction
+
+from orderfactory.core import clock, hooks
+from orderfactory.core.errors import CommonErrorCode, DomainError
+from orderfactory.inventory.models import StockItem
+from orderfactory.orders.models import LineItem, Order, Shipment, StockAllocation
+from orderfactory.orders.services.building import payment_source_of
+from orderfactory.orders.services.loading import lock_order, lock_stock_items
+from orderfactory.orders.services.placing import Authorization, void_remotely
+from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINE, transition_error
+
+if TYPE_CHECKING:
+    from orderfactory.payments.models import PaymentMethod
+
+
+def cancel(order_id: str) -> Order:
+    """``_cancel``: placed or approved -> cancelled; restores the stock, gives back coupon uses, and voids the
+    authorization (an external gateway is told after the commit, with retries). Its own transaction."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if order.status == "cancelled":
+            return order
+        if order.status not in ("placed", "approved", "pending", "placing"):
+            raise transition_error(order.status, "cancelled")
+        placed = order.status in ("placed", "approved")
+        with hooks.recording("orders", order) as before:
+            _mark_cancelled(order, placed=placed)
+            order.refresh_from_db()
+        hooks.event("orders.cancel", "orders", order)
+        if (
+            placed
+            and order.payment_method_id
+            and cast("PaymentMethod", order.payment_method).payment_gateway_type == "external_gateways"
+        ):
+            token = (before.get("payment_source_details") or {}).get("transaction_token")
+            source = payment_source_of(order)
+            transaction.on_commit(lambda: void_remotely(order, source, Authorization(True, "", token)))
+    return order
+
+
+def _mark_cancelled(order: Order, *, placed: bool) -> None:
+    now = clock.now()
+    updated = Order.objects.filter(pk=order.pk, status=order.status).update(
+        status="cancelled",
+        cancelled_at=now,
+        updated_at=now,
+        payment_status="voided" if placed and order.payment_status == "authorized" else order.payment_status,
+        payment_updated_at=now,
+    )
+    if not updated:
+        raise transition_error(order.status, "cancelled")
+    if placed:
+        _give_back(order, now)
+        Shipment.objects.filter(order=order).update(status="cancelled")
+
+
+def _give_back(order: Order, now: object) -> None:
+    """The stock a placed order took, and the uses of its promotions and coupon."""
+    from orderfactory.promotions.models import Coupon
+    from orderfactory.promotions.services import release_usage
+
+    allocations = list(
+        StockAllocation.objects.filter(order=order, released_at__isnull=True).order_by("stock_item_id")
+    )
+    given: dict[str, int] = defaultdict(int)
+    for a in allocations:
+        given[a.stock_item_id] += a.quantity
+    items = lock_stock_items(given)
+    for item in items:
+        item.quantity += given[item.pk]
+    if items:
+        StockItem.objects.bulk_update(items, ["quantity"])
+    StockAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(released_at=now)
+    promotion_ids = [
+        p
+        for p in LineItem.objects.filter(order=order, item_type=PROMOTION_LINE).values_list(
+            "item_id", flat=True
+        )
+        if p
+    ]
+    coupon_id = None
+    if order.coupon_code:
+        coupon_id = Coupon.objects.filter(code=order.coupon_code).values_list("pk", flat=True).first()
+    if promotion_ids or coupon_id:
+        release_usage(promotion_ids=promotion_ids, coupon_id=coupon_id)
+
+
+def approve(order: Order) -> None:
+    if order.status != "placed":
+        raise transition_error(order.status, "approved")
+    now = clock.now()
+    if not Order.objects.filter(pk=order.pk, status="placed").update(
+        status="approved", approved_at=now, updated_at=now
+    ):
+        raise transition_error(order.status, "approved")
+    order.status, order.approved_at = "approved", now
+    hooks.event("orders.approve", "orders", order)
+
+
+def archive(order: Order, archived: bool) -> None:
+    order.archived_at = clock.now() if archived else None
+
+
+def delete_order(order: Order) -> None:
+    if order.status not in EDITABLE:
+        raise DomainError.of(
+            CommonErrorCode.LOCKED,
+            "base",
+            f"An order in status {order.status} cannot be deleted; archive it instead.",
+        )
+    order.delete()
