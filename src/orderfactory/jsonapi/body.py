@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from django.db import DataError
 
+from orderfactory.core.errors import DomainError
 from orderfactory.core.prepared import Prepared
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi import resource as r
@@ -167,6 +168,11 @@ def write(payload: r.Payload, run: Callable[[], Any]) -> Any:
         return run()
     try:
         run()
+    except DomainError as exc:
+        rendered = errors.from_domain(exc)
+        if rendered.status != 422:
+            raise rendered from None
+        raise errors.ApiErrors(_with(rendered.errors, payload.refused)) from None
     except errors.ApiErrors as exc:
         if exc.status != 422:
             raise
