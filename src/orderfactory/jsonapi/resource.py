@@ -142,8 +142,11 @@ class Resource:
     # Served relationships to the audit trail (``event_stores``) and to the named events of this resource.
     audit_trail: ClassVar[bool] = True
     has_events: ClassVar[bool] = False
-    # Updates open their own transactions (see views.update); every other write runs in the request's one.
-    own_transactions: ClassVar[bool] = False
+    # The service a PATCH is, when it owns its transactions (it may call out over the network between them and
+    # records its own writes through core.hooks): called with the row's id and the parsed payload, with no
+    # transaction of the engine's open. None: the engine's PATCH, ``update`` with the row locked and the audit
+    # trail written, in the request's one transaction (views.update).
+    changed_by: ClassVar[staticmethod[[str, Payload], object] | None] = None
     # One of the resource classes Commerce Layer calls cacheable (contract d): its reads have the cacheable rate
     # limits (auth.ratelimit) and its GETs are served from the response cache (orderfactory.cache).
     cacheable: ClassVar[bool] = False

@@ -328,14 +328,12 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
 def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str) -> HttpResponse:
     document = _document(request)
     items = _items(request)
-    if resource.own_transactions:
-        # The resource opens its transactions itself (it may call out over the network between them) and
-        # records its own writes through core.hooks.
-        instance = _get_instance(resource, rid)
+    if resource.changed_by is not None:
+        _get_instance(resource, rid)  # 404 before anything else, as the engine's own PATCH
         payload = body.parse(resource, document, action="update", url_id=rid)
-        if payload.refused:  # its writes commit as they go: refused before any
+        if payload.refused:  # the service's writes commit as they go: refused before any
             raise errors.ApiErrors(payload.refused)
-        resource.update(instance, payload)
+        resource.changed_by(rid, payload)
         return render_one(None, ctx, resource, rid, items=items)
     with transaction.atomic():
         instance = _get_instance(resource, rid, lock=True)

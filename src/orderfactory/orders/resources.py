@@ -73,12 +73,20 @@ ITEM_TYPES = (
 LINE_ITEM_EXTRA = ("bundle_code", "compare_at_amount_cents", "reference", "reference_origin", "metadata")
 
 
+def _change_order(order_id: str, payload: Payload) -> Order:
+    """An order's PATCH: its attributes, payment source and triggers, as one call of editing.change_order."""
+    changes = payload.model_fields(OrderResource)
+    changes.pop("payment_source_type", None)
+    changes.pop("payment_source_id", None)
+    if "payment_source" in payload.relationships:
+        changes["payment_source"] = payload.relationships["payment_source"]
+    return editing.change_order(order_id, changes, payload.triggers)
+
+
 @registry.register
 class OrderResource(Resource):
     type = "orders"
     model = Order
-    # PATCH runs change_order, which owns its transactions (placing calls a gateway with no lock held).
-    own_transactions = True
     has_events = True
     sales_channel_actions = ("list", "retrieve", "create", "update")
     attributes = (
@@ -324,14 +332,8 @@ class OrderResource(Resource):
             order.save(update_fields=["payment_source_type", "payment_source_id"])
         return order
 
-    @classmethod
-    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        changes = payload.model_fields(cls)
-        changes.pop("payment_source_type", None)
-        changes.pop("payment_source_id", None)
-        if "payment_source" in payload.relationships:
-            changes["payment_source"] = payload.relationships["payment_source"]
-        return editing.change_order(instance.pk, changes, payload.triggers)
+    # PATCH is change_order, which owns its transactions (placing calls a gateway with no lock held).
+    changed_by = staticmethod(_change_order)
 
     @classmethod
     def delete(cls, instance: models.Model) -> None:
