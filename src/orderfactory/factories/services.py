@@ -21,10 +21,11 @@ from typing import Any
 
 from django.db import models, transaction
 
-from orderfactory import config, tasks
+from orderfactory import config, queue
 from orderfactory.core import clock, database, hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
+from orderfactory.factories import plan
 from orderfactory.factories.models import FINAL, OrderFactory
 from orderfactory.jsonapi import errors
 from orderfactory.orders import services as orders
@@ -66,7 +67,7 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
     # Should the process die between the commit and the enqueue, the sweep re-queues the job once this passes.
     factory.lease_expires_at = clock.now() + LEASE
     factory.save()
-    tasks.enqueue_order_factory(factory.pk)
+    queue.enqueue_order_factory(factory.pk)
     return factory
 
 
@@ -87,9 +88,7 @@ RETRIED_COLUMNS = (
 def retry(factory_id: str) -> OrderFactory:
     """A new copy of a failed or aborted one, with the same source, subscription and options, linked to it by
     ``retry_of``; once per copy. A subscription run's attempt is retried as the run's next attempt, unless
-    the run succeeded or has an attempt running (subscriptions.services.retry_attempt)."""
-    from orderfactory.subscriptions.services import retry_attempt, retry_problem
-
+    the run succeeded or has an attempt running (plan.retry_attempt)."""
     with transaction.atomic():
         original = OrderFactory.objects.select_for_update().filter(pk=factory_id).first()
         if original is None:
@@ -100,13 +99,13 @@ def retry(factory_id: str) -> OrderFactory:
         elif OrderFactory.objects.filter(retry_of=original).exists():
             problem = "was retried already"
         else:
-            problem = retry_problem(original)
+            problem = plan.retry_problem(original)
         if problem is not None:
             raise errors.ApiErrors([errors.validation("status", problem, "transition")])
         columns = {name: getattr(original, name) for name in RETRIED_COLUMNS}
         factory = create_factory(original.type, {**columns, "retry_of_id": original.pk})
         hooks.on_write("create", factory.type, factory, None)
-        retry_attempt(original, factory)
+        plan.retry_attempt(original, factory)
     return factory
 
 
@@ -119,7 +118,7 @@ def run(factory_id: str) -> str | None:
     committed as soon as it answers: the copy does not wait for its lease to expire."""
     token = uuid.uuid4().hex
     return database.outlasting(
-        lambda: _run(factory_id, token), patience=tasks.OUTAGE_PATIENCE, what=f"order factory {factory_id}"
+        lambda: _run(factory_id, token), patience=queue.OUTAGE_PATIENCE, what=f"order factory {factory_id}"
     )
 
 
@@ -515,9 +514,9 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         adjustment_taxable=source.adjustment_taxable,
         gift_card_taxable=source.gift_card_taxable,
     )
-    plan = _subscription_plan(factory)
-    billing = plan.get("billing_address") or source.billing_address
-    shipping = plan.get("shipping_address") or source.shipping_address
+    run = plan.plan_of(factory)
+    billing = run.billing_address or source.billing_address
+    shipping = run.shipping_address or source.shipping_address
     clones = iter(orders.clone_addresses([a for a in (billing, shipping) if a is not None]))
     if billing is not None:
         target.billing_address = next(clones)
@@ -525,9 +524,9 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         target.shipping_address = next(clones)
     lines = _LINES.all(order_id=source.pk)
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
-    if plan.get("items") is not None:
+    if run.items is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
-        skus = _skus([item[0] for item in plan["items"]])
+        skus = _skus([item[0] for item in run.items])
         lines = sku_lines = [
             LineItem(
                 id=f"item{position}",
@@ -544,7 +543,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
                 name=getattr(skus.get(sku_id), "name", None),
                 image_url=getattr(skus.get(sku_id), "image_url", None),
             )
-            for position, (sku_id, sku_code, quantity, unit) in enumerate(plan["items"])
+            for position, (sku_id, sku_code, quantity, unit) in enumerate(run.items)
         ]
     copies = {
         line.pk: LineItem(
@@ -588,8 +587,8 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         if dropped:
             for copy in copies.values():
                 copy.discount_cents = 0
-    if plan.get("wallet_entry") is not None:
-        _use_wallet_entry(plan["wallet_entry"], target)
+    if run.wallet_entry is not None:
+        _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
     orders.recompute(
@@ -606,16 +605,6 @@ _LINES = Prepared(
         LineItem.objects.filter(order_id=order_id).select_related("sku").order_by("created_at", "id")
     )
 )
-
-
-def _subscription_plan(factory: OrderFactory) -> dict[str, Any]:
-    """A subscription run copies the subscription's items, addresses and wallet payment source."""
-    if not factory.order_subscription_id:
-        return {}
-    from orderfactory.subscriptions.services import run_plan
-
-    assert factory.order_subscription is not None
-    return run_plan(factory.order_subscription)
 
 
 def _skus(sku_ids: list[str]) -> dict[str, Any]:
@@ -689,7 +678,7 @@ def sweep(now: dt.datetime | None = None) -> int:
             status__in=("pending", "in_progress"), lease_expires_at__lt=now
         ).values_list("pk", "organization_id", "mode")
     )
-    queued = tasks.queued_order_factories([pk for pk, _, _ in stale])
+    queued = queue.queued_order_factories([pk for pk, _, _ in stale])
     requeued = 0
     for pk, organization_id, mode in stale:
         with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
@@ -720,7 +709,7 @@ def sweep(now: dt.datetime | None = None) -> int:
                 factory.status, factory.claimed_by, factory.lease_expires_at = "pending", None, now + LEASE
                 factory.save(update_fields=["status", "claimed_by", "lease_expires_at", "updated_at"])
                 hooks.on_write("update", factory.type, factory, before)
-            tasks.enqueue_order_factory(factory.pk)
+            queue.enqueue_order_factory(factory.pk)
             requeued += 1
     return requeued
 
