@@ -1,5 +1,6 @@
 """The background jobs: each runs one service. Domain code queues them through orderfactory.queue, which
-names them by their path here (the path each queued row keeps) and imports no service."""
+names them by their path here (the path each queued row keeps) and imports no service; its functions are
+also here, for the worker and the operator's tools."""
 
 from __future__ import annotations
 
@@ -11,7 +12,22 @@ from orderfactory import config
 from orderfactory.core import database
 from orderfactory.events import services as events
 from orderfactory.factories import services as factories
-from orderfactory.queue import OUTAGE_PATIENCE
+from orderfactory.queue import (
+    OUTAGE_PATIENCE,
+    enqueue_order_factory,
+    enqueue_webhook_delivery,
+    queued_order_factories,
+)
+
+__all__ = [
+    "FINISHED_JOBS_KEPT",
+    "deliver_webhook",
+    "enqueue_order_factory",
+    "enqueue_webhook_delivery",
+    "purge_finished_jobs",
+    "queued_order_factories",
+    "run_order_factory",
+]
 
 # Finished jobs (successful or failed) stay in the database queue this long for inspection, then the
 # periodic purge deletes them: each copy and each webhook delivery leaves one.
