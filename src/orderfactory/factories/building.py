@@ -135,7 +135,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
     return target
 
 
-def _skus(sku_ids: list[str]) -> dict[str, Any]:
+def _skus(sku_ids: list[str | None]) -> dict[str | None, Any]:
     from orderfactory.catalog.models import Sku
 
     return {sku.pk: sku for sku in Sku.objects.filter(pk__in=sku_ids)}

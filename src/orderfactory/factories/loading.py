@@ -73,18 +73,6 @@ def _source_columns() -> list[str]:
     return columns
 
 
-@functools.cache
-def _source_columns() -> list[str]:
-    from orderfactory.addresses.models import Address
-
-    columns = [f.name for f in OrderFactory._meta.concrete_fields]
-    for path, names in SOURCE_COLUMNS.items():
-        if names == ("*",):
-            names = tuple(f.name for f in Address._meta.concrete_fields)
-        columns += [f"{path}__{name}" for name in names]
-    return columns
-
-
 _CLAIMABLE = Prepared(
     lambda factory_id, token: locks.for_update(
         OrderFactory.unscoped.filter(
