@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tests import faults
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path("/usr/lib/postgresql")
 STALL = 0.5  # seconds each copy stalls inside its transaction (ORDERFACTORY_FAULT_COPY_DELAY)
@@ -108,16 +110,18 @@ def cluster() -> Iterator[Cluster]:
 
 def _environment(tmp_path: Path, cluster: Cluster, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
-    return {
-        **env,
-        "PYTHONPATH": str(ROOT / "src"),
-        "ORDERFACTORY_DATA_DIR": str(tmp_path / "var"),
-        "ORDERFACTORY_DATABASE_URL": cluster.url,
-        "ORDERFACTORY_RATE_LIMITS": "off",
-        "ORDERFACTORY_WORKER_POLL_INTERVAL": "0.05",
-        "XDG_RUNTIME_DIR": str(tmp_path),
-        **extra,
-    }
+    return faults.environment(
+        {
+            **env,
+            "PYTHONPATH": str(ROOT / "src"),
+            "ORDERFACTORY_DATA_DIR": str(tmp_path / "var"),
+            "ORDERFACTORY_DATABASE_URL": cluster.url,
+            "ORDERFACTORY_RATE_LIMITS": "off",
+            "ORDERFACTORY_WORKER_POLL_INTERVAL": "0.05",
+            "XDG_RUNTIME_DIR": str(tmp_path),
+            **extra,
+        }
+    )
 
 
 @dataclass

@@ -25,6 +25,7 @@ from orderfactory.core import clock, scope
 from orderfactory.factories import services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders.models import LineItem, Order
+from tests import faults
 from tests.factories.conftest import copied, copy, placed
 from tests.orders.conftest import build_shop
 
@@ -47,15 +48,17 @@ def database_url() -> str:
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
-        "ORDERFACTORY_DATABASE_URL": database_url(),
-        "ORDERFACTORY_WORKER_POLL_INTERVAL": "0.05",
-        "ORDERFACTORY_RATE_LIMITS": "off",
-        "XDG_RUNTIME_DIR": str(tmp_path),  # gunicorn's control socket, away from other servers'
-        **extra,
-    }
+    return faults.environment(
+        {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+            "ORDERFACTORY_DATABASE_URL": database_url(),
+            "ORDERFACTORY_WORKER_POLL_INTERVAL": "0.05",
+            "ORDERFACTORY_RATE_LIMITS": "off",
+            "XDG_RUNTIME_DIR": str(tmp_path),  # gunicorn's control socket, away from other servers'
+            **extra,
+        }
+    )
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from orderfactory.addresses.models import Address
 from orderfactory.core import clock, scope
-from orderfactory.core.errors import ErrorCode
+from orderfactory.core.errors import DomainError, ErrorCode
 from orderfactory.factories import services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
@@ -180,7 +180,7 @@ def test_a_copy_refused_after_writing_keeps_nothing_of_it_and_fails(api, placed_
 
     def refuse(order: Any, **kwargs: Any) -> None:  # once the addresses are copied
         assert Address.objects.count() == before["addresses"] + 2
-        raise orders.OrderInvalid.of(NotPriced.NOT_PRICED, "line_items", "cannot be priced")
+        raise DomainError.of(NotPriced.NOT_PRICED, "line_items", "cannot be priced")
 
     monkeypatch.setattr(orders, "recompute", refuse)
     assert run_job(factory_id) == "failed"

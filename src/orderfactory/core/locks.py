@@ -28,3 +28,10 @@ def lock_all(queryset: models.QuerySet[M], pks: Any = None) -> list[M]:
     if pks is not None:
         queryset = queryset.filter(pk__in=list(pks))
     return list(for_update(queryset))
+
+
+def claim(queryset: models.QuerySet[M], limit: int) -> list[M]:
+    """Up to ``limit`` rows of ``queryset``, in its own order, locked, leaving out the rows another transaction
+    holds (``SKIP LOCKED``): a queue's claim, which never waits and so needs no primary-key order. Several
+    schedulers share the work this way."""
+    return list(queryset.select_for_update(of=("self",), skip_locked=True)[:limit])

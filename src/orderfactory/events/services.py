@@ -27,7 +27,7 @@ import orjson
 from django.conf import settings
 from django.db import models, transaction
 
-from orderfactory import tasks
+from orderfactory import queue
 from orderfactory.core import clock, hooks, outbound
 from orderfactory.core import scope as scopes
 from orderfactory.core.prepared import Prepared
@@ -39,7 +39,7 @@ from orderfactory.events.models import (
     WebhookDelivery,
     new_shared_secret,
 )
-from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi import documents, errors, registry
 from orderfactory.jsonapi.resource import ToOne, format_datetime
 
 log = logging.getLogger("orderfactory.webhooks")
@@ -270,11 +270,9 @@ def held() -> Iterator[_Held]:
 def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: bool) -> bytes:
     """The resource's document as a GET with ``include=<include_resources>`` renders it now; just its
     identifier once it is gone (a destroy, or a redelivery after one)."""
-    from orderfactory.jsonapi import views
-
     resource = registry.get(resource_type)
     s = scopes.current()
-    ctx = views.Context(
+    ctx = documents.Context(
         base_url=str(settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost"),
         meta={"mode": s.mode, "organization_id": s.organization_id},
     )
@@ -283,7 +281,7 @@ def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: b
         attempts = ([[("include", include)]] if include else []) + [[]]
         for items in attempts:
             try:
-                return orjson.dumps(views.document_for(ctx, resource, resource_id, items))
+                return orjson.dumps(documents.document_for(ctx, resource, resource_id, items))
             except errors.ApiError:
                 continue  # an include the resource no longer takes, or the resource is gone
     return orjson.dumps({"data": {"id": resource_id, "type": resource_type, "meta": ctx.meta}})
@@ -296,7 +294,7 @@ def sign(body: bytes, secret: str) -> str:
 
 def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, body=body)
-    tasks.enqueue_webhook_delivery(delivery.pk)
+    queue.enqueue_webhook_delivery(delivery.pk)
     return delivery
 
 
@@ -417,7 +415,7 @@ def _record_attempt(
             return
         retry_at = now + dt.timedelta(seconds=backoff_seconds() * (3 ** (attempts - 1)))
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=retry_at)
-        tasks.enqueue_webhook_delivery(delivery.pk, retry_at)
+        queue.enqueue_webhook_delivery(delivery.pk, retry_at)
 
 
 # --- webhook management -----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from orderfactory.core.models import TenantModel, tenant_index
 KINDS = ("order_copies", "recurring_order_copies")
 STATUSES = ("pending", "in_progress", "aborted", "failed", "completed")
 FINAL = ("aborted", "failed", "completed")
+# The event each final status fires (``<kind>.complete``...), by event name.
+ENDINGS = {"complete": "completed", "fail": "failed", "abort": "aborted"}
 
 
 class OrderFactory(TenantModel):

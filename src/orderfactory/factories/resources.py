@@ -66,11 +66,6 @@ class _FactoryResource(Resource):
         columns: dict[str, Any] = payload.model_fields(cls)
         return services.create_factory(cls.kind, columns)
 
-    @classmethod
-    def delete(cls, instance: models.Model) -> None:
-        assert isinstance(instance, OrderFactory)
-        services.delete_factory(instance)
-
 
 @registry.register
 class OrderFactoryResource(_FactoryResource):

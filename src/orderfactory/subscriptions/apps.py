@@ -6,6 +6,6 @@ class SubscriptionsConfig(AppConfig):
     label = "subscriptions"
 
     def ready(self) -> None:
-        from orderfactory.subscriptions import resources, services  # noqa: F401  (registers the resources)
-
-        services.register()
+        # Imported for their side effects: they register the resources, and the reactions to the events of
+        # orders (a cancelled source) and factories (a run's attempt that ended).
+        from orderfactory.subscriptions import resources, services  # noqa: F401

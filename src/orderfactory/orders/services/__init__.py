@@ -14,7 +14,6 @@
 The names other apps use are re-exported here; new code imports from the module that owns the name.
 """
 
-from orderfactory.core.errors import DomainError
 from orderfactory.orders.services.building import (
     clone_address,
     clone_addresses,
@@ -57,8 +56,6 @@ from orderfactory.orders.services.shipments import (
 )
 from orderfactory.orders.services.transitions import approve, archive, cancel, delete_order
 
-OrderInvalid = DomainError  # transitional, removed at integration
-
 __all__ = [
     "EDITABLE",
     "MAX_AMOUNT",
@@ -67,7 +64,6 @@ __all__ = [
     "PROMOTION_LINE",
     "SHIPMENT_LINE",
     "SKU",
-    "OrderInvalid",
     "PreferredMethods",
     "add_line_item",
     "add_sku_line_item",

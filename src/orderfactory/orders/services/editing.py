@@ -10,7 +10,7 @@ lock held)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from django.db import transaction
@@ -67,6 +67,20 @@ _NOT_EDITS = frozenset(
 _OWN_USE_CASES = frozenset({"_place", "_cancel", "_create_subscriptions"})
 
 
+# ``_create_subscriptions`` is carried out by the subscriptions, which build on the orders (an import of theirs
+# from here would be a circle): their app registers the one function that makes an order's subscriptions.
+SubscriptionMaker = Callable[[Order], object]
+_subscription_maker: list[SubscriptionMaker] = []
+
+
+def makes_subscriptions(fn: SubscriptionMaker) -> SubscriptionMaker:
+    """Register the function ``_create_subscriptions`` runs (once; the subscriptions app does it)."""
+    if _subscription_maker and _subscription_maker[0] is not fn:
+        raise RuntimeError("an order's subscriptions are made by one function")
+    _subscription_maker[:] = [fn]
+    return fn
+
+
 def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[str, Any]) -> Order:
     """Apply ``changes`` (columns -> values; ``payment_source``: the source to link, or None to unlink) and
     ``triggers`` (name -> value; a false or empty value is no trigger) to the order, as its PATCH does."""
@@ -86,11 +100,10 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
     if "_cancel" in fired:
         order = transitions.cancel(order_id)
     if "_create_subscriptions" in fired:
-        from orderfactory.subscriptions.services import create_from_order
-
+        [make_subscriptions] = _subscription_maker
         with transaction.atomic():
             order = lock_order(order_id)
-            create_from_order(order)
+            make_subscriptions(order)
     return order if order is not None else Order.objects.get(pk=order_id)
 
 

@@ -38,7 +38,7 @@ def _quantity_problems(quantity: Any) -> list[Problem]:
 
 
 def _frequency_problems(order: Order, frequency: str | None) -> list[Problem]:
-    from orderfactory.subscriptions.services import line_frequency_problems
+    from orderfactory.subscriptions.frequencies import line_frequency_problems
 
     return [_as_problem(p) for p in line_frequency_problems(frequency, order.market_id)]
 

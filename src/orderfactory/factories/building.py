@@ -1,0 +1,184 @@
+"""The copy itself: the target order built from its source (or from its subscription's plan), written in
+the copy's transaction. What it reads of the source comes from factories.loading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderfactory.core import clock
+from orderfactory.core.errors import DomainError, Problem
+from orderfactory.factories import failures, loading, plan
+from orderfactory.factories.models import OrderFactory
+from orderfactory.orders import services as orders
+from orderfactory.orders.models import LineItem, Order
+
+
+def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
+    """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
+    its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
+    from orderfactory.promotions.services import CouponInvalid, check_coupon
+
+    source = factory.source_order  # with the columns of SOURCE_COLUMNS
+    assert source is not None  # _abort_reason checked
+    coupon_code = source.coupon_code
+    if coupon_code:
+        try:
+            check_coupon(coupon_code, market_id=source.market_id, at=clock.now())
+        except CouponInvalid as exc:
+            if not factory.ignore_invalid_coupon:
+                raise DomainError(
+                    [Problem(failures.coupon_code(exc.reason), "coupon_code", exc.message)]
+                ) from None
+            notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
+            coupon_code = None
+    # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this
+    # transaction, and foreign keys are checked at commit.
+    target = Order(
+        market=source.market,
+        customer_id=source.customer_id,
+        customer_email=source.customer_email,
+        language_code=source.language_code,
+        currency_code=source.currency_code,
+        tax_included=source.tax_included,
+        guest=source.guest,
+        country_code=source.country_code,
+        coupon_code=coupon_code,
+        payment_method=source.payment_method,
+        freight_taxable=source.freight_taxable,
+        payment_method_taxable=source.payment_method_taxable,
+        adjustment_taxable=source.adjustment_taxable,
+        gift_card_taxable=source.gift_card_taxable,
+    )
+    run = plan.plan_of(factory)
+    billing = run.billing_address or source.billing_address
+    shipping = run.shipping_address or source.shipping_address
+    clones = iter(orders.clone_addresses([a for a in (billing, shipping) if a is not None]))
+    if billing is not None:
+        target.billing_address = next(clones)
+    if shipping is not None:
+        target.shipping_address = next(clones)
+    lines = loading.source_lines(source.pk)
+    sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    if run.items is not None:
+        # An automatic subscription's run copies its items (they may differ from the source's lines).
+        skus = _skus([item[0] for item in run.items])
+        lines = sku_lines = [
+            LineItem(
+                id=f"item{position}",
+                sku=skus.get(sku_id),
+                sku_id=sku_id,
+                item_id=sku_id,
+                sku_code=sku_code,
+                quantity=quantity,
+                currency_code=source.currency_code,
+                unit_amount_cents=unit,
+                total_amount_cents=(unit or 0) * quantity,
+                discount_cents=0,
+                options_amount_cents=0,
+                name=getattr(skus.get(sku_id), "name", None),
+                image_url=getattr(skus.get(sku_id), "image_url", None),
+            )
+            for position, (sku_id, sku_code, quantity, unit) in enumerate(run.items)
+        ]
+    copies = {
+        line.pk: LineItem(
+            order=target,
+            item_type=orders.SKU,
+            item_id=line.item_id,
+            sku=line.sku,
+            sku_code=line.sku_code,
+            bundle_code=line.bundle_code,
+            quantity=line.quantity,
+            currency_code=line.currency_code,
+            unit_amount_cents=line.unit_amount_cents,
+            compare_at_amount_cents=line.compare_at_amount_cents,
+            options_amount_cents=line.options_amount_cents,
+            total_amount_cents=line.total_amount_cents,
+            discount_cents=0 if factory.apply_promotions else line.discount_cents,
+            name=line.name,
+            image_url=line.image_url,
+            frequency=line.frequency,
+        )
+        for line in sku_lines
+    }
+    frozen: list[LineItem] = []
+    if not factory.apply_promotions:
+        dropped = source.coupon_code if coupon_code is None else None
+        frozen = [
+            LineItem(
+                order=target,
+                item_type=line.item_type,
+                item_id=line.item_id,
+                name=line.name,
+                quantity=line.quantity,
+                currency_code=line.currency_code,
+                unit_amount_cents=line.unit_amount_cents,
+                total_amount_cents=line.total_amount_cents,
+                coupon_code=line.coupon_code,
+            )
+            for line in lines
+            if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
+        ]
+        if dropped:
+            for copy in copies.values():
+                copy.discount_cents = 0
+    if run.wallet_entry is not None:
+        _use_wallet_entry(run.wallet_entry, target)
+    elif factory.reuse_wallet:
+        _reuse_wallet(source, target)
+    orders.recompute(
+        target,
+        frozen_promotions=not factory.apply_promotions,
+        new_lines=[*copies.values(), *frozen],
+        preferred_methods=_source_shipping_methods(source),
+    )
+    return target
+
+
+def _skus(sku_ids: list[str | None]) -> dict[str | None, Any]:
+    from orderfactory.catalog.models import Sku
+
+    return {sku.pk: sku for sku in Sku.objects.filter(pk__in=sku_ids)}
+
+
+def _use_wallet_entry(entry: Any, target: Order) -> None:
+    """The target pays with its own copy of the wallet entry's payment source."""
+    from orderfactory.customers.services import payment_source_of
+    from orderfactory.payments.services import clone_payment_source
+
+    source_payment = payment_source_of(entry)
+    if source_payment is None:
+        return
+    copy = clone_payment_source(source_payment, order_id=target.pk, customer_payment_source_id=entry.pk)
+    orders.own_payment_source(target, copy)
+    if entry.payment_method_id:
+        target.payment_method_id = entry.payment_method_id
+
+
+def _reuse_wallet(source: Order, target: Order) -> None:
+    """The target gets its own payment source of the same type and data, when the source's payment source is
+    in the customer's wallet; otherwise it has none."""
+    from orderfactory.customers.services import wallet_entry_for
+    from orderfactory.payments.services import clone_payment_source
+
+    if not source.payment_source_type or not source.payment_source_id:
+        return
+    # The wallet first: a payment source that is not in it is not read at all.
+    entry = wallet_entry_for(source.payment_source_type, source.payment_source_id)
+    if entry is None or (source.customer_id and entry.customer_id != source.customer_id):
+        return
+    source_payment = orders.payment_source_of(source)
+    if source_payment is None:
+        return
+    copy = clone_payment_source(source_payment, order_id=target.pk, customer_payment_source_id=entry.pk)
+    orders.own_payment_source(target, copy)
+
+
+def _source_shipping_methods(source: Order) -> orders.PreferredMethods:
+    """The shipping methods the source's shipments chose, by (stock location, shipping category): rebuilt
+    shipments keep them where they still apply."""
+    return {
+        (s.stock_location_id, s.shipping_category_id): s.shipping_method
+        for s in loading.chosen_methods(source.pk)
+        if s.shipping_method is not None
+    }

@@ -1,0 +1,17 @@
+"""The codes a copy records of its own in ``errors_details`` (the orders, payments and promotions it calls
+refuse with theirs)."""
+
+from __future__ import annotations
+
+from orderfactory.core.errors import ErrorCode
+
+
+class FactoryErrorCode(ErrorCode):
+    SOURCE_ORDER_UNAVAILABLE = "source_order_unavailable"
+    SUBSCRIPTION_INACTIVE = "subscription_inactive"
+    # the copy's worker died once too often: nothing is wrong with the data, a new copy may well succeed
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    COUPON_DROPPED = "coupon_dropped"
+    SOURCE_NOT_CANCELLED = "not_cancelled"
+
+    __retryable__ = frozenset({"ATTEMPTS_EXHAUSTED"})

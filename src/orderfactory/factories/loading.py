@@ -1,0 +1,128 @@
+"""What a copy reads, in one place (as Saleor's ``checkout/fetch.py``): the factory claimed and locked, the
+columns of its source the copy works on, the source's lines and chosen shipping methods. Each query is
+built once (core.prepared); the steps in factories.services and factories.building act on what these return.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import models
+
+from orderfactory.core import locks
+from orderfactory.core.prepared import Prepared
+from orderfactory.factories.models import OrderFactory
+from orderfactory.orders.models import LineItem, Shipment
+
+# What the copy reads of its source, brought along with the factory's row: the columns build_target and
+# orders.recompute read, and no others (every column of these six tables was 222 columns, and this one query
+# cost a fifth of the worker's time in SQL compiling and model building). A column left out here and read
+# anyway would cost a query of its own: tests/factories/test_loading.py fails on such a read.
+SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source_order": (
+        "organization",
+        "mode",
+        "status",
+        "market",
+        "customer",
+        "customer_email",
+        "language_code",
+        "currency_code",
+        "tax_included",
+        "guest",
+        "country_code",
+        "coupon_code",
+        "payment_method",
+        "freight_taxable",
+        "payment_method_taxable",
+        "adjustment_taxable",
+        "gift_card_taxable",
+        "billing_address",
+        "shipping_address",
+        "archived_at",
+        "payment_source_type",
+        "payment_source_id",
+    ),
+    "source_order__market": ("organization", "mode", "inventory_model", "default_shipping_method"),
+    "source_order__market__default_shipping_method": (
+        "organization",
+        "mode",
+        "disabled_at",
+        "market",
+        "shipping_category",
+        "stock_location",
+        "free_over_amount_cents",
+        "price_amount_cents",
+    ),
+    "source_order__payment_method": ("organization", "mode", "name", "price_amount_cents"),
+    # the addresses are copied whole
+    "source_order__billing_address": ("*",),
+    "source_order__shipping_address": ("*",),
+}
+
+
+@functools.cache
+def _source_columns() -> list[str]:
+    from orderfactory.addresses.models import Address
+
+    columns = [f.name for f in OrderFactory._meta.concrete_fields]
+    for path, names in SOURCE_COLUMNS.items():
+        if names == ("*",):
+            names = tuple(f.name for f in Address._meta.concrete_fields)
+        columns += [f"{path}__{name}" for name in names]
+    return columns
+
+
+_CLAIMABLE = Prepared(
+    lambda factory_id, token: locks.for_update(
+        OrderFactory.unscoped.filter(
+            models.Q(status="pending") | models.Q(status="in_progress", claimed_by=token), pk=factory_id
+        )
+    )[:1]
+)
+
+
+def claimable(factory_id: str, token: str) -> OrderFactory | None:
+    """The factory, locked, when it is pending or already claimed under ``token``; read in no scope (the job
+    knows only the id: the row tells its scope)."""
+    return _CLAIMABLE.first(factory_id=factory_id, token=token)
+
+
+_LOCKED = Prepared(lambda factory_id: locks.for_update(OrderFactory.objects.filter(pk=factory_id)))
+# ``of=self`` (locks.for_update): PostgreSQL cannot lock the nullable side of the join that brings the source
+# order along.
+_LOCKED_WITH_SOURCE = Prepared(
+    lambda factory_id: locks.for_update(
+        OrderFactory.objects.select_related(*SOURCE_COLUMNS).only(*_source_columns()).filter(pk=factory_id)
+    )
+)
+
+
+def locked(factory_id: str, *, with_source: bool = False) -> OrderFactory:
+    """The factory, locked; ``with_source``: with the columns of SOURCE_COLUMNS of its source order, its
+    market, the market's default shipping method, its payment method and its addresses."""
+    return (_LOCKED_WITH_SOURCE if with_source else _LOCKED).get(factory_id=factory_id)
+
+
+_LINES = Prepared(
+    lambda order_id: (
+        LineItem.objects.filter(order_id=order_id).select_related("sku").order_by("created_at", "id")
+    )
+)
+
+
+def source_lines(order_id: str) -> list[LineItem]:
+    """The source's line items with their SKUs, in the order the source shows them."""
+    return _LINES.all(order_id=order_id)
+
+
+_CHOSEN_METHODS = Prepared(
+    lambda order_id: Shipment.objects.filter(order_id=order_id, shipping_method__isnull=False).select_related(
+        "shipping_method"
+    )
+)
+
+
+def chosen_methods(order_id: str) -> list[Shipment]:
+    """The source's shipments that chose a shipping method, with it."""
+    return _CHOSEN_METHODS.all(order_id=order_id)

@@ -1,0 +1,61 @@
+"""The job queue as domain code sees it: the functions that queue a job, which import no service.
+
+Jobs are rows of the database queue (django-tasks-db), written in the transaction that writes what they work
+on: a job exists exactly when its order copy or webhook delivery does. A rolled-back write enqueues nothing,
+a committed one cannot lose its job, and no worker sees the job before the commit (docs/decisions.md, "One
+task backend").
+
+A job is named here by its path, as the queue's rows name it, and resolved when first queued: the jobs
+(orderfactory.tasks) run the services that queue them, so importing them here would tie the services and
+the jobs in a circle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+RUN_ORDER_FACTORY = "orderfactory.tasks.run_order_factory"
+DELIVER_WEBHOOK = "orderfactory.tasks.deliver_webhook"
+
+# How long a job whose database went away waits for it to answer again before giving up (its lease and the
+# sweep take over from there).
+OUTAGE_PATIENCE = 300.0
+
+
+@functools.cache
+def job(path: str) -> Any:
+    """The job (a django-tasks ``Task``) at ``path``."""
+    return import_string(path)
+
+
+def enqueue_order_factory(factory_id: str) -> None:
+    job(RUN_ORDER_FACTORY).enqueue(factory_id)
+
+
+def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:
+    deliver = job(DELIVER_WEBHOOK)
+    (deliver.using(run_after=run_after) if run_after else deliver).enqueue(delivery_id)
+
+
+def queued_order_factories(factory_ids: list[str]) -> set[str]:
+    """Of these factories, those whose job still waits in the queue, so the sweep renews their lease instead
+    of queuing them twice when a backlog outlasts it. A job that is running is not counted: its worker may
+    have died before claiming the factory."""
+    if not factory_ids:
+        return set()
+    from django_tasks_db.models import DBTaskResult
+
+    waiting: set[str] = set()
+    for start in range(0, len(factory_ids), 500):
+        waiting.update(
+            DBTaskResult.objects.filter(
+                status="READY",
+                task_path=RUN_ORDER_FACTORY,
+                args_kwargs__args__0__in=factory_ids[start : start + 500],
+            ).values_list("args_kwargs__args__0", flat=True)
+        )
+    return waiting
