@@ -28,6 +28,9 @@ What is counted:
   under ``src/orderfactory`` on the stack. A hop is a call our code writes: the callee is called by that
   frame itself, or through library code that only passes the call on (``contextlib`` entering a ``with``
   of our context manager, a view decorator).
+- **domain crossings**: the distinct (caller domain, callee domain) pairs among both kinds of hops, where a
+  domain is one of the domain apps (orders, factories, subscriptions, catalog, ...); and how many pairs of
+  domains call each other both ways (a reader going back and forth between them).
 - **library hops**, counted apart, the same way: calls that library code makes into ours on our code's
   behalf, which a reader does not see written at the call site: Django's ORM calling our manager, our
   database engine's hooks or a field's default (``new_id``, ``clock.now``), a signal calling its receiver,
@@ -225,9 +228,46 @@ def read_path(api: Api) -> Any:
     return api.call("GET", "/api/orders", query=query)
 
 
+# The domain apps: a hop from one into another is a crossing a reader follows between domains.
+DOMAINS = (
+    "addresses",
+    "catalog",
+    "customers",
+    "events",
+    "factories",
+    "inventory",
+    "orders",
+    "payments",
+    "promotions",
+    "subscriptions",
+)
+
+
+def domain_of(file: str) -> str | None:
+    top = file.split("/", 1)[0]
+    return top if top in DOMAINS else None
+
+
+def domain_crossings(trace: Trace) -> list[tuple[str, str]]:
+    """The distinct (caller domain, callee domain) pairs of the hops and library hops, in the order first met:
+    which domain calls into which."""
+    out: list[tuple[str, str]] = []
+    for caller, callee, _function in [*trace.edges, *trace.library_edges]:
+        pair = (domain_of(caller), domain_of(callee))
+        if pair[0] and pair[1] and pair[0] != pair[1] and pair not in out:
+            out.append((pair[0], pair[1]))
+    return out
+
+
 def print_path(title: str, trace: Trace, edges: bool) -> None:
     print(title)
     print(f"  files: {len(trace.files)}, hops: {len(trace.edges)}, library hops: {len(trace.library_edges)}")
+    crossings = domain_crossings(trace)
+    backs = sum(1 for caller, callee in crossings if (callee, caller) in crossings) // 2
+    print(
+        f"  domain crossings: {len(crossings)} ({', '.join(f'{a}->{b}' for a, b in crossings) or 'none'}); "
+        f"pairs of domains calling each other: {backs}"
+    )
     for number, name in enumerate(trace.files, 1):
         print(f"  {number:3d}. {name}")
     if edges:
