@@ -1,5 +1,5 @@
-"""The taxes domain's error codes (core.errors): what a client reads as ``meta.error`` of a 422, or as ``code``
-of a copy's ``errors_details`` once orders compute taxes."""
+"""The taxes domain's error codes (core.errors): what a client reads as ``meta.error`` of a 422, and what a
+copy will log as ``code`` once orders compute taxes."""
 
 from __future__ import annotations
 
@@ -7,20 +7,22 @@ from orderfactory.core.errors import ErrorCode
 
 
 class TaxErrorCode(ErrorCode):
-    # An external calculator that did not answer, or answered 5xx, may answer the next call.
+    # An external calculator that did not answer, or failed on its side (5xx), may answer the next call.
     __retryable__ = frozenset({"CALCULATOR_UNREACHABLE", "CALCULATOR_FAILED"})
 
-    BLANK = "blank"
     INVALID = "invalid"
     TOO_LONG = "too_long"
     GREATER_THAN_OR_EQUAL_TO = "greater_than_or_equal_to"
     LESS_THAN_OR_EQUAL_TO = "less_than_or_equal_to"
-    # The calculator's URL is refused by the outbound rules (core.outbound), now that it is called.
+    # A rule's regular expression ran past its time limit on an address (taxes.calculation).
+    REGEX_TIMEOUT = "regex_timeout"
+    # The calculator's URL is refused by the outbound rules (core.outbound) at the time of the call.
     CALCULATOR_REFUSED = "calculator_refused"
-    # No answer: the name did not resolve, the connection was refused or timed out.
+    # No answer: the name did not resolve, the connection was refused, reset or timed out.
     CALCULATOR_UNREACHABLE = "calculator_unreachable"
-    # An answer that is not a success: a non-2xx status (5xx is retryable as unreachable is, 4xx is not).
+    # The calculator answered 5xx.
     CALCULATOR_FAILED = "calculator_failed"
+    # The calculator refused the order: ``"success": false``, or a status other than 2xx and 5xx.
     CALCULATOR_DECLINED = "calculator_declined"
     # A 2xx answer that is not the document Commerce Layer's external tax calculators return.
     CALCULATOR_ANSWER_INVALID = "calculator_answer_invalid"
