@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.db.models.manager
+from django.db import migrations, models
+
 import orderfactory.core.clock
 import orderfactory.core.ids
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
