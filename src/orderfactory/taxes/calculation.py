@@ -146,16 +146,13 @@ class LineTax:
 class Taxes:
     """An order's taxes: per line, and the order's totals (each a sum of the rounded lines)."""
 
-    rule: Rule | None
+    rule: Rule | None  # the manual calculator's rule that applied (None: none did, or an external calculator)
     tax_included: bool
+    tax_rate: Decimal  # the order's: the rule's, or the external calculator's global rate
     lines: list[LineTax] = field(default_factory=list)
 
     def _sum(self, name: str, *kinds: LineKind) -> int:
         return sum(getattr(line, name) for line in self.lines if not kinds or line.kind in kinds)
-
-    @property
-    def tax_rate(self) -> Decimal:
-        return self.rule.tax_rate if self.rule is not None else Decimal(0)
 
     @property
     def total_tax_amount_cents(self) -> int:
@@ -259,7 +256,11 @@ def compute(
     """The taxes of ``order`` under the first of ``rules`` that applies to its shipping address. Without one,
     nothing is taxed (every line's tax is zero). ``category_rates``: tax category code -> rate."""
     rule = matching_rule(rules, order.shipping_address)
-    out = Taxes(rule=rule, tax_included=order.tax_included)
+    out = Taxes(
+        rule=rule,
+        tax_included=order.tax_included,
+        tax_rate=rule.tax_rate if rule is not None else Decimal(0),
+    )
     for line in order.lines:
         base = line.amount_cents + line.discount_cents
         if rule is None or not rule.taxes(line.kind, base):

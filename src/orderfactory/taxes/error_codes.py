@@ -20,6 +20,8 @@ class TaxErrorCode(ErrorCode):
     CALCULATOR_REFUSED = "calculator_refused"
     # No answer: the name did not resolve, the connection was refused, reset or timed out.
     CALCULATOR_UNREACHABLE = "calculator_unreachable"
+    # The calculator failed too many times in a row: no call until ``_reset_circuit``.
+    CALCULATOR_CIRCUIT_OPEN = "calculator_circuit_open"
     # The calculator answered 5xx.
     CALCULATOR_FAILED = "calculator_failed"
     # The calculator refused the order: ``"success": false``, or a status other than 2xx and 5xx.
