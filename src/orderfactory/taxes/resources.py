@@ -154,12 +154,12 @@ class TaxRuleResource(ServiceResource):
         *(String(column, "CUF") for column in services.REGEX_COLUMNS),
     )
     relationships = (
-        # Commerce Layer's foreign key is tax_calculator_id, as here.
+        # Required (the service reports it missing with every other problem); Commerce Layer's foreign key is
+        # tax_calculator_id, as here.
         ToOne(
             "manual_tax_calculator",
             "manual_tax_calculators",
             "CUf",
-            required=True,
             column="tax_calculator_id",
             lookup="tax_calculator",
         ),
@@ -177,7 +177,8 @@ class TaxCategoryResource(ServiceResource):
         String("sku_code", "CUF", expression=F("sku__code")),
     )
     relationships = (
-        # Required, possibly given as sku_code: the service reports it missing with every other problem.
+        # Both required, the sku possibly given as sku_code: the service reports them missing along with every
+        # other problem of the row.
         ToOne("sku", "skus", "CUf"),
-        ToOne("tax_calculator", SERVED_TYPES, "Cf", required=True),
+        ToOne("tax_calculator", SERVED_TYPES, "Cf"),
     )
