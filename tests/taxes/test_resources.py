@@ -359,3 +359,10 @@ def test_another_organization_or_mode_cannot_read_or_write_them(
     r = other.update("markets", their_market["id"], None, {"tax_calculator": manual})
     assert r.status == 404
     assert api.get(f"manual_tax_calculators/{manual['id']}").data["attributes"]["name"] == "EU VAT"
+
+
+def test_third_party_calculators_are_not_served(api, manual):
+    assert api.get("avalara_accounts").status == 404
+    market = build.market(api)
+    r = api.update("markets", market["id"], None, {"tax_calculator": ("taxjar_accounts", manual["id"])})
+    assert r.status == 400 and r.error_codes == ["INVALID_RELATIONSHIP"]

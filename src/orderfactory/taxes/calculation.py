@@ -266,9 +266,12 @@ def compute(
         if rule is None or not rule.taxes(line.kind, base):
             out.lines.append(LineTax(line.id, line.kind, Decimal(0), 0, 0, {}))
             continue
-        rate = rule.tax_rate
-        if category_rates and line.tax_category_code in category_rates:
-            rate = category_rates[line.tax_category_code]
+        code = line.tax_category_code
+        rate = (
+            category_rates[code]
+            if category_rates and code is not None and code in category_rates
+            else rule.tax_rate
+        )
         tax = line_tax(base, rate, tax_included=order.tax_included)
         taxable = base - tax if order.tax_included else base
         breakdown = {

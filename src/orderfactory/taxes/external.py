@@ -106,7 +106,8 @@ def parse(status: int, raw: bytes, order: Order) -> Taxes:
     except orjson.JSONDecodeError:
         answer = None
     if isinstance(answer, dict) and answer.get("success") is False:
-        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        given = answer.get("error")
+        error: dict[str, Any] = given if isinstance(given, dict) else {}
         message = str(error.get("message") or "the tax calculator refused the order")[:255]
         raise _error(TaxErrorCode.CALCULATOR_DECLINED, message, calculator_code=str(error.get("code") or ""))
     if not 200 <= status < 300:
