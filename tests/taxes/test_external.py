@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from orderfactory.core import outbound
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import DomainError
 from orderfactory.taxes import external, services
@@ -210,3 +211,14 @@ def test_the_outbound_rules_apply_at_the_call(calculator, receiver, monkeypatch)
         external.calculate(calculator, DOCUMENT, ORDER)
     assert raised.value.problems[0].code is TaxErrorCode.CALCULATOR_REFUSED
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [(None, 5.0), ("0.5", 0.5), ("soon", 5.0), ("-1", 5.0), ("", 5.0)]
+)
+def test_the_timeout_is_the_operators_or_five_seconds(monkeypatch, raw, seconds) -> None:
+    if raw is None:
+        monkeypatch.delenv("ORDERFACTORY_TAX_CALCULATOR_TIMEOUT", raising=False)
+    else:
+        monkeypatch.setenv("ORDERFACTORY_TAX_CALCULATOR_TIMEOUT", raw)
+    assert outbound.timeout_setting("ORDERFACTORY_TAX_CALCULATOR_TIMEOUT") == seconds

@@ -19,11 +19,7 @@ TaxErrorCode.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import os
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -47,21 +43,6 @@ MAX_RESPONSE_BYTES = 64 * 1024
 CIRCUIT_THRESHOLD = 30
 
 
-def timeout() -> float:
-    """Seconds to wait for a calculator (``ORDERFACTORY_TAX_CALCULATOR_TIMEOUT``, default 5)."""
-    raw = os.environ.get("ORDERFACTORY_TAX_CALCULATOR_TIMEOUT", "")
-    try:
-        value = float(raw) if raw.strip() else 5.0
-    except ValueError:
-        value = 5.0
-    return value if value > 0 else 5.0
-
-
-def sign(body: bytes, shared_secret: str) -> str:
-    """Commerce Layer's signature: base64(HMAC-SHA256(raw body, shared secret))."""
-    return base64.b64encode(hmac.new(shared_secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _error(code: TaxErrorCode, message: str, **meta: Any) -> DomainError:
     return DomainError.of(code, "tax_calculator", message, **meta)
 
@@ -79,10 +60,16 @@ def calculate(calculator: TaxCalculator, document: Mapping[str, Any], order: Ord
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json",
-        SIGNATURE_HEADER: sign(body, calculator.shared_secret or ""),
+        SIGNATURE_HEADER: outbound.sign(body, calculator.shared_secret or ""),
     }
     try:
-        answer = outbound.post(url, body, headers, timeout=timeout(), limit=MAX_RESPONSE_BYTES)
+        answer = outbound.post(
+            url,
+            body,
+            headers,
+            timeout=outbound.timeout_setting("ORDERFACTORY_TAX_CALCULATOR_TIMEOUT"),
+            limit=MAX_RESPONSE_BYTES,
+        )
     except outbound.Refused as exc:
         # Not sent, and sending again cannot help; the calculator did not fail: its circuit is left as it is.
         raise _error(
