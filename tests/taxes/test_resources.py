@@ -123,6 +123,8 @@ def test_linking_rules_to_a_calculator_moves_them(api, manual):
     moved = rule(api, manual)
     other = api.create("manual_tax_calculators", {"name": "UK"}, {"tax_rules": [("tax_rules", moved["id"])]})
     assert linked(api, "tax_rules", moved["id"], "manual_tax_calculator")["id"] == other["id"]
+    trail = api.get(f"tax_rules/{moved['id']}/event_stores")
+    assert [e["attributes"]["event"] for e in trail.data] == ["create", "update"], trail
 
 
 def test_a_rule_belongs_to_a_manual_calculator_only(api, external):

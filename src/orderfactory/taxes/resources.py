@@ -72,10 +72,14 @@ class TypedCalculatorResource(Resource):
 class TaxCalculatorResource(Resource):
     type = "tax_calculators"
     model = TaxCalculator
-    has_events = True
     actions = ("list", "retrieve")
     attributes = calculator_attributes()
-    relationships = (MARKETS,)
+    relationships = (
+        MARKETS,
+        # A view of rows written, and firing events, as their own type: the events are those of the row, and
+        # there is no tax_calculators.* topic to subscribe to (has_events would make one).
+        ToMany("events", "events", "f", reverse="resource_id"),
+    )
 
 
 @registry.register

@@ -11,7 +11,7 @@ import regex
 from django.db import models, transaction
 
 from orderfactory.catalog.models import Sku
-from orderfactory.core import outbound
+from orderfactory.core import hooks, outbound
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, Problems
 from orderfactory.taxes.error_codes import TaxErrorCode
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxCategory, TaxRule, new_shared_secret
@@ -74,8 +74,10 @@ def save_manual_tax_calculator(
         calculator = _save(calculator, {**changes, "type": MANUAL}, _manual_problems)
         if tax_rules:
             for rule in tax_rules:
-                rule.tax_calculator_id = calculator.pk
-                rule.save(update_fields=["tax_calculator"])
+                # Each move is a write of the rule: recorded in its trail and fired as tax_rules.update.
+                with hooks.recording("tax_rules", rule, only_if_changed=True):
+                    rule.tax_calculator_id = calculator.pk
+                    rule.save(update_fields=["tax_calculator"])
     return calculator
 
 
