@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "orderfactory.payments",
     "orderfactory.orders",
     "orderfactory.promotions",
+    "orderfactory.taxes",
     "orderfactory.subscriptions",
     "orderfactory.factories",
     "orderfactory.events",

@@ -80,6 +80,11 @@ class Market(TenantModel):
     # relationships resolve through the column alone.
     default_payment_method_id = models.CharField(max_length=10, null=True, blank=True)
     subscription_model_id = models.CharField(max_length=10, null=True, blank=True)
+    # Manual or external (taxes.TaxCalculator, one table for both); a calculator a market uses is not deleted.
+    tax_calculator = models.ForeignKey(
+        "taxes.TaxCalculator", null=True, blank=True, on_delete=models.PROTECT, related_name="markets"
+    )
+    tax_calculator_type = models.CharField(max_length=32, null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [unique_code("market")]

@@ -223,6 +223,7 @@ class MarketResource(TriggeredServiceResource):
         ToOne("subscription_model", "subscription_models", "CUf"),
         ToOne("default_shipping_method", "shipping_methods", "CUf"),
         ToOne("default_payment_method", "payment_methods", "CUf"),
+        ToOne("tax_calculator", ("manual_tax_calculators", "external_tax_calculators"), "CUf"),
     )
 
 

@@ -21,9 +21,13 @@ allows the listed CIDRs only. Both are read at each call. Calls connect directly
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import http.client
 import ipaddress
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -211,3 +215,20 @@ def _connection(
 
     connection._create_connection = connect  # type: ignore[attr-defined]
     return connection
+
+
+def sign(body: bytes, shared_secret: str) -> str:
+    """Commerce Layer's signature of a call's body (``X-CommerceLayer-Signature``): base64 of its HMAC-SHA256
+    keyed with the shared secret of the resource that is called."""
+    return base64.b64encode(hmac.new(shared_secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def timeout_setting(name: str, default: float = 5.0) -> float:
+    """Seconds to wait for an answer, from the environment variable ``name``: ``default`` when it is unset,
+    not a number or not positive."""
+    raw = os.environ.get(name, "")
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
