@@ -9,6 +9,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from orderfactory.core import money
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problems, blank
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -25,6 +26,7 @@ from orderfactory.jsonapi.resource import (
     format_datetime,
 )
 from orderfactory.subscriptions import services
+from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
 from orderfactory.subscriptions.models import (
     AFTER_RETRIES,
     MISSED_RUNS_POLICIES,
@@ -81,22 +83,19 @@ class SubscriptionModelResource(Resource):
     def _save(cls, instance: SubscriptionModel, payload: Payload) -> SubscriptionModel:
         for column, value in payload.model_fields(cls).items():
             setattr(instance, column, value)
-        problems = []
+        problems = Problems()
         if not instance.name:
-            problems.append(errors.blank("name"))
+            problems.found.append(blank("name"))
         if instance.strategy not in STRATEGIES:
-            problems.append(
-                errors.validation(
-                    "strategy", "is not included in the list", "inclusion", value=instance.strategy
-                )
+            problems.add(
+                "strategy", "is not included in the list", CommonErrorCode.INCLUSION, value=instance.strategy
             )
         if not isinstance(instance.frequencies, list) or not instance.frequencies:
-            problems.append(errors.blank("frequencies"))
+            problems.found.append(blank("frequencies"))
         else:
             for frequency in instance.frequencies:
-                problems += services.frequency_problems(frequency, None, "frequencies")
-        if problems:
-            raise errors.ApiErrors(problems)
+                problems.found += services.frequency_problems(frequency, None, "frequencies")
+        problems.raise_if_any()
         instance.save()
         return instance
 
@@ -212,21 +211,17 @@ class OrderSubscriptionResource(Resource):
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, OrderSubscription)
         if {"_add_tags", "_remove_tags"} & set(payload.triggers):
-            raise errors.ApiErrors(
-                [errors.validation("_add_tags", "tags are not supported by orderfactory", "not_supported")]
+            raise DomainError.of(
+                SubscriptionErrorCode.NOT_SUPPORTED, "_add_tags", "tags are not supported by orderfactory"
             )
         triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False)}
         entry = payload.relationships.get("customer_payment_source")
         if entry is not None and entry.customer_id != instance.customer_id:
-            raise errors.ApiErrors(
-                [
-                    errors.validation(
-                        "customer_payment_source",
-                        "belongs to another customer",
-                        "invalid",
-                        pointer="/data/relationships/customer_payment_source",
-                    )
-                ]
+            raise DomainError.of(
+                CommonErrorCode.INVALID,
+                "customer_payment_source",
+                "belongs to another customer",
+                pointer="/data/relationships/customer_payment_source",
             )
         return services.update(instance, payload.model_fields(cls), triggers)
 
@@ -287,26 +282,23 @@ class OrderSubscriptionItemResource(Resource):
         if sku is None and "sku_code" in payload.attributes:
             sku = Sku.objects.filter(code=payload.attributes["sku_code"]).first()
             if sku is None:
-                raise errors.ApiErrors(
-                    [
-                        errors.validation(
-                            "sku_code", "is invalid", "invalid", value=payload.attributes["sku_code"]
-                        )
-                    ]
+                raise DomainError.of(
+                    CommonErrorCode.INVALID, "sku_code", "is invalid", value=payload.attributes["sku_code"]
                 )
         if sku is not None:
             item.sku, item.sku_code = sku, sku.code
-        problems = []
+        problems = Problems()
         if item.sku_id is None:
-            problems.append(errors.blank("sku_code"))
+            problems.found.append(blank("sku_code"))
         if item.quantity is None or item.quantity <= 0:
-            problems.append(
-                errors.validation(
-                    "quantity", "must be greater than 0", "greater_than", value=item.quantity, count=0
-                )
+            problems.add(
+                "quantity",
+                "must be greater than 0",
+                CommonErrorCode.GREATER_THAN,
+                value=item.quantity,
+                count=0,
             )
-        if problems:
-            raise errors.ApiErrors(problems)
+        problems.raise_if_any()
         subscription = item.order_subscription
         if item.unit_amount_cents is None and subscription.market_id:
             market = subscription.market

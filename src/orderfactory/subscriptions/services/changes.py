@@ -7,67 +7,62 @@ import datetime as dt
 from typing import Any
 
 from orderfactory.core import clock, hooks
-from orderfactory.jsonapi import errors
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problems
 from orderfactory.orders.models import LineItem
 from orderfactory.subscriptions import schedule
 from orderfactory.subscriptions.frequencies import frequency_problems, model_of_market
 from orderfactory.subscriptions.models import OrderSubscription
 from orderfactory.subscriptions.services.making import add_items
-from orderfactory.subscriptions.services.rules import TRANSITIONS, dates_problems, transition_error
+from orderfactory.subscriptions.services.rules import (
+    TRANSITIONS,
+    dates_problems,
+    no_subscription_model,
+    transition_error,
+)
 
 
 def update(
     subscription: OrderSubscription, columns: dict[str, Any], triggers: dict[str, Any]
 ) -> OrderSubscription:
     now = clock.now()
-    problems: list[errors.ApiError] = []
+    problems = Problems()
     if "frequency" in columns:
-        problems += frequency_problems(columns["frequency"], subscription.subscription_model)
+        problems.found += frequency_problems(columns["frequency"], subscription.subscription_model)
     if "next_run_at" in columns and columns["next_run_at"] is not None and columns["next_run_at"] <= now:
-        problems.append(
-            errors.validation(
-                "next_run_at",
-                "must be in the future",
-                "greater_than",
-                value=columns["next_run_at"].isoformat(),
-            )
+        problems.add(
+            "next_run_at",
+            "must be in the future",
+            CommonErrorCode.GREATER_THAN,
+            value=columns["next_run_at"].isoformat(),
         )
     if (
         "_pause_until" in triggers
         and triggers["_pause_until"] is not None
         and triggers["_pause_until"] <= now
     ):
-        problems.append(errors.validation("_pause_until", "must be in the future", "greater_than"))
+        problems.add("_pause_until", "must be in the future", CommonErrorCode.GREATER_THAN)
     for name in ("missed_runs_policy", "after_retries"):
         allowed = {
             "missed_runs_policy": ("skip", "run_once", "run_all"),
             "after_retries": ("skip", "deactivate", "cancel"),
         }[name]
         if columns.get(name) not in (None, *allowed):
-            problems.append(
-                errors.validation(name, "is not included in the list", "inclusion", value=columns[name])
-            )
+            problems.add(name, "is not included in the list", CommonErrorCode.INCLUSION, value=columns[name])
     for name in ("payment_retry_attempts", "stock_retry_attempts"):
         if columns.get(name) is not None and not 0 <= columns[name] <= 20:
-            problems.append(
-                errors.validation(name, "must be between 0 and 20", "inclusion", value=columns[name])
-            )
+            problems.add(name, "must be between 0 and 20", CommonErrorCode.INCLUSION, value=columns[name])
     if columns.get("retry_backoff_hours") is not None and not 0 < columns["retry_backoff_hours"] <= 24 * 90:
-        problems.append(
-            errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion")
+        problems.add(
+            "retry_backoff_hours", "must be greater than 0 and at most 2160", CommonErrorCode.INCLUSION
         )
     skip = triggers.get("_skip")
     if skip is not None and not 0 <= skip <= 1000:
-        problems.append(
-            errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid")
-        )
-    if problems:
-        raise errors.ApiErrors(problems)
+        problems.add("_skip", "must be true or a number of runs between 0 and 1000", CommonErrorCode.INVALID)
+    problems.raise_if_any()
     for column, value in columns.items():
         setattr(subscription, column, value)
-    problems = dates_problems(subscription)
-    if problems:
-        raise errors.ApiErrors(problems)
+    if found := dates_problems(subscription):
+        raise DomainError(found)
     if "frequency" in columns or "next_run_at" in columns:
         # The schedule counts from the new point: the given next run, or now.
         subscription.anchor_at = (
@@ -122,18 +117,10 @@ def _convert(subscription: OrderSubscription) -> None:
     """``_convert``: a manual subscription becomes automatic (its runs then copy its items, from the source's
     lines); the market must have a subscription model."""
     if subscription.subscription_model_id:
-        raise errors.ApiErrors(
-            [errors.validation("_convert", "the subscription is automatic already", "invalid")]
-        )
+        raise DomainError.of(CommonErrorCode.INVALID, "_convert", "the subscription is automatic already")
     model = model_of_market(subscription.market_id)
     if model is None:
-        raise errors.ApiErrors(
-            [
-                errors.validation(
-                    "market", "has no subscription model", "blank", pointer="/data/relationships/market"
-                )
-            ]
-        )
+        raise no_subscription_model()
     subscription.subscription_model = model
     lines = LineItem.objects.filter(order_id=subscription.source_order_id, item_type="skus")
     add_items(subscription, lines)
