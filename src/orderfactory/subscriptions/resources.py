@@ -9,7 +9,6 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from orderfactory.core import money
-from orderfactory.core.errors import CommonErrorCode, DomainError, Problems, blank
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -26,12 +25,10 @@ from orderfactory.jsonapi.resource import (
     format_datetime,
 )
 from orderfactory.subscriptions import services
-from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
 from orderfactory.subscriptions.models import (
     AFTER_RETRIES,
     MISSED_RUNS_POLICIES,
     RUN_STATUSES,
-    STRATEGIES,
     SUBSCRIPTION_STATUSES,
     OrderSubscription,
     OrderSubscriptionItem,
@@ -80,34 +77,14 @@ class SubscriptionModelResource(Resource):
     )
 
     @classmethod
-    def _save(cls, instance: SubscriptionModel, payload: Payload) -> SubscriptionModel:
-        for column, value in payload.model_fields(cls).items():
-            setattr(instance, column, value)
-        problems = Problems()
-        if not instance.name:
-            problems.found.append(blank("name"))
-        if instance.strategy not in STRATEGIES:
-            problems.add(
-                "strategy", "is not included in the list", CommonErrorCode.INCLUSION, value=instance.strategy
-            )
-        if not isinstance(instance.frequencies, list) or not instance.frequencies:
-            problems.found.append(blank("frequencies"))
-        else:
-            for frequency in instance.frequencies:
-                problems.found += services.frequency_problems(frequency, None, "frequencies")
-        problems.raise_if_any()
-        instance.save()
-        return instance
-
-    @classmethod
     def create(cls, payload: Payload) -> models.Model:
         payload.attributes.setdefault("strategy", "by_frequency")
-        return cls._save(SubscriptionModel(), payload)
+        return services.save_subscription_model(SubscriptionModel(), payload.model_fields(cls))
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, SubscriptionModel)
-        return cls._save(instance, payload)
+        return services.save_subscription_model(instance, payload.model_fields(cls))
 
 
 def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) -> HttpResponse:
@@ -210,20 +187,11 @@ class OrderSubscriptionResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, OrderSubscription)
-        if {"_add_tags", "_remove_tags"} & set(payload.triggers):
-            raise DomainError.of(
-                SubscriptionErrorCode.NOT_SUPPORTED, "_add_tags", "tags are not supported by orderfactory"
-            )
-        triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False)}
-        entry = payload.relationships.get("customer_payment_source")
-        if entry is not None and entry.customer_id != instance.customer_id:
-            raise DomainError.of(
-                CommonErrorCode.INVALID,
-                "customer_payment_source",
-                "belongs to another customer",
-                pointer="/data/relationships/customer_payment_source",
-            )
-        return services.update(instance, payload.model_fields(cls), triggers)
+        columns = payload.model_fields(cls)
+        if "customer_payment_source" in payload.relationships:
+            del columns["customer_payment_source_id"]
+            columns["customer_payment_source"] = payload.relationships["customer_payment_source"]
+        return services.update(instance, columns, payload.triggers)
 
 
 @registry.register
@@ -273,42 +241,8 @@ class OrderSubscriptionItemResource(Resource):
 
     @classmethod
     def _save(cls, item: OrderSubscriptionItem, payload: Payload) -> OrderSubscriptionItem:
-        from orderfactory.catalog.models import Price, Sku
-
-        columns = payload.model_fields(cls)
         sku = payload.relationships.get("sku") or payload.relationships.get("item")
-        for column, value in columns.items():
-            setattr(item, column, value)
-        if sku is None and "sku_code" in payload.attributes:
-            sku = Sku.objects.filter(code=payload.attributes["sku_code"]).first()
-            if sku is None:
-                raise DomainError.of(
-                    CommonErrorCode.INVALID, "sku_code", "is invalid", value=payload.attributes["sku_code"]
-                )
-        if sku is not None:
-            item.sku, item.sku_code = sku, sku.code
-        problems = Problems()
-        if item.sku_id is None:
-            problems.found.append(blank("sku_code"))
-        if item.quantity is None or item.quantity <= 0:
-            problems.add(
-                "quantity",
-                "must be greater than 0",
-                CommonErrorCode.GREATER_THAN,
-                value=item.quantity,
-                count=0,
-            )
-        problems.raise_if_any()
-        subscription = item.order_subscription
-        if item.unit_amount_cents is None and subscription.market_id:
-            market = subscription.market
-            assert market is not None
-            price = Price.objects.filter(price_list_id=market.price_list_id, sku_id=item.sku_id).first()
-            item.unit_amount_cents = price.amount_cents if price else None
-            price_list = market.price_list if market.price_list_id else None
-            item.currency_code = price_list.currency_code if price_list is not None else None
-        item.save()
-        return item
+        return services.save_item(item, payload.model_fields(cls), sku)
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:
