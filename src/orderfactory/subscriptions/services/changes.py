@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from orderfactory.core import clock, hooks
-from orderfactory.core.errors import CommonErrorCode, DomainError, Problems
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.orders.models import LineItem
 from orderfactory.subscriptions import schedule
 from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
@@ -42,40 +42,51 @@ def update(
             pointer="/data/relationships/customer_payment_source",
         )
     now = clock.now()
-    problems = Problems()
+    problems: list[Problem] = []
     if "frequency" in columns:
-        problems.found += frequency_problems(columns["frequency"], subscription.subscription_model)
+        problems += frequency_problems(columns["frequency"], subscription.subscription_model)
     if "next_run_at" in columns and columns["next_run_at"] is not None and columns["next_run_at"] <= now:
-        problems.add(
-            "next_run_at",
-            "must be in the future",
-            CommonErrorCode.GREATER_THAN,
-            value=columns["next_run_at"].isoformat(),
+        problems.append(
+            problem(
+                "next_run_at",
+                "must be in the future",
+                CommonErrorCode.GREATER_THAN,
+                value=columns["next_run_at"].isoformat(),
+            )
         )
     if (
         "_pause_until" in triggers
         and triggers["_pause_until"] is not None
         and triggers["_pause_until"] <= now
     ):
-        problems.add("_pause_until", "must be in the future", CommonErrorCode.GREATER_THAN)
+        problems.append(problem("_pause_until", "must be in the future", CommonErrorCode.GREATER_THAN))
     for name in ("missed_runs_policy", "after_retries"):
         allowed = {
             "missed_runs_policy": ("skip", "run_once", "run_all"),
             "after_retries": ("skip", "deactivate", "cancel"),
         }[name]
         if columns.get(name) not in (None, *allowed):
-            problems.add(name, "is not included in the list", CommonErrorCode.INCLUSION, value=columns[name])
+            problems.append(
+                problem(name, "is not included in the list", CommonErrorCode.INCLUSION, value=columns[name])
+            )
     for name in ("payment_retry_attempts", "stock_retry_attempts"):
         if columns.get(name) is not None and not 0 <= columns[name] <= 20:
-            problems.add(name, "must be between 0 and 20", CommonErrorCode.INCLUSION, value=columns[name])
+            problems.append(
+                problem(name, "must be between 0 and 20", CommonErrorCode.INCLUSION, value=columns[name])
+            )
     if columns.get("retry_backoff_hours") is not None and not 0 < columns["retry_backoff_hours"] <= 24 * 90:
-        problems.add(
-            "retry_backoff_hours", "must be greater than 0 and at most 2160", CommonErrorCode.INCLUSION
+        problems.append(
+            problem(
+                "retry_backoff_hours", "must be greater than 0 and at most 2160", CommonErrorCode.INCLUSION
+            )
         )
     skip = triggers.get("_skip")
     if skip is not None and not 0 <= skip <= 1000:
-        problems.add("_skip", "must be true or a number of runs between 0 and 1000", CommonErrorCode.INVALID)
-    problems.raise_if_any()
+        problems.append(
+            problem("_skip", "must be true or a number of runs between 0 and 1000", CommonErrorCode.INVALID)
+        )
+    if problems:
+        raise DomainError(problems)
     for column, value in columns.items():
         setattr(subscription, column, value)
     if found := dates_problems(subscription):

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from orderfactory.core import clock, hooks
-from orderfactory.core.errors import CommonErrorCode, DomainError, Problems, blank
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, blank, problem
 from orderfactory.orders import services as orders
 from orderfactory.orders.services import editing
 from orderfactory.subscriptions import schedule
@@ -43,29 +43,32 @@ def create_manual(columns: dict[str, Any]) -> OrderSubscription:
     from orderfactory.orders.models import Order
 
     subscription = OrderSubscription(**columns)
-    problems = Problems()
+    problems: list[Problem] = []
     source: Order | None = subscription.source_order if subscription.source_order_id else None
     if source is None:
-        problems.found.append(blank("source_order", relationship=True))
+        problems.append(blank("source_order", relationship=True))
     if subscription.market_id is None and source is not None:
         subscription.market_id = source.market_id
     model = model_of_market(subscription.market_id)
-    problems.found += frequency_problems(subscription.frequency, model)
-    problems.found += dates_problems(subscription)
+    problems += frequency_problems(subscription.frequency, model)
+    problems += dates_problems(subscription)
     if (
         subscription.activate_by_source_order
         and source is not None
         and source.status not in ("placed", "approved")
     ):
-        problems.add(
-            "source_order",
-            "must be placed to activate the subscription by it",
-            SubscriptionErrorCode.NOT_PLACED,
-            pointer="/data/relationships/source_order",
+        problems.append(
+            problem(
+                "source_order",
+                "must be placed to activate the subscription by it",
+                SubscriptionErrorCode.NOT_PLACED,
+                pointer="/data/relationships/source_order",
+            )
         )
     if not subscription.activate_by_source_order and subscription.starts_at is None:
-        problems.found.append(blank("starts_at"))
-    problems.raise_if_any()
+        problems.append(blank("starts_at"))
+    if problems:
+        raise DomainError(problems)
     assert source is not None
     subscription.customer_id = source.customer_id
     subscription.customer_email = source.customer_email

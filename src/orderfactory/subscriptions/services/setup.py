@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderfactory.core.errors import CommonErrorCode, DomainError, Problems, blank
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, blank, problem
 from orderfactory.subscriptions.frequencies import frequency_problems
 from orderfactory.subscriptions.models import STRATEGIES, OrderSubscriptionItem, SubscriptionModel
 
@@ -14,19 +14,22 @@ def save_subscription_model(model: SubscriptionModel, columns: dict[str, Any]) -
     """Create or change a subscription model (a new one's ``strategy`` is ``by_frequency`` unless given)."""
     for column, value in columns.items():
         setattr(model, column, value)
-    problems = Problems()
+    problems: list[Problem] = []
     if not model.name:
-        problems.found.append(blank("name"))
+        problems.append(blank("name"))
     if model.strategy not in STRATEGIES:
-        problems.add(
-            "strategy", "is not included in the list", CommonErrorCode.INCLUSION, value=model.strategy
+        problems.append(
+            problem(
+                "strategy", "is not included in the list", CommonErrorCode.INCLUSION, value=model.strategy
+            )
         )
     if not isinstance(model.frequencies, list) or not model.frequencies:
-        problems.found.append(blank("frequencies"))
+        problems.append(blank("frequencies"))
     else:
         for frequency in model.frequencies:
-            problems.found += frequency_problems(frequency, None, "frequencies")
-    problems.raise_if_any()
+            problems += frequency_problems(frequency, None, "frequencies")
+    if problems:
+        raise DomainError(problems)
     model.save()
     return model
 
@@ -45,14 +48,21 @@ def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], sku: Any) ->
             raise DomainError.of(CommonErrorCode.INVALID, "sku_code", "is invalid", value=columns["sku_code"])
     if sku is not None:
         item.sku, item.sku_code = sku, sku.code
-    problems = Problems()
+    problems: list[Problem] = []
     if item.sku_id is None:
-        problems.found.append(blank("sku_code"))
+        problems.append(blank("sku_code"))
     if item.quantity is None or item.quantity <= 0:
-        problems.add(
-            "quantity", "must be greater than 0", CommonErrorCode.GREATER_THAN, value=item.quantity, count=0
+        problems.append(
+            problem(
+                "quantity",
+                "must be greater than 0",
+                CommonErrorCode.GREATER_THAN,
+                value=item.quantity,
+                count=0,
+            )
         )
-    problems.raise_if_any()
+    if problems:
+        raise DomainError(problems)
     subscription = item.order_subscription
     if item.unit_amount_cents is None and subscription.market_id:
         market = subscription.market
