@@ -30,6 +30,7 @@ from django.db import models, transaction
 from orderfactory import queue
 from orderfactory.core import clock, hooks, outbound
 from orderfactory.core import scope as scopes
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, blank, problem
 from orderfactory.core.prepared import Prepared
 from orderfactory.events.models import (
     Event,
@@ -421,22 +422,22 @@ def _record_attempt(
 # --- webhook management -----------------------------------------------------------------------------------
 
 
-def webhook_problems(webhook: Webhook) -> list[errors.ApiError]:
+def webhook_problems(webhook: Webhook) -> list[Problem]:
     found = []
     if not webhook.topic:
-        found.append(errors.blank("topic"))
+        found.append(blank("topic"))
     elif webhook.topic not in topics():
         found.append(
-            errors.validation("topic", "is not included in the list", "inclusion", value=webhook.topic)
+            problem("topic", "is not included in the list", CommonErrorCode.INCLUSION, value=webhook.topic)
         )
     url = webhook.callback_url or ""
     if not url:
-        found.append(errors.blank("callback_url"))
+        found.append(blank("callback_url"))
     elif why := "is invalid" if len(url) > 2048 else outbound.problem(url):
-        found.append(errors.validation("callback_url", why, "invalid", value=url[:100]))
+        found.append(problem("callback_url", why, CommonErrorCode.INVALID, value=url[:100]))
     include = webhook.include_resources or []
     if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
-        found.append(errors.validation("include_resources", "is invalid", "invalid"))
+        found.append(problem("include_resources", "is invalid", CommonErrorCode.INVALID))
     elif include and webhook.topic and "." in webhook.topic:
         resource = registry.get(webhook.topic.split(".", 1)[0])
         if resource is not None:
@@ -444,8 +445,10 @@ def webhook_problems(webhook: Webhook) -> list[errors.ApiError]:
 
             try:
                 parse_include(resource, ",".join(include))
-            except errors.ApiError:
-                found.append(errors.validation("include_resources", "is invalid", "invalid", value=include))
+            except errors.ApiError:  # the include parameter the engine would refuse on a GET
+                found.append(
+                    problem("include_resources", "is invalid", CommonErrorCode.INVALID, value=include)
+                )
     return found
 
 
@@ -462,6 +465,6 @@ def save_webhook(webhook: Webhook, changes: dict[str, Any], triggers: dict[str, 
         webhook.shared_secret = new_shared_secret()
     problems = webhook_problems(webhook)
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     webhook.save()
     return webhook

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from orderfactory.core import clock
-from orderfactory.core.errors import DomainError, Problem
-from orderfactory.factories import failures, loading, plan
+from orderfactory.core.errors import DomainError
+from orderfactory.factories import loading, plan
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.models import LineItem, Order
@@ -26,9 +26,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             check_coupon(coupon_code, market_id=source.market_id, at=clock.now())
         except CouponInvalid as exc:
             if not factory.ignore_invalid_coupon:
-                raise DomainError(
-                    [Problem(failures.coupon_code(exc.reason), "coupon_code", exc.message)]
-                ) from None
+                raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
     # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this

@@ -1,60 +1,64 @@
-"""Why a copy did not go as asked, as ``errors_log`` and ``errors_details``: every refusal the copy meets
-becomes one ``DomainError`` here, whose codes say whether a later attempt may succeed (``retryable``)."""
+"""Why a copy did not go as asked, as ``errors_log`` and ``errors_details``: every refusal the copy meets is
+a ``DomainError``, whose codes say whether a later attempt may succeed (``retryable``); ``code_of`` reads a
+stored entry's code back as its member."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from orderfactory.core.errors import CommonErrorCode, DomainError, ErrorCode, Problem
 from orderfactory.factories.error_codes import FactoryErrorCode
-from orderfactory.jsonapi import errors
+from orderfactory.orders.error_codes import OrderErrorCode
+from orderfactory.payments.error_codes import PaymentErrorCode
+from orderfactory.promotions.services import CouponReason
 
 # What a failed copy's errors_log holds: attribute -> messages; its codes: attribute -> code.
 Log = dict[str, list[str]]
 Codes = dict[str, ErrorCode]
 
 # The codes of a refusal that tell how a subscription's retry policy treats it (subscriptions' failure_kind):
-# stock that ran out, a payment declined or missing. Only retryable problems count.
-STOCK_CODES = frozenset({"out_of_stock"})
-PAYMENT_CODES = frozenset({"authorization_failed", "blank"})
-
-# Refusals the copy handles: the domain error, and the two kinds raised before it existed.
-REFUSALS = (DomainError, errors.ApiErrors)
-
-
-def as_domain(exc: Exception) -> DomainError:
-    """A refusal met by the copy as one domain error."""
-    if isinstance(exc, DomainError):
-        return exc
-    # transitional: removed at integration (every service raises DomainError)
-    assert isinstance(exc, errors.ApiErrors)
-    return DomainError(
-        Problem(_legacy(attribute, str((e.meta or {}).get("error", "invalid"))), attribute, e.title)
-        for e in exc.errors
-        for attribute in [(e.pointer or "/base").rsplit("/", 1)[-1]]
-    )
+# stock that ran out, a payment declined or missing. Members, told apart by identity (``is_one_of``): a
+# ``StrEnum`` member equals, and hashes as, any other of the same value (``CommonErrorCode.BLANK`` is not
+# a payment's).
+STOCK_CODES: frozenset[ErrorCode] = frozenset({OrderErrorCode.OUT_OF_STOCK})
+PAYMENT_CODES: frozenset[ErrorCode] = frozenset(
+    {PaymentErrorCode.BLANK, PaymentErrorCode.AUTHORIZATION_FAILED}
+)
 
 
-# transitional: removed at integration. The (attribute, code) pairs of a legacy refusal that a later attempt
-# may overcome without anyone fixing data: stock comes back, a declined or missing payment can be retried
-# after the customer acts. With the domain error family these are properties of the orders' codes.
-_LEGACY_RETRYABLE = {
-    ("line_items", "out_of_stock"),
-    ("payment_source", "authorization_failed"),
-    ("payment_source", "blank"),
+def is_one_of(code: ErrorCode | None, codes: Collection[ErrorCode]) -> bool:
+    return any(code is member for member in codes)
+
+
+# The code families a copy's problem on an attribute carries, tried first when a stored errors_details entry
+# (which holds a code's value only) is read back as its member; then the orders' and the common codes.
+FAMILIES_OF_ATTRIBUTE: dict[str, tuple[type[ErrorCode], ...]] = {
+    "line_items": (OrderErrorCode,),
+    "payment_source": (PaymentErrorCode,),
+    "coupon_code": (FactoryErrorCode, CouponReason),
+    "source_order": (FactoryErrorCode,),
+    "order_subscription": (FactoryErrorCode,),
+    "base": (FactoryErrorCode,),
 }
 
 
-class _LegacyCode(str):
-    """transitional: removed at integration. A code of a legacy refusal, as an ``ErrorCode`` reads."""
-
-    retryable: bool
-
-
-def _legacy(attribute: str, code: str) -> ErrorCode:
-    value = _LegacyCode(code)
-    value.retryable = (attribute, code) in _LEGACY_RETRYABLE
-    return cast(ErrorCode, value)
+def code_of(entry: Mapping[str, Any]) -> ErrorCode | None:
+    """The code member of an ``errors_details`` entry: the first of its attribute's families (then the
+    orders', then the common ones) with a member of its value and its retryability; None if none has."""
+    families: tuple[type[ErrorCode], ...] = (
+        *FAMILIES_OF_ATTRIBUTE.get(entry.get("attribute", ""), ()),
+        OrderErrorCode,
+        CommonErrorCode,
+    )
+    for family in families:
+        try:
+            member = family(str(entry.get("code")))
+        except ValueError:
+            continue
+        if member.retryable == bool(entry.get("retryable")):
+            return member
+    return None
 
 
 def reasons(failure: DomainError) -> tuple[Log, Codes]:
@@ -89,9 +93,3 @@ ABORT_CODES: Codes = {
     "source_order": FactoryErrorCode.SOURCE_ORDER_UNAVAILABLE,
     "order_subscription": FactoryErrorCode.SUBSCRIPTION_INACTIVE,
 }
-
-
-def coupon_code(reason: Any) -> ErrorCode:
-    """transitional: removed at integration. The code of a coupon the copy may not keep (promotions'
-    ``CouponReason``, which becomes an ``ErrorCode`` of the promotions)."""
-    return reason if isinstance(reason, ErrorCode) else _legacy("coupon_code", str(reason.value))

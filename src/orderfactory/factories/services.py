@@ -21,12 +21,11 @@ from django.db import transaction
 from orderfactory import config, queue
 from orderfactory.core import clock, database, hooks, locks
 from orderfactory.core import scope as scopes
-from orderfactory.core.errors import DomainError
+from orderfactory.core.errors import CommonErrorCode, DomainError, blank
 from orderfactory.factories import failures, loading, plan
 from orderfactory.factories.building import build_target
 from orderfactory.factories.error_codes import FactoryErrorCode
 from orderfactory.factories.models import ENDINGS, FINAL, OrderFactory
-from orderfactory.jsonapi import errors
 from orderfactory.orders import services as orders
 
 log = logging.getLogger("orderfactory.factories")
@@ -50,11 +49,11 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
     """Write the factory ``pending`` and enqueue its job after the commit."""
     problems = []
     if not columns.get("source_order_id"):
-        problems.append(errors.blank("source_order", relationship=True))
+        problems.append(blank("source_order", relationship=True))
     if kind == "recurring_order_copies" and not columns.get("order_subscription_id"):
-        problems.append(errors.blank("order_subscription", relationship=True))
+        problems.append(blank("order_subscription", relationship=True))
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     factory = OrderFactory(type=kind, **columns)
     if factory.place_target_order is None and kind == "recurring_order_copies":
         factory.place_target_order = True  # the documented default of subscription runs
@@ -86,7 +85,7 @@ def retry(factory_id: str) -> OrderFactory:
     with transaction.atomic():
         original = locks.lock_one(OrderFactory.objects, factory_id)
         if original is None:
-            raise errors.not_found()
+            raise DomainError.of(CommonErrorCode.NOT_FOUND, "base", "")
         problem = None
         if original.status not in ("failed", "aborted"):
             problem = f"is {original.status}: only a failed or aborted copy can be retried"
@@ -95,7 +94,7 @@ def retry(factory_id: str) -> OrderFactory:
         else:
             problem = plan.retry_problem(original)
         if problem is not None:
-            raise errors.ApiErrors([errors.validation("status", problem, "transition")])
+            raise DomainError.of(CommonErrorCode.TRANSITION, "status", problem)
         columns = {name: getattr(original, name) for name in RETRIED_COLUMNS}
         factory = create_factory(original.type, {**columns, "retry_of_id": original.pk})
         hooks.on_write("create", factory.type, factory, None)
@@ -189,8 +188,8 @@ def _execute(factory_id: str, token: str) -> str:
         assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
         try:
             orders.place(factory.target_order_id)
-        except failures.REFUSALS as exc:
-            problems, codes = failures.reasons(failures.as_domain(exc))
+        except DomainError as exc:
+            problems, codes = failures.reasons(exc)
     with transaction.atomic():
         factory = _locked(factory_id, token)
         return _complete(factory, problems, codes)
@@ -219,8 +218,8 @@ def _copy(factory_id: str, token: str) -> str | OrderFactory:
         notes: failures.Log = {}
         try:
             target = build_target(factory, notes)
-        except failures.REFUSALS as exc:
-            raise _CopyRefused(failures.as_domain(exc)) from exc
+        except DomainError as exc:
+            raise _CopyRefused(exc) from exc
         before = hooks.snapshot(factory)
         factory.target_order = target
         factory.errors_log = notes
@@ -249,7 +248,7 @@ def _complete(
             with transaction.atomic():
                 orders.cancel(factory.source_order_id)
         except DomainError as exc:
-            why = failures.as_domain(exc).log.get("status", ["could not be cancelled"])
+            why = exc.log.get("status", ["could not be cancelled"])
             log_ = failures.merge(log_, {"source_order": why})
             codes["source_order"] = FactoryErrorCode.SOURCE_NOT_CANCELLED
             if not factory.skip_errors:

@@ -5,27 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderfactory.jsonapi import errors
+from orderfactory.core.errors import CommonErrorCode, Problem, problem
 from orderfactory.subscriptions import schedule
 from orderfactory.subscriptions.models import SubscriptionModel
 
 
 def frequency_problems(
     frequency: Any, model: SubscriptionModel | None, attribute: str = "frequency"
-) -> list[errors.ApiError]:
-    problem = schedule.frequency_problem(frequency)
-    if problem:
-        return [errors.validation(attribute, problem, "invalid", value=frequency)]
+) -> list[Problem]:
+    why = schedule.frequency_problem(frequency)
+    if why:
+        return [problem(attribute, why, CommonErrorCode.INVALID, value=frequency)]
     if model is not None and model.frequencies and frequency not in model.frequencies:
         return [
-            errors.validation(
-                attribute, "is not allowed by the market's subscription model", "inclusion", value=frequency
+            problem(
+                attribute,
+                "is not allowed by the market's subscription model",
+                CommonErrorCode.INCLUSION,
+                value=frequency,
             )
         ]
     return []
 
 
-def line_frequency_problems(frequency: str | None, market_id: str | None) -> list[errors.ApiError]:
+def line_frequency_problems(frequency: str | None, market_id: str | None) -> list[Problem]:
     """A line item's ``frequency`` must be one its market's subscription model allows (resources.json: "must
     be supported by existing associated subscription_model"); with no model, none is (no subscription could
     be made of the line). No frequency (null or "") is always fine: the line is bought once."""
@@ -34,8 +37,10 @@ def line_frequency_problems(frequency: str | None, market_id: str | None) -> lis
     model = model_of_market(market_id)
     if model is None and not schedule.frequency_problem(frequency):
         return [
-            errors.validation(
-                "frequency", "is not supported: the market has no subscription model", "inclusion"
+            problem(
+                "frequency",
+                "is not supported: the market has no subscription model",
+                CommonErrorCode.INCLUSION,
             )
         ]
     return frequency_problems(frequency, model)

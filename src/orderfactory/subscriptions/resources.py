@@ -29,7 +29,6 @@ from orderfactory.subscriptions.models import (
     AFTER_RETRIES,
     MISSED_RUNS_POLICIES,
     RUN_STATUSES,
-    STRATEGIES,
     SUBSCRIPTION_STATUSES,
     OrderSubscription,
     OrderSubscriptionItem,
@@ -78,37 +77,14 @@ class SubscriptionModelResource(Resource):
     )
 
     @classmethod
-    def _save(cls, instance: SubscriptionModel, payload: Payload) -> SubscriptionModel:
-        for column, value in payload.model_fields(cls).items():
-            setattr(instance, column, value)
-        problems = []
-        if not instance.name:
-            problems.append(errors.blank("name"))
-        if instance.strategy not in STRATEGIES:
-            problems.append(
-                errors.validation(
-                    "strategy", "is not included in the list", "inclusion", value=instance.strategy
-                )
-            )
-        if not isinstance(instance.frequencies, list) or not instance.frequencies:
-            problems.append(errors.blank("frequencies"))
-        else:
-            for frequency in instance.frequencies:
-                problems += services.frequency_problems(frequency, None, "frequencies")
-        if problems:
-            raise errors.ApiErrors(problems)
-        instance.save()
-        return instance
-
-    @classmethod
     def create(cls, payload: Payload) -> models.Model:
         payload.attributes.setdefault("strategy", "by_frequency")
-        return cls._save(SubscriptionModel(), payload)
+        return services.save_subscription_model(SubscriptionModel(), payload.model_fields(cls))
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, SubscriptionModel)
-        return cls._save(instance, payload)
+        return services.save_subscription_model(instance, payload.model_fields(cls))
 
 
 def _preview(request: HttpRequest, ctx: Any, subscription: OrderSubscription) -> HttpResponse:
@@ -211,24 +187,11 @@ class OrderSubscriptionResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, OrderSubscription)
-        if {"_add_tags", "_remove_tags"} & set(payload.triggers):
-            raise errors.ApiErrors(
-                [errors.validation("_add_tags", "tags are not supported by orderfactory", "not_supported")]
-            )
-        triggers = {k: v for k, v in payload.triggers.items() if v not in (None, False)}
-        entry = payload.relationships.get("customer_payment_source")
-        if entry is not None and entry.customer_id != instance.customer_id:
-            raise errors.ApiErrors(
-                [
-                    errors.validation(
-                        "customer_payment_source",
-                        "belongs to another customer",
-                        "invalid",
-                        pointer="/data/relationships/customer_payment_source",
-                    )
-                ]
-            )
-        return services.update(instance, payload.model_fields(cls), triggers)
+        columns = payload.model_fields(cls)
+        if "customer_payment_source" in payload.relationships:
+            del columns["customer_payment_source_id"]
+            columns["customer_payment_source"] = payload.relationships["customer_payment_source"]
+        return services.update(instance, columns, payload.triggers)
 
 
 @registry.register
@@ -278,45 +241,8 @@ class OrderSubscriptionItemResource(Resource):
 
     @classmethod
     def _save(cls, item: OrderSubscriptionItem, payload: Payload) -> OrderSubscriptionItem:
-        from orderfactory.catalog.models import Price, Sku
-
-        columns = payload.model_fields(cls)
         sku = payload.relationships.get("sku") or payload.relationships.get("item")
-        for column, value in columns.items():
-            setattr(item, column, value)
-        if sku is None and "sku_code" in payload.attributes:
-            sku = Sku.objects.filter(code=payload.attributes["sku_code"]).first()
-            if sku is None:
-                raise errors.ApiErrors(
-                    [
-                        errors.validation(
-                            "sku_code", "is invalid", "invalid", value=payload.attributes["sku_code"]
-                        )
-                    ]
-                )
-        if sku is not None:
-            item.sku, item.sku_code = sku, sku.code
-        problems = []
-        if item.sku_id is None:
-            problems.append(errors.blank("sku_code"))
-        if item.quantity is None or item.quantity <= 0:
-            problems.append(
-                errors.validation(
-                    "quantity", "must be greater than 0", "greater_than", value=item.quantity, count=0
-                )
-            )
-        if problems:
-            raise errors.ApiErrors(problems)
-        subscription = item.order_subscription
-        if item.unit_amount_cents is None and subscription.market_id:
-            market = subscription.market
-            assert market is not None
-            price = Price.objects.filter(price_list_id=market.price_list_id, sku_id=item.sku_id).first()
-            item.unit_amount_cents = price.amount_cents if price else None
-            price_list = market.price_list if market.price_list_id else None
-            item.currency_code = price_list.currency_code if price_list is not None else None
-        item.save()
-        return item
+        return services.save_item(item, payload.model_fields(cls), sku)
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:

@@ -40,16 +40,7 @@ def _quantity_problems(quantity: Any) -> list[Problem]:
 def _frequency_problems(order: Order, frequency: str | None) -> list[Problem]:
     from orderfactory.subscriptions.frequencies import line_frequency_problems
 
-    return [_as_problem(p) for p in line_frequency_problems(frequency, order.market_id)]
-
-
-def _as_problem(found: Any) -> Problem:
-    """Transitional, until subscriptions reports ``Problem``s: its 422 as the problem it says (by its code)."""
-    if isinstance(found, Problem):
-        return found
-    meta = dict(found.meta or {})
-    code = CommonErrorCode(meta.pop("error"))
-    return Problem(code, found.pointer.rsplit("/", 1)[-1], found.title, found.pointer, meta)
+    return line_frequency_problems(frequency, order.market_id)
 
 
 def add_sku_line_item(

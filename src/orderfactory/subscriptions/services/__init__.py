@@ -1,6 +1,7 @@
 """Order subscriptions: making them (``making``), changing them (``changes``), the rules they keep
-(``rules``), the scheduler that starts and follows their runs (``scheduler``) and the preview of the runs to
-come (``preview``). The names other code calls are here."""
+(``rules``), what they are made of (``setup``: subscription models and items), the scheduler that starts and
+follows their runs (``scheduler``) and the preview of the runs to come (``preview``). The names other code
+calls are here."""
 
 from orderfactory.subscriptions.frequencies import frequency_problems, line_frequency_problems
 from orderfactory.subscriptions.services.changes import cancel_for_source_order, update
@@ -8,6 +9,7 @@ from orderfactory.subscriptions.services.making import create_from_order, create
 from orderfactory.subscriptions.services.preview import Projection, preview, projections
 from orderfactory.subscriptions.services.rules import policy
 from orderfactory.subscriptions.services.scheduler import failure_kind, renewal_alerts, tick
+from orderfactory.subscriptions.services.setup import save_item, save_subscription_model
 
 __all__ = [
     "Projection",
@@ -21,6 +23,8 @@ __all__ = [
     "preview",
     "projections",
     "renewal_alerts",
+    "save_item",
+    "save_subscription_model",
     "tick",
     "update",
 ]

@@ -7,28 +7,50 @@ import datetime as dt
 from typing import Any
 
 from orderfactory.core import clock, hooks
-from orderfactory.jsonapi import errors
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.orders.models import LineItem
 from orderfactory.subscriptions import schedule
+from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
 from orderfactory.subscriptions.frequencies import frequency_problems, model_of_market
 from orderfactory.subscriptions.models import OrderSubscription
 from orderfactory.subscriptions.services.making import add_items
-from orderfactory.subscriptions.services.rules import TRANSITIONS, dates_problems, transition_error
+from orderfactory.subscriptions.services.rules import (
+    TRANSITIONS,
+    dates_problems,
+    no_subscription_model,
+    transition_error,
+)
 
 
 def update(
     subscription: OrderSubscription, columns: dict[str, Any], triggers: dict[str, Any]
 ) -> OrderSubscription:
+    """Apply ``columns`` (``customer_payment_source``: the wallet entry to link, which must be the
+    customer's) and ``triggers`` (name -> value; a null or false value is no trigger) to the subscription, as
+    its PATCH does, inside the caller's transaction."""
+    if {"_add_tags", "_remove_tags"} & set(triggers):
+        raise DomainError.of(
+            SubscriptionErrorCode.NOT_SUPPORTED, "_add_tags", "tags are not supported by orderfactory"
+        )
+    triggers = {k: v for k, v in triggers.items() if v not in (None, False)}
+    entry = columns.get("customer_payment_source")
+    if entry is not None and entry.customer_id != subscription.customer_id:
+        raise DomainError.of(
+            CommonErrorCode.INVALID,
+            "customer_payment_source",
+            "belongs to another customer",
+            pointer="/data/relationships/customer_payment_source",
+        )
     now = clock.now()
-    problems: list[errors.ApiError] = []
+    problems: list[Problem] = []
     if "frequency" in columns:
         problems += frequency_problems(columns["frequency"], subscription.subscription_model)
     if "next_run_at" in columns and columns["next_run_at"] is not None and columns["next_run_at"] <= now:
         problems.append(
-            errors.validation(
+            problem(
                 "next_run_at",
                 "must be in the future",
-                "greater_than",
+                CommonErrorCode.GREATER_THAN,
                 value=columns["next_run_at"].isoformat(),
             )
         )
@@ -37,7 +59,7 @@ def update(
         and triggers["_pause_until"] is not None
         and triggers["_pause_until"] <= now
     ):
-        problems.append(errors.validation("_pause_until", "must be in the future", "greater_than"))
+        problems.append(problem("_pause_until", "must be in the future", CommonErrorCode.GREATER_THAN))
     for name in ("missed_runs_policy", "after_retries"):
         allowed = {
             "missed_runs_policy": ("skip", "run_once", "run_all"),
@@ -45,29 +67,30 @@ def update(
         }[name]
         if columns.get(name) not in (None, *allowed):
             problems.append(
-                errors.validation(name, "is not included in the list", "inclusion", value=columns[name])
+                problem(name, "is not included in the list", CommonErrorCode.INCLUSION, value=columns[name])
             )
     for name in ("payment_retry_attempts", "stock_retry_attempts"):
         if columns.get(name) is not None and not 0 <= columns[name] <= 20:
             problems.append(
-                errors.validation(name, "must be between 0 and 20", "inclusion", value=columns[name])
+                problem(name, "must be between 0 and 20", CommonErrorCode.INCLUSION, value=columns[name])
             )
     if columns.get("retry_backoff_hours") is not None and not 0 < columns["retry_backoff_hours"] <= 24 * 90:
         problems.append(
-            errors.validation("retry_backoff_hours", "must be greater than 0 and at most 2160", "inclusion")
+            problem(
+                "retry_backoff_hours", "must be greater than 0 and at most 2160", CommonErrorCode.INCLUSION
+            )
         )
     skip = triggers.get("_skip")
     if skip is not None and not 0 <= skip <= 1000:
         problems.append(
-            errors.validation("_skip", "must be true or a number of runs between 0 and 1000", "invalid")
+            problem("_skip", "must be true or a number of runs between 0 and 1000", CommonErrorCode.INVALID)
         )
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     for column, value in columns.items():
         setattr(subscription, column, value)
-    problems = dates_problems(subscription)
-    if problems:
-        raise errors.ApiErrors(problems)
+    if found := dates_problems(subscription):
+        raise DomainError(found)
     if "frequency" in columns or "next_run_at" in columns:
         # The schedule counts from the new point: the given next run, or now.
         subscription.anchor_at = (
@@ -122,18 +145,10 @@ def _convert(subscription: OrderSubscription) -> None:
     """``_convert``: a manual subscription becomes automatic (its runs then copy its items, from the source's
     lines); the market must have a subscription model."""
     if subscription.subscription_model_id:
-        raise errors.ApiErrors(
-            [errors.validation("_convert", "the subscription is automatic already", "invalid")]
-        )
+        raise DomainError.of(CommonErrorCode.INVALID, "_convert", "the subscription is automatic already")
     model = model_of_market(subscription.market_id)
     if model is None:
-        raise errors.ApiErrors(
-            [
-                errors.validation(
-                    "market", "has no subscription model", "blank", pointer="/data/relationships/market"
-                )
-            ]
-        )
+        raise no_subscription_model()
     subscription.subscription_model = model
     lines = LineItem.objects.filter(order_id=subscription.source_order_id, item_type="skus")
     add_items(subscription, lines)

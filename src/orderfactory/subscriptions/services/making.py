@@ -7,13 +7,18 @@ from collections import defaultdict
 from typing import Any
 
 from orderfactory.core import clock, hooks
-from orderfactory.jsonapi import errors
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, blank, problem
 from orderfactory.orders import services as orders
 from orderfactory.orders.services import editing
 from orderfactory.subscriptions import schedule
+from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
 from orderfactory.subscriptions.frequencies import frequency_problems, model_of_market
 from orderfactory.subscriptions.models import OrderSubscription, OrderSubscriptionItem
-from orderfactory.subscriptions.services.rules import dates_problems, transition_error
+from orderfactory.subscriptions.services.rules import (
+    dates_problems,
+    no_subscription_model,
+    transition_error,
+)
 
 
 def _wallet_entry_of(order: Any) -> Any:
@@ -38,10 +43,10 @@ def create_manual(columns: dict[str, Any]) -> OrderSubscription:
     from orderfactory.orders.models import Order
 
     subscription = OrderSubscription(**columns)
-    problems: list[errors.ApiError] = []
+    problems: list[Problem] = []
     source: Order | None = subscription.source_order if subscription.source_order_id else None
     if source is None:
-        problems.append(errors.blank("source_order", relationship=True))
+        problems.append(blank("source_order", relationship=True))
     if subscription.market_id is None and source is not None:
         subscription.market_id = source.market_id
     model = model_of_market(subscription.market_id)
@@ -53,17 +58,17 @@ def create_manual(columns: dict[str, Any]) -> OrderSubscription:
         and source.status not in ("placed", "approved")
     ):
         problems.append(
-            errors.validation(
+            problem(
                 "source_order",
                 "must be placed to activate the subscription by it",
-                "not_placed",
+                SubscriptionErrorCode.NOT_PLACED,
                 pointer="/data/relationships/source_order",
             )
         )
     if not subscription.activate_by_source_order and subscription.starts_at is None:
-        problems.append(errors.blank("starts_at"))
+        problems.append(blank("starts_at"))
     if problems:
-        raise errors.ApiErrors(problems)
+        raise DomainError(problems)
     assert source is not None
     subscription.customer_id = source.customer_id
     subscription.customer_email = source.customer_email
@@ -119,13 +124,7 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
         raise transition_error(order.status, "subscribed")
     model = model_of_market(order.market_id)
     if model is None:
-        raise errors.ApiErrors(
-            [
-                errors.validation(
-                    "market", "has no subscription model", "blank", pointer="/data/relationships/market"
-                )
-            ]
-        )
+        raise no_subscription_model()
     if OrderSubscription.objects.filter(source_order=order, subscription_model__isnull=False).exists():
         return list(OrderSubscription.objects.filter(source_order=order))
     lines = list(
@@ -135,10 +134,10 @@ def create_from_order(order: Any) -> list[OrderSubscription]:
         .order_by("created_at", "id")
     )
     if not lines:
-        raise errors.ApiErrors([errors.validation("line_items", "have no frequency", "blank")])
-    problems = [p for line in lines for p in frequency_problems(line.frequency, model, "line_items")]
-    if problems:
-        raise errors.ApiErrors(problems[:1])
+        raise DomainError.of(CommonErrorCode.BLANK, "line_items", "have no frequency")
+    found = [p for line in lines for p in frequency_problems(line.frequency, model, "line_items")]
+    if found:
+        raise DomainError(found[:1])
     groups: dict[str, list[Any]] = defaultdict(list)
     for line in lines:
         groups[line.frequency if model.strategy != "by_line_items" else line.pk].append(line)

@@ -7,8 +7,7 @@ import datetime as dt
 from typing import Any
 
 from orderfactory import config
-from orderfactory.core.errors import CommonErrorCode, DomainError
-from orderfactory.jsonapi import errors
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.subscriptions.models import OrderSubscription
 
 # Runs whose time passed longer ago than this when the scheduler finds them are missed (missed_runs_policy).
@@ -41,26 +40,33 @@ def transition_error(current: str, target: str) -> DomainError:
     )
 
 
-def dates_problems(subscription: OrderSubscription) -> list[errors.ApiError]:
+def no_subscription_model() -> DomainError:
+    """The market makes no subscriptions of line items: it has no subscription model."""
+    return DomainError.of(
+        CommonErrorCode.BLANK, "market", "has no subscription model", pointer="/data/relationships/market"
+    )
+
+
+def dates_problems(subscription: OrderSubscription) -> list[Problem]:
     if (
         subscription.expires_at
         and subscription.starts_at
         and subscription.expires_at <= subscription.starts_at
     ):
         return [
-            errors.validation(
+            problem(
                 "expires_at",
                 "must be after starts_at",
-                "greater_than",
+                CommonErrorCode.GREATER_THAN,
                 value=subscription.expires_at.isoformat(),
             )
         ]
     if not 1 <= (subscription.renewal_alert_period or 0) <= 720:
         return [
-            errors.validation(
+            problem(
                 "renewal_alert_period",
                 "must be between 1 and 720",
-                "inclusion",
+                CommonErrorCode.INCLUSION,
                 value=subscription.renewal_alert_period,
             )
         ]

@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 from orderfactory.core import clock, hooks, locks
 from orderfactory.core import scope as scopes
 from orderfactory.factories import services as factories
-from orderfactory.factories.failures import PAYMENT_CODES, STOCK_CODES
+from orderfactory.factories.failures import PAYMENT_CODES, STOCK_CODES, code_of, is_one_of
 from orderfactory.factories.models import ENDINGS, KINDS, OrderFactory
 from orderfactory.subscriptions import schedule
 from orderfactory.subscriptions.models import OrderSubscription, SubscriptionRun, SubscriptionRunAttempt
@@ -238,13 +238,13 @@ def renewal_alerts(now: dt.datetime, batch: int) -> int:
 
 
 def failure_kind(errors_details: list[dict[str, Any]], errors_log: dict[str, list[str]]) -> str:
-    """payment | stock | other, from the codes of the failed attempt's retryable problems; for a factory
-    written before codes existed (no errors_details), from errors_log's keys alone."""
+    """payment | stock | other, from the codes of the failed attempt's retryable problems (stock first); for a
+    factory written before codes existed (no errors_details), from errors_log's keys alone."""
     if errors_details:
-        retryable = {d["code"] for d in errors_details if d.get("retryable")}
-        if retryable & STOCK_CODES:
+        retryable = [code for code in map(code_of, errors_details) if code is not None and code.retryable]
+        if any(is_one_of(code, STOCK_CODES) for code in retryable):
             return "stock"
-        if retryable & PAYMENT_CODES:
+        if any(is_one_of(code, PAYMENT_CODES) for code in retryable):
             return "payment"
         return "other"
     return "payment" if set(errors_log) & {"payment_source", "payment_method"} else "other"
