@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -337,15 +338,37 @@ def _worker_class() -> type:
             finished = self._finished_params()
             if connection.vendor == "postgresql":
                 rows = list(DBTaskResult.objects.raw(take, [*finished, *claim, *picking]))
-            elif self.finished is not None:
-                with transaction.atomic():
-                    with connection.cursor() as cursor:
-                        cursor.execute(record, finished)
-                    rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
             else:
-                rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+                with self._unsynced():
+                    if self.finished is None:
+                        rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+                    else:
+                        with transaction.atomic(), connection.cursor() as cursor:
+                            cursor.execute(record, finished)
+                            rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
             self.finished = None
             return rows[0] if rows else None
+
+        synchronous: int | None = None  # the connection's own PRAGMA synchronous level (SQLite)
+
+        @contextlib.contextmanager
+        def _unsynced(self) -> Any:
+            """On SQLite, the take commits without syncing the WAL to disk (``synchronous=NORMAL``): it is the
+            queue's bookkeeping, not a copy, and the next commit that syncs (the job's own) makes it durable
+            with everything before it. A power cut before then may lose the take (the job runs again: a copy
+            made already is not made twice) or a success record (the job shows running)."""
+            with connection.cursor() as cursor:
+                if self.synchronous is None:
+                    cursor.execute("PRAGMA synchronous")
+                    self.synchronous = int(cursor.fetchone()[0])
+                if self.synchronous <= 1:  # NORMAL or OFF already
+                    yield
+                    return
+                cursor.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    yield
+                finally:
+                    cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
 
         def _finished_params(self) -> list[Any]:
             pk, value, at = self.finished if self.finished is not None else (None, None, None)
@@ -539,6 +562,46 @@ def run_standalone(
 PARENT_ENV = "ORDERFACTORY_WORKER_PARENT"
 
 
+class _Spawned:
+    """A child process started by ``os.posix_spawn``, with what ``_Children`` uses of ``subprocess.Popen``.
+    ``serve`` starts its worker from a thread while gunicorn's master forks web workers: a web worker forked
+    while ``Popen`` waited for its child's exec inherited the pipe of that wait and held it open for its whole
+    life, and the thread waited as long. ``posix_spawn`` has no such pipe. gunicorn's master also reaps every
+    child of its own (``waitpid(-1)``): a child reaped there is gone, its status unknown."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        # setpgroup: out of the terminal's process group, so Ctrl-C reaches serve only, which stops it
+        self.pid = os.posix_spawn(command[0], command, env, setpgroup=0)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 0  # reaped by gunicorn's master
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.05)
+        return code
+
+
 class _Children:
     """Worker processes (``orderfactory worker <args>``) started and kept running by this one: one that
     exits unexpectedly is started again (in ``batch`` mode, one that finished is not)."""
@@ -549,22 +612,19 @@ class _Children:
         args: list[str],
         *,
         batch: bool = False,
-        pass_fds: tuple[int, ...] = (),
         env: dict[str, str] | None = None,
-        own_group: bool = False,
+        spawn: bool = False,
     ) -> None:
         self.command = [sys.executable, "-m", "orderfactory.cli", "worker", *args]
         self.env = {**os.environ, **(env or {}), PARENT_ENV: str(os.getpid())}
-        self.batch, self.pass_fds = batch, pass_fds
-        # own_group: out of the terminal's process group, so Ctrl-C reaches the parent only, which stops them
-        self.process_group = 0 if own_group else None
+        self.batch, self.spawn = batch, spawn
         self.children = [self._start() for _ in range(processes)]
         self.statuses: dict[int, int] = {}
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            self.command, env=self.env, pass_fds=self.pass_fds, process_group=self.process_group
-        )
+    def _start(self) -> subprocess.Popen[bytes] | _Spawned:
+        if self.spawn:
+            return _Spawned(self.command, self.env)
+        return subprocess.Popen(self.command, env=self.env)
 
     def check(self) -> bool:
         """Start again those that exited; False once every one finished in ``batch`` mode."""
@@ -622,9 +682,8 @@ class EmbeddedWorker(threading.Thread):
 
     def run(self) -> None:
         fd = self.receiver.fileno()
-        self.children = _Children(
-            self.processes, ["--embedded"], pass_fds=(fd,), env={WAKE_FD_ENV: str(fd)}, own_group=True
-        )
+        os.set_inheritable(fd, True)  # for the worker processes, which posix_spawn starts with it
+        self.children = _Children(self.processes, ["--embedded"], env={WAKE_FD_ENV: str(fd)}, spawn=True)
         while not self.stopped.wait(0.5):
             self.children.check()
 
