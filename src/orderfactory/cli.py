@@ -264,7 +264,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys.signing_key()  # a configured signing key that cannot sign is a configuration error, said now
     cmd_migrate(argparse.Namespace(verbose=False))
     _print_first_start_hint(args.host, args.port)
-    embedded = not args.no_worker
+    # The embedded worker: child processes of this one (gunicorn's master), one per web worker, kept running
+    # and stopped with it (gunicorn ends its run with SystemExit, also on Ctrl-C and SIGTERM).
+    embedded_worker = None if args.no_worker else worker.EmbeddedWorker(processes=args.workers)
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -282,6 +284,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
             for key, value in cfg.items():
                 self.cfg.set(key, value)
+            if embedded_worker is not None:
+                # started once gunicorn's master handles SIGTERM and SIGINT (and before it forks web workers)
+                self.cfg.set("when_ready", lambda _arbiter: embedded_worker.start())
 
         def load(self) -> Any:
             from orderfactory.wsgi import application
@@ -289,11 +294,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return application
 
     print(f"orderfactory serving on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    # The embedded worker: child processes of this one (gunicorn's master), one per web worker, kept running
-    # and stopped with it (gunicorn ends its run with SystemExit, also on Ctrl-C and SIGTERM).
-    embedded_worker = worker.EmbeddedWorker(processes=args.workers) if embedded else None
-    if embedded_worker is not None:
-        embedded_worker.start()
     try:
         App().run()
     finally:

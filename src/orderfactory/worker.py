@@ -689,6 +689,7 @@ class EmbeddedWorker(threading.Thread):
 
     def stop(self, timeout: float = 30) -> None:
         self.stopped.set()
-        self.join(timeout)
+        if self.ident is not None:  # started
+            self.join(timeout)
         if self.children is not None:
             self.children.stop(timeout)
