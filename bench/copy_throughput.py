@@ -12,9 +12,14 @@ phase (the median counts):
   transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database),
   ``--ceiling-rounds`` times before, between and after the two phases; the median counts.
 
-It prints copies/s per phase, the ratios to the ceiling (target >= 0.25), and the time of one copy at
-``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy costs <= 12x a 100-line one), both end to
-end and inside the worker (``completed_at - started_at``). Figures only: nothing here asserts a timing.
+It prints copies/s per phase, the ratios to the ceiling (targets: >= 0.25 embedded, >= 0.5 workers on
+PostgreSQL), and the time of one copy at ``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy
+costs <= 12x a 100-line one), both end to end and inside the worker (``completed_at - started_at``).
+
+Latency (``--latency-copies``, per phase): on an idle server with the default poll interval, one copy at a
+time of a ``--lines`` order, from just before its POST to its ``completed_at``, with a pause between copies
+so the worker is idle each time (p50 and p99; targets <= 30 ms and <= 60 ms). Figures only: nothing here
+asserts a timing.
 
     .venv/bin/python bench/copy_throughput.py [--orders 200] [--lines 10]
     .venv/bin/python bench/copy_throughput.py --database-url postgresql://postgres@127.0.0.1:5432/of_bench_copy
@@ -23,6 +28,7 @@ end and inside the worker (``completed_at - started_at``). Figures only: nothing
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import secrets
@@ -73,6 +79,11 @@ def process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.P
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+def default_polling(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the workers' default poll interval, as an install has it."""
+    return {k: v for k, v in env.items() if k != "ORDERFACTORY_WORKER_POLL_INTERVAL"}
 
 
 @contextmanager
@@ -307,6 +318,53 @@ def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str
     return elapsed, ids
 
 
+def latencies(endpoint: Endpoint, source_id: str, copies: int, pause: float = 0.1) -> list[float]:
+    """Seconds from just before each POST to its copy's ``completed_at``, one copy at a time, the worker idle
+    (``pause`` seconds after each copy completed) before each POST."""
+    from django.db import connection as db
+
+    from orderfactory.factories.models import OrderFactory
+
+    connection = endpoint.connect()
+    headers = endpoint.headers(body=True)
+    body = {
+        "data": {
+            "type": "order_copies",
+            "attributes": {"place_target_order": False},
+            "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
+        }
+    }
+    probe = f"SELECT status, completed_at FROM {OrderFactory._meta.db_table} WHERE id = %s"
+    seconds = []
+    for _ in range(copies):
+        time.sleep(pause)
+        posted = time.time()
+        status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+        factory_id = json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            with db.cursor() as cursor:
+                cursor.execute(probe, [factory_id])
+                state, completed_at = cursor.fetchone()
+            if state not in ("pending", "in_progress"):
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"copy {factory_id} not finished within 60 s")
+            time.sleep(0.005)  # the time read is the copy's own completed_at, not this loop's
+        if state != "completed":
+            raise BenchError(f"copy {factory_id} is {state}")
+        if isinstance(completed_at, str):  # SQLite, through the raw cursor
+            completed_at = datetime.datetime.fromisoformat(completed_at).replace(tzinfo=datetime.UTC)
+        seconds.append(completed_at.timestamp() - posted)
+    connection.close()
+    return seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
 def worker_seconds(ids: list[str]) -> list[float]:
     from orderfactory.factories.models import OrderFactory
 
@@ -366,6 +424,9 @@ def main() -> int:
         "--ceiling-rounds", type=int, default=5, help="raw SQL rounds before, between and after the phases"
     )
     parser.add_argument(
+        "--latency-copies", type=int, default=100, help="copies timed one at a time per phase (0: none)"
+    )
+    parser.add_argument(
         "--database-url",
         default="",
         help="PostgreSQL URL (created if missing); default a temporary SQLite file",
@@ -411,6 +472,7 @@ def main() -> int:
             )
 
             results: dict[str, float] = {}
+            latency: dict[str, tuple[float, float]] = {}
             per_copy: dict[int, tuple[float, float]] = {}
             # The ceiling is measured before, between and after the phases: this machine's speed drifts over
             # a run, and a ceiling taken at one moment only made the ratios drift with it.
@@ -438,6 +500,12 @@ def main() -> int:
                                 timings.append(one)
                                 worker.extend(worker_seconds(factory_ids))
                             per_copy[size] = (statistics.median(timings), statistics.median(worker))
+                if args.latency_copies:
+                    with server(default_polling(env), data_dir, standalone) as endpoint:
+                        endpoint.token = token(endpoint, app)
+                        copy_all(endpoint, sources[:8])  # warm up
+                        seconds_each = latencies(endpoint, sources[0], args.latency_copies)
+                        latency[phase] = (percentile(seconds_each, 50), percentile(seconds_each, 99))
             ceiling_rounds += [raw_copy(sources) for _ in range(args.ceiling_rounds)]
             seconds = statistics.median(ceiling_rounds)
             results["ceiling"] = args.orders / seconds
@@ -446,8 +514,15 @@ def main() -> int:
                 f"(raw SQL, median of {len(ceiling_rounds)} rounds: {args.ceiling_rounds} before, between and "
                 f"after the phases; {args.orders / max(ceiling_rounds):.0f}-{args.orders / min(ceiling_rounds):.0f})"
             )
-            for phase in ("embedded", "workers"):
-                print(f"ratio {phase}/ceiling: {results[phase] / results['ceiling']:.3f} (target >= 0.25)")
+            for phase, target in (("embedded", 0.25), ("workers", 0.5)):
+                print(
+                    f"ratio {phase}/ceiling: {results[phase] / results['ceiling']:.3f} (target >= {target})"
+                )
+            for phase, (p50, p99) in latency.items():
+                print(
+                    f"latency {phase}, POST to completed, {args.latency_copies} copies one at a time, default "
+                    f"poll interval: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (targets <= 30 / 60 ms)"
+                )
             raw_per_size = {size: raw_copy(ids) / len(ids) for size, ids in by_size.items()}
             for size, (end_to_end, in_worker) in per_copy.items():
                 print(

@@ -264,7 +264,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys.signing_key()  # a configured signing key that cannot sign is a configuration error, said now
     cmd_migrate(argparse.Namespace(verbose=False))
     _print_first_start_hint(args.host, args.port)
-    embedded = not args.no_worker
+    # The embedded worker: child processes of this one (gunicorn's master), one per web worker, kept running
+    # and stopped with it (gunicorn ends its run with SystemExit, also on Ctrl-C and SIGTERM).
+    embedded_worker = None if args.no_worker else worker.EmbeddedWorker(processes=args.workers)
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -282,17 +284,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
             for key, value in cfg.items():
                 self.cfg.set(key, value)
-
-            if embedded:
-                # One embedded worker per serving process, started after the fork (threads must not cross it).
-                def post_worker_init(_worker: Any) -> None:
-                    worker.start_embedded()
-
-                def worker_exit(_server: Any, _worker: Any) -> None:
-                    worker.stop_embedded()
-
-                self.cfg.set("post_worker_init", post_worker_init)
-                self.cfg.set("worker_exit", worker_exit)
+            if embedded_worker is not None:
+                # started once gunicorn's master handles SIGTERM and SIGINT (and before it forks web workers)
+                self.cfg.set("when_ready", lambda _arbiter: embedded_worker.start())
 
         def load(self) -> Any:
             from orderfactory.wsgi import application
@@ -300,7 +294,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return application
 
     print(f"orderfactory serving on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    App().run()
+    try:
+        App().run()
+    finally:
+        if embedded_worker is not None:
+            embedded_worker.stop()
     return 0
 
 
@@ -320,7 +318,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     if args.concurrency > 1:
         return worker.supervise(processes=args.concurrency, threads=args.threads, batch=args.batch, stop=stop)
-    worker.run_standalone(concurrency=args.threads, stop=stop, batch=args.batch)
+    worker.run_standalone(concurrency=args.threads, stop=stop, batch=args.batch, scheduler=args.embedded)
     return 0
 
 
@@ -384,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--threads", type=int, default=1, help="job threads per worker process (default 1)")
     p.add_argument("--batch", action="store_true", help="exit when the queue is empty")
+    # serve's embedded worker (a child process of serve): the scheduler too, woken by serve's requests
+    p.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("scheduler", help="run the subscription scheduler standalone")

@@ -3,7 +3,8 @@
 ``DatabaseBackend.enqueue`` wrote the row with ``DBTaskResult.objects.create``: Django built the INSERT anew
 each time, which cost more than the rest of the request that creates an order copy. Here the row goes through
 ``core.writes.insert`` with the same ``pre_save``/``post_save`` signals that ``create`` sends (the backend's
-own receiver sets ``run_after``). Everything else is the library's.
+own receiver sets ``run_after``), and the workers are woken when the job's transaction commits
+(orderfactory.worker.wake_on_commit). Everything else is the library's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import router, transaction
 from django.db.models import signals
 from django_tasks_db import backend
 
+from orderfactory import worker
 from orderfactory.core import writes
 
 
@@ -39,4 +41,5 @@ class DatabaseBackend(backend.DatabaseBackend):
             signals.post_save.send(
                 sender=DBTaskResult, instance=row, created=True, update_fields=None, raw=False, using=using
             )
+        worker.wake_on_commit(using)
         return row

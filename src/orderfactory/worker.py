@@ -1,23 +1,31 @@
-"""Background execution: the embedded worker of ``orderfactory serve`` and ``orderfactory worker``.
+"""Background execution: the worker of ``orderfactory serve`` and ``orderfactory worker``.
 
-Jobs are django-tasks tasks on the database backend; the workers here are django-tasks-db workers run in
-threads, so one process can serve several at once. Domain code never imports this module: it enqueues
-through orderfactory.tasks.
+Jobs are django-tasks tasks on the database backend (orderfactory.task_backend), run by django-tasks-db's
+worker loop with its claim and its result writing done in fewer statements (``_worker_class``), in threads,
+so one process can run several at once. ``serve`` runs its worker as a child process (``EmbeddedWorker``):
+copies are CPU-bound Python, and a worker thread of the serving process shared its interpreter lock with the
+requests. A job that commits wakes the workers at once (``wakes``); their poll interval is only the fallback.
+Domain code never imports this module: it enqueues through orderfactory.tasks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
+import select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError, OperationalError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from orderfactory import config
@@ -27,50 +35,262 @@ log = logging.getLogger("orderfactory.worker")
 
 POLL_INTERVAL = config.number("ORDERFACTORY_WORKER_POLL_INTERVAL", 0.2, minimum=0.001)
 
+# --- waking the workers when a job commits ------------------------------------------------------------------
+
+# The PostgreSQL channel on which the database announces committed jobs (the trigger of migration
+# core.0003_job_notify): every worker on PostgreSQL listens, wherever the job was enqueued.
+NOTIFY_CHANNEL = "orderfactory_jobs"
+# The descriptor of the datagram socket on which ``serve`` wakes its worker process (inherited from ``serve``).
+WAKE_FD_ENV = "ORDERFACTORY_WORKER_WAKE_FD"
+
+
+class _Wakes:
+    """What this process's job threads sleep on between polls: ``ring`` wakes them all. A thread reads
+    ``rings()`` before it looks for a job and waits past that count, so a ring while it looked is not lost."""
+
+    def __init__(self) -> None:
+        self._rung = threading.Condition()
+        self._rings = 0
+        self.listening = False  # job threads run in this process: jobs enqueued here ring them on commit
+
+    def rings(self) -> int:
+        return self._rings
+
+    def wait(self, since: int, timeout: float) -> None:
+        with self._rung:
+            self._rung.wait_for(lambda: self._rings != since, timeout)
+
+    def ring(self) -> None:
+        with self._rung:
+            self._rings += 1
+            self._rung.notify_all()
+
+
+wakes = _Wakes()
+
+# The sending end of the socket on which ``serve`` wakes its worker process: set in ``serve`` before gunicorn
+# forks its web workers, which inherit it.
+_wake_sender: socket.socket | None = None
+
+
+def wake_on_commit(using: str) -> None:
+    """A job was written in ``using``'s current transaction: wake the workers once it commits (the task
+    backend calls this for every job). On PostgreSQL the database notifies every listening worker as well."""
+    if _wake_sender is not None or wakes.listening:
+        transaction.on_commit(_wake, using=using)
+
+
+def _wake() -> None:
+    if wakes.listening:
+        wakes.ring()
+    if _wake_sender is not None:
+        # a full buffer: the worker has wakes to read already (and it polls meanwhile anyway)
+        with contextlib.suppress(OSError):
+            _wake_sender.send(b"\0")
+
+
+class _WakeListener(threading.Thread):
+    """Rings ``wakes`` for each datagram on the socket inherited from ``serve`` (if any) and for each
+    notification on ``NOTIFY_CHANNEL`` (on PostgreSQL, through a connection of its own)."""
+
+    RECONNECT_INTERVAL = 5.0
+
+    def __init__(self) -> None:
+        super().__init__(name="orderfactory-wakes", daemon=True)
+        self.stopped = threading.Event()
+        fd = os.environ.get(WAKE_FD_ENV)
+        # a duplicate: closing it leaves the inherited descriptor to a later listener of this process
+        self.datagrams = socket.socket(fileno=os.dup(int(fd))) if fd else None
+        if self.datagrams is not None:
+            self.datagrams.setblocking(False)
+        self.postgresql = connection.vendor == "postgresql"
+        self.notifications: Any = None
+
+    def run(self) -> None:
+        next_connect = 0.0
+        try:
+            while not self.stopped.is_set():
+                if self.postgresql and self.notifications is None and time.monotonic() >= next_connect:
+                    next_connect = time.monotonic() + self.RECONNECT_INTERVAL
+                    self._listen()
+                sources: list[Any] = [s for s in (self.datagrams, self.notifications) if s is not None]
+                if not sources:
+                    self.stopped.wait(1.0)
+                    continue
+                try:
+                    readable, _, _ = select.select(sources, [], [], 1.0)
+                except (OSError, ValueError):  # the notification connection closed under us
+                    self._forget_notifications()
+                    continue
+                if readable:
+                    self._drain()
+                    wakes.ring()
+        finally:
+            self._forget_notifications()
+            if self.datagrams is not None:
+                self.datagrams.close()
+
+    def _listen(self) -> None:
+        from django.db import connections
+
+        db = connections["default"]
+        try:
+            listener = db.get_new_connection(db.get_connection_params())
+            listener.autocommit = True
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except Exception as exc:
+            log.warning("cannot listen for jobs on PostgreSQL (%s); polling every %ss", exc, POLL_INTERVAL)
+            return
+        self.notifications = listener
+        wakes.ring()  # a job may have committed while no one listened
+
+    def _drain(self) -> None:
+        if self.datagrams is not None:
+            try:
+                while self.datagrams.recv(4096):
+                    pass
+            except OSError:
+                pass
+        if self.notifications is not None:
+            try:
+                for _ in self.notifications.notifies(timeout=0):
+                    pass
+            except Exception:
+                self._forget_notifications()
+
+    def _forget_notifications(self) -> None:
+        if self.notifications is not None:
+            with contextlib.suppress(Exception):
+                self.notifications.close()
+            self.notifications = None
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+_listener: _WakeListener | None = None
+_listening_runs = 0
+_listener_guard = threading.Lock()
+
+
+def _listen_for_wakes() -> None:
+    """Start this process's wake listener, one for however many runs of job threads (paired with
+    ``_stop_listening``)."""
+    global _listener, _listening_runs
+    with _listener_guard:
+        _listening_runs += 1
+        wakes.listening = True
+        if _listener is None:
+            _listener = _WakeListener()
+            _listener.start()
+
+
+def _stop_listening() -> None:
+    global _listener, _listening_runs
+    with _listener_guard:
+        _listening_runs -= 1
+        if _listening_runs or _listener is None:
+            return
+        wakes.listening = False
+        _listener.stop()
+        _listener.join(5)
+        _listener = None
+
+
+# --- taking and running jobs ----------------------------------------------------------------------------------
+
 
 @functools.cache
 def _worker_class() -> type:
-    """django-tasks-db's worker; on PostgreSQL, one that takes each job in one statement."""
-    from django_tasks_db.compat import TaskResultStatus
+    """django-tasks-db's worker, taking each job in one statement and writing its success with the next take."""
+    from django_tasks_db.compat import TaskContext, TaskResultStatus, task_finished, task_started
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult, get_date_max
     from django_tasks_db.utils import is_locked_database_exception
 
     class _Worker(Worker):  # type: ignore[misc]
-        """The library's loop (db_worker.Worker.run), with its find-lock-claim of the next job (a transaction
-        of four statements, each built by the ORM anew) done on PostgreSQL as one UPDATE of the row that a
-        ``FOR UPDATE SKIP LOCKED`` subquery picks: the same job in the same order (priority, then run_after,
-        then enqueued_at; due or unscheduled), claimed the same way (RUNNING, started_at, this worker's id
-        appended to worker_ids), and never by two workers. SQLite keeps the library's loop."""
+        """The library's loop (db_worker.Worker.run and run_task), with three changes:
+
+        - the find-lock-claim of the next job (a transaction of four statements, each built by the ORM anew) is
+          one UPDATE of the row a subquery picks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
+          statement holds the write lock): the same job in the same order (priority, then run_after, then
+          enqueued_at; due or unscheduled), claimed the same way (RUNNING, started_at, this worker's id
+          appended to worker_ids), and never by two workers;
+        - a job's success is written by the statement that takes the next job (a data-modifying WITH on
+          PostgreSQL, the same transaction on SQLite), which runs as soon as the job returns, and when the
+          worker stops: one statement (and one commit) less per job. A job that fails is written at once, as
+          the library writes it;
+        - between polls it sleeps on ``wakes``, which a committed job rings."""
+
+        # (id, return value as JSON, finished_at) of the job whose success the next take writes
+        finished: tuple[Any, str | None, Any] | None = None
 
         def run(self) -> None:
-            if connection.vendor != "postgresql":
-                return super().run()
-            while self.running:
-                close_old_connections()  # as the library's loop: expired connections, health checks
+            try:
+                while self.running:
+                    close_old_connections()  # as the library's loop: expired connections, health checks
+                    seen = wakes.rings()
+                    try:
+                        task_result = self._take_next()
+                        retrieved = True
+                    except OperationalError as exc:
+                        retrieved = False
+                        if not is_locked_database_exception(exc):
+                            raise
+                        task_result = None
+                    if task_result is not None:
+                        self.run_task(task_result)
+                    if self.batch and retrieved and task_result is None:
+                        return
+                    if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                        return
+                    if self.running and not task_result:
+                        wakes.wait(seen, self.interval)
+            finally:
+                if self.finished is not None:
+                    try:
+                        self._write_finished()
+                    except DatabaseError:
+                        log.warning("the success of job %s is not recorded yet", self.finished[0])
+
+        def run_task(self, db_task_result: Any) -> None:
+            """The library's, but for the success, left to the next take (``finished``)."""
+            try:
+                self.running_task = True
+                task_result = db_task_result.task_result
+                task = task_result.task
+                backend = task.get_backend()
+                task_started.send(sender=backend, task_result=task_result)
+                if task.takes_context:
+                    context = TaskContext(task_result=task_result)
+                    return_value = task.call(context, *task_result.args, **task_result.kwargs)
+                else:
+                    return_value = task.call(*task_result.args, **task_result.kwargs)
+                # encoded here, so a value JSON refuses fails the job, as the library's set_successful does
+                encoded = None if return_value is None else json.dumps(return_value)
+                db_task_result.status = TaskResultStatus.SUCCESSFUL
+                db_task_result.finished_at = timezone.now()
+                db_task_result.return_value = return_value
+                self.finished = (db_task_result.pk, encoded, db_task_result.finished_at)
+                task_finished.send(sender=backend, task_result=db_task_result.task_result)
+            except BaseException as exc:
+                self.finished = None
+                db_task_result.set_failed(exc)
                 try:
-                    task_result = self._take_next()  # one statement: no transaction around it
-                    retrieved = True
-                except OperationalError as exc:
-                    retrieved = False
-                    if not is_locked_database_exception(exc):
-                        raise
-                    task_result = None
-                if task_result is not None:
-                    self.run_task(task_result)
-                if self.batch and retrieved and task_result is None:
-                    return None
-                if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
-                    return None
-                close_old_connections()
-                if self.running and not task_result:
-                    time.sleep(self.interval)
-            return None
+                    sender = type(db_task_result.task.get_backend())
+                    task_result = db_task_result.task_result
+                except Exception:
+                    log.exception("Task id=%s failed unexpectedly", db_task_result.id)
+                else:
+                    task_finished.send(sender=sender, task_result=task_result)
+            finally:
+                self.running_task = False
+                self._run_tasks += 1
 
         @functools.cached_property
-        def _take_sql(self) -> tuple[str, list[Any]]:
-            """The claim statement of this worker's backend and queues, and its fixed parameters (built once:
-            the worker takes every job with it)."""
+        def _statements(self) -> tuple[str, str, list[Any]]:
+            """The take statement of this worker's backend and queues, the statement that records a success, and
+            the take's fixed parameters (built once: the worker runs them for every job)."""
             table = DBTaskResult._meta.db_table
             columns = ", ".join(f'"{f.column}"' for f in DBTaskResult._meta.concrete_fields)
             # READY written out, not a parameter: a prepared statement's generic plan can then use the
@@ -85,21 +305,81 @@ def _worker_class() -> type:
             if self.excluded_queue_names:
                 where.append(f"queue_name NOT IN ({', '.join(['%s'] * len(self.excluded_queue_names))})")
                 queues += self.excluded_queue_names
-            sql = (
-                f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = worker_ids || %s::jsonb "
-                f"WHERE id = (SELECT id FROM {table} WHERE {' AND '.join(where)} "
-                "ORDER BY priority DESC, run_after ASC, enqueued_at ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                f"RETURNING {columns}"
+            postgresql = connection.vendor == "postgresql"
+            pick = (
+                f"SELECT id FROM {table} WHERE {' AND '.join(where)} "
+                "ORDER BY priority DESC, run_after ASC, enqueued_at ASC LIMIT 1"
+                + (" FOR UPDATE SKIP LOCKED" if postgresql else "")
             )
-            return sql, queues
+            appended = "worker_ids || %s::jsonb" if postgresql else "json_insert(worker_ids, '$[#]', %s)"
+            take = (
+                f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = {appended} "
+                f"WHERE id = ({pick}) AND status = '{ready}' RETURNING {columns}"
+            )
+            success = str(TaskResultStatus.SUCCESSFUL)
+            assert success.isalpha()
+            record = (
+                f"UPDATE {table} SET status = '{success}', finished_at = %s, "
+                + ("return_value = %s::jsonb" if postgresql else "return_value = %s")
+                + ", exception_class_path = '', traceback = '' WHERE id = %s"
+            )
+            if postgresql:
+                take = f"WITH finished AS ({record}) {take}"
+            return take, record, queues
 
         def _take_next(self) -> Any:
-            sql, queues = self._take_sql
+            take, record, queues = self._statements
+            ops = connection.ops
             now = timezone.now()
-            params = [TaskResultStatus.RUNNING, now, json.dumps([self.worker_id])]
-            params += [self.backend_name, get_date_max(), now, *queues]
-            rows = list(DBTaskResult.objects.raw(sql, params))
+            claim = [TaskResultStatus.RUNNING, ops.adapt_datetimefield_value(now)]
+            claim += [self.worker_id if connection.vendor == "sqlite" else json.dumps([self.worker_id])]
+            picking = [self.backend_name, ops.adapt_datetimefield_value(get_date_max())]
+            picking += [ops.adapt_datetimefield_value(now), *queues]
+            finished = self._finished_params()
+            if connection.vendor == "postgresql":
+                rows = list(DBTaskResult.objects.raw(take, [*finished, *claim, *picking]))
+            else:
+                with self._unsynced():
+                    if self.finished is None:
+                        rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+                    else:
+                        with transaction.atomic(), connection.cursor() as cursor:
+                            cursor.execute(record, finished)
+                            rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+            self.finished = None
             return rows[0] if rows else None
+
+        synchronous: int | None = None  # the connection's own PRAGMA synchronous level (SQLite)
+
+        @contextlib.contextmanager
+        def _unsynced(self) -> Any:
+            """On SQLite, the take commits without syncing the WAL to disk (``synchronous=NORMAL``): it is the
+            queue's bookkeeping, not a copy, and the next commit that syncs (the job's own) makes it durable
+            with everything before it. A power cut before then may lose the take (the job runs again: a copy
+            made already is not made twice) or a success record (the job shows running)."""
+            with connection.cursor() as cursor:
+                if self.synchronous is None:
+                    cursor.execute("PRAGMA synchronous")
+                    self.synchronous = int(cursor.fetchone()[0])
+                if self.synchronous <= 1:  # NORMAL or OFF already
+                    yield
+                    return
+                cursor.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    yield
+                finally:
+                    cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+        def _finished_params(self) -> list[Any]:
+            pk, value, at = self.finished if self.finished is not None else (None, None, None)
+            db_pk = DBTaskResult._meta.pk.get_db_prep_value(pk, connection) if pk is not None else None
+            return [connection.ops.adapt_datetimefield_value(at), value, db_pk]
+
+        def _write_finished(self) -> None:
+            _take, record, _queues = self._statements
+            with connection.cursor() as cursor:
+                cursor.execute(record, self._finished_params())
+            self.finished = None
 
     return _Worker
 
@@ -146,11 +426,14 @@ class _Runner(threading.Thread):
     def _put_back_own_jobs(self) -> None:
         """The jobs this worker took and still shows as running are not running: the database went away while
         this worker claimed one, ran it or recorded its end, and the error ended the job here. They go back to
-        the queue now that the database answers, rather than wait for the sweep of lost copies."""
+        the queue now that the database answers, rather than wait for the sweep of lost copies. A job whose
+        success this worker has yet to record is not among them: its next take records it."""
         from django_tasks_db.compat import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
 
         running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, backend_name="default")
+        if self.worker.finished is not None:
+            running = running.exclude(pk=self.worker.finished[0])
         mine = [
             pk for pk, ids in running.values_list("pk", "worker_ids") if ids and ids[-1] == self.name[:64]
         ]
@@ -162,6 +445,7 @@ class _Runner(threading.Thread):
 
     def stop(self) -> None:
         self.worker.running = False
+        wakes.ring()  # out of its sleep between polls
 
 
 class _Ticker(threading.Thread):
@@ -217,19 +501,22 @@ def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]
 TICK_INTERVAL = config.number("ORDERFACTORY_TICK_INTERVAL", 30, minimum=0.1)
 SCHEDULER_INTERVAL = config.number("ORDERFACTORY_SCHEDULER_INTERVAL", 10, minimum=0.1)
 
-_embedded: list[_Runner | _Ticker] = []
-
 
 def _name(i: int) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{i}"
 
 
+_embedded: list[_Runner | _Ticker] = []
+
+
 def start_embedded(concurrency: int = 1) -> None:
+    """The embedded worker's threads (jobs, periodic jobs, the scheduler) in this process, until
+    ``stop_embedded``: what ``serve``'s child process runs, for a process that runs them itself."""
+    _listen_for_wakes()
     for i in range(concurrency):
         runner = _Runner(_name(i))
         runner.start()
         _embedded.append(runner)
-    # `serve` embeds the scheduler too; standalone workers leave it to `orderfactory scheduler`.
     ticker = _Ticker(periodic_jobs(scheduler=True))
     ticker.start()
     _embedded.append(ticker)
@@ -241,70 +528,168 @@ def stop_embedded(timeout: float = 10.0) -> None:
     for runner in _embedded:
         runner.join(timeout)
     _embedded.clear()
+    _stop_listening()
 
 
-def run_standalone(*, concurrency: int, stop: threading.Event, batch: bool = False) -> None:
-    """``concurrency`` job threads in this process (plus the periodic jobs unless ``batch``), until ``stop``,
-    or until the queue is empty in ``batch`` mode, or until the supervising process is gone."""
+def run_standalone(
+    *, concurrency: int, stop: threading.Event, batch: bool = False, scheduler: bool = False
+) -> None:
+    """``concurrency`` job threads in this process (plus the periodic jobs unless ``batch``; the scheduler
+    too with ``scheduler``, as in ``serve``), until ``stop``, or until the queue is empty in ``batch`` mode,
+    or until the supervising process is gone."""
     parent = int(os.environ.get(PARENT_ENV, "0"))
     runners: list[_Runner | _Ticker] = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
     if not batch:
-        runners.append(_Ticker(periodic_jobs(scheduler=False)))
-    for runner in runners:
-        runner.start()
-    log.info("%d worker thread(s) running", len(runners))
-    while not stop.is_set() and any(r.is_alive() for r in runners if isinstance(r, _Runner)):
-        if parent and os.getppid() != parent:
-            log.warning("the supervising worker process is gone: stopping")
-            break
-        stop.wait(0.5)
-    for runner in runners:
-        runner.stop()
-    for runner in runners:
-        runner.join(30)
+        runners.append(_Ticker(periodic_jobs(scheduler=scheduler)))
+    _listen_for_wakes()
+    try:
+        for runner in runners:
+            runner.start()
+        log.info("%d worker thread(s) running", len(runners))
+        while not stop.is_set() and any(r.is_alive() for r in runners if isinstance(r, _Runner)):
+            if parent and os.getppid() != parent:
+                log.warning("the supervising process is gone: stopping")
+                break
+            stop.wait(0.5)
+        for runner in runners:
+            runner.stop()
+        for runner in runners:
+            runner.join(30)
+    finally:
+        _stop_listening()
 
 
 PARENT_ENV = "ORDERFACTORY_WORKER_PARENT"
 
 
-def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Event) -> int:
-    """Run ``processes`` single-process workers (``orderfactory worker --threads T``) and keep them running:
-    one that exits unexpectedly is started again (in ``batch`` mode, one that finished is not). ``stop``
-    passes SIGTERM on and waits for them. Returns 0 once stopped, or in ``batch`` mode the highest exit status
-    of the children."""
-    import subprocess
-    import sys
+class _Spawned:
+    """A child process started by ``os.posix_spawn``, with what ``_Children`` uses of ``subprocess.Popen``.
+    ``serve`` starts its worker from a thread while gunicorn's master forks web workers: a web worker forked
+    while ``Popen`` waited for its child's exec inherited the pipe of that wait and held it open for its whole
+    life, and the thread waited as long. ``posix_spawn`` has no such pipe. gunicorn's master also reaps every
+    child of its own (``waitpid(-1)``): a child reaped there is gone, its status unknown."""
 
-    command = [sys.executable, "-m", "orderfactory.cli", "worker", "--threads", str(threads)]
-    command += ["--batch"] if batch else []
-    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        # setpgroup: out of the terminal's process group, so Ctrl-C reaches serve only, which stops it
+        self.pid = os.posix_spawn(command[0], command, env, setpgroup=0)
+        self.returncode: int | None = None
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env)
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 0  # reaped by gunicorn's master
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
-    children = [start() for _ in range(processes)]
-    log.info("supervising %d worker processes", processes)
-    statuses: dict[int, int] = {}
-    while not stop.is_set():
-        for i, child in enumerate(children):
+    def terminate(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.05)
+        return code
+
+
+class _Children:
+    """Worker processes (``orderfactory worker <args>``) started and kept running by this one: one that
+    exits unexpectedly is started again (in ``batch`` mode, one that finished is not)."""
+
+    def __init__(
+        self,
+        processes: int,
+        args: list[str],
+        *,
+        batch: bool = False,
+        env: dict[str, str] | None = None,
+        spawn: bool = False,
+    ) -> None:
+        self.command = [sys.executable, "-m", "orderfactory.cli", "worker", *args]
+        self.env = {**os.environ, **(env or {}), PARENT_ENV: str(os.getpid())}
+        self.batch, self.spawn = batch, spawn
+        self.children = [self._start() for _ in range(processes)]
+        self.statuses: dict[int, int] = {}
+
+    def _start(self) -> subprocess.Popen[bytes] | _Spawned:
+        if self.spawn:
+            return _Spawned(self.command, self.env)
+        return subprocess.Popen(self.command, env=self.env)
+
+    def check(self) -> bool:
+        """Start again those that exited; False once every one finished in ``batch`` mode."""
+        for i, child in enumerate(self.children):
             code = child.poll()
-            if code is None or i in statuses:
+            if code is None or i in self.statuses:
                 continue
-            if batch:
-                statuses[i] = code
+            if self.batch:
+                self.statuses[i] = code
             else:
                 log.warning("worker process %d exited with %s: starting another", child.pid, code)
-                children[i] = start()
-        if batch and len(statuses) == len(children):
-            break
+                self.children[i] = self._start()
+        return not (self.batch and len(self.statuses) == len(self.children))
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM to each (a worker ends the job it runs, then exits), then wait for them."""
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Event) -> int:
+    """Run ``processes`` single-process workers (``orderfactory worker --threads T``) and keep them running.
+    ``stop`` passes SIGTERM on and waits for them. Returns 0 once stopped, or in ``batch`` mode the highest
+    exit status of the children."""
+    children = _Children(processes, ["--threads", str(threads), *(["--batch"] if batch else [])], batch=batch)
+    log.info("supervising %d worker processes", processes)
+    while not stop.is_set() and children.check():
         stop.wait(0.5)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    return max(statuses.values(), default=0)
+    children.stop()
+    return max(children.statuses.values(), default=0)
+
+
+class EmbeddedWorker(threading.Thread):
+    """The worker of ``orderfactory serve``: ``processes`` child processes (``orderfactory worker
+    --embedded``: one job thread, the periodic jobs and the scheduler), kept running by this thread of the
+    serving process until ``stop``. They stop when it does, or on their own when it is gone. Jobs committed
+    by the serving process wake them through a datagram socket they inherit (``wake_on_commit``)."""
+
+    def __init__(self, processes: int = 1) -> None:
+        super().__init__(name="orderfactory-embedded-worker", daemon=True)
+        global _wake_sender
+        sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.setblocking(False)
+        _wake_sender, self.receiver = sender, receiver
+        self.processes = processes
+        self.stopped = threading.Event()
+        self.children: _Children | None = None
+
+    def run(self) -> None:
+        fd = self.receiver.fileno()
+        os.set_inheritable(fd, True)  # for the worker processes, which posix_spawn starts with it
+        self.children = _Children(self.processes, ["--embedded"], env={WAKE_FD_ENV: str(fd)}, spawn=True)
+        while not self.stopped.wait(0.5):
+            self.children.check()
+
+    def stop(self, timeout: float = 30) -> None:
+        self.stopped.set()
+        if self.ident is not None:  # started
+            self.join(timeout)
+        if self.children is not None:
+            self.children.stop(timeout)

@@ -1,0 +1,158 @@
+"""The worker of ``orderfactory serve`` is a child process of it, and a job that commits wakes the workers at
+once: a datagram from ``serve`` to its worker, a NOTIFY from PostgreSQL to any worker. The workers here poll
+every ``SLEEPY`` seconds, longer than any wait of these tests: a copy that completes was woken, not polled
+for. Real processes on this run's test database, so the tests commit their rows (transaction=True)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
+
+from orderfactory import worker
+from orderfactory.factories.models import OrderFactory
+from tests.factories.conftest import copy, placed
+from tests.orders.conftest import build_shop
+from tests.test_worker import children_of, orderfactory, statuses, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SLEEPY = "600"  # seconds between polls: longer than the tests wait for anything
+PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+
+
+@pytest.fixture
+def placed_order(api: Any) -> dict[str, Any]:
+    return placed(api, build_shop(api))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_copy(api: Any, port: int, source_id: str) -> str | None:
+    """POST an order copy to the server on ``port``: its id, or None while the server does not answer."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return None
+    body = {
+        "data": {
+            "type": "order_copies",
+            "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
+        }
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/order_copies",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {api.token}",
+            "Content-Type": "application/vnd.api+json",
+            "Accept": "application/vnd.api+json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        return str(json.loads(response.read())["data"]["id"])
+
+
+def job_recorded(factory_id: str) -> bool:
+    """The copy's job is recorded as successful: the worker that ran it took its next job (or found none) in
+    the same statement, and sleeps now until woken or until its poll."""
+    return DBTaskResult.objects.filter(args_kwargs__args__0=factory_id, status="SUCCESSFUL").exists()
+
+
+def embedded_workers(serve_pid: int) -> set[int]:
+    return {
+        pid
+        for pid in children_of(serve_pid)
+        if b"--embedded" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    }
+
+
+@PROC
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_runs_its_worker_as_a_child_process_and_stops_it(api, tmp_path, stop):
+    port = free_port()
+    with orderfactory(tmp_path, "serve", "--port", str(port), "--threads", "2") as server:
+        child = wait_for(
+            lambda: embedded_workers(server.pid), "the embedded worker process", processes=(server,)
+        )
+        server.send_signal(stop)
+        assert server.wait(60) == 0, server.log.read_text()[-3000:]
+    assert all(not Path(f"/proc/{pid}").exists() for pid in child)
+
+
+@PROC
+def test_serve_without_its_worker_starts_no_worker_process(api, placed_order, tmp_path):
+    port = free_port()
+    with orderfactory(tmp_path, "serve", "--port", str(port), "--no-worker") as server:
+        factory_id = wait_for(
+            lambda: post_copy(api, port, placed_order["id"]), "the server answers", processes=(server,)
+        )
+        assert not embedded_workers(server.pid)
+    assert statuses(api)[factory_id] == "pending"
+
+
+@PROC
+def test_the_embedded_worker_is_started_again_when_it_dies(api, tmp_path):
+    port = free_port()
+    with orderfactory(tmp_path, "serve", "--port", str(port)) as server:
+        first = wait_for(
+            lambda: embedded_workers(server.pid), "the embedded worker process", processes=(server,)
+        )
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(
+            lambda: (pids := embedded_workers(server.pid)) and not pids & first,
+            "another embedded worker process",
+            processes=(server,),
+        )
+
+
+def test_a_copy_posted_to_an_idle_server_wakes_its_worker(api, placed_order, tmp_path):
+    port = free_port()
+    env = {"ORDERFACTORY_WORKER_POLL_INTERVAL": SLEEPY}
+    with orderfactory(tmp_path, "serve", "--port", str(port), **env) as server:
+        first = wait_for(
+            lambda: post_copy(api, port, placed_order["id"]), "the server answers", processes=(server,)
+        )
+        # the first copy may be taken by the worker's first look at the queue; after it, the worker sleeps
+        wait_for(lambda: job_recorded(first), "the first copy's job recorded", processes=(server,))
+        second = post_copy(api, port, placed_order["id"])
+        wait_for(lambda: statuses(api).get(second) == "completed", "the second copy", processes=(server,))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_job_committed_anywhere_wakes_a_standalone_worker_on_postgresql(api, placed_order, tmp_path):
+    with orderfactory(tmp_path, "worker", ORDERFACTORY_WORKER_POLL_INTERVAL=SLEEPY) as standalone:
+        first = copy(api, placed_order["id"]).data["id"]
+        wait_for(lambda: job_recorded(first), "the first copy's job recorded", processes=(standalone,))
+        second = copy(api, placed_order["id"]).data["id"]  # enqueued by this process: only NOTIFY tells
+        wait_for(lambda: statuses(api).get(second) == "completed", "the second copy", processes=(standalone,))
+
+
+def test_a_job_wakes_the_job_threads_of_its_process_when_it_commits_and_not_before(
+    api, placed_order, monkeypatch
+):
+    monkeypatch.setattr(worker.wakes, "listening", True)  # as when job threads run in this process
+    before = worker.wakes.rings()
+    with transaction.atomic():
+        rolled_back = copy(api, placed_order["id"]).data["id"]
+        assert worker.wakes.rings() == before  # not committed yet: no worker could see the job
+        transaction.set_rollback(True)
+    assert worker.wakes.rings() == before  # rolled back: there is no job
+    assert not OrderFactory.unscoped.filter(pk=rolled_back).exists()
+    copy(api, placed_order["id"])
+    assert worker.wakes.rings() == before + 1
