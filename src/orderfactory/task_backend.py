@@ -4,7 +4,7 @@
 each time, which cost more than the rest of the request that creates an order copy. Here the row goes through
 ``core.writes.insert`` with the same ``pre_save``/``post_save`` signals that ``create`` sends (the backend's
 own receiver sets ``run_after``), and the workers are woken when the job's transaction commits
-(orderfactory.worker.wake_on_commit). Everything else is the library's.
+(orderfactory.wakes.wake_on_commit). Everything else is the library's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db import router, transaction
 from django.db.models import signals
 from django_tasks_db import backend
 
-from orderfactory import worker
+from orderfactory import wakes
 from orderfactory.core import writes
 
 
@@ -41,5 +41,5 @@ class DatabaseBackend(backend.DatabaseBackend):
             signals.post_save.send(
                 sender=DBTaskResult, instance=row, created=True, update_fields=None, raw=False, using=using
             )
-        worker.wake_on_commit(using)
+        wakes.wake_on_commit(using)
         return row

@@ -4,8 +4,9 @@ Jobs are django-tasks tasks on the database backend (orderfactory.task_backend),
 worker loop with its claim and its result writing done in fewer statements (``_worker_class``), in threads,
 so one process can run several at once. ``serve`` runs its worker as a child process (``EmbeddedWorker``):
 copies are CPU-bound Python, and a worker thread of the serving process shared its interpreter lock with the
-requests. A job that commits wakes the workers at once (``wakes``); their poll interval is only the fallback.
-Domain code never imports this module: it enqueues through orderfactory.tasks.
+requests (orderfactory.processes). A job that commits wakes the workers at once (orderfactory.wakes); their
+poll interval is only the fallback.
+Domain code never imports this module: it enqueues through orderfactory.queue.
 """
 
 from __future__ import annotations
@@ -15,11 +16,7 @@ import functools
 import json
 import logging
 import os
-import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,171 +28,27 @@ from django.utils import timezone
 from orderfactory import config
 from orderfactory.core import database
 
+# Re-exported: the CLI starts serve's worker and the supervisor from here; the task backend wakes through here.
+from orderfactory.processes import PARENT_ENV, EmbeddedWorker, supervise
+from orderfactory.wakes import (
+    NOTIFY_CHANNEL,
+    POLL_INTERVAL,
+    listen_for_wakes,
+    stop_listening,
+    wake_on_commit,
+    wakes,
+)
+
 log = logging.getLogger("orderfactory.worker")
 
-POLL_INTERVAL = config.number("ORDERFACTORY_WORKER_POLL_INTERVAL", 0.2, minimum=0.001)
-
-# --- waking the workers when a job commits ------------------------------------------------------------------
-
-# The PostgreSQL channel on which the database announces committed jobs (the trigger of migration
-# core.0003_job_notify): every worker on PostgreSQL listens, wherever the job was enqueued.
-NOTIFY_CHANNEL = "orderfactory_jobs"
-# The descriptor of the datagram socket on which ``serve`` wakes its worker process (inherited from ``serve``).
-WAKE_FD_ENV = "ORDERFACTORY_WORKER_WAKE_FD"
-
-
-class _Wakes:
-    """What this process's job threads sleep on between polls: ``ring`` wakes them all. A thread reads
-    ``rings()`` before it looks for a job and waits past that count, so a ring while it looked is not lost."""
-
-    def __init__(self) -> None:
-        self._rung = threading.Condition()
-        self._rings = 0
-        self.listening = False  # job threads run in this process: jobs enqueued here ring them on commit
-
-    def rings(self) -> int:
-        return self._rings
-
-    def wait(self, since: int, timeout: float) -> None:
-        with self._rung:
-            self._rung.wait_for(lambda: self._rings != since, timeout)
-
-    def ring(self) -> None:
-        with self._rung:
-            self._rings += 1
-            self._rung.notify_all()
-
-
-wakes = _Wakes()
-
-# The sending end of the socket on which ``serve`` wakes its worker process: set in ``serve`` before gunicorn
-# forks its web workers, which inherit it.
-_wake_sender: socket.socket | None = None
-
-
-def wake_on_commit(using: str) -> None:
-    """A job was written in ``using``'s current transaction: wake the workers once it commits (the task
-    backend calls this for every job). On PostgreSQL the database notifies every listening worker as well."""
-    if _wake_sender is not None or wakes.listening:
-        transaction.on_commit(_wake, using=using)
-
-
-def _wake() -> None:
-    if wakes.listening:
-        wakes.ring()
-    if _wake_sender is not None:
-        # a full buffer: the worker has wakes to read already (and it polls meanwhile anyway)
-        with contextlib.suppress(OSError):
-            _wake_sender.send(b"\0")
-
-
-class _WakeListener(threading.Thread):
-    """Rings ``wakes`` for each datagram on the socket inherited from ``serve`` (if any) and for each
-    notification on ``NOTIFY_CHANNEL`` (on PostgreSQL, through a connection of its own)."""
-
-    RECONNECT_INTERVAL = 5.0
-
-    def __init__(self) -> None:
-        super().__init__(name="orderfactory-wakes", daemon=True)
-        self.stopped = threading.Event()
-        fd = os.environ.get(WAKE_FD_ENV)
-        # a duplicate: closing it leaves the inherited descriptor to a later listener of this process
-        self.datagrams = socket.socket(fileno=os.dup(int(fd))) if fd else None
-        if self.datagrams is not None:
-            self.datagrams.setblocking(False)
-        self.postgresql = connection.vendor == "postgresql"
-        self.notifications: Any = None
-
-    def run(self) -> None:
-        next_connect = 0.0
-        try:
-            while not self.stopped.is_set():
-                if self.postgresql and self.notifications is None and time.monotonic() >= next_connect:
-                    next_connect = time.monotonic() + self.RECONNECT_INTERVAL
-                    self._listen()
-                sources: list[Any] = [s for s in (self.datagrams, self.notifications) if s is not None]
-                if not sources:
-                    self.stopped.wait(1.0)
-                    continue
-                try:
-                    readable, _, _ = select.select(sources, [], [], 1.0)
-                except (OSError, ValueError):  # the notification connection closed under us
-                    self._forget_notifications()
-                    continue
-                if readable:
-                    self._drain()
-                    wakes.ring()
-        finally:
-            self._forget_notifications()
-            if self.datagrams is not None:
-                self.datagrams.close()
-
-    def _listen(self) -> None:
-        from django.db import connections
-
-        db = connections["default"]
-        try:
-            listener = db.get_new_connection(db.get_connection_params())
-            listener.autocommit = True
-            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        except Exception as exc:
-            log.warning("cannot listen for jobs on PostgreSQL (%s); polling every %ss", exc, POLL_INTERVAL)
-            return
-        self.notifications = listener
-        wakes.ring()  # a job may have committed while no one listened
-
-    def _drain(self) -> None:
-        if self.datagrams is not None:
-            try:
-                while self.datagrams.recv(4096):
-                    pass
-            except OSError:
-                pass
-        if self.notifications is not None:
-            try:
-                for _ in self.notifications.notifies(timeout=0):
-                    pass
-            except Exception:
-                self._forget_notifications()
-
-    def _forget_notifications(self) -> None:
-        if self.notifications is not None:
-            with contextlib.suppress(Exception):
-                self.notifications.close()
-            self.notifications = None
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-
-_listener: _WakeListener | None = None
-_listening_runs = 0
-_listener_guard = threading.Lock()
-
-
-def _listen_for_wakes() -> None:
-    """Start this process's wake listener, one for however many runs of job threads (paired with
-    ``_stop_listening``)."""
-    global _listener, _listening_runs
-    with _listener_guard:
-        _listening_runs += 1
-        wakes.listening = True
-        if _listener is None:
-            _listener = _WakeListener()
-            _listener.start()
-
-
-def _stop_listening() -> None:
-    global _listener, _listening_runs
-    with _listener_guard:
-        _listening_runs -= 1
-        if _listening_runs or _listener is None:
-            return
-        wakes.listening = False
-        _listener.stop()
-        _listener.join(5)
-        _listener = None
-
+__all__ = [
+    "EmbeddedWorker",
+    "NOTIFY_CHANNEL",
+    "periodic_jobs",
+    "run_standalone",
+    "supervise",
+    "wake_on_commit",
+]
 
 # --- taking and running jobs ----------------------------------------------------------------------------------
 
@@ -512,7 +365,7 @@ _embedded: list[_Runner | _Ticker] = []
 def start_embedded(concurrency: int = 1) -> None:
     """The embedded worker's threads (jobs, periodic jobs, the scheduler) in this process, until
     ``stop_embedded``: what ``serve``'s child process runs, for a process that runs them itself."""
-    _listen_for_wakes()
+    listen_for_wakes()
     for i in range(concurrency):
         runner = _Runner(_name(i))
         runner.start()
@@ -528,7 +381,7 @@ def stop_embedded(timeout: float = 10.0) -> None:
     for runner in _embedded:
         runner.join(timeout)
     _embedded.clear()
-    _stop_listening()
+    stop_listening()
 
 
 def run_standalone(
@@ -541,7 +394,7 @@ def run_standalone(
     runners: list[_Runner | _Ticker] = [_Runner(_name(i), batch=batch) for i in range(max(1, concurrency))]
     if not batch:
         runners.append(_Ticker(periodic_jobs(scheduler=scheduler)))
-    _listen_for_wakes()
+    listen_for_wakes()
     try:
         for runner in runners:
             runner.start()
@@ -556,140 +409,4 @@ def run_standalone(
         for runner in runners:
             runner.join(30)
     finally:
-        _stop_listening()
-
-
-PARENT_ENV = "ORDERFACTORY_WORKER_PARENT"
-
-
-class _Spawned:
-    """A child process started by ``os.posix_spawn``, with what ``_Children`` uses of ``subprocess.Popen``.
-    ``serve`` starts its worker from a thread while gunicorn's master forks web workers: a web worker forked
-    while ``Popen`` waited for its child's exec inherited the pipe of that wait and held it open for its whole
-    life, and the thread waited as long. ``posix_spawn`` has no such pipe. gunicorn's master also reaps every
-    child of its own (``waitpid(-1)``): a child reaped there is gone, its status unknown."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        # setpgroup: out of the terminal's process group, so Ctrl-C reaches serve only, which stops it
-        self.pid = os.posix_spawn(command[0], command, env, setpgroup=0)
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = 0  # reaped by gunicorn's master
-            else:
-                if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def terminate(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
-            time.sleep(0.05)
-        return code
-
-
-class _Children:
-    """Worker processes (``orderfactory worker <args>``) started and kept running by this one: one that
-    exits unexpectedly is started again (in ``batch`` mode, one that finished is not)."""
-
-    def __init__(
-        self,
-        processes: int,
-        args: list[str],
-        *,
-        batch: bool = False,
-        env: dict[str, str] | None = None,
-        spawn: bool = False,
-    ) -> None:
-        self.command = [sys.executable, "-m", "orderfactory.cli", "worker", *args]
-        self.env = {**os.environ, **(env or {}), PARENT_ENV: str(os.getpid())}
-        self.batch, self.spawn = batch, spawn
-        self.children = [self._start() for _ in range(processes)]
-        self.statuses: dict[int, int] = {}
-
-    def _start(self) -> subprocess.Popen[bytes] | _Spawned:
-        if self.spawn:
-            return _Spawned(self.command, self.env)
-        return subprocess.Popen(self.command, env=self.env)
-
-    def check(self) -> bool:
-        """Start again those that exited; False once every one finished in ``batch`` mode."""
-        for i, child in enumerate(self.children):
-            code = child.poll()
-            if code is None or i in self.statuses:
-                continue
-            if self.batch:
-                self.statuses[i] = code
-            else:
-                log.warning("worker process %d exited with %s: starting another", child.pid, code)
-                self.children[i] = self._start()
-        return not (self.batch and len(self.statuses) == len(self.children))
-
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM to each (a worker ends the job it runs, then exits), then wait for them."""
-        for child in self.children:
-            if child.poll() is None:
-                child.terminate()
-        for child in self.children:
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-
-
-def supervise(*, processes: int, threads: int, batch: bool, stop: threading.Event) -> int:
-    """Run ``processes`` single-process workers (``orderfactory worker --threads T``) and keep them running.
-    ``stop`` passes SIGTERM on and waits for them. Returns 0 once stopped, or in ``batch`` mode the highest
-    exit status of the children."""
-    children = _Children(processes, ["--threads", str(threads), *(["--batch"] if batch else [])], batch=batch)
-    log.info("supervising %d worker processes", processes)
-    while not stop.is_set() and children.check():
-        stop.wait(0.5)
-    children.stop()
-    return max(children.statuses.values(), default=0)
-
-
-class EmbeddedWorker(threading.Thread):
-    """The worker of ``orderfactory serve``: ``processes`` child processes (``orderfactory worker
-    --embedded``: one job thread, the periodic jobs and the scheduler), kept running by this thread of the
-    serving process until ``stop``. They stop when it does, or on their own when it is gone. Jobs committed
-    by the serving process wake them through a datagram socket they inherit (``wake_on_commit``)."""
-
-    def __init__(self, processes: int = 1) -> None:
-        super().__init__(name="orderfactory-embedded-worker", daemon=True)
-        global _wake_sender
-        sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sender.setblocking(False)
-        _wake_sender, self.receiver = sender, receiver
-        self.processes = processes
-        self.stopped = threading.Event()
-        self.children: _Children | None = None
-
-    def run(self) -> None:
-        fd = self.receiver.fileno()
-        os.set_inheritable(fd, True)  # for the worker processes, which posix_spawn starts with it
-        self.children = _Children(self.processes, ["--embedded"], env={WAKE_FD_ENV: str(fd)}, spawn=True)
-        while not self.stopped.wait(0.5):
-            self.children.check()
-
-    def stop(self, timeout: float = 30) -> None:
-        self.stopped.set()
-        if self.ident is not None:  # started
-            self.join(timeout)
-        if self.children is not None:
-            self.children.stop(timeout)
+        stop_listening()

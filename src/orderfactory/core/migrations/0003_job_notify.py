@@ -1,6 +1,6 @@
 """On PostgreSQL, a job's row notifies the workers when its transaction commits (``NOTIFY`` is delivered at
 commit, and not at all on rollback), whoever wrote it: the workers listen on the channel
-(orderfactory.worker.NOTIFY_CHANNEL) and take the job at once instead of at their next poll. A trigger rather
+(orderfactory.wakes.NOTIFY_CHANNEL) and take the job at once instead of at their next poll. A trigger rather
 than a NOTIFY statement of ours: the job's INSERT stays the only statement that enqueues it. SQLite: nothing
 (serve wakes its own worker process, docs/decisions.md, "The worker process and its wake-up")."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import migrations
 
-CHANNEL = "orderfactory_jobs"  # orderfactory.worker.NOTIFY_CHANNEL, as of this migration
+CHANNEL = "orderfactory_jobs"  # orderfactory.wakes.NOTIFY_CHANNEL, as of this migration
 
 
 def _table(apps: Any) -> str:
