@@ -55,7 +55,8 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         target.billing_address = next(clones)
     if shipping is not None:
         target.shipping_address = next(clones)
-    lines = loading.source_lines(source.pk)
+    read = loading.copy_source(factory)
+    lines = read.lines
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     if run.items is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
@@ -128,7 +129,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         target,
         frozen_promotions=not factory.apply_promotions,
         new_lines=[*copies.values(), *frozen],
-        preferred_methods=_source_shipping_methods(source),
+        preferred_methods=_source_shipping_methods(read),
     )
     return target
 
@@ -172,11 +173,11 @@ def _reuse_wallet(source: Order, target: Order) -> None:
     orders.own_payment_source(target, copy)
 
 
-def _source_shipping_methods(source: Order) -> orders.PreferredMethods:
+def _source_shipping_methods(read: loading.CopySource) -> orders.PreferredMethods:
     """The shipping methods the source's shipments chose, by (stock location, shipping category): rebuilt
     shipments keep them where they still apply."""
     return {
         (s.stock_location_id, s.shipping_category_id): s.shipping_method
-        for s in loading.chosen_methods(source.pk)
+        for s in read.chosen_methods
         if s.shipping_method is not None
     }

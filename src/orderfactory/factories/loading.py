@@ -6,13 +6,14 @@ built once (core.prepared); the steps in factories.services and factories.buildi
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from django.db import models
 
 from orderfactory.core import locks
 from orderfactory.core.prepared import Prepared
 from orderfactory.factories.models import OrderFactory
-from orderfactory.orders.models import LineItem, Shipment
+from orderfactory.orders.models import LineItem, Order, Shipment
 
 # What the copy reads of its source, brought along with the factory's row: the columns build_target and
 # orders.recompute read, and no others (every column of these six tables was 222 columns, and this one query
@@ -126,3 +127,22 @@ _CHOSEN_METHODS = Prepared(
 def chosen_methods(order_id: str) -> list[Shipment]:
     """The source's shipments that chose a shipping method, with it."""
     return _CHOSEN_METHODS.all(order_id=order_id)
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """What the copy works on, read here and nowhere else: the source order with the columns of
+    SOURCE_COLUMNS (its market, the market's default shipping method, its payment method and addresses, as
+    ``locked(..., with_source=True)`` brought them), its line items with their SKUs in the order the source
+    shows them, and its shipments that chose a shipping method, with it."""
+
+    order: Order
+    lines: list[LineItem]
+    chosen_methods: list[Shipment]
+
+
+def copy_source(factory: OrderFactory) -> CopySource:
+    """The source of ``factory``, locked ``with_source``, and its lines and chosen methods (two queries)."""
+    order = factory.source_order
+    assert order is not None  # the copy aborts without one
+    return CopySource(order, source_lines(order.pk), chosen_methods(order.pk))
