@@ -125,8 +125,12 @@ def _commands() -> dict[str, list[str]]:
                 for name, child in action.choices.items():
                     walk(child, f"{prefix} {name}".strip())
                 return
-        found[prefix] = [
-            o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"
+        found[prefix] = [  # what --help shows: an option it hides (serve's own --embedded) is no user's
+            o
+            for a in parser._actions
+            if a.help != argparse.SUPPRESS
+            for o in a.option_strings
+            if o.startswith("--") and o != "--help"
         ]
 
     walk(cli.build_parser(), "")
