@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 
 from orderfactory.catalog import shipping_rules
-from orderfactory.catalog.models import ShippingMethod
+from orderfactory.catalog.models import DeliveryLeadTime, ShippingMethod
 from orderfactory.orders.models import LineItem, Shipment
 from orderfactory.orders.services.shipments import ShippingFacts, shipment_serves
 
@@ -28,6 +29,18 @@ def available_customer_payment_sources(target: models.QuerySet, parent_ids: Sequ
 
 def no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
     return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
+
+
+def delivery_lead_time_id() -> Subquery:
+    """The delivery lead time of a shipment: its shipping method's from its stock location (the oldest, if
+    several)."""
+    return Subquery(
+        DeliveryLeadTime.objects.filter(
+            stock_location_id=OuterRef("stock_location_id"), shipping_method_id=OuterRef("shipping_method_id")
+        )
+        .order_by("created_at", "id")
+        .values("id")[:1]
+    )
 
 
 def available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
