@@ -33,9 +33,10 @@ def no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.Q
 
 def delivery_lead_time_id() -> Subquery:
     """The delivery lead time of a shipment: its shipping method's from its stock location (the oldest, if
-    several)."""
+    several). Unscoped: the shipment's stock location and method, both of its tenant, already narrow it (and
+    a query with the scope once stays preparable, core.prepared)."""
     return Subquery(
-        DeliveryLeadTime.objects.filter(
+        DeliveryLeadTime.unscoped.filter(
             stock_location_id=OuterRef("stock_location_id"), shipping_method_id=OuterRef("shipping_method_id")
         )
         .order_by("created_at", "id")
