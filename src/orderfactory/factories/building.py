@@ -127,15 +127,15 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
-    dropped: orders.DroppedMethods = []
+    dropped_methods: orders.DroppedMethods = []
     orders.recompute(
         target,
         frozen_promotions=not factory.apply_promotions,
         new_lines=[*copies.values(), *frozen],
         preferred_methods=_source_shipping_methods(source),
-        dropped_methods=dropped,
+        dropped_methods=dropped_methods,
     )
-    _report_dropped_methods(factory, dropped, notes)
+    _report_dropped_methods(factory, dropped_methods, notes)
     return target
 
 
