@@ -190,7 +190,7 @@ def rebuild_shipments(
     shipping method) when they still apply. ``fresh``: the order is new and has no shipments yet.
     ``preferred``: the shipping method a new shipment takes, by (stock location, shipping category), when it
     applies (else the first one given, else the market's default); ``dropped`` receives the preferred
-    methods of a shipment's own stock location and shipping category that do not apply to it."""
+    methods of a shipment's own stock location and shipping category that its zone, weight or tiers refuse."""
     shippable = [line for line in sku_lines if line.sku is not None and not line.sku.do_not_ship]
     existing = [] if fresh else list(Shipment.objects.filter(order=order).select_related("shipping_method"))
     if not shippable or not order.shipping_address_id:
@@ -240,8 +240,10 @@ def rebuild_shipments(
         shipment.shipping_method, parcel = _shipping_method_for(
             order, shipment, [keep, default_method], facts, grams, subtotal
         )
-        if own is not None and dropped is not None and shipment.shipping_method is not own:
-            why = refusal(own, order, shipment, facts, parcel)
+        if dropped is not None and own is not None and shipment.shipping_method is not own:
+            # Only the rules of where and how much are reported; a method disabled, or of another market,
+            # shipping category or stock location, is replaced silently, as before them.
+            why = facts.refusal(own, parcel) if shipment_serves(order, shipment, own) else None
             if why is not None:
                 dropped.append((own, why))
         shipment.skus_count = sum(line.quantity for line in groups[key])
