@@ -1,4 +1,5 @@
-"""Merchants, price lists, shipping categories, markets, SKUs, prices and shipping methods."""
+"""Merchants, price lists, shipping categories, markets, SKUs, prices, shipping methods and what they depend
+on: shipping zones, weight tiers and delivery lead times."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from orderfactory.core.models import TenantModel, tenant_index
 
 UNITS_OF_WEIGHT = ("gr", "oz", "lb")
 SHIPPING_SCHEMES = ("flat", "weight_tiered", "external")
+SHIPPING_METHOD_TIER_TYPES = ("shipping_weight_tiers",)
 
 
 def unique_code(model: str) -> models.UniqueConstraint:
@@ -128,8 +130,24 @@ class Price(TenantModel):
         indexes = [tenant_index("price_tenant", "created_at")]
 
 
+class ShippingZone(TenantModel):
+    """The shipping addresses a shipping method serves, by regular expressions on their codes (as tax rules)."""
+
+    name = models.CharField(max_length=255)
+    country_code_regex = models.TextField(null=True, blank=True)
+    not_country_code_regex = models.TextField(null=True, blank=True)
+    state_code_regex = models.TextField(null=True, blank=True)
+    not_state_code_regex = models.TextField(null=True, blank=True)
+    zip_code_regex = models.TextField(null=True, blank=True)
+    not_zip_code_regex = models.TextField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("shipping_zone_tenant", "created_at")]
+
+
 class ShippingMethod(TenantModel):
-    """Only the flat scheme prices shipments; the other schemes are stored as given."""
+    """Flat and weight-tiered schemes price shipments; the external scheme is priced as flat (nothing calls
+    external URLs)."""
 
     name = models.CharField(max_length=255)
     scheme = models.CharField(max_length=16, default="flat")
@@ -161,6 +179,58 @@ class ShippingMethod(TenantModel):
         on_delete=models.PROTECT,
         related_name="shipping_methods",
     )
+    shipping_zone = models.ForeignKey(
+        ShippingZone, null=True, blank=True, on_delete=models.PROTECT, related_name="shipping_methods"
+    )
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("shipping_method_tenant", "created_at")]
+
+
+class ShippingMethodTier(TenantModel):
+    """A price of a shipping method up to a limit (one table for every tier type, as Commerce Layer's
+    single-table ``ShippingMethodTier``; weight tiers are the only type)."""
+
+    type = models.CharField(max_length=32, default="shipping_weight_tiers")
+    name = models.CharField(max_length=255)
+    # In the method's unit of weight; null: no limit.
+    up_to = models.FloatField(null=True, blank=True)
+    price_amount_cents = models.BigIntegerField()
+    shipping_method = models.ForeignKey(
+        ShippingMethod, on_delete=models.CASCADE, related_name="shipping_method_tiers"
+    )
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=SHIPPING_METHOD_TIER_TYPES), name="shipping_method_tier_type"
+            ),
+        ]
+        indexes = [
+            tenant_index("shipping_method_tier_tenant", "created_at"),
+            # A method's tiers, read whenever a shipment using a weight-tiered method is priced.
+            tenant_index("shipping_method_tier_method", "shipping_method", "created_at"),
+        ]
+
+    @property
+    def jsonapi_type(self) -> str:
+        return self.type
+
+
+class DeliveryLeadTime(TenantModel):
+    """How long a shipping method takes from one stock location, in hours (days are derived)."""
+
+    min_hours = models.IntegerField()
+    max_hours = models.IntegerField()
+    # The hours in days, rounded: written with them (filterable and sortable as columns).
+    min_days = models.IntegerField()
+    max_days = models.IntegerField()
+    stock_location = models.ForeignKey(
+        "inventory.StockLocation", on_delete=models.CASCADE, related_name="delivery_lead_times"
+    )
+    shipping_method = models.ForeignKey(
+        ShippingMethod, on_delete=models.CASCADE, related_name="delivery_lead_times"
+    )
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("delivery_lead_time_tenant", "created_at")]

@@ -147,6 +147,16 @@ class SkuResource(ServiceResource):
         ToOne("shipping_category", "shipping_categories", "CUf", required=True),
         ToMany("prices", "prices", "f", reverse="sku_id"),
         ToMany("stock_items", "stock_items", "f", reverse="sku_id"),
+        # The lead times from the stock locations that stock the SKU.
+        ToMany(
+            "delivery_lead_times",
+            "delivery_lead_times",
+            "f",
+            queryset=lambda target, parent_ids: target.filter(
+                stock_location__stock_items__sku_id__in=parent_ids
+            ).annotate(_parent_id=F("stock_location__stock_items__sku_id")),
+            lookup="stock_items__stock_location__delivery_lead_times",
+        ),
     )
 
 
@@ -264,6 +274,26 @@ class ShippingMethodResource(TriggeredServiceResource):
     )
     relationships = (
         ToOne("market", "markets", "CUf"),
+        ToOne("shipping_zone", "shipping_zones", "CUf"),
         ToOne("shipping_category", "shipping_categories", "CUf"),
         ToOne("stock_location", "stock_locations", "CUf"),
+        # Exists only where a shipment asks, as price_amount_for_shipment_*.
+        ToOne("delivery_lead_time_for_shipment", "delivery_lead_times", "", resolve=nothing),
+        # Linking tiers here moves them to this method (a tier belongs to one method).
+        ToMany("shipping_method_tiers", "shipping_method_tiers", "CUf", reverse="shipping_method_id"),
+        ToMany("shipping_weight_tiers", "shipping_weight_tiers", "", reverse="shipping_method_id"),
     )
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        return cls.update(cls.model(), payload)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        assert isinstance(instance, ShippingMethod)
+        return services.save_shipping_method(
+            instance,
+            payload.model_fields(cls),
+            payload.triggers,
+            tiers=payload.relationships.get("shipping_method_tiers"),
+        )

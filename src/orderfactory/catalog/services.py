@@ -20,9 +20,10 @@ from orderfactory.catalog.models import (
     PriceList,
     ShippingCategory,
     ShippingMethod,
+    ShippingMethodTier,
     Sku,
 )
-from orderfactory.core import clock
+from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 
@@ -239,21 +240,43 @@ def save_market(market: Market, changes: dict[str, Any], triggers: dict[str, Any
 
 
 def shipping_method_problems(method: ShippingMethod) -> list[Problem]:
+    weighed = method.min_weight is not None or method.max_weight is not None
     return (
         required(method, "name", "scheme", "currency_code", "price_amount_cents")
         + not_included(method, "scheme", SHIPPING_SCHEMES)
         + invalid_currency(method)
         + negative(method, "price_amount_cents", "free_over_amount_cents", "min_weight", "max_weight")
+        # Commerce Layer: "optional, unless min or max weight are specified".
+        + (required(method, "unit_of_weight") if weighed else [])
+        + weight_range(method)
     )
+
+
+def weight_range(method: ShippingMethod) -> list[Problem]:
+    low, high = method.min_weight, method.max_weight
+    if low is None or high is None or low < 0 or high >= low:
+        return []
+    return [
+        problem(
+            "max_weight",
+            "must be greater than or equal to min_weight",
+            CommonErrorCode.GREATER_THAN_OR_EQUAL_TO,
+            count=low,
+        )
+    ]
 
 
 @transaction.atomic
 def save_shipping_method(
-    method: ShippingMethod, changes: dict[str, Any], triggers: dict[str, Any]
+    method: ShippingMethod,
+    changes: dict[str, Any],
+    triggers: dict[str, Any],
+    tiers: list[ShippingMethodTier] | None = None,
 ) -> ShippingMethod:
     """A method of a market without a currency takes the currency of the market's price list. The circuit
     breaker of the external scheme never opens (nothing calls external URLs), so ``_reset_circuit`` only
-    confirms it closed."""
+    confirms it closed. ``tiers`` (the ``shipping_method_tiers`` relationship, when sent) move to it: a tier
+    belongs to one method, so the tiers it had and that are not listed stay its own."""
     for column, value in changes.items():
         setattr(method, column, value)
     if blank(method.currency_code) and method.market_id:
@@ -267,7 +290,13 @@ def save_shipping_method(
     if triggers.get("_reset_circuit"):
         method.circuit_state, method.circuit_failure_count = "closed", 0
     toggled = toggle_disabled(method, triggers)
-    return save(method, {}, lambda m: toggled + shipping_method_problems(m))
+    method = save(method, {}, lambda m: toggled + shipping_method_problems(m))
+    for tier in tiers or ():
+        # Each move is a write of the tier: recorded in its trail and fired as its type's update.
+        with hooks.recording(tier.type, tier, only_if_changed=True):
+            tier.shipping_method_id = method.pk
+            tier.save(update_fields=["shipping_method"])
+    return method
 
 
 # --- what orders ask the catalog ----------------------------------------------------------------------------

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock
-from orderfactory.core.errors import DomainError
+from orderfactory.core.errors import DomainError, Problem
 from orderfactory.factories import loading, plan
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.models import LineItem, Order
 
+Log = dict[str, list[str]]
 
-def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
+
+def build_target(factory: OrderFactory, notes: Log) -> Order:
     """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
     its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
@@ -125,13 +128,32 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
+    dropped_methods: orders.DroppedMethods = []
     orders.recompute(
         target,
         frozen_promotions=not factory.apply_promotions,
         new_lines=[*copies.values(), *frozen],
         preferred_methods=_source_shipping_methods(read),
+        dropped_methods=dropped_methods,
     )
+    _report_dropped_methods(factory, dropped_methods, notes)
     return target
+
+
+def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethods, notes: Log) -> None:
+    """A shipping method of the source that no longer applies to the target (its zone, its weight range,
+    its tiers): the copy fails, unless ``skip_errors``, when it goes on without it (the shipment takes the
+    market's default method where that applies) and says so, as an invalid coupon under
+    ``ignore_invalid_coupon``. Raised after the target was written: the copy's transaction rolls back whole."""
+    if not dropped:
+        return
+    if not factory.skip_errors:
+        raise DomainError(
+            Problem(ShippingErrorCode.SHIPPING_METHOD_UNAVAILABLE, "shipping_method", f"{method.name}: {why}")
+            for method, why in dropped
+        )
+    for method, why in dropped:
+        notes.setdefault("shipping_method", []).append(f"{method.name}: {why}: dropped from the copy")
 
 
 def _skus(sku_ids: list[str | None]) -> dict[str | None, Any]:

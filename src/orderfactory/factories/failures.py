@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core.errors import CommonErrorCode, DomainError, ErrorCode, Problem
 from orderfactory.factories.error_codes import FactoryErrorCode
 from orderfactory.orders.error_codes import OrderErrorCode
@@ -37,6 +38,7 @@ FAMILIES_OF_ATTRIBUTE: dict[str, tuple[type[ErrorCode], ...]] = {
     "line_items": (OrderErrorCode,),
     "payment_source": (PaymentErrorCode,),
     "coupon_code": (FactoryErrorCode, CouponReason),
+    "shipping_method": (ShippingErrorCode,),
     "source_order": (FactoryErrorCode,),
     "order_subscription": (FactoryErrorCode,),
     "base": (FactoryErrorCode,),

@@ -54,6 +54,12 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "stock_location",
         "free_over_amount_cents",
         "price_amount_cents",
+        # the shipping rules (catalog.shipping_rules)
+        "scheme",
+        "shipping_zone",
+        "min_weight",
+        "max_weight",
+        "unit_of_weight",
     ),
     "source_order__payment_method": ("organization", "mode", "name", "price_amount_cents"),
     # the addresses are copied whole

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from orderfactory import config, queue
+from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock, database, hooks, locks
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import CommonErrorCode, DomainError, blank
@@ -239,7 +240,11 @@ def _complete(
 ) -> str:
     """End a copy whose target exists (inside the caller's transaction, holding the factory's row lock):
     failed on problems unless ``skip_errors``, else completed, cancelling the source first when asked."""
-    codes = {"coupon_code": FactoryErrorCode.COUPON_DROPPED, **codes}
+    codes = {
+        "coupon_code": FactoryErrorCode.COUPON_DROPPED,
+        "shipping_method": ShippingErrorCode.SHIPPING_METHOD_DROPPED,
+        **codes,
+    }
     log_ = failures.merge(factory.errors_log or {}, problems)
     if problems and not factory.skip_errors:
         return _end(factory, "failed", log_, codes, before)

@@ -1,4 +1,4 @@
-"""The orders, line_items and shipments resources."""
+"""The orders and line_items resources (shipments: orders.shipment_resources)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from orderfactory.core import money
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
-    Array,
     Boolean,
     Datetime,
     Float,
@@ -28,10 +27,8 @@ from orderfactory.orders.models import (
     FULFILLMENT_STATUSES,
     ORDER_STATUSES,
     PAYMENT_STATUSES,
-    SHIPMENT_STATUSES,
     LineItem,
     Order,
-    Shipment,
 )
 from orderfactory.orders.services import building, editing, transitions
 from orderfactory.orders.services.rules import EDITABLE
@@ -434,67 +431,3 @@ class LineItemResource(Resource):
     def delete(cls, instance: models.Model) -> None:
         assert isinstance(instance, LineItem)
         editing.remove_line_item(instance)
-
-
-@registry.register
-class ShipmentResource(Resource):
-    type = "shipments"
-    model = Shipment
-    has_events = True
-    # Shipments are built from the line items and the inventory model (docs/compatibility.md): clients choose
-    # their shipping method, they do not create or delete them.
-    actions = ("list", "retrieve", "update")
-    sales_channel_actions = ("list", "retrieve", "update")
-    attributes = (
-        String("number", "Ffs"),
-        String(
-            "status",
-            "Ffs",
-            enum=SHIPMENT_STATUSES,
-        ),
-        String("currency_code", "F"),
-        *amount("cost_amount", "Ffs"),
-        Integer("skus_count", "F"),
-        String("selected_rate_id", "F"),
-        Array("rates", "F"),
-        String("purchase_error_code", "F"),
-        String("purchase_error_message", "F"),
-        Array("get_rates_errors", "F"),
-        Datetime("get_rates_started_at", "Ffs"),
-        Datetime("get_rates_completed_at", "Ffs"),
-        Datetime("purchase_started_at", "Ffs"),
-        Datetime("purchase_completed_at", "Ffs"),
-        Datetime("purchase_failed_at", "Ffs"),
-        Datetime("on_hold_at", "Ffs"),
-        Datetime("picking_at", "Ffs"),
-        Datetime("packing_at", "Ffs"),
-        Datetime("ready_to_ship_at", "Ffs"),
-        Datetime("shipped_at", "Ffs"),
-        Datetime("delivered_at", "Ffs"),
-    )
-    relationships = (
-        ToOne("order", "orders", "Cf", required=True),
-        ToOne("shipping_category", "shipping_categories", "CUf"),
-        ToOne("inventory_stock_location", "inventory_stock_locations", "CUf", required=True),
-        ToOne("stock_location", "stock_locations", "f"),
-        ToOne("origin_address", "addresses", "f"),
-        ToOne("shipping_address", "addresses", "CUf"),
-        ToOne("shipping_method", "shipping_methods", "CUf"),
-        ToMany("line_items", "line_items", "", reverse="fulfilling_shipment_id"),
-        ToMany(
-            "available_shipping_methods",
-            "shipping_methods",
-            "",
-            queryset=selectors.available_shipping_methods,
-        ),
-    )
-
-    @classmethod
-    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        assert isinstance(instance, Shipment)
-        refused = (set(payload.relationships) - {"shipping_method"}) | (
-            set(payload.attributes) - {"reference", "reference_origin", "metadata"}
-        )
-        if refused:
-            raise errors.param_not_allowed(sorted(refused)[0])
-        return editing.change_shipment(instance, payload.model_fields(cls))

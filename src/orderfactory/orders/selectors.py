@@ -3,12 +3,16 @@ parents in one query, each row annotated with its parent's id (``_parent_id``)."
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 
-from orderfactory.orders.models import Shipment
-from orderfactory.orders.services.shipments import shipping_method_applies
+from orderfactory.catalog import shipping_rules
+from orderfactory.catalog.models import DeliveryLeadTime, ShippingMethod
+from orderfactory.orders.models import LineItem, Shipment
+from orderfactory.orders.services.shipments import ShippingFacts, shipment_serves
 
 
 def available_payment_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
@@ -27,22 +31,46 @@ def no_free_skus(target: models.QuerySet, parent_ids: Sequence[str]) -> models.Q
     return target.none().annotate(_parent_id=models.Value("", output_field=models.CharField()))
 
 
-def available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
-    """The shipping methods that apply to each shipment (orders.services.shipments.shipping_method_applies). A method may
-    apply to several shipments of a page: each (shipment, method) pair is one row of a UNION ALL, so the
-    include still costs one query for the methods, whatever the number of shipments."""
-    shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
-    methods = list(
-        target.filter(disabled_at__isnull=True).values_list(
-            "pk", "market_id", "shipping_category_id", "stock_location_id"
+def delivery_lead_time_id() -> Subquery:
+    """The delivery lead time of a shipment: its shipping method's from its stock location (the oldest, if
+    several). Unscoped: the shipment's stock location and method, both of its tenant, already narrow it (and
+    a query with the scope once stays preparable, core.prepared)."""
+    return Subquery(
+        DeliveryLeadTime.unscoped.filter(
+            stock_location_id=OuterRef("stock_location_id"), shipping_method_id=OuterRef("shipping_method_id")
         )
+        .order_by("created_at", "id")
+        .values("id")[:1]
     )
+
+
+def available_shipping_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
+    """The shipping methods that may carry each shipment (orders.services.shipments: market, shipping
+    category, stock location, then the shipping rules). A method may apply to several shipments of a page:
+    each (shipment, method) pair is one row of a UNION ALL, so the include still costs one query for the
+    methods, whatever the number of shipments; the weights, zones, tiers and addresses are read only when a
+    method has a rule that needs them."""
+    shipments = list(Shipment.objects.filter(pk__in=parent_ids).select_related("order"))
+    methods = [
+        m
+        for m in ShippingMethod.objects.filter(disabled_at__isnull=True)
+        if any(shipment_serves(s.order, s, m) for s in shipments)
+    ]
+    facts = ShippingFacts()
+    facts.load(methods, [s.order.shipping_address_id for s in shipments])
+    grams: dict[str, float] = defaultdict(float)
+    if any(m.min_weight is not None or m.max_weight is not None or m.pk in facts.tiers for m in methods):
+        weights = LineItem.objects.filter(fulfilling_shipment_id__in=parent_ids).values_list(
+            "fulfilling_shipment_id", "quantity", "sku__weight", "sku__unit_of_weight"
+        )
+        for shipment_id, quantity, weight, unit in weights:
+            grams[shipment_id] += shipping_rules.parcel_grams([(quantity, weight, unit)])
     parts = []
     for shipment in shipments:
+        order = shipment.order
+        parcel = facts.parcel(order.shipping_address_id, grams[shipment.pk], order.subtotal_amount_cents or 0)
         ids = [
-            pk
-            for pk, *columns in methods
-            if shipping_method_applies(shipment.order.market_id, shipment, *columns)
+            m.pk for m in methods if shipment_serves(order, shipment, m) and facts.refusal(m, parcel) is None
         ]
         if ids:
             parts.append(

@@ -3,7 +3,8 @@ address, and each line's tax, rate and breakdown, with the order's totals. Pure:
 pricing of orders, a copy and the tests call it alike (docs/decisions.md, "Taxes").
 
 - A rule applies when every regular expression it has for the country, state and zip code finds a match in
-  the address's code, and none of its ``not_`` ones does (an expression it does not have is no condition).
+  the address's code, and none of its ``not_`` ones does (an expression it does not have is no condition):
+  addresses.matching, which shipping zones share.
   The first applicable rule of the calculator, oldest first, is the one.
 - Matching is a search, as Ruby's ``=~`` is in Commerce Layer's rules: ``JE1`` matches the zip ``JE1 1AA``;
   anchors (``^JE1$``) say otherwise. An address without a code matches no expression of it, and is excluded
@@ -28,15 +29,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-import regex
-
+from orderfactory.addresses import matching
 from orderfactory.core.errors import DomainError
 from orderfactory.core.money import to_float
 from orderfactory.taxes.error_codes import TaxErrorCode
-
-# The longest a rule's expression may search one code: a pathological expression (catastrophic backtracking)
-# stops there and the calculation fails with a code, instead of holding a worker.
-REGEX_TIMEOUT_SECONDS = 0.05
 
 
 class LineKind(StrEnum):
@@ -202,29 +198,17 @@ class Taxes:
 # --- rule matching ----------------------------------------------------------------------------------------
 
 
-def _found(pattern: str, value: str, rule: Rule, column: str) -> bool:
+def matches(rule: Rule, address: Address) -> bool:
+    """Whether ``rule`` applies to ``address`` (see the module's docstring)."""
     try:
-        return regex.search(pattern, value, timeout=REGEX_TIMEOUT_SECONDS) is not None
-    except TimeoutError:
+        return matching.matches(rule, address)
+    except matching.RegexTimeout as exc:
         raise DomainError.of(
             TaxErrorCode.REGEX_TIMEOUT,
             "tax_rules",
-            f"the {column} of the tax rule {rule.name!r} takes too long to evaluate",
+            f"the {exc.column} of the tax rule {rule.name!r} takes too long to evaluate",
             tax_rule_id=rule.id,
         ) from None
-
-
-def matches(rule: Rule, address: Address) -> bool:
-    """Whether ``rule`` applies to ``address`` (see the module's docstring)."""
-    for name in ("country_code", "state_code", "zip_code"):
-        value = getattr(address, name) or ""
-        wanted = getattr(rule, f"{name}_regex")
-        excluded = getattr(rule, f"not_{name}_regex")
-        if wanted and not (value and _found(wanted, value, rule, f"{name}_regex")):
-            return False
-        if excluded and value and _found(excluded, value, rule, f"not_{name}_regex"):
-            return False
-    return True
 
 
 def matching_rule(rules: Iterable[Rule], address: Address) -> Rule | None:

@@ -50,6 +50,7 @@ from orderfactory.orders.services.rules import (
     transition_error,
 )
 from orderfactory.orders.services.shipments import (
+    DroppedMethods,
     PreferredMethods,
     available_shipping_methods,
     shipping_method_applies,
@@ -64,6 +65,7 @@ __all__ = [
     "PROMOTION_LINE",
     "SHIPMENT_LINE",
     "SKU",
+    "DroppedMethods",
     "PreferredMethods",
     "add_line_item",
     "add_sku_line_item",

@@ -15,7 +15,8 @@ from typing import Any, cast
 
 from django.db import transaction
 
-from orderfactory.catalog.models import PriceList, Sku
+from orderfactory.catalog.error_codes import ShippingErrorCode
+from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.error_codes import OrderErrorCode
@@ -272,15 +273,16 @@ def change_shipment(shipment: Shipment, changes: dict[str, Any]) -> Shipment:
         order = lock_order(shipment.order_id)
         require_editable(order)
         method_id = changes.get("shipping_method_id")
-        if method_id is not None and method_id not in {
-            m.pk for m in shipments.available_shipping_methods(order, shipment)
-        }:
-            raise DomainError.of(
-                CommonErrorCode.INVALID,
-                "shipping_method",
-                "is not available for this shipment",
-                pointer="/data/relationships/shipping_method",
-            )
+        if method_id is not None:
+            method = ShippingMethod.objects.get(pk=method_id)  # the engine found it in the caller's scope
+            why = shipments.unavailable_because(order, shipment, method)
+            if why is not None:
+                raise DomainError.of(
+                    ShippingErrorCode.SHIPPING_METHOD_UNAVAILABLE,
+                    "shipping_method",
+                    why,
+                    pointer="/data/relationships/shipping_method",
+                )
         for column, value in changes.items():
             setattr(shipment, column, value)
         shipment.save()

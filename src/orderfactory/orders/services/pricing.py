@@ -17,7 +17,7 @@ from orderfactory.orders.services.rules import (
     check_amounts,
     require_editable,
 )
-from orderfactory.orders.services.shipments import PreferredMethods, rebuild_shipments
+from orderfactory.orders.services.shipments import DroppedMethods, PreferredMethods, rebuild_shipments
 
 
 def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> list[LineItem]:
@@ -63,6 +63,7 @@ def recompute(
     frozen_promotions: bool = False,
     new_lines: list[LineItem] | None = None,
     preferred_methods: PreferredMethods | None = None,
+    dropped_methods: DroppedMethods | None = None,
 ) -> None:
     """Price the order again from its SKU lines: shipments and their cost lines, the payment method line, the
     promotion lines, every total, and ``draft``/``pending`` from whether it has items. A constant number of
@@ -70,7 +71,8 @@ def recompute(
 
     ``new_lines``: the order is new and not written yet (an order copy); these are its lines, unsaved, each
     with its ``sku`` loaded. They are priced in memory, and the order, its shipments and every line are then
-    written once each (``preferred_methods`` as in ``rebuild_shipments``)."""
+    written once each (``preferred_methods`` and ``dropped_methods`` as ``rebuild_shipments``'s
+    ``preferred`` and ``dropped``)."""
     fresh = new_lines is not None
     lines = (
         new_lines
@@ -92,7 +94,9 @@ def recompute(
     subtotal = sum(line.total_amount_cents for line in sku_lines)
     check_amounts(subtotal, *(line.total_amount_cents for line in sku_lines))
     shipments = (
-        rebuild_shipments(order, sku_lines, subtotal, fresh=fresh, preferred=preferred_methods)
+        rebuild_shipments(
+            order, sku_lines, subtotal, fresh=fresh, preferred=preferred_methods, dropped=dropped_methods
+        )
         if order.market_id
         else []
     )
