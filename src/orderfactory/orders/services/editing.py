@@ -20,7 +20,15 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
-from orderfactory.orders.services import building, lines, placing, pricing, shipments, transitions
+from orderfactory.orders.services import (
+    building,
+    lines,
+    placing,
+    pricing,
+    shipments,
+    taxing,
+    transitions,
+)
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.orders.services.rules import require_editable
@@ -63,8 +71,9 @@ _NOT_EDITS = frozenset(
         "_reset_circuit",
     }
 )
-# Run after the changes, each as its own use-case with its own transaction.
-_OWN_USE_CASES = frozenset({"_place", "_cancel", "_create_subscriptions"})
+# Run after the changes, each as its own use-case with its own transaction(s); ``_update_taxes`` may call an
+# external tax calculator, with no lock held.
+_OWN_USE_CASES = frozenset({"_update_taxes", "_place", "_cancel", "_create_subscriptions"})
 
 
 # ``_create_subscriptions`` is carried out by the subscriptions, which build on the orders (an import of theirs
@@ -95,6 +104,8 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
             order = lock_order(order_id)
             with hooks.recording("orders", order, only_if_changed=True):
                 _apply(order, dict(changes), fired)
+    if "_update_taxes" in fired:
+        order = taxing.update_taxes(order_id)
     if "_place" in fired:
         order = placing.place(order_id)
     if "_cancel" in fired:
