@@ -106,15 +106,15 @@ def apply(order: Order, lines: Sequence[LineItem], *, fresh: bool) -> None:
     calculator_id, calculator_type = _calculator(order)
     if calculator_type == MANUAL:
         assert calculator_id is not None
-        _store(order, lines, _manual_taxes(order, calculator_id, lines), calculator_id, fresh=fresh)
+        store(order, lines, _manual_taxes(order, calculator_id, lines), calculator_id, fresh=fresh)
     else:
         # No calculator, or an external one that only update_taxes calls: no taxes until then.
         untaxed = calculation.compute(facts(order, lines, untaxed=True), [])
-        _store(order, lines, untaxed, None, fresh=fresh)
+        store(order, lines, untaxed, None, fresh=fresh)
         order.tax_rate = None
 
 
-def _store(
+def store(
     order: Order,
     lines: Sequence[LineItem],
     taxes: calculation.Taxes,
@@ -171,7 +171,7 @@ def update_taxes(order_id: str) -> Order:
         lines = _lines(order)
         if calculator_type != EXTERNAL:
             with hooks.recording("orders", order, only_if_changed=True):
-                _store(order, lines, _manual_taxes(order, calculator_id, lines), calculator_id, fresh=False)
+                store(order, lines, _manual_taxes(order, calculator_id, lines), calculator_id, fresh=False)
                 order.save(update_fields=[*ORDER_COLUMNS, "updated_at"])
             return order
         calculator = TaxCalculator.objects.get(pk=calculator_id)
@@ -188,7 +188,7 @@ def update_taxes(order_id: str) -> Order:
                 "the order changed while its taxes were calculated: send _update_taxes again",
             )
         with hooks.recording("orders", order, only_if_changed=True):
-            _store(order, _lines(order), taxes, calculator_id, fresh=False)
+            store(order, _lines(order), taxes, calculator_id, fresh=False)
             order.save(update_fields=[*ORDER_COLUMNS, "updated_at"])
         return order
 
