@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,9 +16,10 @@ from orderfactory.addresses.models import Address
 from orderfactory.core import scope
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import taxing
-from orderfactory.taxes import calculation
+from orderfactory.taxes import calculation, external
 from tests.conftest import document
 from tests.orders.conftest import ADDRESS, Shop, build_shop, new_order, place
+from tests.taxes.test_external import Receiver, receiver  # noqa: F401 (the fixture)
 
 SKUS = {
     "TSHIRT": (1500, {"milan": 10}),
@@ -256,3 +258,62 @@ def test_the_orders_taxes_are_the_sums_of_its_lines_to_the_cent(
         for line in lines
         if line.tax_breakdown
     )
+
+
+# --- an external calculator -------------------------------------------------------------------------------
+
+
+def test_update_taxes_calls_the_external_calculator_with_no_transaction_open(
+    api: Any,
+    receiver: Receiver,  # noqa: F811 (the fixture of tests/taxes/test_external.py)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shop = build_shop(api, skus=SKUS, code="TX2")
+    with scope.active(api.scope()):
+        shop.price_list.tax_included = False
+        shop.price_list.save()
+    calculator = api.create("external_tax_calculators", {"name": "Ours", "tax_calculator_url": receiver.url})
+    receiver.secret = calculator["attributes"]["shared_secret"]
+    assert api.update("markets", shop.market.pk, relationships={"tax_calculator": calculator}).status == 200
+    order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})
+    _, lines = with_lines(api, order["id"])
+    mug = next(
+        line
+        for line in api.get(f"orders/{order['id']}/line_items").data
+        if line["attributes"]["sku_code"] == "MUG"
+    )
+    receiver.answers.append(
+        (
+            200,
+            {
+                "success": True,
+                "data": {"tax_rate": 0.1, "line_items": [{"id": mug["id"], "tax_collectable": 1.5}]},
+            },
+        )
+    )
+    # the tests run inside a transaction: no block of ours may be open around the call
+    outside = len(connection.atomic_blocks)
+    during: list[int] = []
+    calculate = external.calculate
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        during.append(len(connection.atomic_blocks))
+        return calculate(*args, **kwargs)
+
+    monkeypatch.setattr(external, "calculate", watched)
+    r = api.patch(f"orders/{order['id']}", document("orders", {"_update_taxes": True}, rid=order["id"]))
+    assert r.status == 200, r
+    assert during == [outside]
+    [sent] = receiver.requests
+    assert sent["signed"] and sent["body"]["data"]["id"] == order["id"]
+    assert {o["type"] for o in sent["body"]["included"]} >= {"line_items"}
+    attrs, lines = with_lines(api, order["id"])
+    # TSHIRT at the global 10% (3000 -> 300), MUG's collectable 1.50; shipping is not freight taxable
+    assert (lines["TSHIRT"]["tax_amount_cents"], lines["MUG"]["tax_amount_cents"]) == (300, 150)
+    assert (attrs["total_tax_amount_cents"], attrs["tax_rate"], attrs["tax_calculations_count"]) == (
+        450,
+        0.1,
+        1,
+    )
+    assert attrs["total_amount_with_taxes_cents"] == attrs["total_amount_cents"] + 450
+    assert place(api, order["id"]).status == 200
