@@ -317,3 +317,13 @@ def test_update_taxes_calls_the_external_calculator_with_no_transaction_open(
     )
     assert attrs["total_amount_with_taxes_cents"] == attrs["total_amount_cents"] + 450
     assert place(api, order["id"]).status == 200
+
+
+def test_a_placed_orders_taxes_are_not_computed_again(api: Any) -> None:
+    shop, rule = taxed_shop(api, code="TP", tax_included=False)
+    order = new_order(api, shop, {"TSHIRT": 2})
+    assert place(api, order["id"]).status == 200
+    assert api.update("tax_rules", rule["id"], {"tax_rate": 0.1}).status == 200
+    r = api.patch(f"orders/{order['id']}", document("orders", {"_update_taxes": True}, rid=order["id"]))
+    assert r.status == 422 and r.error_codes == ["VALIDATION_ERROR"], r
+    assert with_lines(api, order["id"])[0]["subtotal_tax_amount_cents"] == 660

@@ -4,9 +4,9 @@ The entries for line items, shipments and payment sources join the caller's tran
 (the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
-transaction under the order's row lock, recorded in the audit trail when a column changed; then ``_place``,
-``_cancel`` and ``_create_subscriptions`` as their own use-cases (placing may call a payment gateway, with no
-lock held)."""
+transaction under the order's row lock, recorded in the audit trail when a column changed; then
+``_update_taxes``, ``_place``, ``_cancel`` and ``_create_subscriptions`` as their own use-cases (taxing may
+call an external tax calculator and placing a payment gateway, with no lock held)."""
 
 from __future__ import annotations
 

@@ -30,13 +30,13 @@ from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import pointer
+from orderfactory.orders.services.rules import pointer, require_editable
 from orderfactory.taxes import calculation, external
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxRule
 
 LINE_COLUMNS = ("tax_amount_cents", "tax_rate", "tax_breakdown")
-ORDER_COLUMNS = (
-    "tax_rate",
+# The order's totals, each a property of taxes.calculation.Taxes of the same name.
+TOTALS = (
     "total_tax_amount_cents",
     "subtotal_tax_amount_cents",
     "shipping_tax_amount_cents",
@@ -47,9 +47,8 @@ ORDER_COLUMNS = (
     "shipping_taxable_amount_cents",
     "payment_method_taxable_amount_cents",
     "adjustment_taxable_amount_cents",
-    "tax_calculations_count",
-    "taxes_calculator_id",
 )
+ORDER_COLUMNS = ("tax_rate", *TOTALS, "tax_calculations_count", "taxes_calculator_id")
 # What an external calculator receives: the order with its line items and their items, as Commerce Layer
 # sends it.
 DOCUMENT_INCLUDE = "line_items,line_items.item"
@@ -122,6 +121,8 @@ def store(
     *,
     fresh: bool,
 ) -> None:
+    """Set ``taxes`` on ``lines`` (updating the written ones whose taxes changed, unless ``fresh``) and on
+    the order, as calculated by ``calculator_id`` (None: no calculator did)."""
     by_id = {line.id: line for line in taxes.lines}
     changed = []
     for line in lines:
@@ -138,7 +139,7 @@ def store(
     if changed and not fresh:
         LineItem.objects.bulk_update(changed, list(LINE_COLUMNS))
     order.tax_rate = float(taxes.tax_rate)
-    for name in ORDER_COLUMNS[1:-2]:
+    for name in TOTALS:
         setattr(order, name, getattr(taxes, name))
     if calculator_id is not None:
         order.tax_calculations_count += 1
@@ -168,6 +169,7 @@ def update_taxes(order_id: str) -> Order:
         calculator_id, calculator_type = _calculator(order)
         if calculator_id is None:
             return order  # nothing calculates its taxes (Commerce Layer: the market must have a calculator)
+        require_editable(order)
         lines = _lines(order)
         if calculator_type != EXTERNAL:
             with hooks.recording("orders", order, only_if_changed=True):
