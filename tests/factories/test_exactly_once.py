@@ -368,21 +368,35 @@ def _statements_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) 
     return statements, target
 
 
-def _queries_of_a_copy(api: Any, source_id: str, attributes: dict[str, Any]) -> int:
-    return len(_statements_of_a_copy(api, source_id, attributes)[0])
+def _tax_the_market(api: Any, shop: Any) -> None:
+    """The market gets a manual calculator (once the source is placed): the target is taxed by its rule."""
+    calculator = api.create("manual_tax_calculators", {"name": "VAT"})
+    api.create("tax_rules", {"name": "All", "tax_rate": 0.22}, {"manual_tax_calculator": calculator})
+    r = api.update("markets", shop.market.pk, relationships={"tax_calculator": calculator})
+    assert r.status == 200, r
 
 
 @pytest.mark.parametrize(
-    ("attributes", "pinned"),
-    [({"place_target_order": False}, 25), ({"place_target_order": True, "cancel_source_order": True}, 72)],
-    ids=["copy", "copy-place-cancel"],
+    ("attributes", "taxed", "pinned"),
+    [
+        ({"place_target_order": False}, False, 25),
+        ({"place_target_order": True, "cancel_source_order": True}, False, 72),
+        # One more: the calculator's tax rules (orders.services.taxing); the market and the target's shipping
+        # address are already in memory, and the lines are inserted with their taxes.
+        ({"place_target_order": False}, True, 26),
+    ],
+    ids=["copy", "copy-place-cancel", "taxed-copy"],
 )
-def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attributes, pinned):
+def test_a_copy_costs_the_same_queries_whatever_its_number_of_lines(api, attributes, taxed, pinned):
     measured = {}
     for size, code in ((2, "A"), (20, "B"), (200, "C")):
-        source_id, _ = _source_with_lines(api, size, code)
-        measured[size] = _queries_of_a_copy(api, source_id, attributes)
-    print(f"queries per copy {attributes}: {measured}")
+        source_id, shop = _source_with_lines(api, size, code)
+        if taxed:
+            _tax_the_market(api, shop)
+        statements, target = _statements_of_a_copy(api, source_id, attributes)
+        assert (target["attributes"]["total_tax_amount_cents"] > 0) is taxed
+        measured[size] = len(statements)
+    print(f"queries per copy {attributes}{' taxed' if taxed else ''}: {measured}")
     if (
         measured[2] != measured[200]
         and connection.vendor == "sqlite"

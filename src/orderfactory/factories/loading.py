@@ -44,7 +44,14 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "payment_source_type",
         "payment_source_id",
     ),
-    "source_order__market": ("organization", "mode", "inventory_model", "default_shipping_method"),
+    "source_order__market": (
+        "organization",
+        "mode",
+        "inventory_model",
+        "default_shipping_method",
+        "tax_calculator",
+        "tax_calculator_type",
+    ),
     "source_order__market__default_shipping_method": (
         "organization",
         "mode",

@@ -11,7 +11,7 @@ from orderfactory.core.errors import ErrorCode
 
 
 class OrderErrorCode(ErrorCode):
-    __retryable__: ClassVar[frozenset[str]] = frozenset({"OUT_OF_STOCK"})
+    __retryable__: ClassVar[frozenset[str]] = frozenset({"OUT_OF_STOCK", "CHANGED_MEANWHILE"})
 
     OUT_OF_STOCK = "out_of_stock"  # stock comes back
     TRANSITION = "transition"
@@ -23,3 +23,7 @@ class OrderErrorCode(ErrorCode):
     SHIPPING_METHOD_BLANK = "shipping_method_blank"
     NOT_SUPPORTED = "not_supported"  # a trigger we do not perform
     IMMUTABLE = "immutable"
+    # The market has a tax calculator and the order does not carry its taxes (an external calculator not
+    # called since the order last changed, or a calculator given to the market since): ``_update_taxes``.
+    TAXES_NOT_CALCULATED = "taxes_not_calculated"
+    CHANGED_MEANWHILE = "changed_meanwhile"  # the order changed while a remote call was made for it

@@ -22,7 +22,7 @@ from orderfactory.jsonapi.resource import (
     ToOne,
 )
 from orderfactory.orders import selectors
-from orderfactory.orders.fields import always_zero, amount, triggers
+from orderfactory.orders.fields import amount, triggers
 from orderfactory.orders.models import (
     FULFILLMENT_STATUSES,
     ORDER_STATUSES,
@@ -132,50 +132,24 @@ class OrderResource(Resource):
         *amount("discount_amount", "Ffs"),
         *amount("adjustment_amount", "Ffs"),
         *amount("gift_card_amount", "Ffs"),
-        # Taxes are not calculated (no tax calculators are served): prices are taken as tax included.
-        *amount("total_tax_amount", "Ffs", zero=True),
-        *amount("subtotal_tax_amount", "Ffs", zero=True),
-        *amount("shipping_tax_amount", zero=True),
-        *amount("payment_method_tax_amount", zero=True),
-        *amount("adjustment_tax_amount", zero=True),
+        # Taxes: stored by orders.services.taxing from the market's tax calculator.
+        *amount("total_tax_amount", "Ffs"),
+        *amount("subtotal_tax_amount", "Ffs"),
+        *amount("shipping_tax_amount"),
+        *amount("payment_method_tax_amount"),
+        *amount("adjustment_tax_amount"),
         *amount("total_amount", "Ffs"),
+        *amount("total_taxable_amount"),
+        *amount("subtotal_taxable_amount"),
+        *amount("shipping_taxable_amount"),
+        *amount("payment_method_taxable_amount"),
+        *amount("adjustment_taxable_amount"),
         *amount(
-            "total_taxable_amount",
-            cents=lambda row: row["total_amount_cents"],
-            depends=("total_amount_cents",),
-        ),
-        *amount(
-            "subtotal_taxable_amount",
-            cents=lambda row: row["subtotal_amount_cents"],
-            depends=("subtotal_amount_cents",),
-        ),
-        *amount(
-            "shipping_taxable_amount",
-            cents=lambda row: row["shipping_amount_cents"],
-            depends=("shipping_amount_cents",),
-        ),
-        *amount(
-            "payment_method_taxable_amount",
-            cents=lambda row: row["payment_method_amount_cents"],
-            depends=("payment_method_amount_cents",),
-        ),
-        *amount(
-            "adjustment_taxable_amount",
-            cents=lambda row: row["adjustment_amount_cents"],
-            depends=("adjustment_amount_cents",),
-        ),
-        Integer("total_amount_with_taxes_cents", "F", column="total_amount_cents"),
-        Float(
-            "total_amount_with_taxes_float",
-            "F",
-            compute=lambda row: money.to_float(row["total_amount_cents"], row["currency_code"]),
-            depends=("total_amount_cents", "currency_code"),
-        ),
-        String(
-            "formatted_total_amount_with_taxes",
-            "F",
-            compute=lambda row: money.format_amount(row["total_amount_cents"], row["currency_code"]),
-            depends=("total_amount_cents", "currency_code"),
+            "total_amount_with_taxes",
+            cents=lambda row: (
+                row["total_amount_cents"] + (0 if row["tax_included"] else row["total_tax_amount_cents"])
+            ),
+            depends=("total_amount_cents", "total_tax_amount_cents", "tax_included"),
         ),
         *amount("fees_amount", "Ffs", zero=True),
         *amount("duty_amount", "Ffs", zero=True),
@@ -183,7 +157,7 @@ class OrderResource(Resource):
         Integer("skus_count", "F"),
         Integer("line_item_options_count", "F"),
         Integer("shipments_count", "F"),
-        Integer("tax_calculations_count", "F", compute=always_zero),
+        Integer("tax_calculations_count", "F"),
         Integer("validations_count", "F"),
         Integer("errors_count", "F"),
         Object("payment_source_details", "Ff"),
@@ -370,12 +344,12 @@ class LineItemResource(Resource):
             depends=("discount_cents", "currency_code"),
         ),
         *amount("total_amount", "Ffs"),
-        *amount("tax_amount", "Ffs", zero=True),
+        *amount("tax_amount", "Ffs"),
         String("name", "CUFfs"),
         String("image_url", "CUFf"),
         Object("discount_breakdown", "F"),
-        Float("tax_rate", "F", compute=lambda row: 0.0),
-        Object("tax_breakdown", "F", compute=lambda row: {}),
+        Float("tax_rate", "F"),
+        Object("tax_breakdown", "F"),
         String("item_type", "CFfs", enum=ITEM_TYPES),
         String("frequency", "CUF"),
         String("coupon_code", "F"),

@@ -4,6 +4,7 @@
 - ``building``: create an order, set its customer, link its payment source, copy addresses onto it;
 - ``lines``: SKU line items of an editable order;
 - ``pricing``: price an order from its lines (``recompute``), ``_refresh``;
+- ``taxing``: the order's taxes from its market's tax calculator, ``_update_taxes``;
 - ``shipments``: build the shipments and choose their shipping methods;
 - ``checks``: what placing requires (``_validate``);
 - ``placing``: ``_place``, with the payment authorization;

@@ -15,6 +15,7 @@ from orderfactory.orders.models import LineItem, Order, Shipment
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import stock_on_hand
 from orderfactory.orders.services.rules import PROMOTION_LINE, SKU, pointer
+from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
 
@@ -107,6 +108,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             coupon = check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             _add(problems, "coupon_code", exc.message, exc.reason)
+    require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
     return Placement(lines, promotion_ids, shipments, source, coupon, allocation)
 

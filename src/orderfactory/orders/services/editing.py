@@ -4,9 +4,9 @@ The entries for line items, shipments and payment sources join the caller's tran
 (the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
-transaction under the order's row lock, recorded in the audit trail when a column changed; then ``_place``,
-``_cancel`` and ``_create_subscriptions`` as their own use-cases (placing may call a payment gateway, with no
-lock held)."""
+transaction under the order's row lock, recorded in the audit trail when a column changed; then
+``_update_taxes``, ``_place``, ``_cancel`` and ``_create_subscriptions`` as their own use-cases (taxing may
+call an external tax calculator and placing a payment gateway, with no lock held)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
-from orderfactory.orders.services import building, lines, placing, pricing, shipments, transitions
+from orderfactory.orders.services import (
+    building,
+    lines,
+    placing,
+    pricing,
+    shipments,
+    taxing,
+    transitions,
+)
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.orders.services.rules import require_editable
@@ -64,8 +72,9 @@ _NOT_EDITS = frozenset(
         "_reset_circuit",
     }
 )
-# Run after the changes, each as its own use-case with its own transaction.
-_OWN_USE_CASES = frozenset({"_place", "_cancel", "_create_subscriptions"})
+# Run after the changes, each as its own use-case with its own transaction(s); ``_update_taxes`` may call an
+# external tax calculator, with no lock held.
+_OWN_USE_CASES = frozenset({"_update_taxes", "_place", "_cancel", "_create_subscriptions"})
 
 
 # ``_create_subscriptions`` is carried out by the subscriptions, which build on the orders (an import of theirs
@@ -96,6 +105,8 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
             order = lock_order(order_id)
             with hooks.recording("orders", order, only_if_changed=True):
                 _apply(order, dict(changes), fired)
+    if "_update_taxes" in fired:
+        order = taxing.update_taxes(order_id)
     if "_place" in fired:
         order = placing.place(order_id)
     if "_cancel" in fired:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from orderfactory.catalog.models import Price
 from orderfactory.core import clock
 from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
     PAYMENT_LINE,
     PROMOTION_LINE,
@@ -137,6 +138,7 @@ def recompute(
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
         derived.extend(_promotion_lines(order, sku_lines, subtotal))
+    taxing.apply(order, [*sku_lines, *kept_promotions, *derived], fresh=fresh)
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
     else:
