@@ -34,7 +34,7 @@ from orderfactory.orders.models import (
     Shipment,
 )
 from orderfactory.orders.services import building, editing, transitions
-from orderfactory.orders.services.rules import EDITABLE
+from orderfactory.orders.services.rules import EDITABLE, ITEM_TARGETS
 
 Row = dict[str, Any]
 
@@ -390,14 +390,9 @@ class LineItemResource(Resource):
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
-        ToOne(
-            "item",
-            ("skus", "shipments", "payment_methods", "percentage_discount_promotions"),
-            "C",
-            column="item_id",
-            type_column="item_type",
-        ),
+        ToOne("item", ITEM_TARGETS, "C", column="item_id", type_column="item_type"),
         ToOne("sku", "skus", "f"),
+        ToOne("adjustment", "adjustments", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
     )
