@@ -10,6 +10,12 @@ from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, String
 
 
+AMOUNT_CENTS, AMOUNT_FLOAT, FORMATTED_AMOUNT = money(
+    "amount_cents", "amount_float", "formatted_amount", flags="CUFfs"
+)
+AMOUNT_CENTS.required = True
+
+
 @registry.register
 class AdjustmentResource(ServiceResource):
     type = "adjustments"
@@ -18,6 +24,8 @@ class AdjustmentResource(ServiceResource):
     attributes = (
         String("name", "CUFfs", required=True),
         String("currency_code", "CUFfs", required=True),
-        *money("amount_cents", "amount_float", "formatted_amount", flags="CUFfs"),
+        AMOUNT_CENTS,
+        AMOUNT_FLOAT,
+        FORMATTED_AMOUNT,
         Boolean("distribute_discount", "CUF", default=True, nullable=False),
     )
