@@ -23,12 +23,16 @@ def volume_tiers(api: Any, shop: Any) -> None:
     price = price_of(api, shop, "TSHIRT")
     for name, up_to, cents in (("few", 5, 1400), ("some", 20, 1200), ("many", None, 1000)):
         api.create(
-            "price_volume_tiers", {"name": name, "up_to": up_to, "price_amount_cents": cents}, {"price": price}
+            "price_volume_tiers",
+            {"name": name, "up_to": up_to, "price_amount_cents": cents},
+            {"price": price},
         )
 
 
 def subscribable(api: Any, shop: Any) -> None:
-    model = api.create("subscription_models", {"name": "Plans", "frequencies": ["weekly", "monthly", "yearly"]})
+    model = api.create(
+        "subscription_models", {"name": "Plans", "frequencies": ["weekly", "monthly", "yearly"]}
+    )
     assert api.update("markets", shop.market.pk, None, {"subscription_model": model}).status == 200
 
 
@@ -37,7 +41,9 @@ def frequency_tiers(api: Any, shop: Any, sku_code: str = "MUG") -> None:
     price = price_of(api, shop, sku_code)
     for name, up_to, cents in (("weekly", 7, 600), ("monthly", 30, 700)):
         api.create(
-            "price_frequency_tiers", {"name": name, "up_to": up_to, "price_amount_cents": cents}, {"price": price}
+            "price_frequency_tiers",
+            {"name": name, "up_to": up_to, "price_amount_cents": cents},
+            {"price": price},
         )
 
 
@@ -67,21 +73,27 @@ def test_a_volume_tiered_sku_is_priced_by_quantity(api, shop):
     attrs = api.get(f"orders/{order['id']}").data["attributes"]
     assert (attrs["subtotal_amount_cents"], attrs["skus_count"]) == (50000, 50)
     # Down again.
-    assert api.update("line_items", line["id"], {"quantity": 2}).data["attributes"]["unit_amount_cents"] == 1400
+    assert (
+        api.update("line_items", line["id"], {"quantity": 2}).data["attributes"]["unit_amount_cents"] == 1400
+    )
 
 
 def test_a_price_given_by_hand_does_not_follow_the_tiers(api, shop):
     volume_tiers(api, shop)
     order = _create_order(api, shop, "ada@example.com")
     line = add(api, order, {"sku_code": "TSHIRT", "quantity": 1, "unit_amount_cents": 999})
-    assert api.update("line_items", line["id"], {"quantity": 10}).data["attributes"]["unit_amount_cents"] == 999
+    assert (
+        api.update("line_items", line["id"], {"quantity": 10}).data["attributes"]["unit_amount_cents"] == 999
+    )
 
 
 def test_a_line_without_tiers_keeps_its_frozen_price_until_refreshed(api, shop):
     order = _create_order(api, shop, "ada@example.com")
     line = add(api, order, {"sku_code": "TSHIRT", "quantity": 1})
     volume_tiers(api, shop)  # after the line took its price: it was not priced by a tier
-    assert api.update("line_items", line["id"], {"quantity": 10}).data["attributes"]["unit_amount_cents"] == 1500
+    assert (
+        api.update("line_items", line["id"], {"quantity": 10}).data["attributes"]["unit_amount_cents"] == 1500
+    )
     r = api.update("orders", order["id"], {"_refresh": True})
     assert r.status == 200, r
     assert unit(api, line) == 1200
@@ -98,20 +110,27 @@ def test_a_subscription_line_is_priced_by_its_frequency(api, shop):
     assert r.status == 200, r
     assert r.data["attributes"]["unit_amount_cents"] == 600
     # Beyond every frequency tier, with no beyond tier: the price's own amount.
-    assert api.update("line_items", monthly["id"], {"frequency": "yearly"}).data["attributes"][
-        "unit_amount_cents"
-    ] == 800
+    assert (
+        api.update("line_items", monthly["id"], {"frequency": "yearly"}).data["attributes"][
+            "unit_amount_cents"
+        ]
+        == 800
+    )
 
 
 def test_when_both_tiers_apply_the_lower_unit_price_wins(api, shop):
     subscribable(api, shop)
     volume_tiers(api, shop)
     price = price_of(api, shop, "TSHIRT")
-    api.create("price_frequency_tiers", {"name": "m", "up_to": 30, "price_amount_cents": 1100}, {"price": price})
+    api.create(
+        "price_frequency_tiers", {"name": "m", "up_to": 30, "price_amount_cents": 1100}, {"price": price}
+    )
     order = _create_order(api, shop, "ada@example.com")
     line = add(api, order, {"sku_code": "TSHIRT", "quantity": 10, "frequency": "monthly"})
     assert line["attributes"]["unit_amount_cents"] == 1100
-    assert api.update("line_items", line["id"], {"quantity": 50}).data["attributes"]["unit_amount_cents"] == 1000
+    assert (
+        api.update("line_items", line["id"], {"quantity": 50}).data["attributes"]["unit_amount_cents"] == 1000
+    )
 
 
 # --- adjustments --------------------------------------------------------------------------------------------
@@ -140,7 +159,10 @@ def test_an_adjustment_is_served_as_commerce_layer_serves_it(api):
     assert attrs["distribute_discount"] is True
     r = api.update("adjustments", created["id"], {"amount_cents": -700, "distribute_discount": False})
     assert r.status == 200, r
-    assert (r.data["attributes"]["amount_cents"], r.data["attributes"]["distribute_discount"]) == (-700, False)
+    assert (r.data["attributes"]["amount_cents"], r.data["attributes"]["distribute_discount"]) == (
+        -700,
+        False,
+    )
     r = api.post("adjustments", document("adjustments", {"currency_code": "euro"}))
     assert r.status == 422, r
     assert sorted(problems(r)) == [
@@ -157,7 +179,9 @@ def test_adjustments_count_in_the_order_totals(api, shop):
     assert (attrs["adjustment_amount_cents"], attrs["formatted_adjustment_amount"]) == (-200, "-€2,00")
     assert attrs["total_amount_cents"] == 3000 + attrs["shipping_amount_cents"] - 200
     lines = line_items(api, order["id"], "adjustments")
-    assert sorted((line["attributes"]["name"], line["attributes"]["total_amount_cents"]) for line in lines) == [
+    assert sorted(
+        (line["attributes"]["name"], line["attributes"]["total_amount_cents"]) for line in lines
+    ) == [
         ("Gift wrap", 300),
         ("Goodwill", -500),
     ]

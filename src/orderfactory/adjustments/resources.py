@@ -9,7 +9,6 @@ from orderfactory.core.money import money
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, String
 
-
 AMOUNT_CENTS, AMOUNT_FLOAT, FORMATTED_AMOUNT = money(
     "amount_cents", "amount_float", "formatted_amount", flags="CUFfs"
 )
