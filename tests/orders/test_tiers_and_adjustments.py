@@ -229,3 +229,15 @@ def test_another_organization_or_mode_cannot_read_or_use_adjustments(request, ap
     )
     assert r.status == 404, r
     assert api.get(f"adjustments/{created['id']}").data["attributes"]["name"] == "Adjustment"
+
+
+def test_a_sales_channel_cannot_give_its_order_an_adjustment(api, shop, make_api):
+    storefront = make_api(kind="sales_channel", scope=f"market:code:{shop.market.code}")
+    order = _create_order(storefront, shop, "ada@example.com")
+    add(storefront, order, {"sku_code": "TSHIRT", "quantity": 1})
+    discount = adjustment(api, -1000)
+    r = storefront.post(
+        "line_items", document("line_items", {"quantity": 1}, {"order": order, "item": discount})
+    )
+    assert r.status == 400 and r.error_codes == ["PARAM_NOT_ALLOWED"], r
+    assert api.get(f"orders/{order['id']}").data["attributes"]["adjustment_amount_cents"] == 0
