@@ -214,9 +214,9 @@ def _follow_tiers(line: LineItem, changes: dict[str, Any]) -> None:
         if order.market is not None
         else None
     )
-    if price is None or not price.has_tiers:
+    if price is None:
         return
-    found = tiers.tiers_of([price]).get(price.pk, [])
+    found = tiers.tiers_of([price]).get(price.pk, [])  # no query for a price without tiers
     if line.unit_amount_cents != tiers.unit_amount_cents(
         price.amount_cents, found, line.quantity, line.frequency
     ):
