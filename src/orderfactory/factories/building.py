@@ -57,7 +57,8 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
         target.shipping_address = next(clones)
     lines = loading.source_lines(source.pk)
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
-    # Every copy takes the source's adjustments, at the amounts the source took them (docs/decisions.md).
+    # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
+    # copies its items only (docs/decisions.md).
     adjustments = [
         LineItem(
             order=target,
@@ -71,7 +72,7 @@ def build_target(factory: OrderFactory, notes: dict[str, list[str]]) -> Order:
             total_amount_cents=line.total_amount_cents,
         )
         for line in lines
-        if line.item_type == orders.ADJUSTMENT_LINE
+        if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
     ]
     if run.items is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
