@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "orderfactory.auth",
     "orderfactory.addresses",
     "orderfactory.catalog",
+    "orderfactory.adjustments",
     "orderfactory.customers",
     "orderfactory.inventory",
     "orderfactory.payments",

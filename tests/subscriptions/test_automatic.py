@@ -31,7 +31,7 @@ def model(api, shop):
     return make
 
 
-def _subscribed_order(api, shop, lines):
+def _subscribed_order(api, shop, lines, adjustment=None):
     body = document("orders", {"customer_email": "ada@example.com"})
     body["data"]["relationships"] = {"market": {"data": {"type": "markets", "id": shop.market.pk}}}
     order = api.post("orders", body).data
@@ -39,6 +39,8 @@ def _subscribed_order(api, shop, lines):
         api.create(
             "line_items", {"sku_code": sku, "quantity": quantity, "frequency": frequency}, {"order": order}
         )
+    if adjustment is not None:
+        api.create("line_items", {"quantity": 1}, {"order": order, "item": adjustment})
     billing = api.create("addresses", ADDRESS)
     transfer = api.create("wire_transfers", {})
     r = api.update(
@@ -184,3 +186,20 @@ def test_a_placed_order_is_required(api, shop, model):
     order = api.post("orders", body).data
     r = api.update("orders", order["id"], {"_create_subscriptions": True})
     assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/attributes/status"
+
+
+def test_a_run_copies_no_adjustment_of_its_source(api, shop, model):
+    """An adjustment has no frequency: it is a one-off amount of the source, not an item of its subscriptions."""
+    model()
+    goodwill = api.create("adjustments", {"name": "Goodwill", "currency_code": "EUR", "amount_cents": -500})
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly")], adjustment=goodwill)
+    assert api.get(f"orders/{order['id']}").data["attributes"]["adjustment_amount_cents"] == -500
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    with clock.frozen(parse(sub["attributes"]["next_run_at"])):
+        assert tick()["runs"] == 1
+        assert run_pending_factories() == ["completed"]
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/recurring_order_copies").data
+    target = api.get(f"recurring_order_copies/{copy['id']}/target_order", {"include": "line_items"})
+    assert target.data["attributes"]["adjustment_amount_cents"] == 0
+    assert [i["attributes"]["item_type"] for i in target.json["included"]].count("adjustments") == 0

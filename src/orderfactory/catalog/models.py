@@ -234,3 +234,24 @@ class DeliveryLeadTime(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("delivery_lead_time_tenant", "created_at")]
+
+
+VOLUME_TIERS = "price_volume_tiers"
+FREQUENCY_TIERS = "price_frequency_tiers"
+PRICE_TIER_TYPES = (VOLUME_TIERS, FREQUENCY_TIERS)
+
+
+class PriceTier(TenantModel):
+    """A unit price of one price for a range of line item quantities (volume) or of line item frequencies in
+    days (frequency): it applies up to ``up_to`` included, or beyond every other tier of its type when
+    ``up_to`` is null. One table for both types, as Commerce Layer's single-table ``PriceTier``; ``type`` is
+    the JSON:API type."""
+
+    type = models.CharField(max_length=24)
+    name = models.CharField(max_length=255)
+    up_to = models.IntegerField(null=True, blank=True)
+    price_amount_cents = models.BigIntegerField()
+    price = models.ForeignKey(Price, on_delete=models.CASCADE, related_name="price_tiers")
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("price_tier_tenant", "created_at")]

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import F
 
 from orderfactory.catalog import services
 from orderfactory.catalog.models import (
+    FREQUENCY_TIERS,
+    PRICE_TIER_TYPES,
     SHIPPING_SCHEMES,
     UNITS_OF_WEIGHT,
+    VOLUME_TIERS,
     Market,
     Merchant,
     Price,
     PriceList,
+    PriceTier,
     ShippingCategory,
     ShippingMethod,
     Sku,
@@ -198,7 +202,82 @@ class PriceResource(ServiceResource):
         # every other problem of the row.
         ToOne("price_list", "price_lists", "CUf"),
         ToOne("sku", "skus", "CUf"),
+        # Linking tiers here moves them to this price (a tier belongs to one price).
+        ToMany("price_tiers", "price_tiers", "CUf", reverse="price_id"),
+        ToMany("price_volume_tiers", VOLUME_TIERS, "", reverse="price_id", lookup="price_tiers"),
+        ToMany("price_frequency_tiers", FREQUENCY_TIERS, "", reverse="price_id", lookup="price_tiers"),
     )
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        return cls.update(Price(), payload)
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        assert isinstance(instance, Price)
+        return services.save_price_with_tiers(
+            instance, payload.model_fields(cls), payload.relationships.get("price_tiers")
+        )
+
+
+def tier_attributes(up_to: Any) -> tuple[Any, ...]:
+    return (
+        String("name", "CUFfs", required=True),
+        String("type", "Ffs", enum=PRICE_TIER_TYPES),
+        up_to,
+        # In its price's currency.
+        *money(
+            "price_amount_cents",
+            "price_amount_float",
+            "formatted_price_amount",
+            currency="price__currency_code",
+            flags="CUFfs",
+        ),
+    )
+
+
+@registry.register
+class PriceTierResource(Resource):
+    """Every tier of either type, each naming its own type in ``type``: a read-only list."""
+
+    type = "price_tiers"
+    model = PriceTier
+    actions = ("list", "retrieve")
+    attributes = tier_attributes(Float("up_to", "CUFfs"))
+    relationships = (ToOne("price", "prices", "CUf"),)
+
+
+class TypedPriceTierResource(ServiceResource):
+    """The tiers of one type."""
+
+    model = PriceTier
+    has_events = True
+    tier_type: ClassVar[str]
+    scope_only_queryset = True  # narrows by its type, a constant
+    relationships = (
+        # Required: the service reports it missing with every other problem of the row.
+        ToOne("price", "prices", "CUf"),
+    )
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        return super().queryset().filter(type=cls.tier_type)
+
+
+@registry.register
+class PriceVolumeTierResource(TypedPriceTierResource):
+    type = VOLUME_TIERS
+    tier_type = VOLUME_TIERS
+    save = staticmethod(services.price_tier_saver(VOLUME_TIERS))
+    attributes = tier_attributes(Integer("up_to", "CUFfs"))
+
+
+@registry.register
+class PriceFrequencyTierResource(TypedPriceTierResource):
+    type = FREQUENCY_TIERS
+    tier_type = FREQUENCY_TIERS
+    save = staticmethod(services.price_tier_saver(FREQUENCY_TIERS))
+    attributes = tier_attributes(Integer("up_to", "CUFfs"))
 
 
 @registry.register

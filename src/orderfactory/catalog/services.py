@@ -18,6 +18,7 @@ from orderfactory.catalog.models import (
     Merchant,
     Price,
     PriceList,
+    PriceTier,
     ShippingCategory,
     ShippingMethod,
     ShippingMethodTier,
@@ -214,6 +215,64 @@ def save_price(price: Price, changes: dict[str, Any]) -> Price:
         raise DomainError(found)
     price.save()
     return price
+
+
+MAX_PRICE_TIERS = 10  # per price: Commerce Layer's limit
+
+
+def save_price_with_tiers(
+    price: Price, changes: dict[str, Any], price_tiers: list[PriceTier] | None
+) -> Price:
+    """A price, and the tiers its ``price_tiers`` relationship lists (when sent), which move to it: a tier
+    belongs to one price, so the tiers it had and that are not listed stay its own."""
+    with transaction.atomic():
+        save_price(price, changes)
+        for tier in price_tiers or []:
+            # Each move is a write of the tier: recorded in its trail and fired as its type's update.
+            with hooks.recording(tier.type, tier, only_if_changed=True):
+                tier.price_id = price.pk
+                tier.save(update_fields=["price"])
+                _check_tier(tier)
+    return price
+
+
+def price_tier_problems(tier: PriceTier) -> list[Problem]:
+    found = (
+        required(tier, "name", "price_amount_cents")
+        + negative(tier, "price_amount_cents", "up_to")
+        + missing(tier, "price")
+    )
+    if found or not tier.price_id:
+        return found
+    siblings = PriceTier.objects.filter(price_id=tier.price_id).exclude(pk=tier.pk)
+    if siblings.filter(type=tier.type, up_to=tier.up_to).exists():
+        found.append(problem("up_to", "has already been taken", CommonErrorCode.TAKEN, value=tier.up_to))
+    if siblings.count() >= MAX_PRICE_TIERS:
+        found.append(
+            problem(
+                "price",
+                f"can't have more than {MAX_PRICE_TIERS} price tiers",
+                CommonErrorCode.INVALID,
+                pointer="/data/relationships/price",
+            )
+        )
+    return found
+
+
+def _check_tier(tier: PriceTier) -> None:
+    found = price_tier_problems(tier)
+    if found:
+        raise DomainError(found)
+
+
+def price_tier_saver(kind: str) -> Callable[[PriceTier, dict[str, Any]], PriceTier]:
+    """The save service of one type of tier (volume or frequency)."""
+
+    def save_price_tier(tier: PriceTier, changes: dict[str, Any]) -> PriceTier:
+        tier.type = kind
+        return save(tier, changes, price_tier_problems)
+
+    return save_price_tier
 
 
 def market_problems(market: Market) -> list[Problem]:

@@ -18,7 +18,7 @@ Log = dict[str, list[str]]
 
 def build_target(factory: OrderFactory, notes: Log) -> Order:
     """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
-    its SKU lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
+    its SKU and adjustment lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
     source = factory.source_order  # with the columns of SOURCE_COLUMNS
@@ -61,6 +61,23 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     read = loading.copy_source(factory)
     lines = read.lines
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
+    # copies its items only (docs/decisions.md).
+    adjustments = [
+        LineItem(
+            order=target,
+            item_type=line.item_type,
+            item_id=line.item_id,
+            adjustment_id=line.adjustment_id,
+            name=line.name,
+            quantity=line.quantity,
+            currency_code=line.currency_code,
+            unit_amount_cents=line.unit_amount_cents,
+            total_amount_cents=line.total_amount_cents,
+        )
+        for line in lines
+        if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
+    ]
     if run.items is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
         skus = _skus([item[0] for item in run.items])
@@ -132,7 +149,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     orders.recompute(
         target,
         frozen_promotions=not factory.apply_promotions,
-        new_lines=[*copies.values(), *frozen],
+        new_lines=[*copies.values(), *frozen, *adjustments],
         preferred_methods=_source_shipping_methods(read),
         dropped_methods=dropped_methods,
     )

@@ -236,6 +236,10 @@ class LineItem(TenantModel):
     payment_method = models.ForeignKey(
         "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # For item_type "adjustments": the adjustment (the line keeps its name and amount if it is deleted).
+    adjustment = models.ForeignKey(
+        "adjustments.Adjustment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # For SKU lines: the shipment that carries them (served as shipments.line_items).
     fulfilling_shipment = models.ForeignKey(
         Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="line_items"

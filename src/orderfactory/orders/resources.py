@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from orderfactory.adjustments.models import Adjustment
 from orderfactory.core import money
 from orderfactory.core import scope as scopes
 from orderfactory.jsonapi import errors, registry
@@ -31,7 +32,7 @@ from orderfactory.orders.models import (
     Order,
 )
 from orderfactory.orders.services import building, editing, transitions
-from orderfactory.orders.services.rules import EDITABLE
+from orderfactory.orders.services.rules import EDITABLE, ITEM_TARGETS
 
 Row = dict[str, Any]
 
@@ -361,14 +362,9 @@ class LineItemResource(Resource):
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
-        ToOne(
-            "item",
-            ("skus", "shipments", "payment_methods", "percentage_discount_promotions"),
-            "C",
-            column="item_id",
-            type_column="item_type",
-        ),
+        ToOne("item", ITEM_TARGETS, "C", column="item_id", type_column="item_type"),
         ToOne("sku", "skus", "f"),
+        ToOne("adjustment", "adjustments", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
     )
@@ -376,8 +372,11 @@ class LineItemResource(Resource):
     @classmethod
     def create(cls, payload: Payload) -> models.Model:
         attrs = payload.attributes
-        if "unit_amount_cents" in attrs and scopes.current().application_kind == "sales_channel":
+        sales_channel = scopes.current().application_kind == "sales_channel"
+        if sales_channel and "unit_amount_cents" in attrs:
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
+        if sales_channel and isinstance(payload.relationships.get("item"), Adjustment):  # as a price
+            raise errors.param_not_allowed("item", pointer="/data/relationships/item")
         return editing.add_line_item(
             payload.relationships["order"].pk,
             item=payload.relationships.get("item"),

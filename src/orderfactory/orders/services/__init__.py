@@ -39,6 +39,7 @@ from orderfactory.orders.services.loading import lock_order
 from orderfactory.orders.services.placing import place
 from orderfactory.orders.services.pricing import recompute, refresh
 from orderfactory.orders.services.rules import (
+    ADJUSTMENT_LINE,
     EDITABLE,
     MAX_AMOUNT,
     MAX_QUANTITY,
@@ -59,6 +60,7 @@ from orderfactory.orders.services.shipments import (
 from orderfactory.orders.services.transitions import approve, archive, cancel, delete_order
 
 __all__ = [
+    "ADJUSTMENT_LINE",
     "EDITABLE",
     "MAX_AMOUNT",
     "MAX_QUANTITY",

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from django.db import transaction
 
+from orderfactory.adjustments.models import Adjustment
 from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
@@ -236,20 +237,24 @@ def add_line_item(
     extra: dict[str, Any] | None = None,
     merge: bool = False,
 ) -> LineItem:
-    """A line item added by hand: a SKU (``item`` or ``sku_code``) only; with ``merge`` (``_update_quantity``)
-    its quantity adds to the order's line of the same SKU, frequency and price."""
+    """A line item added by hand: a SKU (``item`` or ``sku_code``) or an adjustment (``item``); with ``merge``
+    (``_update_quantity``) a SKU's quantity adds to the order's line of the same SKU, frequency and price."""
     with transaction.atomic(savepoint=False):
         order = lock_order(order_id)
+        if isinstance(item, Adjustment) and item_type in (None, "adjustments"):
+            return lines.add_adjustment_line_item(order, item, quantity=quantity, name=name)
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item",
-                "only SKUs can be added by hand",
+                "only SKUs and adjustments can be added by hand",
                 pointer="/data/relationships/item",
             )
         if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
             raise DomainError.of(
-                CommonErrorCode.INVALID, "item_type", "only skus line items can be added by hand"
+                CommonErrorCode.INVALID,
+                "item_type",
+                "only skus and adjustments line items can be added by hand",
             )
         return lines.add_sku_line_item(
             order,

@@ -1,16 +1,24 @@
-"""SKU line items of an editable order: add (or add to), change, remove. Inside the caller's transaction,
+"""SKU and adjustment line items of an editable order: add (or add to), change, remove. Inside the caller's transaction,
 which holds the order's row lock."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from orderfactory.adjustments.models import Adjustment
+from orderfactory.catalog import tiers
 from orderfactory.catalog.models import Price, Sku
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.pricing import recompute
-from orderfactory.orders.services.rules import MAX_QUANTITY, SKU, check_amounts, require_editable
+from orderfactory.orders.services.rules import (
+    ADJUSTMENT_LINE,
+    MAX_QUANTITY,
+    SKU,
+    check_amounts,
+    require_editable,
+)
 
 
 def _quantity_problems(quantity: Any) -> list[Problem]:
@@ -74,18 +82,21 @@ def add_sku_line_item(
     assert sku is not None and quantity is not None
     existing = _line_to_merge(order, sku, unit_amount_cents, frequency) if merge else None
     if existing is not None:
-        # The merged line keeps its frozen price: only ``_refresh`` changes it.
-        existing.quantity += quantity
-        problems = _quantity_problems(existing.quantity)
+        problems = _quantity_problems(existing.quantity + quantity)
         if problems:
             raise DomainError(problems)
-        existing.save(update_fields=["quantity"])
+        # The merged line keeps its frozen price, unless it follows its price's tiers (``_follow_tiers``).
+        _follow_tiers(existing, {"quantity": existing.quantity + quantity})
+        existing.quantity += quantity
+        existing.save(update_fields=["quantity", "unit_amount_cents"])
         line = existing
     else:
         compare_at = None
         if unit_amount_cents is None:
             assert order.market is not None
-            price = Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku).first()
+            price = tiers.flagged(
+                Price.objects.filter(price_list_id=order.market.price_list_id, sku=sku)
+            ).first()
             if price is None:
                 raise DomainError.of(
                     OrderErrorCode.NO_PRICE,
@@ -93,7 +104,9 @@ def add_sku_line_item(
                     f"has no price in market {order.market.name}",
                     value=sku.code,
                 )
-            unit_amount_cents, compare_at = price.amount_cents, price.compare_at_amount_cents
+            # The tier of the line's quantity and frequency, if the price has tiers.
+            unit_amount_cents = tiers.priced(price, quantity, frequency)
+            compare_at = price.compare_at_amount_cents
         check_amounts(unit_amount_cents * quantity)
         line = LineItem(
             order=order,
@@ -114,6 +127,43 @@ def add_sku_line_item(
         line.save()
     if refresh:
         recompute(order)
+    return line
+
+
+def add_adjustment_line_item(
+    order: Order, adjustment: Adjustment, *, quantity: int | None, name: str | None = None
+) -> LineItem:
+    """An adjustment taken by an editable order, positive or negative, at its current amount (then frozen,
+    as a SKU line's price is); counted in the order's ``adjustment_amount_cents``."""
+    require_editable(order)
+    problems = _quantity_problems(quantity)
+    if order.currency_code and adjustment.currency_code != order.currency_code:
+        problems.append(
+            Problem(
+                CommonErrorCode.INVALID,
+                "item",
+                f"must be in the order's currency ({order.currency_code})",
+                pointer="/data/relationships/item",
+                meta={"value": adjustment.currency_code},
+            )
+        )
+    if problems:
+        raise DomainError(problems)
+    assert quantity is not None
+    check_amounts(adjustment.amount_cents * quantity)
+    line = LineItem(
+        order=order,
+        item_type=ADJUSTMENT_LINE,
+        item_id=adjustment.pk,
+        adjustment=adjustment,
+        quantity=quantity,
+        currency_code=order.currency_code or adjustment.currency_code,
+        unit_amount_cents=adjustment.amount_cents,
+        total_amount_cents=adjustment.amount_cents * quantity,
+        name=name or adjustment.name,
+    )
+    line.save()
+    recompute(order)
     return line
 
 
@@ -139,11 +189,39 @@ def update_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
         problems += _frequency_problems(order, changes["frequency"])
     if problems:
         raise DomainError(problems)
+    if "unit_amount_cents" not in changes:
+        _follow_tiers(line, changes)
     for column, value in changes.items():
         setattr(line, column, value)
     line.save()
     recompute(order)
     return line
+
+
+def _follow_tiers(line: LineItem, changes: dict[str, Any]) -> None:
+    """Before ``changes`` are set: a change of quantity or frequency moves a line to the tier of its new quantity and frequency, when its
+    price is the one the market's price (and tiers) gave it before the change: a price given by hand, or
+    frozen before the price changed, stays until ``_refresh``."""
+    quantity = changes.get("quantity", line.quantity)
+    frequency = changes.get("frequency", line.frequency)
+    if (quantity, frequency) == (line.quantity, line.frequency) or line.sku_id is None:
+        return
+    order = line.order
+    price = (
+        tiers.flagged(
+            Price.objects.filter(price_list_id=order.market.price_list_id, sku_id=line.sku_id)
+        ).first()
+        if order.market is not None
+        else None
+    )
+    if price is None:
+        return
+    found = tiers.tiers_of([price]).get(price.pk, [])  # no query for a price without tiers
+    if line.unit_amount_cents != tiers.unit_amount_cents(
+        price.amount_cents, found, line.quantity, line.frequency
+    ):
+        return
+    line.unit_amount_cents = tiers.unit_amount_cents(price.amount_cents, found, quantity, frequency)
 
 
 def delete_line_item(line: LineItem) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from orderfactory.catalog import tiers
 from orderfactory.catalog.models import Price
 from orderfactory.core import clock
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
+    ADJUSTMENT_LINE,
     PAYMENT_LINE,
     PROMOTION_LINE,
     SHIPMENT_LINE,
@@ -88,6 +90,8 @@ def recompute(
     kept_promotions = (
         [line for line in lines if line.item_type == PROMOTION_LINE] if frozen_promotions else []
     )
+    # Added by hand, as SKU lines are: kept, at the amount they were added with.
+    adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
     for line in sku_lines:
         line.total_amount_cents = (line.unit_amount_cents or 0) * line.quantity + (
             line.options_amount_cents or 0
@@ -142,7 +146,11 @@ def recompute(
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
     else:
-        stale = [line.pk for line in lines if line.item_type != SKU and line not in kept_promotions]
+        stale = [
+            line.pk
+            for line in lines
+            if line.item_type not in (SKU, ADJUSTMENT_LINE) and line not in kept_promotions
+        ]
         if stale:
             LineItem.objects.filter(pk__in=stale).delete()
         if derived:
@@ -160,14 +168,21 @@ def recompute(
         line.total_amount_cents for line in derived if line.item_type == PAYMENT_LINE
     )
     order.discount_amount_cents = sum(line.total_amount_cents for line in promotions)
+    order.adjustment_amount_cents = sum(line.total_amount_cents for line in adjustments)
     order.total_amount_cents = max(
         0,
         subtotal
         + order.shipping_amount_cents
         + order.payment_method_amount_cents
-        + order.discount_amount_cents,
+        + order.discount_amount_cents
+        + order.adjustment_amount_cents,
     )
-    check_amounts(order.shipping_amount_cents, order.payment_method_amount_cents, order.total_amount_cents)
+    check_amounts(
+        order.shipping_amount_cents,
+        order.payment_method_amount_cents,
+        order.adjustment_amount_cents,
+        order.total_amount_cents,
+    )
     order.skus_count = sum(line.quantity for line in sku_lines)
     order.shipments_count = len(shipments)
     if order.status in ("draft", "pending"):
@@ -176,20 +191,26 @@ def recompute(
 
 
 def refresh(order: Order) -> None:
-    """``_refresh``: the SKU lines take the market's current prices again (they were frozen until now)."""
+    """``_refresh``: the SKU lines take the market's current prices (and tiers) again (they were frozen until
+    now)."""
     require_editable(order)
     lines = list(LineItem.objects.filter(order=order, item_type=SKU))
     assert order.market is not None
     prices = {
         p.sku_id: p
-        for p in Price.objects.filter(
-            price_list_id=order.market.price_list_id, sku_id__in=[line.sku_id for line in lines]
+        for p in tiers.flagged(
+            Price.objects.filter(
+                price_list_id=order.market.price_list_id, sku_id__in=[line.sku_id for line in lines]
+            )
         )
     }
+    price_tiers = tiers.tiers_of(prices.values())
     for line in lines:
         price = prices.get(line.sku_id)
         if price is not None:
-            line.unit_amount_cents = price.amount_cents
+            line.unit_amount_cents = tiers.unit_amount_cents(
+                price.amount_cents, price_tiers.get(price.pk, []), line.quantity, line.frequency
+            )
             line.compare_at_amount_cents = price.compare_at_amount_cents
     if lines:
         LineItem.objects.bulk_update(lines, ["unit_amount_cents", "compare_at_amount_cents"])

@@ -15,6 +15,9 @@ SKU = "skus"
 SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
 PROMOTION_LINE = "percentage_discount_promotions"
+ADJUSTMENT_LINE = "adjustments"
+# What a line item's ``item`` may be here.
+ITEM_TARGETS = (SKU, SHIPMENT_LINE, PAYMENT_LINE, PROMOTION_LINE, ADJUSTMENT_LINE)
 EDITABLE = ("draft", "pending", "editing")
 
 # Problems named after a relationship of the order point at it; the others at an attribute.
