@@ -23,4 +23,5 @@ class PaymentErrorCode(ErrorCode):
     NOT_REFUNDABLE = "not_refundable"  # nothing captured is left to refund
     NOT_VOIDABLE = "not_voidable"  # nothing authorized is left to void
     EXCEEDS_BALANCE = "exceeds_balance"  # more than what is left to capture or refund
+    NOT_SUPPORTED = "not_supported"  # an attribute or trigger we do not perform
     PARTIAL_CAPTURE_NOT_SUPPORTED = "partial_capture_not_supported"  # a manual gateway captures in full

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import models, transaction
 
+from orderfactory.core import clock, hooks, locks
 from orderfactory.payments.models import Transaction
 from orderfactory.payments.services import GatewayResult
 
@@ -102,7 +103,7 @@ def take(kind: str, reference: Transaction, amount_cents: int) -> bool:
     short."""
     column = _TAKES_FROM[kind]
     taken = Transaction.objects.filter(pk=reference.pk, **{f"{column}__gte": amount_cents}).update(
-        **{column: models.F(column) - amount_cents}
+        **{column: models.F(column) - amount_cents, "updated_at": clock.now()}
     )
     return bool(taken)
 
@@ -110,7 +111,9 @@ def take(kind: str, reference: Transaction, amount_cents: int) -> bool:
 def give_back(kind: str, reference: Transaction, amount_cents: int) -> None:
     """Undo ``take``: the gateway refused, so the cents it was asked for are still there."""
     column = _TAKES_FROM[kind]
-    Transaction.objects.filter(pk=reference.pk).update(**{column: models.F(column) + amount_cents})
+    Transaction.objects.filter(pk=reference.pk).update(
+        **{column: models.F(column) + amount_cents, "updated_at": clock.now()}
+    )
 
 
 def open_authorization(order_id: str) -> Transaction | None:
@@ -141,3 +144,18 @@ def totals(order_id: str) -> dict[str, int]:
     found = {kind: 0 for kind in (AUTHORIZATIONS, CAPTURES, VOIDS, REFUNDS)}
     found.update({row["type"]: int(row["total"] or 0) for row in rows})
     return found
+
+
+def change(transaction_id: str, kind: str, columns: dict[str, Any]) -> Transaction:
+    """A transaction's reference and metadata (its other attributes are the gateway's answer), recorded in
+    the audit trail; one transaction."""
+    with transaction.atomic():
+        row = locks.lock_one(Transaction.objects.filter(type=kind), transaction_id)
+        if row is None:
+            raise Transaction.DoesNotExist(transaction_id)
+        if columns:
+            with hooks.recording(kind, row):
+                for column, value in columns.items():
+                    setattr(row, column, value)
+                row.save(update_fields=list(columns))
+        return row

@@ -5,8 +5,8 @@ The entries for line items, shipments and payment sources join the caller's tran
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
 transaction under the order's row lock, recorded in the audit trail when a column changed; then ``_place``,
-``_cancel`` and ``_create_subscriptions`` as their own use-cases (placing may call a payment gateway, with no
-lock held)."""
+``_capture``, ``_refund``, ``_cancel`` and ``_create_subscriptions`` as their own use-cases (each may call a
+payment gateway, with no lock held)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
-from orderfactory.orders.services import building, lines, placing, pricing, shipments, transitions
+from orderfactory.orders.services import building, lines, paying, placing, pricing, shipments, transitions
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.orders.services.rules import require_editable
@@ -47,6 +47,9 @@ TRIGGERS = frozenset(
         "_nullify_payment_source",
         "_pending",
         "_reset_circuit",
+        "_capture",
+        "_refund",
+        "_refund_amount_cents",
     }
 )
 # Triggers that are not edits: they act on an order whatever its status, or have their own rules.
@@ -61,10 +64,15 @@ _NOT_EDITS = frozenset(
         "_create_subscriptions",
         "_update_taxes",
         "_reset_circuit",
+        "_capture",
+        "_refund",
+        "_refund_amount_cents",
     }
 )
 # Run after the changes, each as its own use-case with its own transaction.
-_OWN_USE_CASES = frozenset({"_place", "_cancel", "_create_subscriptions"})
+_OWN_USE_CASES = frozenset(
+    {"_place", "_cancel", "_create_subscriptions", "_capture", "_refund", "_refund_amount_cents"}
+)
 
 
 # ``_create_subscriptions`` is carried out by the subscriptions, which build on the orders (an import of theirs
@@ -97,6 +105,10 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
                 _apply(order, dict(changes), fired)
     if "_place" in fired:
         order = placing.place(order_id)
+    if "_capture" in fired:
+        order = paying.capture(order_id)
+    if "_refund" in fired:
+        order = paying.refund(order_id, triggers.get("_refund_amount_cents"))
     if "_cancel" in fired:
         order = transitions.cancel(order_id)
     if "_create_subscriptions" in fired:
