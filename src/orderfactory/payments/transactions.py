@@ -126,11 +126,12 @@ def open_authorization(order_id: str) -> Transaction | None:
 
 
 def refundable_captures(order_id: str) -> list[Transaction]:
-    """The order's succeeded captures with something left to refund, oldest first."""
+    """The order's succeeded captures with something left to refund, oldest first (by number, of those made
+    in the same millisecond)."""
     return list(
         Transaction.objects.filter(
             order_id=order_id, type=CAPTURES, succeeded=True, refund_balance_cents__gt=0
-        ).order_by("created_at", "id")
+        ).order_by("created_at", "number", "id")
     )
 
 
