@@ -35,12 +35,16 @@ def first_number(order: Order) -> str:
     return f"{order.number}/T/001"
 
 
-def next_number(order: Order) -> str:
-    """``<order number>/T/<nnn>``, as Commerce Layer numbers them, counting the order's numbered transactions;
-    one made before the order had a number (a declined authorization of a placing that failed) is numbered
-    after the order's id instead, so the placed order's series starts at 001 without a count."""
+def next_number(order: Order, existing: list[Transaction] | None = None) -> str:
+    """``<order number>/T/<nnn>``, as Commerce Layer numbers them, counting the order's numbered transactions
+    (those of ``existing``, the order's rows when the caller has read them already); one made before the
+    order had a number (a declined authorization of a placing that failed) is numbered after the order's id
+    instead, so the placed order's series starts at 001 without a count."""
     stem = f"{order.number or order.pk}/T/"
-    taken = Transaction.objects.filter(order_id=order.pk, number__startswith=stem).count()
+    if existing is not None:
+        taken = sum(1 for row in existing if row.number.startswith(stem))
+    else:
+        taken = Transaction.objects.filter(order_id=order.pk, number__startswith=stem).count()
     return f"{stem}{taken + 1:03d}"
 
 
@@ -116,13 +120,16 @@ def give_back(kind: str, reference: Transaction, amount_cents: int) -> None:
     )
 
 
-def open_authorization(order_id: str) -> Transaction | None:
-    """The order's succeeded authorization, if it has one (the latest: a placed order has one)."""
-    return (
-        Transaction.objects.filter(order_id=order_id, type=AUTHORIZATIONS, succeeded=True)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+def of_order(order_id: str) -> list[Transaction]:
+    """The order's transactions, oldest first (an order has a few)."""
+    return list(Transaction.objects.filter(order_id=order_id).order_by("created_at", "number", "id"))
+
+
+def open_authorization(order_id: str, existing: list[Transaction] | None = None) -> Transaction | None:
+    """The order's succeeded authorization, if it has one (a placed order has one), among ``existing`` when
+    the caller has read the order's rows already."""
+    rows = of_order(order_id) if existing is None else existing
+    return next((row for row in reversed(rows) if row.type == AUTHORIZATIONS and row.succeeded), None)
 
 
 def refundable_captures(order_id: str) -> list[Transaction]:

@@ -45,6 +45,8 @@ _CALLS: dict[str, Callable[..., GatewayResult]] = {
     rows.VOIDS: gateways.void,
 }
 
+# A manual gateway voids at once (payments.services.void), with nothing to look up.
+MANUAL_VOID = GatewayResult(True, "voided by the manual gateway")
 # (what is taken from, how much): one gateway call each.
 Parts = list[tuple[Transaction, int]]
 
@@ -137,7 +139,8 @@ def void_on_cancel(order: Order, unrecorded: Callable[[], None]) -> Callable[[],
     commit, asks the gateway (which retries) and writes the void, succeeded or not. A failure is logged,
     never raised: the cancel is already decided. An order placed before transactions were recorded has no
     authorization row: an external gateway is then asked by ``unrecorded``, and no row is written."""
-    authorization = rows.open_authorization(order.pk)
+    existing = rows.of_order(order.pk)
+    authorization = rows.open_authorization(order.pk, existing)
     external = _external(order)
     if authorization is None:
         return unrecorded if external else None
@@ -145,9 +148,8 @@ def void_on_cancel(order: Order, unrecorded: Callable[[], None]) -> Callable[[],
     if not amount or not rows.take(rows.VOIDS, authorization, amount):
         return None
     if not external:
-        rows.record(
-            rows.VOIDS, order, amount, _ask(rows.VOIDS, order, authorization, amount), reference=authorization
-        )
+        number = rows.next_number(order, existing)
+        rows.record(rows.VOIDS, order, amount, MANUAL_VOID, number=number, reference=authorization)
         return None
 
     def after_commit() -> None:

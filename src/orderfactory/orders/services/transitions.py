@@ -34,9 +34,8 @@ def cancel(order_id: str) -> Order:
         hooks.event("orders.cancel", "orders", order)
         if placed and order.payment_method_id:
             token = (before.get("payment_source_details") or {}).get("transaction_token")
-            source = payment_source_of(order)
             after = paying.void_on_cancel(
-                order, lambda: void_remotely(order, source, Authorization(True, "", token))
+                order, lambda: void_remotely(order, payment_source_of(order), Authorization(True, "", token))
             )
             if after is not None:
                 transaction.on_commit(after)
