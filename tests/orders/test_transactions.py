@@ -70,6 +70,11 @@ def test_placing_writes_one_authorization(api: Api, shop: Shop) -> None:
         "authorizations",
     )
     assert of(api, order["id"], "captures") == []
+    # Written with its audit trail and its event (a webhook topic).
+    events = api.get(f"authorizations/{authorization['id']}/events").data
+    assert [e["attributes"]["name"] for e in events] == ["authorizations.create"]
+    trail = api.get(f"authorizations/{authorization['id']}/event_stores").data
+    assert [e["attributes"]["event"] for e in trail] == ["create"]
 
 
 def test_capture_then_partial_refund_then_the_rest(api: Api, shop: Shop) -> None:

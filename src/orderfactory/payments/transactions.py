@@ -85,6 +85,8 @@ def record(
     elif kind == CAPTURES:
         row.refund_balance_cents = opened
     row.save(force_insert=True)
+    # The audit trail and the ``<kind>.create`` event (a webhook topic), as for every row a service creates.
+    hooks.on_write("create", kind, row, None)
     return row
 
 
