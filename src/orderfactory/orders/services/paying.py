@@ -158,13 +158,18 @@ def void_on_cancel(order: Order, unrecorded: Callable[[], None]) -> Callable[[],
         except Exception as exc:
             log.exception("could not void the authorization of order %s", order.pk)
             result = GatewayResult(False, str(exc)[:255])
-        with transaction.atomic():
-            if not result.success:
-                log.warning(
-                    "the gateway did not void the authorization of order %s: %s", order.pk, result.message
-                )
-                rows.give_back(rows.VOIDS, authorization, amount)
-            rows.record(rows.VOIDS, order, amount, result, reference=authorization)
+        if not result.success:
+            log.warning(
+                "the gateway did not void the authorization of order %s: %s", order.pk, result.message
+            )
+        try:
+            with transaction.atomic():
+                if not result.success:
+                    rows.give_back(rows.VOIDS, authorization, amount)
+                rows.record(rows.VOIDS, order, amount, result, reference=authorization)
+        except Exception:
+            # After the cancel's commit: raising would fail a request whose cancel is done.
+            log.exception("could not record the void of order %s", order.pk)
 
     return after_commit
 
