@@ -380,7 +380,10 @@ def _tax_the_market(api: Any, shop: Any) -> None:
     ("attributes", "taxed", "pinned"),
     [
         ({"place_target_order": False}, False, 25),
-        ({"place_target_order": True, "cancel_source_order": True}, False, 72),
+        # Placing and cancelling write transactions (issue 13): the target's authorization (insert, audit row,
+        # event, webhook lookup), the source's void (its transactions read, its authorization's balance taken,
+        # the same 4).
+        ({"place_target_order": True, "cancel_source_order": True}, False, 82),
         # One more: the calculator's tax rules (orders.services.taxing); the market and the target's shipping
         # address are already in memory, and the lines are inserted with their taxes.
         ({"place_target_order": False}, True, 26),

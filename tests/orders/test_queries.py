@@ -14,9 +14,11 @@ from tests.orders.conftest import build_shop, new_order, place
 SKUS = {f"SKU{n:02d}": (100 + n, {"milan": 5, "berlin": 50}) for n in range(20)}
 # Placing one order through PATCH /api/orders/<id> {_place: true}, whatever its number of line items: read
 # the order, lock it, read its lines, shipments, payment source, stock locations and stock (locked); update
-# stock, insert allocations, number, update order, shipments and customer; the events app's writes (audit row,
-# orders.update, and the orders.place event with its webhook lookup); render.
-PLACE_QUERIES = 22
+# stock, insert allocations, number, update order, shipments and customer, insert the authorization (a
+# transaction row, issue 13); the events app's writes (audit row, orders.update, and the orders.place event
+# with its webhook lookup; the authorization's audit row, its authorizations.create event and its webhook
+# lookup); render.
+PLACE_QUERIES = 26
 # GET /api/orders?include=line_items, whatever the number of orders on the page.
 LIST_QUERIES = 3
 

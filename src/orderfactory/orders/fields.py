@@ -1,4 +1,5 @@
-"""Field helpers of the orders declarations: an amount's three attributes, and triggers."""
+"""Field helpers of the orders declarations: an amount's three attributes, triggers, the transactions'
+relationships, and what an order's PATCH changes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 from django.db import models
 
 from orderfactory.core import money
-from orderfactory.jsonapi.resource import Attr, Boolean, Float, Integer, String
+from orderfactory.core import scope as scopes
+from orderfactory.jsonapi import errors
+from orderfactory.jsonapi.resource import Attr, Boolean, Float, Integer, Payload, Resource, String, ToMany
 
 Row = dict[str, Any]
 
@@ -59,3 +62,28 @@ def always_zero(row: Row) -> int:
 
 def triggers(*names: str, kind: type[Attr] = Boolean, flags: str = "U") -> tuple[Attr, ...]:
     return tuple(kind(name, flags, trigger=True) for name in names)
+
+
+# Triggers Commerce Layer says "cannot be passed by sales channels": they move money. ``_refund_amount_cents``
+# goes with ``_refund`` (docs/compatibility.md, Extensions).
+STAFF_TRIGGERS = ("_capture", "_refund", "_refund_amount_cents")
+
+
+def order_changes(payload: Payload, resource: type[Resource]) -> dict[str, Any]:
+    """What an order's PATCH changes, as ``editing.change_order`` takes it: columns, and the payment source
+    (its columns are set through its relationship only); a sales channel passing a staff trigger is refused."""
+    refused = [name for name in STAFF_TRIGGERS if name in payload.triggers]
+    if refused and scopes.current().application_kind == "sales_channel":
+        raise errors.param_not_allowed(refused[0], pointer=f"/data/attributes/{refused[0]}")
+    changes = payload.model_fields(resource)
+    changes.pop("payment_source_type", None)
+    changes.pop("payment_source_id", None)
+    if "payment_source" in payload.relationships:
+        changes["payment_source"] = payload.relationships["payment_source"]
+    return changes
+
+
+def transaction_relationships() -> tuple[ToMany, ...]:
+    """The payments' transactions of an order (payments.models.Transaction.order_id), all and by type."""
+    names = ("transactions", "authorizations", "captures", "voids", "refunds")
+    return tuple(ToMany(name, name, "f", reverse="order_id") for name in names)

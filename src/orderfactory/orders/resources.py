@@ -23,7 +23,7 @@ from orderfactory.jsonapi.resource import (
     ToOne,
 )
 from orderfactory.orders import selectors
-from orderfactory.orders.fields import amount, triggers
+from orderfactory.orders.fields import amount, order_changes, transaction_relationships, triggers
 from orderfactory.orders.models import (
     FULFILLMENT_STATUSES,
     ORDER_STATUSES,
@@ -73,12 +73,7 @@ LINE_ITEM_EXTRA = ("bundle_code", "compare_at_amount_cents", "reference", "refer
 
 def _change_order(order_id: str, payload: Payload) -> Order:
     """An order's PATCH: its attributes, payment source and triggers, as one call of editing.change_order."""
-    changes = payload.model_fields(OrderResource)
-    changes.pop("payment_source_type", None)
-    changes.pop("payment_source_id", None)
-    if "payment_source" in payload.relationships:
-        changes["payment_source"] = payload.relationships["payment_source"]
-    return editing.change_order(order_id, changes, payload.triggers)
+    return editing.change_order(order_id, order_changes(payload, OrderResource), payload.triggers)
 
 
 @registry.register
@@ -178,7 +173,7 @@ class OrderResource(Resource):
             "_approve_and_capture",
             "_authorize",
         ),
-        Integer("_authorization_amount_cents", "U", trigger=True),
+        *triggers("_authorization_amount_cents", "_refund_amount_cents", kind=Integer),
         *triggers(
             "_capture",
             "_refund",
@@ -282,6 +277,7 @@ class OrderResource(Resource):
         ToMany("order_factories", "order_factories", "", reverse="source_order_id"),
         ToMany("order_copies", "order_copies", "f", reverse="source_order_id"),
         ToMany("recurring_order_copies", "recurring_order_copies", "f", reverse="source_order_id"),
+        *transaction_relationships(),
     )
 
     @classmethod

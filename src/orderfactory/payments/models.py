@@ -118,3 +118,57 @@ class ExternalPayment(PaymentSource):
     payment_gateway = models.ForeignKey(
         ExternalGateway, null=True, blank=True, on_delete=models.PROTECT, related_name="external_payments"
     )
+
+
+TRANSACTION_TYPES = ("authorizations", "voids", "captures", "refunds")
+
+
+class Transaction(TenantModel):
+    """One call to a payment gateway and its answer, in one table as Commerce Layer's single-table
+    ``Transaction``: ``type`` names the kind. A capture or a void refers to its authorization, a refund to its
+    capture. The balances are kept on the row they belong to, moved by the services that take from them
+    (compare-and-set, so two captures cannot both take the same balance): an authorization's
+    ``capture_balance_cents`` (what may still be captured, which is also what may still be voided), a
+    capture's ``refund_balance_cents``. ``order_id`` is the order the transaction pays (the orders
+    app owns that table, as for payment sources)."""
+
+    type = models.CharField(max_length=16)
+    number = models.CharField(max_length=255)
+    order_id = models.CharField(max_length=10, db_index=True)
+    payment_source_type = models.CharField(max_length=32, null=True, blank=True)
+    payment_source_id = models.CharField(max_length=10, null=True, blank=True)
+    payment_method_type = models.CharField(max_length=32, null=True, blank=True)
+    currency_code = models.CharField(max_length=3, null=True, blank=True)
+    amount_cents = models.BigIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+    message = models.CharField(max_length=255, null=True, blank=True)
+    error_code = models.CharField(max_length=255, null=True, blank=True)
+    error_detail = models.CharField(max_length=255, null=True, blank=True)
+    token = models.CharField(max_length=255, null=True, blank=True)
+    gateway_transaction_id = models.CharField(max_length=255, null=True, blank=True)
+    reference_authorization = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference_capture = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    capture_balance_cents = models.BigIntegerField(null=True, blank=True)
+    refund_balance_cents = models.BigIntegerField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=models.Q(type__in=TRANSACTION_TYPES), name="transaction_type"),
+            models.CheckConstraint(
+                condition=models.Q(capture_balance_cents__gte=0) & models.Q(refund_balance_cents__gte=0),
+                name="transaction_balances_not_negative",
+            ),
+        ]
+        indexes = [
+            tenant_index("transaction_tenant", "created_at"),
+            # Each typed list (authorizations, captures, voids, refunds) reads its own rows.
+            tenant_index("transaction_type_tenant", "type", "created_at"),
+        ]
+
+    @property
+    def jsonapi_type(self) -> str:
+        return self.type

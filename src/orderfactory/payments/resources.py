@@ -1,4 +1,7 @@
-"""The manual_gateways, external_gateways, payment_methods, wire_transfers and external_payments resources."""
+"""The manual_gateways, external_gateways, payment_methods, wire_transfers and external_payments resources,
+and the transactions: authorizations, captures, voids and refunds (one table, as Commerce Layer's single-table
+``Transaction``; each typed resource lists the rows of its type) and ``transactions``, the read-only list of
+them all, each naming its kind in its ``type`` attribute."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from django.db import models
 
 from orderfactory.catalog.resources import ServiceResource
 from orderfactory.core import scope as scopes
-from orderfactory.core.money import format_amount, to_float
+from orderfactory.core.errors import DomainError
+from orderfactory.core.money import format_amount, money, to_float
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -24,13 +28,16 @@ from orderfactory.jsonapi.resource import (
     ToMany,
     ToOne,
 )
-from orderfactory.payments import services
+from orderfactory.payments import services, transactions
+from orderfactory.payments.error_codes import PaymentErrorCode
 from orderfactory.payments.models import (
     PAYMENT_SOURCE_TYPES,
+    TRANSACTION_TYPES,
     ExternalGateway,
     ExternalPayment,
     ManualGateway,
     PaymentMethod,
+    Transaction,
     WireTransfer,
 )
 
@@ -258,3 +265,167 @@ class ExternalPaymentResource(PaymentSourceResource):
         ToOne("payment_gateway", "external_gateways", ""),
         ToOne("wallet", "customer_payment_sources", "", column="customer_payment_source_id"),
     )
+
+
+# --- transactions -----------------------------------------------------------------------------------------
+
+
+def no_report(row: dict[str, Any]) -> None:
+    """Card checks (CVV, AVS) and fraud reviews: no gateway we talk to reports them."""
+    return None
+
+
+def transaction_attributes() -> tuple[Any, ...]:
+    return (
+        String("number", "Ffs"),
+        String("type", "Ffs", enum=TRANSACTION_TYPES),
+        String("payment_method_type", "F"),
+        String("currency_code", "Ff"),
+        *money("amount_cents", "amount_float", "formatted_amount"),
+        Boolean("succeeded", "UFf"),
+        String("message", "Ff"),
+        String("error_code", "Ff"),
+        String("error_detail", "Ff"),
+        String("token", "Ff"),
+        String("gateway_transaction_id", "Ff"),
+        Boolean("_forward", "U", trigger=True),
+    )
+
+
+def transaction_relationships() -> tuple[Any, ...]:
+    return (
+        ToOne("order", "orders", "f"),
+        ToOne("payment_source", ("external_payments", "wire_transfers"), "f"),
+    )
+
+
+class TypedTransactionResource(Resource):
+    """The transactions of one type: read, and changed by their triggers and their reference and metadata."""
+
+    model = Transaction
+    actions = ("list", "retrieve", "update")
+    has_events = True
+    scope_only_queryset = True  # narrows by its type, a constant
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        return super().queryset().filter(type=cls.type)
+
+    @classmethod
+    def change(cls, transaction_id: str, payload: Payload) -> None:
+        """Reference and metadata; then the transaction's trigger, an order use-case (it may call the
+        gateway, so it runs with no transaction open)."""
+        from orderfactory.orders.services import paying
+
+        refused = sorted(
+            {"succeeded"} & payload.attributes.keys() | {"_forward", "_cancel"} & payload.triggers.keys()
+        )
+        if refused:
+            raise DomainError.of(
+                PaymentErrorCode.NOT_SUPPORTED, refused[0], "is not supported by orderfactory"
+            )
+        row = transactions.change(transaction_id, cls.type, payload.model_fields(cls))
+        if triggered(payload, "_capture"):
+            paying.capture(
+                row.order_id, payload.triggers.get("_capture_amount_cents"), authorization_id=row.pk
+            )
+        if triggered(payload, "_void"):
+            paying.void(row.order_id, authorization_id=row.pk)
+        if triggered(payload, "_refund"):
+            paying.refund(row.order_id, payload.triggers.get("_refund_amount_cents"), capture_id=row.pk)
+
+
+@registry.register
+class TransactionResource(Resource):
+    """Every transaction, each naming its kind in ``type``."""
+
+    type = "transactions"
+    model = Transaction
+    actions = ("list", "retrieve")
+    attributes = transaction_attributes()
+    relationships = (
+        *transaction_relationships(),
+        # A view of rows written as their own type: there is no transactions.* topic (has_events would make one).
+        ToMany("events", "events", "f", reverse="resource_id"),
+    )
+
+
+@registry.register
+class AuthorizationResource(TypedTransactionResource):
+    type = "authorizations"
+    attributes = (
+        *transaction_attributes(),
+        *(
+            String(name, "F", compute=no_report)
+            for name in ("cvv_code", "cvv_message", "avs_code", "avs_message")
+        ),
+        String("fraud_review", "F", compute=no_report),
+        Boolean("_capture", "U", trigger=True),
+        Integer("_capture_amount_cents", "U", trigger=True),
+        # What a capture takes by default is what is left to capture, which is also what is left to void.
+        *money(
+            "capture_amount_cents",
+            "capture_amount_float",
+            "formatted_capture_amount",
+            flags="F",
+            column="capture_balance_cents",
+        ),
+        *money("capture_balance_cents", "capture_balance_float", "formatted_capture_balance", flags="F"),
+        Boolean("_void", "U", trigger=True),
+        *money(
+            "void_balance_cents",
+            "void_balance_float",
+            "formatted_void_balance",
+            flags="F",
+            column="capture_balance_cents",
+        ),
+        Boolean("_cancel", "U", trigger=True),
+    )
+    relationships = (
+        *transaction_relationships(),
+        ToMany("captures", "captures", "", reverse="reference_authorization_id"),
+        ToMany("voids", "voids", "", reverse="reference_authorization_id"),
+    )
+    changed_by = staticmethod(lambda rid, payload: AuthorizationResource.change(rid, payload))
+
+
+@registry.register
+class CaptureResource(TypedTransactionResource):
+    type = "captures"
+    attributes = (
+        *transaction_attributes(),
+        Boolean("_refund", "U", trigger=True),
+        Integer("_refund_amount_cents", "U", trigger=True),
+        # What a refund gives back by default is what is left to refund.
+        *money(
+            "refund_amount_cents",
+            "refund_amount_float",
+            "formatted_refund_amount",
+            flags="F",
+            column="refund_balance_cents",
+        ),
+        *money("refund_balance_cents", "refund_balance_float", "formatted_refund_balance", flags="F"),
+        Boolean("_cancel", "U", trigger=True),
+    )
+    relationships = (
+        *transaction_relationships(),
+        ToOne("reference_authorization", "authorizations", ""),
+        ToMany("refunds", "refunds", "", reverse="reference_capture_id"),
+    )
+    changed_by = staticmethod(lambda rid, payload: CaptureResource.change(rid, payload))
+
+
+@registry.register
+class VoidResource(TypedTransactionResource):
+    type = "voids"
+    attributes = transaction_attributes()
+    relationships = (*transaction_relationships(), ToOne("reference_authorization", "authorizations", "f"))
+    changed_by = staticmethod(lambda rid, payload: VoidResource.change(rid, payload))
+
+
+@registry.register
+class RefundResource(TypedTransactionResource):
+    type = "refunds"
+    attributes = transaction_attributes()
+    relationships = (*transaction_relationships(), ToOne("reference_capture", "captures", "f"))
+    changed_by = staticmethod(lambda rid, payload: RefundResource.change(rid, payload))

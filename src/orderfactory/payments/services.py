@@ -1,7 +1,8 @@
-"""Payment writes (gateways, payment methods, payment sources) and the calls to gateways (authorize, void).
+"""Payment writes (gateways, payment methods, payment sources) and the calls to gateways (authorize, void,
+capture, refund).
 
-``authorize`` and ``void`` talk to the network: callers must call them OUTSIDE any database transaction
-(a gateway that answers in 5 s would otherwise hold the order's row locks for 5 s). They take no locks;
+``authorize``, ``void``, ``capture`` and ``refund`` talk to the network: callers must call them OUTSIDE any
+database transaction (a gateway that answers in 5 s would otherwise hold the order's row locks for 5 s). They take no locks;
 the only writes they make are single autocommit UPDATEs of the gateway's circuit counters.
 """
 
@@ -238,6 +239,8 @@ class AuthorizationResult:
 
 
 VoidResult = AuthorizationResult
+# The answer to any call: authorization, capture, void or refund.
+GatewayResult = AuthorizationResult
 
 
 def gateway_timeout() -> float:
@@ -316,6 +319,65 @@ def void(
     return _call(
         gateway, gateway.void_url, "voids", attributes, attempts=VOID_ATTEMPTS, retry_on=(_Unreached, _Failed)
     )
+
+
+def capture(
+    payment_method: PaymentMethod,
+    source: PaymentSource,
+    transaction_token: str | None,
+    order_reference: str,
+    *,
+    amount_cents: int,
+    currency_code: str | None,
+) -> GatewayResult:
+    """Capture ``amount_cents`` of the authorization ``transaction_token``. Never retried once the request may
+    have reached the gateway (capturing twice could charge twice). Call it outside any transaction."""
+    return _settle(
+        "captures", payment_method, source, transaction_token, order_reference, amount_cents, currency_code
+    )
+
+
+def refund(
+    payment_method: PaymentMethod,
+    source: PaymentSource,
+    transaction_token: str | None,
+    order_reference: str,
+    *,
+    amount_cents: int,
+    currency_code: str | None,
+) -> GatewayResult:
+    """Refund ``amount_cents`` of the capture ``transaction_token``, as ``capture`` (never retried once it may
+    have been seen). Call it outside any transaction."""
+    return _settle(
+        "refunds", payment_method, source, transaction_token, order_reference, amount_cents, currency_code
+    )
+
+
+def _settle(
+    kind: str,
+    payment_method: PaymentMethod,
+    source: PaymentSource,
+    transaction_token: str | None,
+    order_reference: str,
+    amount_cents: int,
+    currency_code: str | None,
+) -> GatewayResult:
+    gateway = payment_method.payment_gateway
+    if gateway is None:
+        return GatewayResult(False, "payment gateway not found")
+    if isinstance(gateway, ManualGateway):
+        done = "captured" if kind == "captures" else "refunded"
+        return GatewayResult(True, f"{done} by the manual gateway", transaction_token)
+    attributes = {
+        "amount_cents": amount_cents,
+        "currency_code": currency_code,
+        "order_reference": order_reference,
+        "payment_source_id": source.pk,
+        "payment_source_token": getattr(source, "payment_source_token", None),
+        "transaction_token": transaction_token,
+    }
+    url = gateway.capture_url if kind == "captures" else gateway.refund_url
+    return _call(gateway, url, kind, attributes, attempts=2, retry_on=(_Unreached,))
 
 
 class _Unreached(Exception):

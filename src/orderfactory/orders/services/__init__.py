@@ -8,6 +8,7 @@
 - ``shipments``: build the shipments and choose their shipping methods;
 - ``checks``: what placing requires (``_validate``);
 - ``placing``: ``_place``, with the payment authorization;
+- ``paying``: after placing, ``_capture``, ``_refund`` and voids, with their transactions and payment status;
 - ``transitions``: cancel, approve, archive, delete;
 - ``loading``: the reads and row locks the use-cases start from;
 - ``rules``: the editable statuses, limits, line kinds and the errors every use-case raises.

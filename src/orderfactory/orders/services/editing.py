@@ -5,8 +5,8 @@ The entries for line items, shipments and payment sources join the caller's tran
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
 transaction under the order's row lock, recorded in the audit trail when a column changed; then
-``_update_taxes``, ``_place``, ``_cancel`` and ``_create_subscriptions`` as their own use-cases (taxing may
-call an external tax calculator and placing a payment gateway, with no lock held)."""
+``_update_taxes``, ``_place``, ``_capture``, ``_refund``, ``_cancel`` and ``_create_subscriptions`` as their own
+use-cases (taxing may call an external tax calculator and the others a payment gateway, with no lock held)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from orderfactory.orders.models import LineItem, Order, Shipment
 from orderfactory.orders.services import (
     building,
     lines,
+    paying,
     placing,
     pricing,
     shipments,
@@ -57,6 +58,9 @@ TRIGGERS = frozenset(
         "_nullify_payment_source",
         "_pending",
         "_reset_circuit",
+        "_capture",
+        "_refund",
+        "_refund_amount_cents",
     }
 )
 # Triggers that are not edits: they act on an order whatever its status, or have their own rules.
@@ -71,11 +75,24 @@ _NOT_EDITS = frozenset(
         "_create_subscriptions",
         "_update_taxes",
         "_reset_circuit",
+        "_capture",
+        "_refund",
+        "_refund_amount_cents",
     }
 )
 # Run after the changes, each as its own use-case with its own transaction(s); ``_update_taxes`` may call an
-# external tax calculator, with no lock held.
-_OWN_USE_CASES = frozenset({"_update_taxes", "_place", "_cancel", "_create_subscriptions"})
+# external tax calculator and the payment use-cases a gateway, with no lock held.
+_OWN_USE_CASES = frozenset(
+    {
+        "_update_taxes",
+        "_place",
+        "_cancel",
+        "_create_subscriptions",
+        "_capture",
+        "_refund",
+        "_refund_amount_cents",
+    }
+)
 
 
 # ``_create_subscriptions`` is carried out by the subscriptions, which build on the orders (an import of theirs
@@ -110,6 +127,10 @@ def change_order(order_id: str, changes: Mapping[str, Any], triggers: Mapping[st
         order = taxing.update_taxes(order_id)
     if "_place" in fired:
         order = placing.place(order_id)
+    if "_capture" in fired:
+        order = paying.capture(order_id)
+    if "_refund" in fired:
+        order = paying.refund(order_id, triggers.get("_refund_amount_cents"))
     if "_cancel" in fired:
         order = transitions.cancel(order_id)
     if "_create_subscriptions" in fired:

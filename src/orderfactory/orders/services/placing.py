@@ -15,6 +15,7 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import DomainError, Problems
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.models import Order, OrderNumberSequence, Shipment, StockAllocation
+from orderfactory.orders.services import paying
 from orderfactory.orders.services.building import save_payment_source_to_wallet
 from orderfactory.orders.services.checks import Placement, check, shippable
 from orderfactory.orders.services.loading import lock_number_sequence, lock_order
@@ -85,6 +86,8 @@ def place(order_id: str) -> Order:
     except Exception:
         if result.success:
             void_remotely(order, placement.source, result)
+        else:
+            paying.record_declined_authorization(order, result.message, result.response)
         Order.objects.filter(pk=order_id, status="placing").update(status="pending", updated_at=clock.now())
         raise
 
@@ -94,6 +97,7 @@ class Authorization:
     success: bool
     message: str = ""
     transaction_token: str | None = None
+    response: dict[str, Any] | None = None  # the gateway's answer, as received
 
 
 def _authorize_locally(order: Order) -> Authorization:
@@ -112,7 +116,7 @@ def _authorize_remotely(order: Order, source: Any) -> Authorization:
         order.currency_code or "",
         order.pk,
     )
-    return Authorization(result.success, result.message, result.transaction_token)
+    return Authorization(result.success, result.message, result.transaction_token, result.response)
 
 
 def void_remotely(order: Order, source: Any, authorization: Authorization) -> None:
@@ -217,3 +221,6 @@ def _mark_placed(order: Order, placement: Placement, authorization: Authorizatio
         count_placed_order(order.customer_id)
     if order.save_payment_source_to_wallet:
         save_payment_source_to_wallet(order)
+    paying.record_placing_authorization(
+        order, authorization.success, authorization.message, authorization.transaction_token
+    )

@@ -4,7 +4,6 @@ Each is a compare-and-set on the status column."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 
@@ -12,13 +11,11 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.models import LineItem, Order, Shipment, StockAllocation
+from orderfactory.orders.services import paying
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order, lock_stock_items
 from orderfactory.orders.services.placing import Authorization, void_remotely
 from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINE, transition_error
-
-if TYPE_CHECKING:
-    from orderfactory.payments.models import PaymentMethod
 
 
 def cancel(order_id: str) -> Order:
@@ -35,14 +32,13 @@ def cancel(order_id: str) -> Order:
             _mark_cancelled(order, placed=placed)
             order.refresh_from_db()
         hooks.event("orders.cancel", "orders", order)
-        if (
-            placed
-            and order.payment_method_id
-            and cast("PaymentMethod", order.payment_method).payment_gateway_type == "external_gateways"
-        ):
+        if placed and order.payment_method_id:
             token = (before.get("payment_source_details") or {}).get("transaction_token")
-            source = payment_source_of(order)
-            transaction.on_commit(lambda: void_remotely(order, source, Authorization(True, "", token)))
+            after = paying.void_on_cancel(
+                order, lambda: void_remotely(order, payment_source_of(order), Authorization(True, "", token))
+            )
+            if after is not None:
+                transaction.on_commit(after)
     return order
 
 
