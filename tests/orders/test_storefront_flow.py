@@ -145,7 +145,10 @@ def test_a_full_storefront_flow_and_its_copy(api: Api) -> None:
     # Placed: the customer's payment is authorized for what they pay, taxes included.
     r = place(api, order["id"])
     assert r.status == 200, r
-    assert (r.data["attributes"]["status"], r.data["attributes"]["payment_status"]) == ("placed", "authorized")
+    assert (r.data["attributes"]["status"], r.data["attributes"]["payment_status"]) == (
+        "placed",
+        "authorized",
+    )
     [authorization] = of(api, order["id"], "authorizations")
     assert authorization["attributes"]["amount_cents"] == TO_PAY
     assert authorization["attributes"]["capture_balance_cents"] == TO_PAY
@@ -183,7 +186,9 @@ def test_a_full_storefront_flow_and_its_copy(api: Api) -> None:
     assert r.status == 201, r
     run_job(r.data["id"])
     factory, target = copied(api, r.data["id"])
-    assert target is not None and factory["attributes"]["status"] == "completed", factory["attributes"]["errors_log"]
+    assert target is not None and factory["attributes"]["status"] == "completed", factory["attributes"][
+        "errors_log"
+    ]
     assert target["id"] != order["id"]
     attrs, lines = with_lines(api, target["id"])
     assert (attrs["status"], attrs["payment_status"]) == ("placed", "authorized")
