@@ -157,6 +157,12 @@ class Order(TenantModel):
     def editable(self) -> bool:
         return self.status in ("draft", "pending", "editing")
 
+    @property
+    def total_amount_with_taxes_cents(self) -> int:
+        """What the customer pays, so what is authorized: the total, plus the tax when prices exclude it
+        (as the served ``total_amount_with_taxes``)."""
+        return self.total_amount_cents + (0 if self.tax_included else self.total_tax_amount_cents or 0)
+
 
 class Shipment(TenantModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")

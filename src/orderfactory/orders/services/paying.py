@@ -60,14 +60,18 @@ def record_placing_authorization(order: Order, success: bool, message: str, toke
     if order.total_amount_cents > 0 and order.payment_method_id:
         result = GatewayResult(success, message, token)
         rows.record(
-            rows.AUTHORIZATIONS, order, order.total_amount_cents, result, number=rows.first_number(order)
+            rows.AUTHORIZATIONS,
+            order,
+            order.total_amount_with_taxes_cents,
+            result,
+            number=rows.first_number(order),
         )
 
 
 def record_declined_authorization(order: Order, message: str, response: dict[str, Any] | None) -> None:
     """An authorization the gateway refused (or never answered) while placing: kept, with its message."""
     result = GatewayResult(False, message, None, response)
-    rows.record(rows.AUTHORIZATIONS, order, order.total_amount_cents, result)
+    rows.record(rows.AUTHORIZATIONS, order, order.total_amount_with_taxes_cents, result)
 
 
 # --- capture, refund, void --------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def _authorize_remotely(order: Order, source: Any) -> Authorization:
     result = payments.authorize(
         cast("PaymentMethod", order.payment_method),
         source,
-        order.total_amount_cents,
+        order.total_amount_with_taxes_cents,
         order.currency_code or "",
         order.pk,
     )
@@ -130,7 +130,7 @@ def void_remotely(order: Order, source: Any, authorization: Authorization) -> No
             source,
             authorization.transaction_token,
             order.pk,
-            amount_cents=order.total_amount_cents,
+            amount_cents=order.total_amount_with_taxes_cents,
             currency_code=order.currency_code,
         )
         if not result.success:

@@ -142,7 +142,7 @@ def recompute(
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
         derived.extend(_promotion_lines(order, sku_lines, subtotal))
-    taxing.apply(order, [*sku_lines, *kept_promotions, *derived], fresh=fresh)
+    taxing.apply(order, [*sku_lines, *adjustments, *kept_promotions, *derived], fresh=fresh)
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
     else:
