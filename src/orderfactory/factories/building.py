@@ -64,17 +64,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
     # copies its items only (docs/decisions.md).
     adjustments = [
-        LineItem(
-            order=target,
-            item_type=line.item_type,
-            item_id=line.item_id,
-            adjustment_id=line.adjustment_id,
-            name=line.name,
-            quantity=line.quantity,
-            currency_code=line.currency_code,
-            unit_amount_cents=line.unit_amount_cents,
-            total_amount_cents=line.total_amount_cents,
-        )
+        _as_it_was(line, target, adjustment_id=line.adjustment_id)
         for line in lines
         if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
     ]
@@ -124,17 +114,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     if not factory.apply_promotions:
         dropped = source.coupon_code if coupon_code is None else None
         frozen = [
-            LineItem(
-                order=target,
-                item_type=line.item_type,
-                item_id=line.item_id,
-                name=line.name,
-                quantity=line.quantity,
-                currency_code=line.currency_code,
-                unit_amount_cents=line.unit_amount_cents,
-                total_amount_cents=line.total_amount_cents,
-                coupon_code=line.coupon_code,
-            )
+            _as_it_was(line, target, coupon_code=line.coupon_code)
             for line in lines
             if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
         ]
@@ -171,6 +151,22 @@ def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethod
         )
     for method, why in dropped:
         notes.setdefault("shipping_method", []).append(f"{method.name}: {why}: dropped from the copy")
+
+
+def _as_it_was(line: LineItem, target: Order, **more: Any) -> LineItem:
+    """A line of the source that the target takes at the amounts the source had (an adjustment, a frozen
+    promotion): its kind, item, name, quantity and amounts, and ``more``."""
+    return LineItem(
+        order=target,
+        item_type=line.item_type,
+        item_id=line.item_id,
+        name=line.name,
+        quantity=line.quantity,
+        currency_code=line.currency_code,
+        unit_amount_cents=line.unit_amount_cents,
+        total_amount_cents=line.total_amount_cents,
+        **more,
+    )
 
 
 def _skus(sku_ids: list[str | None]) -> dict[str | None, Any]:
