@@ -8,12 +8,9 @@ with a circuit that opens after repeated failures.
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import logging
 import os
 import re
@@ -288,11 +285,6 @@ def _payload(webhook: Webhook, resource_type: str, resource_id: str, document: b
     return orjson.dumps({"data": {"id": resource_id, "type": resource_type, "meta": ctx.meta}})
 
 
-def sign(body: bytes, secret: str) -> str:
-    """``X-CommerceLayer-Signature``: base64(HMAC-SHA256(raw body, shared secret))."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _queue_delivery(webhook: Webhook, event: Event, body: bytes) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, body=body)
     queue.enqueue_webhook_delivery(delivery.pk)
@@ -362,7 +354,7 @@ def deliver(delivery_id: str, *, timeout_seconds: float | None = None) -> None:
         if delivery.next_attempt_at is not None and delivery.next_attempt_at > clock.now():
             return  # an early duplicate of a scheduled retry: the retry's own job makes the attempt
         body = bytes(delivery.body)
-        signature = sign(body, webhook.shared_secret)
+        signature = outbound.sign(body, webhook.shared_secret)
         code, message = _post(
             webhook.callback_url,
             body,

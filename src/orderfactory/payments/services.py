@@ -8,12 +8,8 @@ the only writes they make are single autocommit UPDATEs of the gateway's circuit
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -245,17 +241,7 @@ GatewayResult = AuthorizationResult
 
 def gateway_timeout() -> float:
     """Seconds to wait for a gateway (``ORDERFACTORY_GATEWAY_TIMEOUT``, default 5)."""
-    raw = os.environ.get("ORDERFACTORY_GATEWAY_TIMEOUT", "")
-    try:
-        value = float(raw) if raw.strip() else 5.0
-    except ValueError:
-        value = 5.0
-    return value if value > 0 else 5.0
-
-
-def sign(body: bytes, shared_secret: str) -> str:
-    """Commerce Layer's signature: base64(HMAC-SHA256(raw body, shared secret))."""
-    return base64.b64encode(hmac.new(shared_secret.encode(), body, hashlib.sha256).digest()).decode()
+    return outbound.timeout_setting("ORDERFACTORY_GATEWAY_TIMEOUT")
 
 
 def authorize(
@@ -408,7 +394,7 @@ def _call(
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json",
-        SIGNATURE_HEADER: sign(body, gateway.shared_secret),
+        SIGNATURE_HEADER: outbound.sign(body, gateway.shared_secret),
     }
     for attempt in range(1, attempts + 1):
         try:
