@@ -158,3 +158,35 @@ def test_help_and_the_readme_name_every_command_and_option() -> None:
     assert set(readme) == set(commands)
     for command, options in commands.items():
         assert all(option in readme[command] for option in options), (command, options, readme[command])
+
+
+def test_processes_starting_at_once_on_a_fresh_data_directory_share_one_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by CI: parallel commands on a fresh data directory raced to create the key, and the loser died with
+    FileExistsError. Here the race is made certain (another process writes the key between our look and our
+    write) and also run for real by many threads at once: everyone gets the one key, whole."""
+    from orderfactory import config
+
+    monkeypatch.setenv("ORDERFACTORY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("ORDERFACTORY_SECRET_KEY", raising=False)
+    key = tmp_path / "var" / "secret_key"
+    seen = Path.exists
+
+    def look_then_lose(self: Path) -> bool:
+        if self == key and not seen(self):
+            key.write_text("the-other-process-key")
+        return False if self == key else seen(self)
+
+    monkeypatch.setattr(Path, "exists", look_then_lose)
+    assert config.secret_key() == "the-other-process-key"
+    monkeypatch.undo()
+
+    monkeypatch.setenv("ORDERFACTORY_DATA_DIR", str(tmp_path / "fresh"))
+    monkeypatch.delenv("ORDERFACTORY_SECRET_KEY", raising=False)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(16) as pool:
+        keys = set(pool.map(lambda _: config.secret_key(), range(64)))
+    assert len(keys) == 1 and len(keys.pop()) >= 48
+    assert [p.name for p in (tmp_path / "fresh").iterdir()] == ["secret_key"]
