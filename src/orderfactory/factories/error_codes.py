@@ -13,5 +13,12 @@ class FactoryErrorCode(ErrorCode):
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     COUPON_DROPPED = "coupon_dropped"
     SOURCE_NOT_CANCELLED = "not_cancelled"
+    # copy policies (factories.policies): a line stock could not cover, dropped from the copy or reduced
+    LINE_DROPPED = "line_dropped"
+    LINE_REDUCED = "line_reduced"
+    # a copy made from a preview (factories.previews)
+    PREVIEW_EXPIRED = "preview_expired"
+    PREVIEW_OUTDATED = "preview_outdated"
+    PREVIEW_MISMATCH = "preview_mismatch"
 
     __retryable__ = frozenset({"ATTEMPTS_EXHAUSTED"})
