@@ -16,6 +16,7 @@ from orderfactory.core import clock, scope
 from orderfactory.orders.models import LineItem, Shipment
 from tests.conftest import document
 from tests.factories.conftest import copied, run_job, set_stock, source_lines, target_lines
+from tests.factories.test_copy import with_coupon  # noqa: F401  (a fixture)
 from tests.orders.conftest import stock_of
 
 
@@ -204,3 +205,41 @@ def test_a_preview_of_another_organization_or_mode_cannot_be_read_or_used(api, o
 def test_a_preview_needs_its_source(api):
     r = api.post("order_copy_previews", document("order_copy_previews", {}))
     assert r.status == 422 and r.json["errors"][0]["source"]["pointer"] == "/data/relationships/source_order"
+
+
+def test_a_preview_shows_what_becomes_of_the_coupon_and_promotions(api, with_coupon):  # noqa: F811
+    from orderfactory.promotions.models import Coupon, PercentageDiscountPromotion
+
+    source_order, promotion, coupon = with_coupon
+    kept = preview(api, source_order["id"]).data["attributes"]
+    assert (kept["coupon_code"], kept["coupon_outcome"], kept["promotions_outcome"]) == (
+        "SPRING",
+        "kept",
+        "frozen",
+    )
+    assert kept["source_discount_amount_cents"] == -300 and kept["discount_amount_cents"] == -300
+    with scope.active(api.scope()):
+        PercentageDiscountPromotion.objects.filter(pk=promotion.pk).update(percentage=50)
+    again = preview(api, source_order["id"], apply_promotions=True).data["attributes"]
+    assert (again["promotions_outcome"], again["discount_amount_cents"]) == ("reapplied", -1500)
+    with scope.active(api.scope()):
+        Coupon.objects.filter(pk=coupon.pk).update(expires_at=clock.now() - dt.timedelta(minutes=1))
+    refused = preview(api, source_order["id"]).data["attributes"]
+    assert (refused["status"], refused["coupon_outcome"], refused["placeable"]) == (
+        "failed",
+        "invalid",
+        False,
+    )
+    assert refused["errors_log"] == {"coupon_code": ["coupon 'SPRING' has expired"]}
+    dropped = preview(api, source_order["id"], ignore_invalid_coupon=True).data["attributes"]
+    assert (dropped["status"], dropped["coupon_outcome"], dropped["discount_amount_cents"]) == (
+        "completed",
+        "dropped",
+        0,
+    )
+    # placing would fail too: the source's payment source is not in the customer's wallet
+    assert [(e["attribute"], e["code"]) for e in dropped["errors_details"]] == [
+        ("coupon_code", "coupon_dropped"),
+        ("payment_source", "blank"),
+    ]
+    assert dropped["placeable"] is False

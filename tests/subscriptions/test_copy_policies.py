@@ -79,3 +79,26 @@ def test_subscription_policies_are_checked_and_create_only(api, two_lines):
         document("order_subscriptions", {"prices": "frozen"}, rid=sub["id"]),
     )
     assert r.status == 400, r
+
+
+def test_an_automatic_run_points_at_the_subscription_item(api, shop):
+    """A recurring copy copies its subscription's items: an entry about one points at the item."""
+    from tests.subscriptions.test_automatic import _subscribed_order
+
+    model = api.create("subscription_models", {"name": "Subscribe", "frequencies": ["weekly"]})
+    assert api.update("markets", shop.market.pk, relationships={"subscription_model": model}).status == 200
+    order = _subscribed_order(api, shop, [("TSHIRT", 2, "weekly"), ("MUG", 1, None)])
+    assert api.update("orders", order["id"], {"_create_subscriptions": True}).status == 200
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    [item] = api.get(f"order_subscriptions/{sub['id']}/order_subscription_items").data
+    set_stock(api, "TSHIRT", 1)
+    with clock.frozen(parse(sub["attributes"]["next_run_at"])):
+        assert tick()["runs"] == 1
+        assert run_pending_factories() == ["failed"]
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/recurring_order_copies").data
+    [entry] = [e for e in copy["attributes"]["errors_details"] if e["attribute"] == "line_items"]
+    assert (entry["code"], entry["pointer"], entry["sku_code"]) == (
+        "out_of_stock",
+        f"/order_subscription_items/{item['id']}",
+        "TSHIRT",
+    )
