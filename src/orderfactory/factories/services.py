@@ -374,6 +374,7 @@ def sweep(now: dt.datetime | None = None) -> int:
                         {"base": [f"the copy did not finish after {factory.attempts} attempts"]},
                     ),
                     {"base": FactoryErrorCode.ATTEMPTS_EXHAUSTED},
+                    lines=failures.lines_of(factory.errors_details or []),
                 )
                 continue
             else:
