@@ -39,6 +39,7 @@ def test_create_returns_a_pending_copy_with_the_documented_defaults(api, placed_
         "source_order",
         "target_order",
         "order_subscription",
+        "order_copy_batch",
         "events",
         "event_stores",
     }

@@ -13,5 +13,7 @@ class FactoryErrorCode(ErrorCode):
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     COUPON_DROPPED = "coupon_dropped"
     SOURCE_NOT_CANCELLED = "not_cancelled"
+    # the copy's batch was cancelled before the copy started (factories/batches.py)
+    BATCH_CANCELLED = "batch_cancelled"
 
     __retryable__ = frozenset({"ATTEMPTS_EXHAUSTED"})

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django.db import models
 
 from orderfactory.factories import services
-from orderfactory.factories.models import KINDS, STATUSES, OrderFactory
+from orderfactory.factories.models import COPY_OPTIONS, KINDS, STATUSES, OrderFactory
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -46,6 +46,12 @@ def _copy_options() -> tuple[Attr, ...]:
         Boolean("skip_errors", "CF", default=False, nullable=False),
         Boolean("ignore_invalid_coupon", "CF", default=False, nullable=False),
     )
+
+
+def copy_option_attributes() -> tuple[Attr, ...]:
+    """The copy options (COPY_OPTIONS) as order_copies declare them: an order copy batch takes the same."""
+    declared = (*_common(), *_copy_options())
+    return tuple(attr for attr in declared if attr.name in COPY_OPTIONS)
 
 
 class _FactoryResource(Resource):
@@ -88,6 +94,8 @@ class OrderCopyResource(_FactoryResource):
         ToOne("source_order", "orders", "Cf", required=True, reads=()),
         ToOne("target_order", "orders", "f"),
         ToOne("order_subscription", "order_subscriptions", ""),
+        # Extension (docs/compatibility.md): the batch that made the copy.
+        ToOne("order_copy_batch", "order_copy_batches", "f"),
     )
 
 
