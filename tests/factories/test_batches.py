@@ -18,6 +18,7 @@ from orderfactory.factories.models import COPY_OPTIONS, OrderCopyBatch, OrderFac
 from orderfactory.factories.resources import OrderCopyResource
 from orderfactory.orders.models import Order
 from tests.conftest import document
+from tests.events.conftest import deliver_pending, receiver, subscribe  # noqa: F401 (a fixture)
 from tests.factories.conftest import run_job
 from tests.orders.conftest import build_shop, new_order, place
 
@@ -191,6 +192,30 @@ def test_counts_and_status_follow_failures_and_fire_the_ending_events(api, shop)
     ok = create(api, source_order_ids=[good]).data["id"]
     drain()
     assert endings(api, ok) == ["order_copy_batches.complete"]
+
+
+def test_a_webhook_subscribed_to_the_ending_receives_the_batch(api, shop, receiver):  # noqa: F811
+    subscribe(api, "order_copy_batches.complete", receiver.url)
+    sources = placed_orders(api, shop, 2)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain()
+    assert deliver_pending(api) == 1
+    [received] = receiver.received
+    data = received.json["data"]
+    assert (data["type"], data["id"]) == ("order_copy_batches", batch_id)
+    assert data["attributes"]["status"] == "completed" and data["attributes"]["completed_count"] == 2
+
+
+def test_a_copy_deleted_before_it_ended_counts_as_aborted(api, shop):
+    sources = placed_orders(api, shop, 2)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain(copies=False)
+    first = copies_of(api, batch_id)[0]["id"]
+    assert api.delete(f"order_copies/{first}").status == 204
+    drain()
+    attrs = attributes(api, batch_id)
+    assert attrs["status"] == "failed"
+    assert counts(attrs) == {"total": 2, "pending": 0, "completed": 1, "failed": 0, "aborted": 1}
 
 
 def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 
-from orderfactory.factories import services
+from orderfactory.factories import batches, services
 from orderfactory.factories.models import COPY_OPTIONS, KINDS, STATUSES, OrderFactory
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
@@ -97,6 +97,12 @@ class OrderCopyResource(_FactoryResource):
         # Extension (docs/compatibility.md): the batch that made the copy.
         ToOne("order_copy_batch", "order_copy_batches", "f"),
     )
+
+    @classmethod
+    def delete(cls, instance: models.Model) -> None:
+        assert isinstance(instance, OrderFactory)
+        batches.copy_deleted(instance)
+        instance.delete()
 
 
 @registry.register
