@@ -12,6 +12,11 @@ phase (the median counts):
   transaction per copy (no checks, no prices, no shipments: the least a copy can cost on this database),
   ``--ceiling-rounds`` times before, between and after the two phases; the median counts.
 
+Batch (``--batch N``, per phase): N copies of N distinct placed orders (seeded beyond ``--orders`` as needed)
+through one ``POST /api/order_copy_batches``, from the POST to the batch ``completed``: the expansion job and
+the copies' jobs on the phase's workers (target: >= 1.0 of the ceiling on PostgreSQL, i.e. faster than raw SQL
+copying one transaction at a time).
+
 It prints copies/s per phase, the ratios to the ceiling (targets: >= 0.25 embedded, >= 0.5 workers on
 PostgreSQL), and the time of one copy at ``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy
 costs <= 12x a 100-line one), both end to end and inside the worker (``completed_at - started_at``).
@@ -318,6 +323,46 @@ def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str
     return elapsed, ids
 
 
+def copy_batch(endpoint: Endpoint, source_ids: list[str]) -> float:
+    """POST one order copy batch of these sources, then wait until it ends: seconds (it must complete)."""
+    from django.db import connection as db
+
+    from orderfactory.factories.models import OrderCopyBatch
+
+    connection = endpoint.connect()
+    body = {
+        "data": {
+            "type": "order_copy_batches",
+            "attributes": {"place_target_order": False, "source_order_ids": source_ids},
+        }
+    }
+    started = time.perf_counter()
+    status, answer = call(
+        connection, "POST", "/api/order_copy_batches", endpoint.headers(body=True), json.dumps(body).encode()
+    )
+    batch_id = json.loads(expect(status, answer, 201, "POST /api/order_copy_batches"))["data"]["id"]
+    connection.close()
+    probe = f"SELECT status FROM {OrderCopyBatch._meta.db_table} WHERE id = %s"
+    deadline = time.monotonic() + 3600
+    while True:
+        with db.cursor() as cursor:
+            cursor.execute(probe, [batch_id])
+            (state,) = cursor.fetchone()
+        if state not in ("pending", "in_progress"):
+            break
+        if time.monotonic() > deadline:
+            raise BenchError(f"batch {batch_id} not finished within an hour")
+        time.sleep(min(0.05, max(0.005, (time.perf_counter() - started) / 100)))
+    elapsed = time.perf_counter() - started
+    batch = OrderCopyBatch.unscoped.get(pk=batch_id)
+    if state != "completed":
+        raise BenchError(
+            f"batch {batch_id} is {state}: {batch.completed_count} completed, {batch.failed_count} failed, "
+            f"{batch.aborted_count} aborted of {batch.total_count}"
+        )
+    return elapsed
+
+
 def latencies(endpoint: Endpoint, source_id: str, copies: int, pause: float = 0.1) -> list[float]:
     """Seconds from just before each POST to its copy's ``completed_at``, one copy at a time, the worker idle
     (``pause`` seconds after each copy completed) before each POST."""
@@ -427,6 +472,9 @@ def main() -> int:
         "--latency-copies", type=int, default=100, help="copies timed one at a time per phase (0: none)"
     )
     parser.add_argument(
+        "--batch", type=int, default=0, help="copies made through one order copy batch per phase (0: none)"
+    )
+    parser.add_argument(
         "--database-url",
         default="",
         help="PostgreSQL URL (created if missing); default a temporary SQLite file",
@@ -465,6 +513,10 @@ def main() -> int:
             shop = Shop(max([args.lines, *sizes]))
             sources = [shop.placed_order(args.lines) for _ in range(args.orders)]
             by_size = {size: [shop.placed_order(size) for _ in range(args.per_size)] for size in sizes}
+            # a batch copies each source once: as many distinct sources as copies
+            batch_sources = sources[: args.batch] + [
+                shop.placed_order(args.lines) for _ in range(max(0, args.batch - len(sources)))
+            ]
             database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
             print(
                 f"database: {database}; seeded {args.orders} placed orders of {args.lines} lines "
@@ -473,6 +525,7 @@ def main() -> int:
 
             results: dict[str, float] = {}
             latency: dict[str, tuple[float, float]] = {}
+            batched: dict[str, float] = {}
             per_copy: dict[int, tuple[float, float]] = {}
             # The ceiling is measured before, between and after the phases: this machine's speed drifts over
             # a run, and a ceiling taken at one moment only made the ratios drift with it.
@@ -492,6 +545,13 @@ def main() -> int:
                         f"(median of {len(rounds)} rounds; {args.orders / max(rounds):.1f}-"
                         f"{args.orders / min(rounds):.1f})"
                     )
+                    if args.batch:
+                        seconds = copy_batch(endpoint, batch_sources)
+                        batched[phase] = args.batch / seconds
+                        print(
+                            f"batch     {args.batch} copies through one batch ({phase}) in {seconds:.2f} s: "
+                            f"{batched[phase]:.1f} copies/s"
+                        )
                     if phase == "embedded":
                         for size, ids in by_size.items():
                             timings, worker = [], []
@@ -517,6 +577,11 @@ def main() -> int:
             for phase, target in (("embedded", 0.25), ("workers", 0.5)):
                 print(
                     f"ratio {phase}/ceiling: {results[phase] / results['ceiling']:.3f} (target >= {target})"
+                )
+            for phase, rate in batched.items():
+                print(
+                    f"ratio batch {phase}/ceiling: {rate / results['ceiling']:.3f} "
+                    f"(target >= 1.0 on PostgreSQL, {args.batch} copies)"
                 )
             for phase, (p50, p99) in latency.items():
                 print(

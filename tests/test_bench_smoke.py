@@ -43,7 +43,7 @@ def test_copy_benchmark_runs_end_to_end() -> None:
     # Its own server and workers, on a temporary SQLite database, whatever this run's database is.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
     command = [sys.executable, str(ROOT / "bench" / "copy_throughput.py"), "--orders", "3", "--lines", "2"]
-    command += ["--sizes", "3,6", "--per-size", "1", "--ceiling-rounds", "1", "--rounds", "2"]
+    command += ["--sizes", "3,6", "--per-size", "1", "--ceiling-rounds", "1", "--rounds", "2", "--batch", "5"]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
     assert completed.returncode == 0, completed.stderr
@@ -54,6 +54,11 @@ def test_copy_benchmark_runs_end_to_end() -> None:
     assert completed.stdout.count("(median of 2 rounds;") == 2, completed.stdout  # each phase
     assert ["ratio", "embedded/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert ["ratio", "workers/ceiling:"] in [row[:2] for row in rows], completed.stdout
+    assert [row[:2] for row in rows if row[:1] == ["batch"]] == [["batch", "5"]] * 2, completed.stdout
+    assert [row[2] for row in rows if row[:2] == ["ratio", "batch"]] == [
+        "embedded/ceiling:",
+        "workers/ceiling:",
+    ], completed.stdout
     assert [row[:4] for row in rows if row[:2] == ["per", "copy"]] == [
         ["per", "copy", "at", "3"],
         ["per", "copy", "at", "6"],

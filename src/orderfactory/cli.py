@@ -1,4 +1,4 @@
-"""The ``orderfactory`` command (serve, migrate, worker, scheduler, demo, apps, users), a stable contract for
+"""The ``orderfactory`` command (serve, migrate, worker, scheduler, demo, apps, users, copies), a stable contract for
 tests, docs and operators. A bad configuration is one line on stderr saying what is wrong and what to set, and
 exit status 2, never a traceback."""
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from orderfactory import config, demo
+from orderfactory import config, copies_cli, demo
 from orderfactory.auth.kinds import KINDS
 from orderfactory.core import outbound
 
@@ -450,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = users_sub.add_parser("deactivate")
     d.add_argument("email")
     p.set_defaults(func=cmd_users)
+
+    copies_cli.add_parser(sub)
     return parser
 
 

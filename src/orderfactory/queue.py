@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 RUN_ORDER_FACTORY = "orderfactory.tasks.run_order_factory"
 DELIVER_WEBHOOK = "orderfactory.tasks.deliver_webhook"
+EXPAND_ORDER_COPY_BATCH = "orderfactory.tasks.expand_order_copy_batch"
 
 # How long a job whose database went away waits for it to answer again before giving up (its lease and the
 # sweep take over from there).
@@ -34,6 +35,16 @@ def job(path: str) -> Any:
 
 def enqueue_order_factory(factory_id: str) -> None:
     job(RUN_ORDER_FACTORY).enqueue(factory_id)
+
+
+def enqueue_order_factories(factory_ids: list[str]) -> None:
+    """The jobs of many copies, written set-wise (an order copy batch's chunk)."""
+    run = job(RUN_ORDER_FACTORY)
+    run.get_backend().enqueue_many(run, [(factory_id,) for factory_id in factory_ids])
+
+
+def enqueue_order_copy_batch(batch_id: str) -> None:
+    job(EXPAND_ORDER_COPY_BATCH).enqueue(batch_id)
 
 
 def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:

@@ -11,6 +11,7 @@ from django_tasks import task
 from orderfactory import config
 from orderfactory.core import database
 from orderfactory.events import services as events
+from orderfactory.factories import batches
 from orderfactory.factories import services as factories
 from orderfactory.queue import (
     OUTAGE_PATIENCE,
@@ -24,6 +25,7 @@ __all__ = [
     "deliver_webhook",
     "enqueue_order_factory",
     "enqueue_webhook_delivery",
+    "expand_order_copy_batch",
     "purge_finished_jobs",
     "queued_order_factories",
     "run_order_factory",
@@ -37,6 +39,13 @@ FINISHED_JOBS_KEPT = dt.timedelta(days=config.number("ORDERFACTORY_FINISHED_JOBS
 @task()
 def run_order_factory(factory_id: str) -> None:
     factories.run(factory_id)
+
+
+@task()
+def expand_order_copy_batch(batch_id: str) -> None:
+    database.outlasting(
+        lambda: batches.expand(batch_id), patience=OUTAGE_PATIENCE, what=f"order copy batch {batch_id}"
+    )
 
 
 @task()

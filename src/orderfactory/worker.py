@@ -338,11 +338,13 @@ class _Ticker(threading.Thread):
 
 def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]]:
     from orderfactory import idempotency, tasks
+    from orderfactory.factories import batches
     from orderfactory.factories.services import sweep
     from orderfactory.subscriptions.services import tick
 
     jobs: list[tuple[Callable[[], object], float]] = [
         (sweep, TICK_INTERVAL),
+        (batches.sweep, TICK_INTERVAL),
         (idempotency.purge, 3600.0),
         (tasks.purge_finished_jobs, 3600.0),
     ]

@@ -42,6 +42,7 @@ def test_create_returns_a_pending_copy_with_the_documented_defaults(api, placed_
         "target_order",
         "order_subscription",
         "preview",
+        "order_copy_batch",
         "events",
         "event_stores",
     }

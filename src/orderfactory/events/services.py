@@ -80,6 +80,7 @@ DOMAIN_EVENTS = {
     "orders": ("place", "cancel", "approve", "archive", "unarchive"),
     "order_copies": ("start", "complete", "fail", "abort"),
     "recurring_order_copies": ("start", "complete", "fail", "abort"),
+    "order_copy_batches": ("complete", "fail"),
     "order_subscriptions": ("activate", "deactivate", "cancel", "renewal_alert", "run", "skip"),
 }
 

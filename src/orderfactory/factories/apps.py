@@ -6,4 +6,5 @@ class FactoriesConfig(AppConfig):
     label = "factories"
 
     def ready(self) -> None:
-        from orderfactory.factories import resources  # noqa: F401  (registers the resources)
+        # registers the resources, and batches' counting of their copies' endings (core.hooks)
+        from orderfactory.factories import batch_resources, resources  # noqa: F401

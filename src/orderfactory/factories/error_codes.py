@@ -20,5 +20,7 @@ class FactoryErrorCode(ErrorCode):
     PREVIEW_EXPIRED = "preview_expired"
     PREVIEW_OUTDATED = "preview_outdated"
     PREVIEW_MISMATCH = "preview_mismatch"
+    # the copy's batch was cancelled before the copy started (factories/batches.py)
+    BATCH_CANCELLED = "batch_cancelled"
 
     __retryable__ = frozenset({"ATTEMPTS_EXHAUSTED"})

@@ -156,4 +156,5 @@ def merge(a: Log, b: Log) -> Log:
 ABORT_CODES: Codes = {
     "source_order": FactoryErrorCode.SOURCE_ORDER_UNAVAILABLE,
     "order_subscription": FactoryErrorCode.SUBSCRIPTION_INACTIVE,
+    "order_copy_batch": FactoryErrorCode.BATCH_CANCELLED,
 }

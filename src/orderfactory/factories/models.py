@@ -18,6 +18,22 @@ PRICES = ("frozen", "current")
 # What happens to a line of the source in the copy (a preview's ``line_items``' ``outcome``).
 OUTCOMES = ("copied", "repriced", "dropped", "reduced", "out_of_stock")
 
+# The copy options a batch passes to each of its copies: the one list of them (a column of both models, an
+# attribute of both resources; tests/factories/test_batches.py holds it).
+COPY_OPTIONS = (
+    "place_target_order",
+    "reuse_wallet",
+    "cancel_source_order",
+    "apply_promotions",
+    "skip_errors",
+    "ignore_invalid_coupon",
+    "unavailable_lines",
+    "prices",
+)
+BATCH_STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled")
+BATCH_FINAL = ("completed", "failed", "cancelled")
+MAX_BATCH_SOURCES = 10_000
+
 
 class OrderFactory(TenantModel):
     """Both kinds in one table; ``type`` tells them apart, as the ``type`` attribute does on the wire."""
@@ -62,6 +78,15 @@ class OrderFactory(TenantModel):
     retry_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retry"
     )
+    # Extension: the batch that made this copy (factories/batches.py); one copy per source and batch (unique).
+    order_copy_batch = models.ForeignKey(
+        "factories.OrderCopyBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+        db_index=False,  # the unique constraint's index leads with it
+    )
     # The worker's claim: who runs the job and until when; a claim past its lease is swept back to pending.
     # A pending factory's lease is when its job should have started: past it, the sweep enqueues it again.
     claimed_by = models.CharField(max_length=64, null=True, blank=True)
@@ -76,6 +101,10 @@ class OrderFactory(TenantModel):
             tenant_index("factory_tenant_status", "type", "status", "created_at"),
             # the sweep, across tenants
             models.Index(fields=["status", "lease_expires_at"], name="factory_lease"),
+        ]
+        constraints = [
+            # exactly one copy per source and batch, however often a chunk of the batch is expanded
+            models.UniqueConstraint(fields=["order_copy_batch", "source_order"], name="factory_batch_source"),
         ]
         verbose_name_plural = "order factories"
 
@@ -120,3 +149,40 @@ class OrderCopyPreview(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("copy_preview_tenant", "created_at")]
+
+
+class OrderCopyBatch(TenantModel):
+    """Extension (docs/compatibility.md): many order copies made and followed as one. Its sources (the given
+    ``source_order_ids``, or the orders ``orders_filter`` matched when it was created) are expanded into
+    ``order_copies`` by a job, a chunk per transaction; the copies run as any copy, and each one's ending
+    counts here, in its own transaction (factories/batches.py)."""
+
+    status = models.CharField(max_length=16, default="pending")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    source_order_ids = models.JSONField(null=True, blank=True)  # as given
+    orders_filter = models.JSONField(null=True, blank=True)  # as given: filter[q] keys -> values
+    sources = models.JSONField(default=list)  # the source ids to copy, in order (not served)
+    # the copy options (COPY_OPTIONS), as order_copies take them
+    place_target_order = models.BooleanField(null=True, blank=True)
+    reuse_wallet = models.BooleanField(default=True)
+    cancel_source_order = models.BooleanField(default=False)
+    apply_promotions = models.BooleanField(default=False)
+    skip_errors = models.BooleanField(default=False)
+    ignore_invalid_coupon = models.BooleanField(default=False)
+    unavailable_lines = models.CharField(max_length=8, default="fail")
+    prices = models.CharField(max_length=8, default="frozen")
+    total_count = models.IntegerField(default=0)
+    expanded_count = models.IntegerField(default=0)  # sources expanded into copies so far (the cursor)
+    completed_count = models.IntegerField(default=0)
+    failed_count = models.IntegerField(default=0)
+    aborted_count = models.IntegerField(default=0)
+    # While sources remain to expand: when the expansion's job should have moved on (the sweep queues it again).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            tenant_index("copy_batch_tenant", "created_at"),
+            models.Index(fields=["status", "lease_expires_at"], name="copy_batch_lease"),
+        ]
+        verbose_name_plural = "order copy batches"

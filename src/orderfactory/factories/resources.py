@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 from django.db import models
 
 from orderfactory.core import clock
-from orderfactory.factories import previews, services
+from orderfactory.factories import batches, previews, services
 from orderfactory.factories.models import (
+    COPY_OPTIONS,
     KINDS,
     PRICES,
     STATUSES,
@@ -65,6 +66,12 @@ def _copy_options() -> tuple[Attr, ...]:
     )
 
 
+def copy_option_attributes() -> tuple[Attr, ...]:
+    """The copy options (COPY_OPTIONS) as order_copies declare them: an order copy batch takes the same."""
+    declared = (*_common(), *_copy_options())
+    return tuple(attr for attr in declared if attr.name in COPY_OPTIONS)
+
+
 class _FactoryResource(Resource):
     model = OrderFactory
     kind: ClassVar[str | None] = None
@@ -107,7 +114,15 @@ class OrderCopyResource(_FactoryResource):
         ToOne("order_subscription", "order_subscriptions", ""),
         # Extension: a copy made from a preview builds what it showed, or fails (factories.previews).
         ToOne("preview", "order_copy_previews", "C", reads=()),
+        # Extension (docs/compatibility.md): the batch that made the copy.
+        ToOne("order_copy_batch", "order_copy_batches", "f"),
     )
+
+    @classmethod
+    def delete(cls, instance: models.Model) -> None:
+        assert isinstance(instance, OrderFactory)
+        batches.copy_deleted(instance)
+        instance.delete()
 
 
 @registry.register

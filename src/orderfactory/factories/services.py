@@ -26,7 +26,7 @@ from orderfactory.core.errors import CommonErrorCode, DomainError, blank
 from orderfactory.factories import failures, loading, plan, previews
 from orderfactory.factories.building import build_target, source_pointers
 from orderfactory.factories.error_codes import FactoryErrorCode
-from orderfactory.factories.models import ENDINGS, FINAL, OrderFactory
+from orderfactory.factories.models import ENDINGS, FINAL, OrderCopyBatch, OrderFactory
 from orderfactory.orders import services as orders
 
 log = logging.getLogger("orderfactory.factories")
@@ -283,6 +283,8 @@ def _abort_reason(factory: OrderFactory) -> failures.Log | None:
         return {"source_order": ["no longer exists"]}
     if source.archived_at is not None:
         return {"source_order": ["is archived"]}
+    if factory.order_copy_batch_id is not None and _batch_cancelled(factory.order_copy_batch_id):
+        return {"order_copy_batch": ["was cancelled"]}
     if factory.type == "recurring_order_copies":
         subscription = factory.order_subscription
         if subscription is None:
@@ -290,6 +292,11 @@ def _abort_reason(factory: OrderFactory) -> failures.Log | None:
         if not subscription.is_active:
             return {"order_subscription": [f"is {subscription.status}, not active"]}
     return None
+
+
+def _batch_cancelled(batch_id: str) -> bool:
+    """A copy of a batch claimed as the batch was cancelled is not made (factories/batches.py)."""
+    return OrderCopyBatch.objects.filter(pk=batch_id, status="cancelled").exists()
 
 
 def _end(

@@ -161,7 +161,7 @@ def _invalid_filter(key: str) -> errors.ApiError:
     )
 
 
-def _invalid_value(key: str, value: str) -> errors.ApiError:
+def invalid_value(key: str, value: str) -> errors.ApiError:
     shown = value if len(value) <= 60 else value[:57] + "..."
     return errors.ApiError(
         400,
@@ -284,7 +284,7 @@ def _parse_value(key: str, predicate: str, attr: r.Attr, value: str) -> Any:
             return [_coerce(attr, base, item) for item in items] or None
         return _coerce(attr, base, value)
     except (ValueError, OverflowError):
-        raise _invalid_value(key, value) from None
+        raise invalid_value(key, value) from None
 
 
 def _coerce(attr: r.Attr, predicate: str, text: str) -> Any:

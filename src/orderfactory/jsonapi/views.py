@@ -152,15 +152,7 @@ def render_list(
     request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet
 ) -> HttpResponse:
     q = query.parse(resource, _items(request), collection=True)
-    aliases = query.aliases(resource, q)
-    qs = qs.alias(**aliases)
-    for condition in q.filters:
-        if condition.value is None:
-            continue
-        if condition.to_many:
-            qs = qs.filter(pk__in=resource.queryset().alias(**aliases).filter(condition.q()).values("pk"))
-        else:
-            qs = qs.filter(condition.q())
+    qs = query.filtered(resource, qs, q)
     ordering = query.order_by(resource, q.sort)
     ordered = qs.order_by(*ordering)
     filters = tuple((k, v) for k, v in q.params if k.startswith("filter["))

@@ -1,0 +1,264 @@
+"""Order copy batches (an extension, docs/compatibility.md): many ``order_copies`` made and followed as one.
+
+A batch is written ``pending`` with its sources resolved (``sources``: the given ids, or the orders its filter
+matched) and its expansion job queued after the commit. The job turns the sources into ``order_copies`` a
+chunk at a time, each chunk one transaction holding the batch's row lock: the chunk's copies and their jobs
+are written set-wise and the cursor (``expanded_count``) moves past them in the same commit, so a job that
+dies mid-chunk leaves nothing of it and the next one resumes at the cursor; a unique constraint keeps one
+copy per source and batch whatever happens. The copies run as any copy (factories.services) and each one's
+ending counts here in its own ending transaction (exactly once: a copy ends once); the last one ends the batch
+(``order_copy_batches.complete`` or ``.fail``). ``_cancel`` aborts the copies not yet claimed, and the
+sources not yet expanded are never made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from orderfactory import config, queue
+from orderfactory.core import clock, hooks, locks
+from orderfactory.core import scope as scopes
+from orderfactory.core.errors import CommonErrorCode, DomainError, Problem
+from orderfactory.factories import failures
+from orderfactory.factories.models import (
+    BATCH_FINAL,
+    COPY_OPTIONS,
+    ENDINGS,
+    FINAL,
+    MAX_BATCH_SOURCES,
+    OrderCopyBatch,
+    OrderFactory,
+)
+from orderfactory.factories.services import LEASE, worker_scope
+from orderfactory.orders.models import Order
+
+TYPE = "order_copy_batches"
+CHUNK = config.integer("ORDERFACTORY_BATCH_CHUNK", 500, minimum=1)
+
+
+# --- creation (inside the request's transaction) ----------------------------------------------------------
+
+
+def create_batch(columns: dict[str, Any], sources: list[str]) -> OrderCopyBatch:
+    """Write the batch ``pending`` with ``sources`` (ids of orders the caller sees, resolved by the resource:
+    the given ids, or the orders its filter matches) and queue its expansion after the commit."""
+    given = columns.get("source_order_ids")
+    if (given is None) == (columns.get("orders_filter") is None):
+        raise DomainError.of(
+            CommonErrorCode.INVALID, "source_order_ids", "give either source_order_ids or orders_filter"
+        )
+    if len(sources) > MAX_BATCH_SOURCES:
+        attribute = "source_order_ids" if given is not None else "orders_filter"
+        raise DomainError.of(
+            CommonErrorCode.TOO_LONG,
+            attribute,
+            f"names more than {MAX_BATCH_SOURCES} orders",
+            meta={"count": len(sources)} if given is None else None,
+        )
+    batch = OrderCopyBatch(**columns)
+    batch.sources = sources
+    batch.total_count = len(sources)
+    batch.lease_expires_at = clock.now() + LEASE
+    batch.save()
+    queue.enqueue_order_copy_batch(batch.pk)
+    return batch
+
+
+def source_problems(given: Any) -> list[Problem]:
+    """What is wrong with the shape of the ids a client gave."""
+    if not given:
+        return [Problem(CommonErrorCode.BLANK, "source_order_ids", "can't be blank")]
+    if not isinstance(given, list) or not all(isinstance(i, str) and i for i in given):
+        return [Problem(CommonErrorCode.INVALID, "source_order_ids", "must be a list of order ids")]
+    if len(given) > MAX_BATCH_SOURCES:
+        return [
+            Problem(
+                CommonErrorCode.TOO_LONG, "source_order_ids", f"names more than {MAX_BATCH_SOURCES} orders"
+            )
+        ]
+    return []
+
+
+def unknown_sources(wanted: list[str], visible: set[str]) -> list[Problem]:
+    """The given ids that are not orders the caller sees (another organization's, another mode's, none)."""
+    unknown = [i for i in wanted if i not in visible]
+    if not unknown:
+        return []
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    return [Problem(CommonErrorCode.NOT_FOUND, "source_order_ids", f"are not orders: {shown}")]
+
+
+# --- the expansion job ------------------------------------------------------------------------------------
+
+
+def expand(batch_id: str) -> int:
+    """The job: make the batch's copies, a chunk per transaction, from its cursor on. Returns how many copies
+    this run made (0 for a duplicate delivery, or a batch cancelled or gone)."""
+    head = OrderCopyBatch.unscoped.filter(pk=batch_id).values_list("organization_id", "mode").first()
+    if head is None:
+        return 0
+    made = 0
+    with scopes.active(worker_scope(*head)):
+        while True:
+            chunk = _expand_chunk(batch_id)
+            if chunk is None:
+                return made
+            made += chunk
+
+
+def _expand_chunk(batch_id: str) -> int | None:
+    """One chunk in one transaction: the number of copies made, or None when nothing is left to expand."""
+    now = clock.now()
+    with transaction.atomic():
+        batch = locks.lock_one(OrderCopyBatch.objects, batch_id)
+        if batch is None or batch.status in BATCH_FINAL:
+            return None
+        if batch.expanded_count >= batch.total_count:
+            batch.lease_expires_at = None
+            batch.save(update_fields=["lease_expires_at", "updated_at"])
+            _finish_if_done(batch)
+            return None
+        if batch.status == "pending":
+            with hooks.recording(TYPE, batch):
+                batch.status, batch.started_at = "in_progress", now
+                batch.save(update_fields=["status", "started_at", "updated_at"])
+        chunk = batch.sources[batch.expanded_count : batch.expanded_count + CHUNK]
+        existing = set(Order.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        options = {name: getattr(batch, name) for name in COPY_OPTIONS}
+        copies = [
+            OrderFactory(
+                type="order_copies",
+                source_order_id=source_id,
+                order_copy_batch_id=batch.pk,
+                lease_expires_at=now + LEASE,
+                **options,
+            )
+            for source_id in chunk
+            if source_id in existing
+        ]
+        with hooks.batched():
+            OrderFactory.objects.bulk_create(copies)
+            for copy in copies:
+                hooks.on_write("create", "order_copies", copy, None)
+        queue.enqueue_order_factories([copy.pk for copy in copies])
+        # A source deleted since the batch was made is not copied: it counts as aborted.
+        OrderCopyBatch.objects.filter(pk=batch.pk).update(
+            expanded_count=F("expanded_count") + len(chunk),
+            aborted_count=F("aborted_count") + (len(chunk) - len(copies)),
+            lease_expires_at=now + LEASE,
+            updated_at=now,
+        )
+        return len(copies)
+
+
+# --- counting the copies' endings -------------------------------------------------------------------------
+
+COUNTERS = {f"order_copies.{name}": f"{status}_count" for name, status in ENDINGS.items()}
+
+
+@hooks.register_event
+def _on_event(name: str, resource_type: str, instance: Any) -> None:
+    """A copy ended (in its ending transaction): count it in its batch, and end the batch with its last copy."""
+    counter = COUNTERS.get(name)
+    batch_id = getattr(instance, "order_copy_batch_id", None) if counter else None
+    if counter is None or batch_id is None:
+        return
+    # The UPDATE takes the batch's row lock until the copy's transaction commits: endings count one at a time.
+    _count(batch_id, counter)
+
+
+def _count(batch_id: str, counter: str) -> None:
+    OrderCopyBatch.objects.filter(pk=batch_id).update(**{counter: F(counter) + 1})
+    # Without its sources: a batch's 10,000 ids are not read again for each of its copies.
+    batch = locks.lock_one(OrderCopyBatch.objects.defer(*UNREAD), batch_id)
+    if batch is not None:
+        _finish_if_done(batch)
+
+
+UNREAD = ("sources", "source_order_ids", "orders_filter")
+
+
+def copy_deleted(factory: OrderFactory) -> None:
+    """A copy of a batch is deleted before it ended (inside the DELETE's transaction): it counts as aborted,
+    or its batch would wait for it forever."""
+    if factory.order_copy_batch_id is not None and factory.status not in FINAL:
+        _count(factory.order_copy_batch_id, "aborted_count")
+
+
+def _finish_if_done(batch: OrderCopyBatch) -> None:
+    """End the batch (locked by the caller) when every source is expanded and every copy ended: completed when
+    every source was copied, else failed; fires ``order_copy_batches.complete`` or ``.fail``."""
+    ended = batch.completed_count + batch.failed_count + batch.aborted_count
+    if batch.status in BATCH_FINAL or min(batch.expanded_count, ended) < batch.total_count:
+        return
+    now = clock.now()
+    status = "completed" if batch.completed_count == batch.total_count else "failed"
+    with hooks.batched():
+        with hooks.recording(TYPE, batch):
+            batch.status, batch.completed_at, batch.lease_expires_at = status, now, None
+            batch.started_at = batch.started_at or now
+            batch.save(
+                update_fields=["status", "started_at", "completed_at", "lease_expires_at", "updated_at"]
+            )
+        hooks.event(f"{TYPE}.{'complete' if status == 'completed' else 'fail'}", TYPE, batch)
+
+
+# --- cancelling -------------------------------------------------------------------------------------------
+
+
+def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
+    """``_cancel`` (inside the request's transaction, the batch locked): the copies not yet claimed end
+    aborted, the sources not yet expanded are never copied (both count as aborted), and the copies already
+    running finish and count as they end."""
+    if batch.status in BATCH_FINAL:
+        raise DomainError.of(
+            CommonErrorCode.TRANSITION,
+            "status",
+            f"is {batch.status}: only a pending or running batch can be cancelled",
+        )
+    now = clock.now()
+    why = {"order_copy_batch": ["was cancelled"]}
+    # Claims lock a copy before moving it out of pending: one claimed meanwhile is no longer pending here.
+    aborted = OrderFactory.objects.filter(order_copy_batch_id=batch.pk, status="pending").update(
+        status="aborted",
+        failed_at=now,
+        lease_expires_at=None,
+        errors_log=why,
+        errors_count=1,
+        errors_details=failures.details(why, failures.ABORT_CODES),
+        updated_at=now,
+    )
+    never_made = batch.total_count - batch.expanded_count
+    batch.status = "cancelled"
+    batch.completed_at = now
+    batch.lease_expires_at = None
+    batch.aborted_count += aborted + never_made
+    batch.save(update_fields=["status", "completed_at", "lease_expires_at", "aborted_count", "updated_at"])
+    return batch
+
+
+# --- the sweep --------------------------------------------------------------------------------------------
+
+
+def sweep(now: dt.datetime | None = None) -> int:
+    """Queue again the expansion of the batches whose job was lost (its worker died, or the process died
+    between the commit and the enqueue): their lease passed with sources left to expand. A duplicate job is
+    harmless: chunks take the batch's row lock and move its cursor. Runs with the factories' sweep."""
+    now = now or clock.now()
+    stale = list(
+        OrderCopyBatch.unscoped.filter(
+            status__in=("pending", "in_progress"), lease_expires_at__lt=now
+        ).values_list("pk", "organization_id", "mode")
+    )
+    for pk, organization_id, mode in stale:
+        with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
+            OrderCopyBatch.objects.filter(pk=pk).update(lease_expires_at=now + LEASE)
+            queue.enqueue_order_copy_batch(pk)
+    return len(stale)
+
+
+__all__ = ["COPY_OPTIONS", "cancel", "copy_deleted", "create_batch", "expand", "sweep"]

@@ -1,0 +1,347 @@
+"""order_copy_batches through HTTP: sources by ids or by an orders filter, expansion into order_copies by a job
+(in chunks, one copy per source and batch however often it runs), counts and status as the copies end, the
+ending events, ``_cancel``, tenancy, and a worker that dies mid-batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from orderfactory import queue
+from orderfactory.core import clock, scope
+from orderfactory.events.services import topics
+from orderfactory.factories import batches, services
+from orderfactory.factories.models import COPY_OPTIONS, OrderCopyBatch, OrderFactory
+from orderfactory.factories.resources import OrderCopyResource
+from orderfactory.orders.models import Order
+from tests.conftest import document
+from tests.events.conftest import deliver_pending, receiver, subscribe  # noqa: F401 (a fixture)
+from tests.factories.conftest import run_job
+from tests.orders.conftest import build_shop, new_order, place
+
+SECOND = dt.timedelta(seconds=1)
+
+
+@pytest.fixture
+def shop(api: Any) -> Any:
+    return build_shop(api, skus={"MUG": (800, {"milan": 100})})
+
+
+def placed_orders(api: Any, shop: Any, n: int, email: str = "ada@example.com") -> list[str]:
+    out = []
+    for _ in range(n):
+        order = new_order(api, shop, {"MUG": 1}, email=email)
+        assert place(api, order["id"]).status == 200
+        out.append(order["id"])
+    return out
+
+
+def create(api: Any, **attributes: Any) -> Any:
+    return api.post("order_copy_batches", document("order_copy_batches", attributes))
+
+
+def jobs(path: str) -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(status="READY", task_path=path).order_by("enqueued_at"))
+
+
+def drain(*, copies: bool = True) -> None:
+    """Run the queued expansion jobs, then (``copies``) the copies' jobs, as a worker would."""
+    while True:
+        ready = jobs(queue.EXPAND_ORDER_COPY_BATCH) + (jobs(queue.RUN_ORDER_FACTORY) if copies else [])
+        if not ready:
+            return
+        for job in ready:
+            DBTaskResult.objects.filter(pk=job.pk).update(status="SUCCESSFUL")
+            (batches.expand if job.task_path == queue.EXPAND_ORDER_COPY_BATCH else run_job)(
+                job.args_kwargs["args"][0]
+            )
+
+
+def attributes(api: Any, batch_id: str) -> dict[str, Any]:
+    r = api.get(f"order_copy_batches/{batch_id}")
+    assert r.status == 200, r
+    return r.data["attributes"]
+
+
+def endings(api: Any, batch_id: str) -> list[str]:
+    events = api.get(f"order_copy_batches/{batch_id}/events", {"page[size]": "25"}).data
+    names = [e["attributes"]["name"] for e in events]
+    assert names[0] == "order_copy_batches.create" and "order_copy_batches.update" in names
+    return [n for n in names if n.rsplit(".", 1)[1] in ("complete", "fail")]
+
+
+def counts(attrs: dict[str, Any]) -> dict[str, int]:
+    return {k: attrs[f"{k}_count"] for k in ("total", "pending", "completed", "failed", "aborted")}
+
+
+def copies_of(api: Any, batch_id: str) -> list[dict[str, Any]]:
+    r = api.get(f"order_copy_batches/{batch_id}/order_copies", {"page[size]": "25"})
+    assert r.status == 200, r
+    return r.data
+
+
+def test_the_copy_options_are_one_list_of_both_models_and_resources():
+    from orderfactory.factories.batch_resources import OrderCopyBatchResource
+
+    for name in COPY_OPTIONS:
+        OrderFactory._meta.get_field(name)
+        OrderCopyBatch._meta.get_field(name)
+        assert OrderCopyResource.attribute(name) is not None
+        assert OrderCopyBatchResource.attribute(name) is not None
+
+
+def test_a_batch_by_ids_copies_each_source_once_and_completes(api, shop, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)  # three chunks for five sources
+    sources = placed_orders(api, shop, 5)
+    r = create(api, source_order_ids=[*sources, sources[0]], place_target_order=False, reference="ERP-7")
+    assert r.status == 201, r
+    batch = r.data
+    assert batch["attributes"]["status"] == "pending"
+    assert counts(batch["attributes"]) == {
+        "total": 5,
+        "pending": 5,
+        "completed": 0,
+        "failed": 0,
+        "aborted": 0,
+    }
+    assert batch["attributes"]["source_order_ids"] == [*sources, sources[0]]
+    drain(copies=False)
+    attrs = attributes(api, batch["id"])
+    assert attrs["status"] == "in_progress" and attrs["started_at"] is not None
+    made = copies_of(api, batch["id"])
+    assert len(made) == 5 and {c["attributes"]["status"] for c in made} == {"pending"}
+    with scope.active(api.scope()):
+        assert sorted(OrderFactory.objects.values_list("source_order_id", flat=True)) == sorted(sources)
+        assert not OrderFactory.objects.filter(place_target_order=True).exists()
+    drain()
+    attrs = attributes(api, batch["id"])
+    assert attrs["status"] == "completed" and attrs["completed_at"] >= attrs["started_at"]
+    assert counts(attrs) == {"total": 5, "pending": 0, "completed": 5, "failed": 0, "aborted": 0}
+    copy = api.get(f"order_copies/{made[0]['id']}", {"include": "order_copy_batch"}).json
+    assert copy["data"]["relationships"]["order_copy_batch"]["data"]["id"] == batch["id"]
+    listed = api.get("order_copy_batches", {"filter[q][status_eq]": "completed"}).json
+    assert [b["id"] for b in listed["data"]] == [batch["id"]]
+
+
+def test_a_batch_by_filter_copies_the_orders_the_orders_list_shows(api, shop):
+    mine = placed_orders(api, shop, 2, email="bob@example.com")
+    placed_orders(api, shop, 1)
+    listed = api.get("orders", {"filter[q][customer_email_eq]": "bob@example.com"}).data
+    assert sorted(o["id"] for o in listed) == sorted(mine)
+    r = create(api, orders_filter={"customer_email_eq": "bob@example.com"})
+    assert r.status == 201, r
+    assert r.data["attributes"]["total_count"] == 2
+    drain()
+    with scope.active(api.scope()):
+        copied = OrderFactory.objects.filter(order_copy_batch_id=r.data["id"])
+        assert sorted(copied.values_list("source_order_id", flat=True)) == sorted(mine)
+    # the copies match the filter too, but were not there when the batch was made: never copied in turn
+    assert counts(attributes(api, r.data["id"]))["completed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("conditions", "code"),
+    [
+        ({"nonsense_eq": "x"}, "FILTER_NOT_ALLOWED"),
+        ({"created_at_gt": "yesterday"}, "INVALID_FILTER_VALUE"),
+        ({"customer_email_eq": {"a": 1}}, "INVALID_FILTER_VALUE"),
+    ],
+)
+def test_a_bad_filter_is_refused_as_the_orders_list_refuses_it(api, conditions, code):
+    [(key, value)] = conditions.items()
+    listed = api.get("orders", {f"filter[q][{key}]": str(value)})
+    r = create(api, orders_filter=conditions)
+    assert r.status == 400 and r.error_codes == [code], r
+    if not isinstance(value, dict):
+        assert listed.status == 400 and listed.error_codes == [code]
+        assert r.json["errors"][0]["source"] == listed.json["errors"][0]["source"]
+    assert not OrderCopyBatch.unscoped.exists()
+
+
+def test_sources_are_refused_when_missing_both_malformed_or_too_many(api, shop, monkeypatch):
+    [source] = placed_orders(api, shop, 1)
+    assert create(api).status == 422
+    assert create(api, source_order_ids=[source], orders_filter={}).status == 422
+    assert create(api, source_order_ids=[]).status == 422
+    assert create(api, source_order_ids=[1, 2]).status == 422
+    assert create(api, source_order_ids="abc").status == 400
+    assert create(api, source_order_ids=[source, "nope"]).status == 404
+    monkeypatch.setattr(batches, "MAX_BATCH_SOURCES", 0)
+    r = create(api, orders_filter={})
+    assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "too_long", r
+    assert not OrderCopyBatch.unscoped.exists()
+
+
+def test_counts_and_status_follow_failures_and_fire_the_ending_events(api, shop):
+    good, bad = placed_orders(api, shop, 2)
+    r = create(api, source_order_ids=[good, bad])
+    batch_id = r.data["id"]
+    drain(copies=False)
+    with scope.active(api.scope()):
+        Order.objects.filter(pk=bad).update(archived_at=clock.now())
+    drain()
+    attrs = attributes(api, batch_id)
+    assert attrs["status"] == "failed"
+    assert counts(attrs) == {"total": 2, "pending": 0, "completed": 1, "failed": 0, "aborted": 1}
+    assert endings(api, batch_id) == ["order_copy_batches.fail"]
+    assert {"order_copy_batches.complete", "order_copy_batches.fail"} <= topics()
+
+    ok = create(api, source_order_ids=[good]).data["id"]
+    drain()
+    assert endings(api, ok) == ["order_copy_batches.complete"]
+
+
+def test_a_webhook_subscribed_to_the_ending_receives_the_batch(api, shop, receiver):  # noqa: F811
+    subscribe(api, "order_copy_batches.complete", receiver.url)
+    sources = placed_orders(api, shop, 2)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain()
+    assert deliver_pending(api) == 1
+    [received] = receiver.received
+    data = received.json["data"]
+    assert (data["type"], data["id"]) == ("order_copy_batches", batch_id)
+    assert data["attributes"]["status"] == "completed" and data["attributes"]["completed_count"] == 2
+
+
+def test_a_copy_deleted_before_it_ended_counts_as_aborted(api, shop):
+    sources = placed_orders(api, shop, 2)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain(copies=False)
+    first = copies_of(api, batch_id)[0]["id"]
+    assert api.delete(f"order_copies/{first}").status == 204
+    drain()
+    attrs = attributes(api, batch_id)
+    assert attrs["status"] == "failed"
+    assert counts(attrs) == {"total": 2, "pending": 0, "completed": 1, "failed": 0, "aborted": 1}
+
+
+def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    sources = placed_orders(api, shop, 5)
+    batch_id = create(api, source_order_ids=sources).data["id"]
+    # one chunk expanded, one copy of it done: then cancelled
+    [expansion] = jobs(queue.EXPAND_ORDER_COPY_BATCH)
+    DBTaskResult.objects.filter(pk=expansion.pk).update(status="SUCCESSFUL")
+    with scope.active(services.worker_scope(api.organization.id, api.mode)):
+        assert batches._expand_chunk(batch_id) == 2
+    first, second = jobs(queue.RUN_ORDER_FACTORY)
+    assert run_job(first.args_kwargs["args"][0]) == "completed"
+    r = api.patch(
+        f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
+    )
+    assert r.status == 200, r
+    attrs = r.data["attributes"]
+    assert attrs["status"] == "cancelled" and attrs["completed_at"] is not None
+    assert counts(attrs) == {"total": 5, "pending": 0, "completed": 1, "failed": 0, "aborted": 4}
+    assert batches.expand(batch_id) == 0  # the expansion's job, run again, makes nothing
+    drain()
+    with scope.active(api.scope()):
+        assert OrderFactory.objects.filter(order_copy_batch_id=batch_id).count() == 2
+        made = dict(OrderFactory.objects.values_list("pk", "status"))
+    assert made[second.args_kwargs["args"][0]] == "aborted"
+    assert counts(attributes(api, batch_id))["aborted"] == 4
+    again = api.patch(
+        f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
+    )
+    assert again.status == 422, again
+
+
+def test_a_copy_claimed_as_its_batch_is_cancelled_is_not_made(api, shop):
+    sources = placed_orders(api, shop, 2)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain(copies=False)
+    first, second = jobs(queue.RUN_ORDER_FACTORY)
+    factory_id = first.args_kwargs["args"][0]
+    token = "the-claimer"
+    assert services._claim(factory_id, token) is not None  # claimed: no longer pending
+    api.patch(
+        f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
+    )
+    with scope.active(services.worker_scope(api.organization.id, api.mode)):
+        assert services._execute(factory_id, token) == "aborted"
+    copy = api.get(f"order_copies/{factory_id}").data["attributes"]
+    assert copy["errors_details"][0]["code"] == "batch_cancelled"
+    assert counts(attributes(api, batch_id)) == {
+        "total": 2,
+        "pending": 0,
+        "completed": 0,
+        "failed": 0,
+        "aborted": 2,
+    }
+
+
+@pytest.mark.parametrize("death", [KeyboardInterrupt, SystemExit])
+def test_a_worker_killed_during_a_batch_copies_each_source_exactly_once(api, shop, monkeypatch, death):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    sources = placed_orders(api, shop, 5)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    real_enqueue = queue.enqueue_order_factories
+    chunks = []
+
+    def dies_in_the_second_chunk(ids):
+        chunks.append(ids)
+        real_enqueue(ids)
+        if len(chunks) == 2:
+            raise death
+
+    monkeypatch.setattr(queue, "enqueue_order_factories", dies_in_the_second_chunk)
+    [expansion] = jobs(queue.EXPAND_ORDER_COPY_BATCH)
+    DBTaskResult.objects.filter(pk=expansion.pk).update(status="FAILED")  # as the worker records it
+    with pytest.raises(death):
+        batches.expand(batch_id)
+    with scope.active(api.scope()):
+        assert OrderFactory.objects.filter(order_copy_batch_id=batch_id).count() == 2  # the 2nd rolled back
+    # a copy's worker dies too, mid-copy
+    real_build = services.build_target
+
+    def dies_building(factory, notes):
+        real_build(factory, notes)
+        raise death
+
+    monkeypatch.setattr(services, "build_target", dies_building)
+    first = jobs(queue.RUN_ORDER_FACTORY)[0]
+    DBTaskResult.objects.filter(pk=first.pk).update(status="FAILED")
+    with pytest.raises(death):
+        run_job(first.args_kwargs["args"][0])
+    monkeypatch.setattr(services, "build_target", real_build)
+    monkeypatch.setattr(queue, "enqueue_order_factories", real_enqueue)
+
+    later = clock.now() + services.LEASE + SECOND
+    assert batches.sweep(clock.now()) == 0  # the expansion's lease still runs
+    assert batches.sweep(later) == 1
+    assert services.sweep(later) == 1
+    drain()
+    batches.expand(batch_id)  # a duplicate delivery of the expansion job
+    with scope.active(api.scope()):
+        made = list(
+            OrderFactory.objects.filter(order_copy_batch_id=batch_id).values_list("source_order_id", "status")
+        )
+        targets = Order.objects.filter(order_factory__order_copy_batch_id=batch_id).count()
+    assert sorted(source for source, _ in made) == sorted(sources)
+    assert {status for _, status in made} == {"completed"} and targets == 5
+    attrs = attributes(api, batch_id)
+    assert attrs["status"] == "completed"
+    assert counts(attrs) == {"total": 5, "pending": 0, "completed": 5, "failed": 0, "aborted": 0}
+
+
+def test_another_organization_or_mode_cannot_see_a_batch_or_copy_anothers_orders(
+    api, shop, other_org, live_api
+):
+    sources = placed_orders(api, shop, 2, email="eve@example.com")
+    batch_id = create(api, source_order_ids=sources).data["id"]
+    for other in (other_org, live_api):
+        assert other.get(f"order_copy_batches/{batch_id}").status == 404
+        assert other.get("order_copy_batches").data == []
+        cancel = document("order_copy_batches", {"_cancel": True}, rid=batch_id)
+        assert other.patch(f"order_copy_batches/{batch_id}", cancel).status == 404
+        assert create(other, source_order_ids=sources).status == 404
+        by_filter = create(other, orders_filter={"customer_email_eq": "eve@example.com"})
+        assert by_filter.status == 201 and by_filter.data["attributes"]["total_count"] == 0
+    drain()
+    with scope.active(other_org.scope()):
+        assert not OrderFactory.objects.exists()
+        assert OrderCopyBatch.objects.get().status == "completed"
+    assert attributes(api, batch_id)["status"] == "completed"

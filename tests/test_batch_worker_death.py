@@ -1,0 +1,72 @@
+"""A real worker killed (SIGKILL) in the middle of an order copy batch: once the sweep hands the copy it was
+making to another worker, each source of the batch is copied exactly once and the batch's counts are right.
+Real processes on this run's test database, as tests/test_worker.py runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+
+import pytest
+
+from orderfactory.core import clock, scope
+from orderfactory.factories import batches, services
+from orderfactory.factories.models import OrderCopyBatch, OrderFactory
+from orderfactory.orders.models import LineItem, Order
+from tests.conftest import document
+from tests.orders.conftest import build_shop, new_order, place
+from tests.test_worker import orderfactory, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_worker_killed_mid_batch_leaves_each_source_copied_exactly_once(api, tmp_path):
+    shop = build_shop(api, skus={"MUG": (800, {"milan": 100})})
+    sources = []
+    for _ in range(3):
+        order = new_order(api, shop, {"MUG": 1})
+        assert place(api, order["id"]).status == 200
+        sources.append(order["id"])
+    body = document("order_copy_batches", {"source_order_ids": sources, "place_target_order": False})
+    r = api.post("order_copy_batches", body)
+    assert r.status == 201, r
+    batch_id = r.data["id"]
+    with scope.active(api.scope()):
+        before = (Order.objects.count(), LineItem.objects.count())
+
+    with orderfactory(tmp_path, "worker", ORDERFACTORY_FAULT_COPY_DELAY="60") as worker:
+        wait_for(
+            lambda: "fault injection" in worker.log.read_text(),
+            "the batch's first copy stalls mid-way",
+            processes=(worker,),
+        )
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    with scope.active(api.scope()):
+        statuses = sorted(
+            OrderFactory.objects.filter(order_copy_batch_id=batch_id).values_list("status", flat=True)
+        )
+        assert statuses == ["in_progress", "pending", "pending"]
+        assert (Order.objects.count(), LineItem.objects.count()) == before  # the killed copy left nothing
+
+    later = clock.now() + services.LEASE + dt.timedelta(seconds=1)
+    assert batches.sweep(later) == 0  # its sources were all expanded before the kill
+    assert services.sweep(later) == 1
+    with orderfactory(tmp_path, "worker", "--batch") as worker:
+        worker.wait(120)
+        assert worker.returncode == 0, worker.log.read_text()[-3000:]
+
+    with scope.active(api.scope()):
+        made = list(
+            OrderFactory.objects.filter(order_copy_batch_id=batch_id).values_list(
+                "source_order_id", "status", "attempts"
+            )
+        )
+        assert sorted(source for source, _, _ in made) == sorted(sources)
+        assert {status for _, status, _ in made} == {"completed"}
+        assert sorted(attempts for _, _, attempts in made) == [1, 1, 2]
+        assert Order.objects.count() == before[0] + 3
+        batch = OrderCopyBatch.objects.get(pk=batch_id)
+    assert batch.status == "completed"
+    assert (batch.total_count, batch.completed_count, batch.failed_count, batch.aborted_count) == (3, 3, 0, 0)
