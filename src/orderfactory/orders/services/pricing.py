@@ -87,7 +87,7 @@ def recompute(
     lines = (
         new_lines
         if new_lines is not None
-        else list(LineItem.objects.filter(order=order).select_related("sku"))
+        else list(LineItem.objects.filter(order=order).select_related("sku", "adjustment"))
     )
     sku_lines = [line for line in lines if line.item_type == SKU]
     priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")

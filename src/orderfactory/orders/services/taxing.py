@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from orderfactory.adjustments.models import Adjustment
 from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import DomainError, Problems
@@ -30,7 +31,7 @@ from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import pointer, require_editable
+from orderfactory.orders.services.rules import ADJUSTMENT_LINE, pointer, require_editable
 from orderfactory.taxes import calculation, external
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxRule
 
@@ -70,15 +71,42 @@ def _address(order: Order) -> calculation.Address:
     return calculation.Address(address.country_code, address.state_code, address.zip_code)
 
 
+def _distributing(lines: Sequence[LineItem]) -> dict[str, bool]:
+    """``distribute_discount`` of the adjustments of the negative adjustment lines, by adjustment id: read with
+    the lines where they were (pricing and the copy read them so), else in one query for them all. A line
+    whose adjustment is gone distributes, as Commerce Layer's default."""
+    negative = [
+        line
+        for line in lines
+        if line.item_type == ADJUSTMENT_LINE and line.adjustment_id and line.total_amount_cents < 0
+    ]
+    flags: dict[str, bool] = {
+        str(line.adjustment_id): line.adjustment.distribute_discount
+        for line in negative
+        if LineItem.adjustment.is_cached(line) and line.adjustment is not None  # type: ignore[attr-defined]
+    }
+    unread = {str(line.adjustment_id) for line in negative} - flags.keys()
+    if unread:
+        flags.update(Adjustment.objects.filter(pk__in=unread).values_list("pk", "distribute_discount"))
+    return flags
+
+
 def facts(order: Order, lines: Sequence[LineItem], *, untaxed: bool = False) -> calculation.Order:
     """What the order's taxes depend on, as taxes.calculation reads it (``untaxed``: no rule will read the
-    shipping address, which is left unread)."""
+    shipping address, which is left unread, nor the adjustments' ``distribute_discount``)."""
+    distributing = {} if untaxed else _distributing(lines)
     return calculation.Order(
         currency_code=order.currency_code or "",
         tax_included=order.tax_included,
         shipping_address=calculation.Address() if untaxed else _address(order),
         lines=[
-            calculation.Line(line.pk, kind, line.total_amount_cents, line.discount_cents or 0)
+            calculation.Line(
+                line.pk,
+                kind,
+                line.total_amount_cents,
+                line.discount_cents or 0,
+                distribute_discount=distributing.get(line.adjustment_id or "", True),
+            )
             for line in lines
             if (kind := _kind(line.item_type)) is not None
         ],
