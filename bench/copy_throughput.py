@@ -16,6 +16,10 @@ Batch (``--batch N``, per phase): N copies of N distinct placed orders (seeded b
 through one ``POST /api/order_copy_batches``, from the POST to the batch ``completed``: the expansion job and
 the copies' jobs on the phase's workers (target: >= 1.0 of the ceiling on PostgreSQL, i.e. faster than raw SQL
 copying one transaction at a time).
+- **rich** (issue 13): inside the embedded phase's server, ``--rich-orders`` placed rich orders of ``--lines``
+  lines (taxes from a manual tax calculator, a volume-tiered price, an adjustment that distributes its
+  discount, a zone-restricted shipping method: bench/rich_orders.py) copied ``--rounds`` times; its copies/s
+  and its ratio to the plain embedded phase of the same run (0: no rich phase).
 
 It prints copies/s per phase, the ratios to the ceiling (targets: >= 0.25 embedded, >= 0.5 workers on
 PostgreSQL), and the time of one copy at ``--sizes`` lines (default 100 and 1000; target: a 1,000-line copy
@@ -26,7 +30,7 @@ time of a ``--lines`` order, from just before its POST to its ``completed_at``, 
 so the worker is idle each time (p50 and p99; targets <= 30 ms and <= 60 ms). Figures only: nothing here
 asserts a timing.
 
-    .venv/bin/python bench/copy_throughput.py [--orders 200] [--lines 10]
+    .venv/bin/python bench/copy_throughput.py [--orders 200] [--lines 10] [--rich-orders 50]
     .venv/bin/python bench/copy_throughput.py --database-url postgresql://postgres@127.0.0.1:5432/of_bench_copy
 """
 
@@ -49,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from api_read import BenchError, Endpoint, _cli, _free_port, _wait_until_listening, call, expect
+from rich_orders import RichMarket
 
 ROOT = Path(__file__).resolve().parents[1]
 JSONAPI = "application/vnd.api+json"
@@ -460,6 +465,10 @@ def main() -> int:
     # and its end (the last copy's latency, the probe's interval) moved its figure by a fifth from run to run.
     parser.add_argument("--orders", type=int, default=200, help="source orders copied per phase")
     parser.add_argument("--lines", type=int, default=10, help="SKU line items per source order")
+    # 50: the rich phase is a comparison with the plain one, not a figure of its own; short keeps the run short.
+    parser.add_argument(
+        "--rich-orders", type=int, default=50, help="rich source orders copied in the rich phase (0: none)"
+    )
     parser.add_argument("--sizes", default="100,1000", help="line counts for the per-copy time")
     parser.add_argument("--per-size", type=int, default=3, help="copies timed one by one per size")
     parser.add_argument(
@@ -517,10 +526,13 @@ def main() -> int:
             batch_sources = sources[: args.batch] + [
                 shop.placed_order(args.lines) for _ in range(max(0, args.batch - len(sources)))
             ]
+            rich = RichMarket(shop) if args.rich_orders else None
+            rich_sources = [rich.placed_order(args.lines) for _ in range(args.rich_orders)] if rich else []
             database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
             print(
-                f"database: {database}; seeded {args.orders} placed orders of {args.lines} lines "
-                f"and {args.per_size} of each of {sizes} lines in {time.perf_counter() - began:.1f} s"
+                f"database: {database}; seeded {args.orders} placed orders of {args.lines} lines, "
+                f"{args.rich_orders} rich ones and {args.per_size} of each of {sizes} lines in "
+                f"{time.perf_counter() - began:.1f} s"
             )
 
             results: dict[str, float] = {}
@@ -552,6 +564,18 @@ def main() -> int:
                             f"batch     {args.batch} copies through one batch ({phase}) in {seconds:.2f} s: "
                             f"{batched[phase]:.1f} copies/s"
                         )
+                    if phase == "embedded" and rich_sources:
+                        copy_all(endpoint, rich_sources[:4])  # warm up the rich paths (taxes, zones)
+                        rich_rounds = [copy_all(endpoint, rich_sources)[0] for _ in range(args.rounds)]
+                        seconds = statistics.median(rich_rounds)
+                        results["rich"] = args.rich_orders / seconds
+                        print(
+                            f"{'rich':<9} {args.rich_orders} copies in {seconds:.2f} s: {results['rich']:.1f} "
+                            f"copies/s (median of {len(rich_rounds)} rounds; "
+                            f"{args.rich_orders / max(rich_rounds):.1f}-{args.rich_orders / min(rich_rounds):.1f}; "
+                            f"{args.lines} lines, taxes, a volume tier, an adjustment, a zone's method)"
+                        )
+                        print(f"ratio rich/embedded: {results['rich'] / results['embedded']:.3f}")
                     if phase == "embedded":
                         for size, ids in by_size.items():
                             timings, worker = [], []

@@ -44,14 +44,16 @@ def test_copy_benchmark_runs_end_to_end() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFACTORY_")}
     command = [sys.executable, str(ROOT / "bench" / "copy_throughput.py"), "--orders", "3", "--lines", "2"]
     command += ["--sizes", "3,6", "--per-size", "1", "--ceiling-rounds", "1", "--rounds", "2", "--batch", "5"]
+    command += ["--rich-orders", "2"]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
     assert completed.returncode == 0, completed.stderr
     rows = [line.split() for line in completed.stdout.splitlines()]
-    phases = [row[0] for row in rows if row[:1] in (["embedded"], ["workers"], ["ceiling"])]
-    assert phases == ["embedded", "workers", "ceiling"], completed.stdout
+    phases = [row[0] for row in rows if row[:1] in (["embedded"], ["rich"], ["workers"], ["ceiling"])]
+    assert phases == ["embedded", "rich", "workers", "ceiling"], completed.stdout
     assert "median of 3 rounds" in completed.stdout, completed.stdout  # before, between and after the phases
-    assert completed.stdout.count("(median of 2 rounds;") == 2, completed.stdout  # each phase
+    assert completed.stdout.count("(median of 2 rounds;") == 3, completed.stdout  # each phase, rich included
+    assert ["ratio", "rich/embedded:"] in [row[:2] for row in rows], completed.stdout
     assert ["ratio", "embedded/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert ["ratio", "workers/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert [row[:2] for row in rows if row[:1] == ["batch"]] == [["batch", "5"]] * 2, completed.stdout

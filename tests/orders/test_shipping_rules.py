@@ -172,3 +172,18 @@ def test_the_delivery_lead_time_of_a_shipment(api: Api, shop: Shop) -> None:
         "id": lead["id"],
     }
     assert api.get(f"shipments/{shipment['id']}/delivery_lead_time").data["id"] == lead["id"]
+
+
+def test_moving_the_shipping_address_itself_leaves_the_zone(api: Api, shop: Shop) -> None:
+    """``PATCH /api/addresses/<id>`` of the order's own shipping address (not pointing the order elsewhere)
+    prices the order again: the zone's method it chose no longer applies and the default takes over."""
+    courier = method(
+        api, shop, "Italian courier", 400, {"shipping_zone": zone(api, country_code_regex="^IT$")}
+    )
+    order = new_order(api, shop, {"TSHIRT": 1})
+    assert choose(api, order["id"], courier).status == 200
+    address = api.get(f"orders/{order['id']}/shipping_address").data
+    r = api.update("addresses", address["id"], {"country_code": "DE", "city": "Berlin", "zip_code": "10115"})
+    assert r.status == 200, r
+    assert method_of(api, order["id"]) == shop.shipping_method.pk
+    assert api.get(f"orders/{order['id']}").data["attributes"]["shipping_amount_cents"] == 700

@@ -145,6 +145,48 @@ def test_a_change_of_address_or_lines_computes_the_taxes_again(api: Any) -> None
     assert (attrs["subtotal_tax_amount_cents"], lines["MUG"]["tax_amount_cents"]) == (660 + 176, 176)
 
 
+def test_moving_the_address_itself_computes_the_taxes_again(api: Any) -> None:
+    """``PATCH /api/addresses/<id>`` of the codes of an order's shipping address prices the editable orders
+    using it again; a placed order keeps its taxes."""
+    shop, _ = taxed_shop(api, code="TM", tax_included=False)
+    order = new_order(api, shop, {"TSHIRT": 2})
+    placed = new_order(api, shop, {"TSHIRT": 2})
+    assert place(api, placed["id"]).status == 200
+    shipping = api.get(f"orders/{order['id']}/shipping_address").data
+    # both orders ship to the same address row
+    assert api.update("orders", placed["id"], relationships={"shipping_address": shipping}).status == 422
+    with scope.active(api.scope()):
+        Order.objects.filter(pk=placed["id"]).update(shipping_address_id=shipping["id"])
+    assert with_lines(api, order["id"])[0]["subtotal_tax_amount_cents"] == 660
+    r = api.update("addresses", shipping["id"], {"country_code": "FR", "zip_code": "75001"})
+    assert r.status == 200, r
+    attrs, lines = with_lines(api, order["id"])
+    assert (attrs["total_tax_amount_cents"], attrs["tax_rate"], lines["TSHIRT"]["tax_amount_cents"]) == (
+        0,
+        0.0,
+        0,
+    )
+    assert with_lines(api, placed["id"])[0]["subtotal_tax_amount_cents"] == 660  # placed: unchanged
+    # a change that does not move the address prices nothing again; moving it back taxes again
+    assert api.update("addresses", shipping["id"], {"line_1": "Rue de Rivoli 1"}).status == 200
+    assert with_lines(api, order["id"])[0]["total_tax_amount_cents"] == 0
+    assert api.update("addresses", shipping["id"], {"country_code": "IT"}).status == 200
+    assert with_lines(api, order["id"])[0]["subtotal_tax_amount_cents"] == 660
+
+
+def test_moving_the_billing_address_prices_its_orders_again(api: Any) -> None:
+    """An order billing to a moved address is priced again too (its taxes follow its shipping address, so
+    they stay; its ``tax_calculations_count`` says they were computed again)."""
+    shop, _ = taxed_shop(api, code="TB", tax_included=False)
+    order = new_order(api, shop, {"TSHIRT": 2})
+    before = api.get(f"orders/{order['id']}").data["attributes"]
+    billing = api.get(f"orders/{order['id']}/billing_address").data
+    assert api.update("addresses", billing["id"], {"zip_code": "20121"}).status == 200
+    after = api.get(f"orders/{order['id']}").data["attributes"]
+    assert after["subtotal_tax_amount_cents"] == before["subtotal_tax_amount_cents"] == 660
+    assert after["tax_calculations_count"] == before["tax_calculations_count"] + 1
+
+
 def test_update_taxes_takes_the_rules_current_rate(api: Any) -> None:
     shop, rule = taxed_shop(api, code="TZ", tax_included=False)
     order = new_order(api, shop, {"TSHIRT": 2})

@@ -16,6 +16,7 @@ from orderfactory.taxes.calculation import (
     Order,
     Rule,
     compute,
+    distributed,
     line_tax,
     matches,
     matching_rule,
@@ -229,8 +230,10 @@ def test_totals_add_up_to_the_cent(raw, rate: Decimal, tax_included: bool) -> No
         + sum(t.tax_amount_cents for t in taxes.lines if t.kind is LineKind.GIFT_CARD)
     )
     assert parts == taxes.total_tax_amount_cents == sum(t.tax_amount_cents for t in taxes.lines)
+    # negative adjustments distribute their discount (the default) over the taxed lines' bases
+    shares = distributed(order(lines, tax_included=tax_included), rule)
     for line, tax in zip(lines, taxes.lines, strict=True):
-        base = line.amount_cents + line.discount_cents
+        base = line.amount_cents + line.discount_cents + shares.get(line.id, 0)
         if not tax.tax_amount_cents and not tax.taxable_amount_cents:
             continue
         exact = Decimal(base) * rate / (1 + rate) if tax_included else Decimal(base) * rate

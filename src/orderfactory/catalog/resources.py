@@ -316,6 +316,11 @@ class MarketResource(TriggeredServiceResource):
     )
 
 
+# A shipping method's price for the shipment it is read through (orders.selectors.price_for_shipment).
+SHIPMENT_PRICE = "_shipment_price_cents"
+NO_SHIPMENT_PRICE = models.Value(None, output_field=models.BigIntegerField())
+
+
 @registry.register
 class ShippingMethodResource(TriggeredServiceResource):
     type = "shipping_methods"
@@ -333,10 +338,15 @@ class ShippingMethodResource(TriggeredServiceResource):
             "free_over_amount_cents", "free_over_amount_float", "formatted_free_over_amount", flags="CUFfs"
         ),
         Boolean("use_subtotal", "CUF", nullable=False),
-        # The price for one shipment exists only where a shipment asks (its available shipping methods).
-        Integer("price_amount_for_shipment_cents", "F", compute=nothing),
-        Float("price_amount_for_shipment_float", "F", compute=nothing),
-        String("formatted_price_amount_for_shipment", "F", compute=nothing),
+        # The price for one shipment exists only where a shipment asks (its available shipping methods, its
+        # chosen one included): the queryset's annotation, null for a method read on its own.
+        *money(
+            "price_amount_for_shipment_cents",
+            "price_amount_for_shipment_float",
+            "formatted_price_amount_for_shipment",
+            flags="F",
+            column=SHIPMENT_PRICE,
+        ),
         Float("min_weight", "CUF"),
         Float("max_weight", "CUF"),
         String("unit_of_weight", "CUF", enum=UNITS_OF_WEIGHT),
@@ -351,6 +361,14 @@ class ShippingMethodResource(TriggeredServiceResource):
         Boolean("_regenerate_shared_secret", "U", trigger=True),
         Array("external_includes", "CUF"),
     )
+    # The annotation only reads a constant: a query built on it is right for every caller (core.prepared).
+    scope_only_queryset = True
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        # Null on its own; the reads through a shipment (orders.selectors) annotate the method's price for it.
+        return super().queryset().annotate(**{SHIPMENT_PRICE: NO_SHIPMENT_PRICE})
+
     relationships = (
         ToOne("market", "markets", "CUf"),
         ToOne("shipping_zone", "shipping_zones", "CUf"),

@@ -67,7 +67,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
     # copies its items only (docs/decisions.md).
     adjustments = [
-        _as_it_was(line, target, adjustment_id=line.adjustment_id)
+        _as_it_was(line, target, adjustment=line.adjustment)
         for line in lines
         if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
     ]

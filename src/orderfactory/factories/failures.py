@@ -14,6 +14,7 @@ from orderfactory.factories.error_codes import FactoryErrorCode
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.payments.error_codes import PaymentErrorCode
 from orderfactory.promotions.services import CouponReason
+from orderfactory.taxes.error_codes import TaxErrorCode
 
 # What a failed copy's errors_log holds: attribute -> messages; its codes: attribute -> code.
 Log = dict[str, list[str]]
@@ -72,6 +73,7 @@ FAMILIES_OF_ATTRIBUTE: dict[str, tuple[type[ErrorCode], ...]] = {
     "payment_source": (PaymentErrorCode,),
     "coupon_code": (FactoryErrorCode, CouponReason),
     "shipping_method": (ShippingErrorCode,),
+    "tax_calculator": (TaxErrorCode,),
     "source_order": (FactoryErrorCode,),
     "order_subscription": (FactoryErrorCode,),
     "base": (FactoryErrorCode,),

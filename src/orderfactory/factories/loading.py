@@ -121,13 +121,16 @@ def locked(factory_id: str, *, with_source: bool = False) -> OrderFactory:
 
 _LINES = Prepared(
     lambda order_id: (
-        LineItem.objects.filter(order_id=order_id).select_related("sku").order_by("created_at", "id")
+        LineItem.objects.filter(order_id=order_id)
+        .select_related("sku", "adjustment")
+        .order_by("created_at", "id")
     )
 )
 
 
 def source_lines(order_id: str) -> list[LineItem]:
-    """The source's line items with their SKUs, in the order the source shows them."""
+    """The source's line items with their SKUs and adjustments (whether one distributes its discount is read
+    when the target is taxed), in the order the source shows them."""
     return _LINES.all(order_id=order_id)
 
 

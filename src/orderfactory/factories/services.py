@@ -2,7 +2,8 @@
 
 A factory is written ``pending`` in the request's transaction and its job is enqueued after the commit. A
 worker claims it with a compare-and-set ``pending -> in_progress`` (a job that finds it in any other state does
-nothing), builds the target order in one transaction, places it if asked (placing manages its own
+nothing), builds the target order in one transaction, has it taxed by its market's external tax calculator
+if it has one (a network call, as ``_update_taxes`` makes it, with no transaction open), places it if asked (placing manages its own
 transactions: it may call a payment gateway), and completes or fails the factory in a last transaction that
 also cancels the source when asked. The target is tied to its factory by a unique constraint, so a job run
 twice, or by two workers at once, makes one target; a worker that dies leaves its claim to expire, and the
@@ -28,6 +29,7 @@ from orderfactory.factories.building import build_target, source_pointers
 from orderfactory.factories.error_codes import FactoryErrorCode
 from orderfactory.factories.models import ENDINGS, FINAL, OrderCopyBatch, OrderFactory
 from orderfactory.orders import services as orders
+from orderfactory.orders.services import taxing
 
 log = logging.getLogger("orderfactory.factories")
 
@@ -191,8 +193,14 @@ def _execute(factory_id: str, token: str) -> str:
     problems: failures.Log = {}
     codes: failures.Codes = {}
     lines: failures.Lines = {}
-    if factory.place_target_order:
-        assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
+    assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
+    if _taxed_outside(factory):
+        # The market's external calculator, called with no transaction open, as _update_taxes calls it.
+        try:
+            taxing.update_taxes(factory.target_order_id)
+        except DomainError as exc:
+            problems, codes, lines = failures.reasons(exc)
+    if factory.place_target_order and not problems:
         try:
             orders.place(factory.target_order_id)
         except DomainError as exc:
@@ -235,7 +243,7 @@ def _copy(factory_id: str, token: str) -> str | OrderFactory:
         factory.target_order = target
         factory.errors_log = dict(notes)
         factory.errors_count = failures.count(notes)
-        if not factory.place_target_order:
+        if not factory.place_target_order and not _taxed_outside(factory):
             return _complete(factory, {}, {}, before, lines=notes.lines)
         # the notes about lines keep their pointers until the copy ends (after placing)
         factory.errors_details = failures.details(notes, {}, notes.lines) if notes.lines else []
@@ -243,6 +251,13 @@ def _copy(factory_id: str, token: str) -> str | OrderFactory:
         with hooks.recording(factory.type, factory, before=before):
             factory.save(update_fields=[*fields, "errors_details"] if notes.lines else fields)
     return factory
+
+
+def _taxed_outside(factory: OrderFactory) -> bool:
+    """Whether the target's taxes come from an external calculator (its market is the source's, read with
+    it): called after the copy's transaction, as placing is."""
+    source = factory.source_order
+    return source is not None and taxing.called_outside(source)
 
 
 def _complete(

@@ -45,7 +45,9 @@ class Rel(Flagged):
 class ToOne(Rel):
     """A has_one relationship stored as a foreign key column (``column``, default ``<name>_id``); a
     polymorphic one also stores the JSON:API type of its target (``type_column``, default ``<name>_type``).
-    A ``resolve`` function may instead compute the target from the row (``depends`` columns)."""
+    A ``resolve`` function may instead compute the target from the row (``depends`` columns). ``annotate``
+    gives the targets, when included, values they have only as read through their parents (e.g. a
+    shipping method's price for the shipment that chose it): ``annotate(targets, parent_rows)``."""
 
     def __init__(
         self,
@@ -57,10 +59,12 @@ class ToOne(Rel):
         type_column: str | None = None,
         resolve: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
         depends: Sequence[str] = (),
+        annotate: Callable[[Any, Sequence[dict[str, Any]]], models.QuerySet] | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(name, targets, flags, **kw)
         self.resolve = resolve
+        self.annotate = annotate
         self.depends = tuple(depends)
         if resolve is not None and kw.get("lookup") is None:
             self.lookup = None  # a computed target is joined only through an ORM path the declaration names

@@ -231,7 +231,10 @@ class Renderer:
                 if target is None or not self.visible(target):
                     continue
                 plan = self.plan(target, deeper)
-                for row in fetch(target, target.queryset().filter(pk__in=ids), plan):
+                qs = target.queryset().filter(pk__in=ids)
+                if rel.annotate is not None:
+                    qs = rel.annotate(qs, [row for row, _obj in parents])
+                for row in fetch(target, qs, plan):
                     obj = self._remember(target, row, plan)
                     found[(type_name, row["id"])] = (row, obj)
                     loaded.append((type_name, row, obj))

@@ -56,7 +56,8 @@ class ShipmentResource(Resource):
         ToOne("stock_location", "stock_locations", "f"),
         ToOne("origin_address", "addresses", "f"),
         ToOne("shipping_address", "addresses", "CUf"),
-        ToOne("shipping_method", "shipping_methods", "CUf"),
+        # Included, the method carries its price for this shipment (price_amount_for_shipment_*).
+        ToOne("shipping_method", "shipping_methods", "CUf", annotate=selectors.chosen_shipping_methods),
         ToMany("line_items", "line_items", "", reverse="fulfilling_shipment_id"),
         ToMany(
             "available_shipping_methods",

@@ -13,8 +13,11 @@ pricing of orders, a copy and the tests call it alike (docs/decisions.md, "Taxes
   zero or negative). SKU and bundle lines are always taxed; shipping lines when the rule's
   ``freight_taxable``, payment method lines when ``payment_method_taxable``, gift card lines when
   ``gift_card_taxable``, positive adjustments when ``adjustment_taxable`` (Commerce Layer: "taxes applied
-  to positive adjustments"). Promotion lines and negative adjustments are discounts, already inside the
-  lines' ``discount_cents``: they carry no tax of their own.
+  to positive adjustments"). Promotion lines and negative adjustments are discounts: they carry no tax of
+  their own. A promotion is already inside the lines' ``discount_cents``; a negative adjustment with
+  ``distribute_discount`` is spread over the lines the rule taxes (not adjustments), in proportion to their
+  bases, before their taxes are computed (``spread``: the parts add up to the adjustment to the cent, and
+  no line's base goes below zero); one without it leaves the bases as they are.
 - Prices without tax (``tax_included`` false): the tax is added, ``base * rate``. Prices with tax: the tax is
   inside the base and extracted, ``base * rate / (1 + rate)``. Each line's tax is rounded to the cent, half
   up (away from zero), and the totals are sums of the rounded lines, so they add up to the cent.
@@ -116,6 +119,8 @@ class Line:
     amount_cents: int  # the line's total amount
     discount_cents: int = 0  # its share of the order's discounts: zero or negative
     tax_category_code: str | None = None
+    # An adjustment's: its negative amount is spread over the taxed lines' bases (Commerce Layer's default).
+    distribute_discount: bool = True
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,44 @@ def line_tax(base_cents: int, rate: Decimal, *, tax_included: bool) -> int:
     return round_cents(Decimal(base_cents) * rate)
 
 
+def spread(amount_cents: int, weights: Sequence[int]) -> list[int]:
+    """``amount_cents`` (zero or negative) over ``weights`` (positive), in proportion to them, each part rounded
+    down in size and the cents left given to the parts with the largest remainders (the earliest first on a
+    tie), so the parts add up to the amount exactly; an amount larger than the weights' sum takes the sum, so
+    no part is larger than its weight."""
+    total = sum(weights)
+    wanted = min(-amount_cents, total)
+    if wanted <= 0:
+        return [0] * len(weights)
+    parts = [wanted * weight // total for weight in weights]
+    left = wanted - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(wanted * weights[i] % total), i))
+    for i in by_remainder[:left]:
+        parts[i] += 1
+    return [-part for part in parts]
+
+
+def distributed(order: Order, rule: Rule | None) -> dict[str, int]:
+    """Each taxed line's share (zero or negative, by line id) of the order's negative adjustments that
+    ``distribute_discount`` (see ``spread``): the lines ``rule`` taxes other than adjustments, by their
+    bases."""
+    amount = sum(
+        line.amount_cents
+        for line in order.lines
+        if line.kind is LineKind.ADJUSTMENT and line.distribute_discount and line.amount_cents < 0
+    )
+    if rule is None or amount >= 0:
+        return {}
+    taxed = [
+        (line.id, base)
+        for line in order.lines
+        if line.kind not in (LineKind.ADJUSTMENT, LineKind.PROMOTION)
+        and (base := line.amount_cents + line.discount_cents) > 0
+        and rule.taxes(line.kind, base)
+    ]
+    return dict(zip((i for i, _ in taxed), spread(amount, [base for _, base in taxed]), strict=True))
+
+
 def compute(
     order: Order,
     rules: Iterable[Rule],
@@ -245,8 +288,9 @@ def compute(
         tax_included=order.tax_included,
         tax_rate=rule.tax_rate if rule is not None else Decimal(0),
     )
+    shares = distributed(order, rule)
     for line in order.lines:
-        base = line.amount_cents + line.discount_cents
+        base = line.amount_cents + line.discount_cents + shares.get(line.id, 0)
         if rule is None or not rule.taxes(line.kind, base):
             out.lines.append(LineTax(line.id, line.kind, Decimal(0), 0, 0, {}))
             continue

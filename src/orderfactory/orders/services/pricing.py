@@ -1,14 +1,21 @@
 """Pricing an order: its lines' totals, its shipments and their cost lines, its payment method line, its
 promotion lines and every total, in a constant number of queries whatever the number of lines; and
-``_refresh``, which takes the market's current prices again. Inside the caller's transaction."""
+``_refresh``, which takes the market's current prices again; and the orders using an address that moved,
+priced again. Inside the caller's transaction."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 
+from django.db import transaction
+from django.db.models import Q
+
+from orderfactory.addresses import services as address_services
+from orderfactory.addresses.models import Address
 from orderfactory.catalog import tiers
 from orderfactory.catalog.models import Price
-from orderfactory.core import clock
+from orderfactory.core import clock, hooks, locks
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
@@ -80,7 +87,7 @@ def recompute(
     lines = (
         new_lines
         if new_lines is not None
-        else list(LineItem.objects.filter(order=order).select_related("sku"))
+        else list(LineItem.objects.filter(order=order).select_related("sku", "adjustment"))
     )
     sku_lines = [line for line in lines if line.item_type == SKU]
     priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
@@ -216,3 +223,22 @@ def refresh(order: Order) -> None:
         LineItem.objects.bulk_update(lines, ["unit_amount_cents", "compare_at_amount_cents"])
     order.refreshed_at = clock.now()
     recompute(order)
+
+
+# An address that moved prices again the orders not placed yet; a placed order keeps what it was placed with.
+REPRICED_ON_MOVE = ("draft", "pending")
+
+
+@address_services.reprices_orders
+def reprice_orders_at(address: Address) -> None:
+    """The ``draft`` and ``pending`` orders shipping or billing to ``address``, which moved (its country, state
+    or zip code changed): priced again (their taxes and shipping methods follow the address), each locked in
+    primary-key order and recorded when it changed. Inside the caller's transaction, or one of its own."""
+    using = Order.objects.filter(
+        Q(shipping_address_id=address.pk) | Q(billing_address_id=address.pk), status__in=REPRICED_ON_MOVE
+    ).select_related("market", "payment_method")
+    own = nullcontext() if transaction.get_connection().in_atomic_block else transaction.atomic()
+    with own:
+        for order in locks.lock_all(using):
+            with hooks.recording("orders", order, only_if_changed=True):
+                recompute(order)

@@ -215,6 +215,9 @@ def rebuild_shipments(
     assert order.market is not None
     default_method = order.market.default_shipping_method if order.market.default_shipping_method_id else None
     facts = ShippingFacts()
+    if Order.shipping_address.is_cached(order):  # type: ignore[attr-defined]
+        # A copy's target holds its (in-memory) clone: a zone matches it without reading it back.
+        facts.addresses[order.shipping_address_id] = order.shipping_address
     shipments: list[Shipment] = []
     to_create: list[Shipment] = []
     for position, key in enumerate(sorted(groups, key=lambda k: (rank.get(k[0], 10**6), k[1] or ""))):

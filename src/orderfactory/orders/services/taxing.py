@@ -11,6 +11,13 @@ the lines (``tax_amount_cents``, ``tax_rate``, ``tax_breakdown``) and the order 
   the answer stored in a second one if the order did not change meanwhile (as placing's remote
   authorization does).
 - ``require_taxes``: what placing checks: an order whose market has a calculator carries its taxes.
+- ``called_outside``: whether the order's taxes come from an external calculator, which only
+  ``update_taxes`` calls (the copy calls it after its transaction).
+
+An external calculator is not called, as Commerce Layer does not call it, for an order that is archived, has
+neither a shipping nor a billing address, has no positive total or has no SKU line (``skipped_call``): there
+is nothing to tax, and its taxes are stored as zero, calculated by the calculator (so it places), without
+counting a calculation.
 
 The totals are sums of the lines' rounded taxes (taxes.calculation), so they add up to the cent.
 """
@@ -23,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from orderfactory.adjustments.models import Adjustment
 from orderfactory.core import hooks
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import DomainError, Problems
@@ -30,7 +38,7 @@ from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import pointer, require_editable
+from orderfactory.orders.services.rules import ADJUSTMENT_LINE, SKU, pointer, require_editable
 from orderfactory.taxes import calculation, external
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxRule
 
@@ -70,15 +78,42 @@ def _address(order: Order) -> calculation.Address:
     return calculation.Address(address.country_code, address.state_code, address.zip_code)
 
 
+def _distributing(lines: Sequence[LineItem]) -> dict[str, bool]:
+    """``distribute_discount`` of the adjustments of the negative adjustment lines, by adjustment id: read with
+    the lines where they were (pricing and the copy read them so), else in one query for them all. A line
+    whose adjustment is gone distributes, as Commerce Layer's default."""
+    negative = [
+        line
+        for line in lines
+        if line.item_type == ADJUSTMENT_LINE and line.adjustment_id and line.total_amount_cents < 0
+    ]
+    flags: dict[str, bool] = {
+        str(line.adjustment_id): line.adjustment.distribute_discount
+        for line in negative
+        if LineItem.adjustment.is_cached(line) and line.adjustment is not None  # type: ignore[attr-defined]
+    }
+    unread = {str(line.adjustment_id) for line in negative} - flags.keys()
+    if unread:
+        flags.update(Adjustment.objects.filter(pk__in=unread).values_list("pk", "distribute_discount"))
+    return flags
+
+
 def facts(order: Order, lines: Sequence[LineItem], *, untaxed: bool = False) -> calculation.Order:
     """What the order's taxes depend on, as taxes.calculation reads it (``untaxed``: no rule will read the
-    shipping address, which is left unread)."""
+    shipping address, which is left unread, nor the adjustments' ``distribute_discount``)."""
+    distributing = {} if untaxed else _distributing(lines)
     return calculation.Order(
         currency_code=order.currency_code or "",
         tax_included=order.tax_included,
         shipping_address=calculation.Address() if untaxed else _address(order),
         lines=[
-            calculation.Line(line.pk, kind, line.total_amount_cents, line.discount_cents or 0)
+            calculation.Line(
+                line.pk,
+                kind,
+                line.total_amount_cents,
+                line.discount_cents or 0,
+                distribute_discount=distributing.get(line.adjustment_id or "", True),
+            )
             for line in lines
             if (kind := _kind(line.item_type)) is not None
         ],
@@ -120,9 +155,11 @@ def store(
     calculator_id: str | None,
     *,
     fresh: bool,
+    counted: bool = True,
 ) -> None:
     """Set ``taxes`` on ``lines`` (updating the written ones whose taxes changed, unless ``fresh``) and on
-    the order, as calculated by ``calculator_id`` (None: no calculator did)."""
+    the order, as calculated by ``calculator_id`` (None: no calculator did; ``counted``: a calculation
+    that counts in ``tax_calculations_count``, not a skipped call)."""
     by_id = {line.id: line for line in taxes.lines}
     changed = []
     for line in lines:
@@ -141,7 +178,7 @@ def store(
     order.tax_rate = float(taxes.tax_rate)
     for name in TOTALS:
         setattr(order, name, getattr(taxes, name))
-    if calculator_id is not None:
+    if calculator_id is not None and counted:
         order.tax_calculations_count += 1
     order.taxes_calculator_id = calculator_id
 
@@ -156,6 +193,26 @@ def require_taxes(order: Order, problems: Problems) -> None:
             OrderErrorCode.TAXES_NOT_CALCULATED,
             pointer=pointer("tax_calculator"),
         )
+
+
+def called_outside(order: Order) -> bool:
+    """Whether the order's market has an external calculator (read with the market: no query)."""
+    return _calculator(order)[1] == EXTERNAL
+
+
+def skipped_call(order: Order, lines: Sequence[LineItem]) -> str | None:
+    """Why Commerce Layer would not call an external calculator for the order, or None when it would (its
+    documentation of external tax calculators: not archived, a shipping or a billing address, a positive
+    total, at least one SKU line)."""
+    if order.archived_at is not None:
+        return "the order is archived"
+    if not order.shipping_address_id and not order.billing_address_id:
+        return "the order has no address"
+    if order.total_amount_cents <= 0:
+        return "the order's total is not positive"
+    if not any(line.item_type == SKU for line in lines):
+        return "the order has no SKU"
+    return None
 
 
 def _lines(order: Order) -> list[LineItem]:
@@ -174,6 +231,14 @@ def update_taxes(order_id: str) -> Order:
         if calculator_type != EXTERNAL:
             with hooks.recording("orders", order, only_if_changed=True):
                 store(order, lines, _manual_taxes(order, calculator_id, lines), calculator_id, fresh=False)
+                order.save(update_fields=[*ORDER_COLUMNS, "updated_at"])
+            return order
+        if skipped_call(order, lines) is not None:
+            # Nothing to tax: no call, and the order's taxes are zero, as the calculator's.
+            with hooks.recording("orders", order, only_if_changed=True):
+                untaxed = calculation.compute(facts(order, lines, untaxed=True), [])
+                store(order, lines, untaxed, calculator_id, fresh=False, counted=False)
+                order.tax_rate = None
                 order.save(update_fields=[*ORDER_COLUMNS, "updated_at"])
             return order
         calculator = TaxCalculator.objects.get(pk=calculator_id)
