@@ -39,6 +39,7 @@ from orderfactory.jsonapi.resource import (
     ToMany,
     ToOne,
 )
+from orderfactory.tags.resources import tagged
 
 
 def nothing(row: dict[str, Any]) -> None:
@@ -125,6 +126,7 @@ def inventory(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @registry.register
+@tagged
 class SkuResource(ServiceResource):
     type = "skus"
     cacheable = True
@@ -322,6 +324,7 @@ NO_SHIPMENT_PRICE = models.Value(None, output_field=models.BigIntegerField())
 
 
 @registry.register
+@tagged
 class ShippingMethodResource(TriggeredServiceResource):
     type = "shipping_methods"
     has_events = True

@@ -13,9 +13,11 @@ from orderfactory.customers.models import CUSTOMER_STATUSES, Customer, CustomerA
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Integer, Payload, String, ToMany, ToOne
 from orderfactory.payments.models import SERVED_PAYMENT_SOURCE_TYPES
+from orderfactory.tags.resources import tagged
 
 
 @registry.register
+@tagged
 class CustomerResource(ServiceResource):
     type = "customers"
     model = Customer

@@ -39,6 +39,7 @@ from orderfactory.jsonapi.resource import (
 )
 from orderfactory.promotions import services
 from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.tags.resources import tagged
 
 PROMOTION_TYPES = (
     "percentage_discount_promotions",
@@ -102,6 +103,7 @@ def _no_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.Quer
 
 
 @registry.register
+@tagged
 class PercentageDiscountPromotionResource(ServiceResource):
     type = "percentage_discount_promotions"
     model = PercentageDiscountPromotion
@@ -197,6 +199,7 @@ class CouponCodesPromotionRuleResource(ServiceResource):
 
 
 @registry.register
+@tagged
 class CouponResource(ServiceResource):
     type = "coupons"
     model = Coupon
