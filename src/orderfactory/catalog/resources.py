@@ -315,6 +315,7 @@ class MarketResource(TriggeredServiceResource):
         ToOne("default_shipping_method", "shipping_methods", "CUf"),
         ToOne("default_payment_method", "payment_methods", "CUf"),
         ToOne("tax_calculator", ("manual_tax_calculators", "external_tax_calculators"), "CUf"),
+        ToOne("customer_group", "customer_groups", "CUf"),
     )
 
 
