@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orderfactory.jsonapi import registry
 from tests.conftest import Api, document
-from tests.orders.conftest import ADDRESS, Shop, new_order, place
+from tests.factories.conftest import subscription
+from tests.orders.conftest import ADDRESS, Shop, coupon, new_order, place
 
 # GET /api/addresses?include=tags: the count, the page, and the tags of the page's rows (one join of tags and
 # their links), whatever the number of rows and tags.
@@ -186,6 +188,32 @@ def test_a_list_with_its_tags_costs_the_same_queries_for_2_and_12_rows(api: Api)
         assert sorted(o["id"] for o in r.json["included"]) == sorted(t["id"] for t in tags)
         counts.append(len(captured.captured_queries))
     assert counts == [LIST_WITH_TAGS_QUERIES] * 2
+
+
+def test_every_resource_with_tags_writes_them() -> None:
+    """A `tags` relationship declared by hand would be served but never written: each comes from @tagged."""
+    for resource in registry.all_resources().values():
+        if resource.relationship("tags") is not None:
+            assert list(resource.side_writes) == ["tags", "_add_tags", "_remove_tags"], resource.type
+
+
+def test_coupons_promotions_and_subscriptions_are_tagged(api: Api, shop: Shop) -> None:
+    tag(api, "summer")
+    made = coupon(api)
+    promotion = api.get(f"coupons/{made['id']}/promotion_rule").data
+    promotion_id = api.get(f"coupon_codes_promotion_rules/{promotion['id']}/promotion").data["id"]
+    order = new_order(api, shop)
+    assert place(api, order["id"]).status == 200
+    subscription_id = subscription(api, order["id"]).pk
+    for type_name, rid in (
+        ("coupons", made["id"]),
+        ("percentage_discount_promotions", promotion_id),
+        ("order_subscriptions", subscription_id),
+    ):
+        r = trigger(api, type_name, rid, _add_tags="summer")
+        assert r.status == 200, (type_name, r)
+        assert tags_of(api, type_name, rid) == ["summer"], type_name
+        assert [o["id"] for o in api.get(type_name, {"filter[q][tags_name_eq]": "summer"}).data] == [rid]
 
 
 # --- tenancy ----------------------------------------------------------------------------------------------
