@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from orderfactory.jsonapi import registry
 from tests.conftest import Api, document
 from tests.factories.conftest import subscription
-from tests.orders.conftest import ADDRESS, Shop, coupon, new_order, place
+from tests.orders.conftest import ADDRESS, Shop, _create_order, coupon, new_order, place
 
 # GET /api/addresses?include=tags: the count, the page, and the tags of the page's rows (one join of tags and
 # their links), whatever the number of rows and tags.
@@ -214,6 +214,18 @@ def test_coupons_promotions_and_subscriptions_are_tagged(api: Api, shop: Shop) -
         assert r.status == 200, (type_name, r)
         assert tags_of(api, type_name, rid) == ["summer"], type_name
         assert [o["id"] for o in api.get(type_name, {"filter[q][tags_name_eq]": "summer"}).data] == [rid]
+
+
+def test_a_sales_channel_cannot_tag(api: Api, shop: Shop, make_api: Any) -> None:
+    vip = tag(api, "vip")
+    storefront = make_api(kind="sales_channel", scope=f"market:code:{shop.market.code}")
+    order = _create_order(storefront, shop, "ada@example.com")
+    r = trigger(storefront, "orders", order["id"], _add_tags="vip")
+    assert r.status == 400 and r.error_codes == ["PARAM_NOT_ALLOWED"], r
+    assert r.json["errors"][0]["source"]["pointer"] == "/data/attributes/_add_tags"
+    r = storefront.update("orders", order["id"], relationships={"tags": [vip]})
+    assert r.status == 400 and r.error_codes == ["PARAM_NOT_ALLOWED"], r
+    assert tags_of(api, "orders", order["id"]) == []
 
 
 # --- tenancy ----------------------------------------------------------------------------------------------

@@ -267,13 +267,16 @@ def _snapshot(resource: type[r.Resource], instance: models.Model) -> dict[str, A
 SideWrites = list[tuple[Callable[[str, str, Any], None], Any]]
 
 
-def _take_side_writes(resource: type[r.Resource], payload: r.Payload) -> SideWrites:
+def _take_side_writes(resource: type[r.Resource], payload: r.Payload, ctx: Context) -> SideWrites:
     """The payload's relationships and triggers the engine writes itself (Resource.side_writes), taken out of
-    it so that the resource's own write never sees them."""
+    it so that the resource's own write never sees them. A sales channel may pass none of them (Commerce
+    Layer's tags "cannot be passed by sales channels")."""
     taken: SideWrites = []
     for name, write in resource.side_writes.items():
-        for part in (payload.relationships, payload.triggers):
+        for section, part in (("relationships", payload.relationships), ("attributes", payload.triggers)):
             if name in part:
+                if ctx.public:
+                    raise errors.param_not_allowed(name, pointer=f"/data/{section}/{name}")
                 taken.append((write, part.pop(name)))
     return taken
 
@@ -294,7 +297,7 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
     items = _items(request)
     with transaction.atomic():
         payload = body.parse(resource, document, action="create")
-        side = _take_side_writes(resource, payload)
+        side = _take_side_writes(resource, payload, ctx)
 
         def run() -> models.Model:
             instance = resource.create(payload)
@@ -315,7 +318,7 @@ def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: 
         payload = body.parse(resource, document, action="update", url_id=rid)
         if payload.refused:  # the service's writes commit as they go: refused before any
             raise errors.ApiErrors(payload.refused)
-        side = _take_side_writes(resource, payload)
+        side = _take_side_writes(resource, payload, ctx)
         if not _only_side_writes(payload, side):
             resource.changed_by(rid, payload)
         if side:
@@ -326,7 +329,7 @@ def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: 
         instance = _get_instance(resource, rid, lock=True)
         payload = body.parse(resource, document, action="update", url_id=rid)
         before = _snapshot(resource, instance)
-        side = _take_side_writes(resource, payload)
+        side = _take_side_writes(resource, payload, ctx)
 
         def run() -> models.Model:
             updated = instance if _only_side_writes(payload, side) else resource.update(instance, payload)
