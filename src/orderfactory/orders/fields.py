@@ -85,5 +85,8 @@ def order_changes(payload: Payload, resource: type[Resource]) -> dict[str, Any]:
 
 def transaction_relationships() -> tuple[ToMany, ...]:
     """The payments' transactions of an order (payments.models.Transaction.order_id), all and by type."""
-    names = ("transactions", "authorizations", "captures", "voids", "refunds")
-    return tuple(ToMany(name, name, "f", reverse="order_id") for name in names)
+    kinds = ("authorizations", "voids", "captures", "refunds")
+    # All of them, each linked and included as its own kind; GET .../transactions lists them through the
+    # transactions resource, which names each one's kind in its ``type`` attribute.
+    every = ToMany("transactions", kinds, "f", reverse="order_id", listed_as="transactions")
+    return (every, *(ToMany(name, name, "f", reverse="order_id") for name in kinds))
