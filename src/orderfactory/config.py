@@ -5,6 +5,7 @@ Every setting is optional; the defaults give the embedded service (SQLite under 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -97,10 +98,8 @@ def secret_key() -> str:
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(draft, path)
-            except FileExistsError:
-                pass
         finally:
             os.unlink(draft)
     return path.read_text().strip()

@@ -361,6 +361,7 @@ class LineItemResource(Resource):
         ToOne("item", ITEM_TARGETS, "C", column="item_id", type_column="item_type"),
         ToOne("sku", "skus", "f"),
         ToOne("adjustment", "adjustments", "f"),
+        ToOne("gift_card", "gift_cards", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
     )

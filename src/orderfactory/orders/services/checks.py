@@ -12,9 +12,10 @@ from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problems
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.services import gift_cards
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import stock_on_hand
-from orderfactory.orders.services.rules import PROMOTION_LINE, SKU, pointer
+from orderfactory.orders.services.rules import GIFT_CARD_LINE, PROMOTION_LINE, SKU, pointer
 from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
@@ -32,6 +33,7 @@ class Placement:
     shipments: list[Shipment]
     source: Any
     coupon: Any = None
+    gift_card: Any = None  # the card whose balance the order takes, locked when the stock is
     allocation: list[tuple[LineItem, StockItem, int]] = field(default_factory=list)
 
 
@@ -69,7 +71,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"
         )
     )
-    if not lines:
+    if not lines and not any(line.item_type == GIFT_CARD_LINE for line in every_line):
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)
     if not order.customer_email:
         _add(problems, "customer_email", "can't be blank", CommonErrorCode.BLANK)
@@ -87,7 +89,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
                     OrderErrorCode.SHIPPING_METHOD_BLANK,
                 )
     source = payment_source_of(order)
-    if order.total_amount_cents > 0:
+    if order.total_amount_with_taxes_cents > 0:
         method = order.payment_method
         if method is None:
             _add(problems, "payment_method", "can't be blank", CommonErrorCode.BLANK)
@@ -108,9 +110,10 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             coupon = check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             _add(problems, "coupon_code", exc.message, exc.reason)
+    gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
     require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
-    return Placement(lines, promotion_ids, shipments, source, coupon, allocation)
+    return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, allocation)
 
 
 def _needed(lines: list[LineItem]) -> dict[str, int]:

@@ -20,10 +20,12 @@ from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
+from orderfactory.giftcards.models import GiftCard
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
 from orderfactory.orders.services import (
     building,
+    gift_cards,
     lines,
     paying,
     placing,
@@ -176,6 +178,9 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
             check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
+    if "gift_card_code" in columns:
+        order.gift_card_code = order.gift_card_code or None
+        gift_cards.check_code(order)
     if source_given:
         building.link_payment_source(order, source)
     _apply_address_triggers(order, triggers)
@@ -264,18 +269,20 @@ def add_line_item(
         order = lock_order(order_id)
         if isinstance(item, Adjustment) and item_type in (None, "adjustments"):
             return lines.add_adjustment_line_item(order, item, quantity=quantity, name=name)
+        if isinstance(item, GiftCard) and item_type in (None, "gift_cards"):
+            return gift_cards.add_gift_card_line_item(order, item, quantity=quantity)
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item",
-                "only SKUs and adjustments can be added by hand",
+                "only SKUs, adjustments and gift cards can be added by hand",
                 pointer="/data/relationships/item",
             )
         if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item_type",
-                "only skus and adjustments line items can be added by hand",
+                "only skus, adjustments and gift_cards line items can be added by hand",
             )
         return lines.add_sku_line_item(
             order,

@@ -9,10 +9,13 @@ from collections import defaultdict
 from orderfactory.catalog import tiers
 from orderfactory.catalog.models import Price
 from orderfactory.core import clock
+from orderfactory.core.errors import DomainError
+from orderfactory.giftcards import services as gift_cards
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    GIFT_CARD_LINE,
     PAYMENT_LINE,
     PROMOTION_LINE,
     SHIPMENT_LINE,
@@ -60,6 +63,20 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
     return lines
 
 
+def _gift_card_cents(order: Order, total_cents: int) -> int:
+    """What the order's gift card pays of ``total_cents``: up to its balance; nothing when it can no longer be
+    used (placing then refuses, on ``gift_card_code``)."""
+    if not order.gift_card_code or total_cents <= 0:
+        return 0
+    try:
+        card = gift_cards.usable_card(
+            order.gift_card_code, currency_code=order.currency_code, market_id=order.market_id, at=clock.now()
+        )
+    except DomainError:
+        return 0
+    return min(card.balance_cents or 0, total_cents)
+
+
 def recompute(
     order: Order,
     *,
@@ -92,11 +109,13 @@ def recompute(
     )
     # Added by hand, as SKU lines are: kept, at the amount they were added with.
     adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
+    # Gift cards the order sells: in the subtotal at the price they were added with, never shipped.
+    purchases = [line for line in lines if line.item_type == GIFT_CARD_LINE]
     for line in sku_lines:
         line.total_amount_cents = (line.unit_amount_cents or 0) * line.quantity + (
             line.options_amount_cents or 0
         )
-    subtotal = sum(line.total_amount_cents for line in sku_lines)
+    subtotal = sum(line.total_amount_cents for line in [*sku_lines, *purchases])
     check_amounts(subtotal, *(line.total_amount_cents for line in sku_lines))
     shipments = (
         rebuild_shipments(
@@ -142,14 +161,14 @@ def recompute(
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
         derived.extend(_promotion_lines(order, sku_lines, subtotal))
-    taxing.apply(order, [*sku_lines, *adjustments, *kept_promotions, *derived], fresh=fresh)
+    taxing.apply(order, [*sku_lines, *purchases, *adjustments, *kept_promotions, *derived], fresh=fresh)
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
     else:
         stale = [
             line.pk
             for line in lines
-            if line.item_type not in (SKU, ADJUSTMENT_LINE) and line not in kept_promotions
+            if line.item_type not in (SKU, ADJUSTMENT_LINE, GIFT_CARD_LINE) and line not in kept_promotions
         ]
         if stale:
             LineItem.objects.filter(pk__in=stale).delete()
@@ -169,7 +188,7 @@ def recompute(
     )
     order.discount_amount_cents = sum(line.total_amount_cents for line in promotions)
     order.adjustment_amount_cents = sum(line.total_amount_cents for line in adjustments)
-    order.total_amount_cents = max(
+    total = max(
         0,
         subtotal
         + order.shipping_amount_cents
@@ -177,6 +196,9 @@ def recompute(
         + order.discount_amount_cents
         + order.adjustment_amount_cents,
     )
+    # A gift card pays part of the total: what the customer pays, not what is taxed (taxes are computed above).
+    order.gift_card_amount_cents = -_gift_card_cents(order, total)
+    order.total_amount_cents = total + order.gift_card_amount_cents
     check_amounts(
         order.shipping_amount_cents,
         order.payment_method_amount_cents,
@@ -186,7 +208,7 @@ def recompute(
     order.skus_count = sum(line.quantity for line in sku_lines)
     order.shipments_count = len(shipments)
     if order.status in ("draft", "pending"):
-        order.status = "pending" if sku_lines else "draft"
+        order.status = "pending" if sku_lines or purchases else "draft"
     order.save()
 
 

@@ -1,0 +1,232 @@
+"""Gift cards on orders over HTTP: a code redeems a card (the total reduced up to its balance, to the cent),
+placing takes the balance and cancel gives it back, a code the order cannot use is a 422, and a card sold as a
+line item becomes active when the order is paid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from orderfactory.core import clock
+from tests.conftest import Api, document
+from tests.giftcards.test_gift_cards import gift_card
+from tests.orders.conftest import Shop, build_shop, line_items, new_order, place, problems
+
+
+def card_of(api: Api, card: dict[str, Any]) -> dict[str, Any]:
+    return api.get(f"gift_cards/{card['id']}").data["attributes"]
+
+
+def redeem(api: Api, order: dict[str, Any], code: str) -> Any:
+    return api.update("orders", order["id"], {"gift_card_code": code})
+
+
+def test_a_code_pays_up_to_the_balance_to_the_cent(api: Api, shop: Shop) -> None:
+    card = gift_card(api, 2050, code="GIFT1234-ABC")
+    order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})  # 3000 + 800, shipping 700
+    r = redeem(api, order, "GIFT1234-ABC")
+    assert r.status == 200, r
+    a = r.data["attributes"]
+    assert (a["subtotal_amount_cents"], a["shipping_amount_cents"]) == (3800, 700)
+    assert (a["gift_card_amount_cents"], a["gift_card_amount_float"], a["formatted_gift_card_amount"]) == (
+        -2050,
+        -20.5,
+        "-€20,50",
+    )
+    assert (a["total_amount_cents"], a["total_amount_with_taxes_cents"]) == (4500 - 2050, 4500 - 2050)
+    # Pricing takes nothing from the card; placing does.
+    assert card_of(api, card)["balance_cents"] == 2050
+
+    removed = redeem(api, order, "")
+    assert removed.data["attributes"]["gift_card_code"] is None
+    assert (
+        removed.data["attributes"]["gift_card_amount_cents"],
+        removed.data["attributes"]["total_amount_cents"],
+    ) == (
+        0,
+        4500,
+    )
+
+
+def test_a_card_worth_more_than_the_order_pays_it_all_and_keeps_the_rest(api: Api, shop: Shop) -> None:
+    card = gift_card(api, 10000, code="GIFT1234-ABC")
+    order = new_order(api, shop, {"TSHIRT": 1})  # 1500 + 700
+    a = redeem(api, order, "GIFT1234-ABC").data["attributes"]
+    assert (a["gift_card_amount_cents"], a["total_amount_cents"]) == (-2200, 0)
+    r = place(api, order["id"])
+    assert r.status == 200, r
+    assert r.data["attributes"]["payment_status"] == "free"
+    after = card_of(api, card)
+    assert (after["balance_cents"], after["status"]) == (7800, "active")
+    [use] = after["usage_log"][order["id"]]
+    assert (use["action"], use["amount_cents"], use["balance_cents"], use["order_number"]) == (
+        "use",
+        -2200,
+        7800,
+        r.data["attributes"]["number"],
+    )
+
+
+def test_placing_takes_the_balance_and_cancel_gives_it_back(api: Api, shop: Shop) -> None:
+    card = gift_card(api, 1000, code="GIFT1234-ABC", single_use=True)
+    order = new_order(api, shop, {"TSHIRT": 2})  # 3700
+    redeem(api, order, "GIFT1234-ABC")
+    r = place(api, order["id"])
+    assert r.status == 200, r
+    assert r.data["attributes"]["payment_status"] == "authorized"
+    [authorization] = api.get(f"orders/{order['id']}/authorizations").data
+    assert authorization["attributes"]["amount_cents"] == 2700
+    assert (card_of(api, card)["balance_cents"], card_of(api, card)["status"]) == (0, "redeemed")
+
+    r = api.update("orders", order["id"], {"_cancel": True})
+    assert r.status == 200 and r.data["attributes"]["status"] == "cancelled", r
+    after = card_of(api, card)
+    assert (after["balance_cents"], after["status"]) == (1000, "active")
+    assert [e["action"] for e in after["usage_log"][order["id"]]] == ["use", "restore"]
+
+
+def test_codes_an_order_cannot_use_are_422_on_gift_card_code(api: Api, shop: Shop, other_org: Api) -> None:
+    gift_card(api, 1000, code="DRAFT123-ABC", active=False)
+    gift_card(api, 1000, code="EXPIRES1-ABC", expires_at="2030-01-01T00:00:00.000Z")
+    gift_card(api, 1000, code="DOLLARS1-ABC", currency_code="USD")
+    gift_card(api, 0, code="EMPTY123-ABC")
+    gift_card(other_org, 1000, code="THEIRS12-ABC")
+    order = new_order(api, shop, {"TSHIRT": 1})
+    expected = {
+        "NOSUCHCARD": "invalid",
+        "GIFT1234": "invalid",  # a prefix is no match: codes match exactly
+        "DRAFT123-ABC": "inactive",
+        "DOLLARS1-ABC": "currency_mismatch",
+        "EMPTY123-ABC": "no_balance",
+        "THEIRS12-ABC": "invalid",  # another organization's card does not exist here
+    }
+    for code, error in expected.items():
+        r = redeem(api, order, code)
+        assert r.status == 422, (code, r)
+        assert list(problems(r)) == ["/data/attributes/gift_card_code"], r
+        assert r.json["errors"][0]["meta"]["error"] == error, (code, r)
+    with clock.frozen(dt.datetime(2030, 1, 2, tzinfo=dt.UTC)):
+        r = redeem(api, order, "EXPIRES1-ABC")
+    assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "expired", r
+    a = api.get(f"orders/{order['id']}").data["attributes"]
+    assert (a["gift_card_code"], a["gift_card_amount_cents"]) == (None, 0)
+
+
+def test_a_card_deactivated_after_it_was_given_fails_the_place(api: Api, shop: Shop) -> None:
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    order = new_order(api, shop, {"TSHIRT": 1})
+    redeem(api, order, "GIFT1234-ABC")
+    api.update("gift_cards", card["id"], {"_deactivate": True})
+    r = place(api, order["id"])
+    assert r.status == 422 and problems(r) == {
+        "/data/attributes/gift_card_code": ["the gift card is inactive"]
+    }, r
+    assert card_of(api, card)["balance_cents"] == 1000
+
+
+@pytest.mark.parametrize("tax_included", [True, False])
+def test_the_gift_card_reduces_what_is_paid_not_what_is_taxed(api: Api, tax_included: bool) -> None:
+    from tests.orders.test_taxes import QUANTITIES, taxed_shop
+
+    shop, _rule = taxed_shop(api, code="TX", tax_included=tax_included)
+    order = new_order(api, shop, QUANTITIES)
+    before = api.get(f"orders/{order['id']}").data["attributes"]
+    gift_card(api, 1000, code="GIFT1234-ABC")
+    a = redeem(api, order, "GIFT1234-ABC").data["attributes"]
+    assert a["total_tax_amount_cents"] == before["total_tax_amount_cents"] > 0
+    assert a["total_taxable_amount_cents"] == before["total_taxable_amount_cents"]
+    assert a["total_amount_cents"] == before["total_amount_cents"] - 1000
+    assert a["total_amount_with_taxes_cents"] == before["total_amount_with_taxes_cents"] - 1000
+
+
+def test_without_tax_in_prices_a_card_covering_the_total_leaves_the_tax_to_pay(api: Api) -> None:
+    from tests.orders.test_taxes import QUANTITIES, taxed_shop
+
+    shop, _rule = taxed_shop(api, code="TX", tax_included=False)
+    order = new_order(api, shop, QUANTITIES)
+    gift_card(api, 100000, code="GIFT1234-ABC")
+    a = redeem(api, order, "GIFT1234-ABC").data["attributes"]
+    assert a["total_amount_cents"] == 0
+    assert a["total_amount_with_taxes_cents"] == a["total_tax_amount_cents"] > 0
+    r = place(api, order["id"])
+    assert r.status == 200 and r.data["attributes"]["payment_status"] == "authorized", r
+    [authorization] = api.get(f"orders/{order['id']}/authorizations").data
+    assert authorization["attributes"]["amount_cents"] == a["total_tax_amount_cents"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_orders_redeeming_the_last_balance_at_once_never_both_succeed(api: Api) -> None:
+    shop = build_shop(api)
+    card = gift_card(api, 1500, code="GIFT1234-ABC")
+    orders = [new_order(api, shop, {"TSHIRT": 1}, email=f"buyer{n}@example.com")["id"] for n in range(2)]
+    for order_id in orders:
+        assert (
+            redeem(api, {"id": order_id}, "GIFT1234-ABC").data["attributes"]["gift_card_amount_cents"]
+            == -1500
+        )
+    start = threading.Barrier(len(orders), timeout=30)
+    statuses: dict[str, int] = {}
+    bodies: dict[str, Any] = {}
+
+    def buy(order_id: str) -> None:
+        caller = Api(api.token, api.app, api.organization)  # its own Client, its own connection
+        try:
+            start.wait()
+            r = place(caller, order_id)
+            statuses[order_id], bodies[order_id] = r.status, r.json
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=buy, args=(order_id,)) for order_id in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sorted(statuses.values()) == [200, 422], bodies
+    [refused] = [bodies[o] for o, s in statuses.items() if s == 422]
+    assert refused["errors"][0]["meta"]["error"] in ("no_balance", "insufficient_balance"), refused
+    after = card_of(api, card)
+    assert after["balance_cents"] == 0
+    [winner] = [o for o, s in statuses.items() if s == 200]
+    assert list(after["usage_log"]) == [winner]
+
+
+def test_a_card_sold_as_a_line_item_is_purchased_when_placed_and_active_when_paid(
+    api: Api, shop: Shop
+) -> None:
+    card = gift_card(api, 5000, active=False)
+    order = new_order(api, shop, {"TSHIRT": 1})
+    r = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
+    assert r.status == 201, r
+    line = r.data["attributes"]
+    assert (line["item_type"], line["unit_amount_cents"], line["total_amount_cents"]) == (
+        "gift_cards",
+        5000,
+        5000,
+    )
+    assert api.get(f"line_items/{r.data['id']}/gift_card").data["id"] == card["id"]
+    a = api.get(f"orders/{order['id']}").data["attributes"]
+    assert (a["subtotal_amount_cents"], a["total_amount_cents"]) == (6500, 7200)  # the card is never shipped
+    again = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
+    assert again.status == 422 and list(problems(again)) == ["/data/relationships/item"], again
+
+    assert place(api, order["id"]).status == 200
+    assert card_of(api, card)["status"] == "inactive"
+    r = api.update("orders", order["id"], {"_capture": True})
+    assert r.status == 200 and r.data["attributes"]["payment_status"] == "paid", r
+    assert card_of(api, card)["status"] == "active"
+    [sold] = line_items(api, order["id"], "gift_cards")
+    assert sold["attributes"]["name"] == "Gift card"
+
+
+def test_only_a_draft_card_in_the_orders_currency_can_be_sold(api: Api, shop: Shop) -> None:
+    order = new_order(api, shop, {"TSHIRT": 1})
+    for card in (gift_card(api, 1000), gift_card(api, 1000, active=False, currency_code="USD")):
+        r = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
+        assert r.status == 422 and list(problems(r)) == ["/data/relationships/item"], r
+    assert line_items(api, order["id"], "gift_cards") == []
