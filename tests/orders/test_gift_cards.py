@@ -230,3 +230,48 @@ def test_only_a_draft_card_in_the_orders_currency_can_be_sold(api: Api, shop: Sh
         r = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
         assert r.status == 422 and list(problems(r)) == ["/data/relationships/item"], r
     assert line_items(api, order["id"], "gift_cards") == []
+
+
+def test_gift_card_or_coupon_code_finds_a_card_first_then_a_coupon(api: Api, shop: Shop) -> None:
+    from tests.orders.conftest import coupon
+
+    gift_card(api, 1000, code="GIFT1234-ABC")
+    coupon(api, "SUMMER2026", percentage=10)
+    order = new_order(api, shop, {"TSHIRT": 2})  # 3000 + 700
+
+    def send(code: str) -> Any:
+        return api.update("orders", order["id"], {"gift_card_or_coupon_code": code})
+
+    a = send("GIFT1234-ABC").data["attributes"]
+    assert (a["gift_card_code"], a["coupon_code"], a["gift_card_or_coupon_code"]) == (
+        "GIFT1234-ABC",
+        None,
+        "GIFT1234-ABC",
+    )
+    a = send("SUMMER2026").data["attributes"]
+    assert (a["gift_card_code"], a["coupon_code"]) == ("GIFT1234-ABC", "SUMMER2026")
+    assert (a["discount_amount_cents"], a["gift_card_amount_cents"], a["total_amount_cents"]) == (
+        -300,
+        -1000,
+        3700 - 300 - 1000,
+    )
+    r = send("NOSUCHCODE")
+    assert r.status == 422 and list(problems(r)) == ["/data/attributes/coupon_code"], r
+    a = send("").data["attributes"]
+    assert (a["gift_card_code"], a["coupon_code"], a["total_amount_cents"]) == (None, None, 3700)
+
+
+def test_what_placing_and_cancel_do_to_a_card_is_in_its_history(api: Api, shop: Shop) -> None:
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    order = new_order(api, shop, {"TSHIRT": 1})
+    redeem(api, order, "GIFT1234-ABC")
+    assert place(api, order["id"]).status == 200
+    assert api.update("orders", order["id"], {"_cancel": True}).status == 200
+    r = api.get(f"gift_cards/{card['id']}/event_stores", {"page[size]": "25"})
+    assert r.status == 200, r
+    changes = [
+        e["attributes"]["payload"].get("balance_cents")
+        for e in r.data
+        if e["attributes"]["event"] == "update" and "balance_cents" in e["attributes"]["payload"]
+    ]
+    assert sorted(changes) == [[0, 1000], [1000, 0]], r.data

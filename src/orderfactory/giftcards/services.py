@@ -14,7 +14,7 @@ from django.db import transaction
 
 from orderfactory.catalog.models import Market
 from orderfactory.catalog.services import blank, invalid_currency, negative, taken
-from orderfactory.core import clock, locks
+from orderfactory.core import clock, hooks, locks
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.giftcards.error_codes import GiftCardErrorCode
@@ -202,11 +202,12 @@ def take(card: GiftCard, amount_cents: int, *, order_id: str, order_number: str 
             "gift_card_code",
             f"the gift card has {balance} cents left, not the {amount_cents} the order counted on",
         )
-    card.balance_cents = balance - amount_cents
-    if card.single_use:
-        card.status = "redeemed"
-    _log_usage(card, order_id, "use", -amount_cents, order_number)
-    card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
+    with hooks.recording("gift_cards", card):
+        card.balance_cents = balance - amount_cents
+        if card.single_use:
+            card.status = "redeemed"
+        _log_usage(card, order_id, "use", -amount_cents, order_number)
+        card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
 
 
 def give_back(code: str, *, order_id: str, order_number: str | None) -> None:
@@ -218,11 +219,12 @@ def give_back(code: str, *, order_id: str, order_number: str | None) -> None:
     taken_cents = -sum(entry["amount_cents"] for entry in card.usage_log.get(order_id, []))
     if taken_cents <= 0:
         return
-    card.balance_cents = (card.balance_cents or 0) + taken_cents
-    if card.status == "redeemed":
-        card.status = "active"
-    _log_usage(card, order_id, "restore", taken_cents, order_number)
-    card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
+    with hooks.recording("gift_cards", card):
+        card.balance_cents = (card.balance_cents or 0) + taken_cents
+        if card.status == "redeemed":
+            card.status = "active"
+        _log_usage(card, order_id, "restore", taken_cents, order_number)
+        card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
 
 
 def _log_usage(
@@ -259,11 +261,14 @@ def purchasable(card: GiftCard, currency_code: str | None) -> list[Problem]:
 
 def move(card_ids: list[str], sources: tuple[str, ...], target: str) -> None:
     """Cards bought by an order: ``inactive`` when it is placed (``_purchase``), ``active`` when it is paid;
-    compare-and-set on the status, so a card moved meanwhile (deactivated by hand) is left as it is."""
-    if card_ids:
-        GiftCard.objects.filter(pk__in=card_ids, status__in=sources).update(
-            status=target, updated_at=clock.now()
-        )
+    only those (locked) still in one of ``sources``, so a card moved meanwhile (deactivated by hand) is left
+    as it is. Recorded as any update of theirs."""
+    if not card_ids:
+        return
+    for card in locks.lock_all(GiftCard.objects.filter(status__in=sources), card_ids):
+        with hooks.recording("gift_cards", card):
+            card.status = target
+            card.save(update_fields=["status", "updated_at"])
 
 
 def save_gift_card_recipient(recipient: GiftCardRecipient, changes: dict[str, Any]) -> GiftCardRecipient:

@@ -119,8 +119,8 @@ class OrderResource(Resource):
         String(
             "gift_card_or_coupon_code",
             "CUF",
-            compute=lambda row: row["coupon_code"],
-            depends=("coupon_code",),
+            compute=lambda row: row["gift_card_code"] or row["coupon_code"],
+            depends=("gift_card_code", "coupon_code"),
         ),
         *amount("subtotal_amount", "Ffs"),
         *amount("shipping_amount", "Ffs"),

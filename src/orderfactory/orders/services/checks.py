@@ -34,6 +34,7 @@ class Placement:
     source: Any
     coupon: Any = None
     gift_card: Any = None  # the card whose balance the order takes, locked when the stock is
+    sold_card_ids: list[str] = field(default_factory=list)  # the gift cards the order sells
     allocation: list[tuple[LineItem, StockItem, int]] = field(default_factory=list)
 
 
@@ -71,7 +72,10 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"
         )
     )
-    if not lines and not any(line.item_type == GIFT_CARD_LINE for line in every_line):
+    sold_card_ids = [
+        line.gift_card_id for line in every_line if line.item_type == GIFT_CARD_LINE and line.gift_card_id
+    ]
+    if not lines and not sold_card_ids:
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)
     if not order.customer_email:
         _add(problems, "customer_email", "can't be blank", CommonErrorCode.BLANK)
@@ -113,7 +117,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
     gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
     require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
-    return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, allocation)
+    return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, sold_card_ids, allocation)
 
 
 def _needed(lines: list[LineItem]) -> dict[str, int]:

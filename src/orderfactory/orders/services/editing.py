@@ -147,6 +147,8 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
     edits = bool(columns) or bool(set(triggers) - _NOT_EDITS)
     if edits:
         require_editable(order)
+    if "gift_card_or_coupon_code" in columns:
+        _route_code(columns)
     email_given = "customer_email" in columns
     email = columns.pop("customer_email", None)
     source_given = "payment_source" in columns
@@ -209,6 +211,20 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
         order.save(update_fields=["status"])
     if "_validate" in triggers:
         validate(order)
+
+
+def _route_code(columns: dict[str, Any]) -> None:
+    """Commerce Layer's ``gift_card_or_coupon_code`` (deprecated there, still served): a gift card's code
+    (matched exactly, the card wins over a coupon of the same code) becomes the order's ``gift_card_code``, any
+    other its ``coupon_code``; a blank one removes both."""
+    code = columns.pop("gift_card_or_coupon_code") or None
+    if code is None:
+        columns.setdefault("gift_card_code", None)
+        columns.setdefault("coupon_code", None)
+    elif GiftCard.objects.filter(code=code).exists():
+        columns["gift_card_code"] = code
+    else:
+        columns["coupon_code"] = code
 
 
 def _apply_address_triggers(order: Order, triggers: dict[str, Any]) -> None:

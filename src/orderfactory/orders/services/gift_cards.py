@@ -61,9 +61,9 @@ def redeem(order: Order, card: GiftCard | None) -> None:
         cards.take(card, -order.gift_card_amount_cents, order_id=order.pk, order_number=order.number)
 
 
-def purchase(order: Order) -> None:
-    """Placing: the cards the order sells are purchased; a free order is paid already, so they are active."""
-    ids = _purchased_card_ids(order)
+def purchase(order: Order, ids: list[str]) -> None:
+    """Placing: the cards the order sells (``ids``) are purchased; a free order is paid already, so they are
+    active."""
     cards.move(ids, ("draft",), "inactive")
     if order.payment_status == "free":
         activate(order, ids)

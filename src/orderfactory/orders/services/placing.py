@@ -160,7 +160,7 @@ def _finish_placing(
     with hooks.recording("orders", order, before=before):
         _mark_placed(order, placement, authorization)
     gift_cards.redeem(order, placement.gift_card)
-    gift_cards.purchase(order)
+    gift_cards.purchase(order, placement.sold_card_ids)
     hooks.event("orders.place", "orders", order)
     return order
 
