@@ -11,9 +11,18 @@ from tests.conftest import Api
 from tests.orders.conftest import problems
 
 
-def gift_card(api: Api, balance: int = 5000, *, active: bool = True, **attributes: Any) -> dict[str, Any]:
+def gift_card(
+    api: Api,
+    balance: int = 5000,
+    *,
+    active: bool = True,
+    relationships: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> dict[str, Any]:
     """A gift card made through the API, activated unless ``active`` is false."""
-    card = api.create("gift_cards", {"currency_code": "EUR", "balance_cents": balance, **attributes})
+    card = api.create(
+        "gift_cards", {"currency_code": "EUR", "balance_cents": balance, **attributes}, relationships
+    )
     if active:
         r = api.update("gift_cards", card["id"], {"_activate": True})
         assert r.status == 200, r

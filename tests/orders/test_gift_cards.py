@@ -275,3 +275,26 @@ def test_what_placing_and_cancel_do_to_a_card_is_in_its_history(api: Api, shop: 
         if e["attributes"]["event"] == "update" and "balance_cents" in e["attributes"]["payload"]
     ]
     assert sorted(changes) == [[0, 1000], [1000, 0]], r.data
+
+
+def test_a_sales_channel_cannot_read_cards_but_may_name_one_on_its_order(
+    api: Api, shop: Shop, make_api: Any
+) -> None:
+    from tests.orders.conftest import _create_order
+
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    storefront = make_api(kind="sales_channel", scope=f"market:code:{shop.market.code}")
+    for r in (storefront.get("gift_cards"), storefront.get(f"gift_cards/{card['id']}")):
+        assert r.status == 401 and r.error_codes == ["UNAUTHORIZED"], r
+    order = _create_order(storefront, shop, "ada@example.com")
+    storefront.create("line_items", {"sku_code": "TSHIRT", "quantity": 1}, {"order": order})
+    r = redeem(storefront, order, "GIFT1234-ABC")
+    assert r.status == 200 and r.data["attributes"]["gift_card_amount_cents"] == -1000, r
+
+
+def test_a_card_of_another_market_is_refused(api: Api, shop: Shop) -> None:
+    other = build_shop(api, code="OTHER")
+    gift_card(api, 1000, code="GIFT1234-ABC", relationships={"market": ("markets", other.market.pk)})
+    order = new_order(api, shop, {"TSHIRT": 1})
+    r = redeem(api, order, "GIFT1234-ABC")
+    assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "market_mismatch", r

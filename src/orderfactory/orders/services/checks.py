@@ -114,9 +114,10 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             coupon = check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             _add(problems, "coupon_code", exc.message, exc.reason)
-    gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
     require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
+    # Locked after the stock rows, as cancel does (order, stock, card): two of them never wait on each other.
+    gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
     return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, sold_card_ids, allocation)
 
 
