@@ -121,3 +121,15 @@ def test_another_organization_or_mode_cannot_see_or_touch_them(request, api: Api
     theirs = gift_card(other, code="GIFT1234-ABC")
     assert theirs["id"] != card["id"]
     assert api.get(f"gift_cards/{card['id']}").data["attributes"]["balance_cents"] == 5000
+
+
+def test_a_draft_cards_balance_is_set_not_logged_and_is_its_initial_balance(api: Api) -> None:
+    card = gift_card(api, 1000, active=False)
+    a = api.update("gift_cards", card["id"], {"balance_cents": 2000}).data["attributes"]
+    assert (a["initial_balance_cents"], a["balance_cents"], a["balance_log"]) == (2000, 2000, [])
+    a = api.update("gift_cards", card["id"], {"_balance_change_cents": 500}).data["attributes"]
+    assert (a["initial_balance_cents"], a["balance_cents"], a["balance_log"]) == (2500, 2500, [])
+    api.update("gift_cards", card["id"], {"_purchase": True})
+    a = api.update("gift_cards", card["id"], {"_balance_change_cents": -100}).data["attributes"]
+    assert (a["initial_balance_cents"], a["balance_cents"]) == (2500, 2400)
+    assert [e["balance_change_cents"] for e in a["balance_log"]] == [-100]

@@ -87,6 +87,7 @@ def test_placing_takes_the_balance_and_cancel_gives_it_back(api: Api, shop: Shop
     after = card_of(api, card)
     assert (after["balance_cents"], after["status"]) == (1000, "active")
     assert [e["action"] for e in after["usage_log"][order["id"]]] == ["use", "restore"]
+    assert [e["balance_change_cents"] for e in after["balance_log"]] == [-1000, 1000]
 
 
 def test_codes_an_order_cannot_use_are_422_on_gift_card_code(api: Api, shop: Shop, other_org: Api) -> None:

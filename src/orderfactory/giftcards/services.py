@@ -130,7 +130,7 @@ def _apply_triggers(card: GiftCard, triggers: dict[str, Any]) -> None:
 
 def change_balance(card: GiftCard, change: int) -> None:
     """``_balance_change_cents``: a negative change spends, a positive one recharges (a rechargeable card
-    only, up to ``balance_max_cents``); logged in ``balance_log``."""
+    only, up to ``balance_max_cents``); logged in ``balance_log``. A refused change changes nothing."""
     balance = (card.balance_cents or 0) + change
     if balance < 0:
         raise DomainError.of(
@@ -149,8 +149,15 @@ def change_balance(card: GiftCard, change: int) -> None:
             f"the balance cannot exceed {card.balance_max_cents}",
         )
     card.balance_cents = balance
-    if card.status == "draft":
+    if card.status == "draft":  # still being set up: the balance it starts with, not a change of it
         card.initial_balance_cents = balance
+    else:
+        _log_balance(card, change)
+
+
+def _log_balance(card: GiftCard, change: int) -> None:
+    """``balance_log``: every change after the card left draft, so ``initial_balance_cents`` plus its changes
+    is always the balance."""
     card.balance_log = [
         *card.balance_log,
         {"datetime": format_datetime(clock.now()), "balance_change_cents": change},
@@ -207,7 +214,8 @@ def take(card: GiftCard, amount_cents: int, *, order_id: str, order_number: str 
         if card.single_use:
             card.status = "redeemed"
         _log_usage(card, order_id, "use", -amount_cents, order_number)
-        card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
+        _log_balance(card, -amount_cents)
+        card.save(update_fields=["balance_cents", "status", "usage_log", "balance_log", "updated_at"])
 
 
 def give_back(code: str, *, order_id: str, order_number: str | None) -> None:
@@ -224,7 +232,8 @@ def give_back(code: str, *, order_id: str, order_number: str | None) -> None:
         if card.status == "redeemed":
             card.status = "active"
         _log_usage(card, order_id, "restore", taken_cents, order_number)
-        card.save(update_fields=["balance_cents", "status", "usage_log", "updated_at"])
+        _log_balance(card, taken_cents)
+        card.save(update_fields=["balance_cents", "status", "usage_log", "balance_log", "updated_at"])
 
 
 def _log_usage(
