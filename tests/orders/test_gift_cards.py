@@ -36,6 +36,17 @@ def test_a_code_pays_up_to_the_balance_to_the_cent(api: Api, shop: Shop) -> None
         "-€20,50",
     )
     assert (a["total_amount_cents"], a["total_amount_with_taxes_cents"]) == (4500 - 2050, 4500 - 2050)
+    # The card's line, as Commerce Layer shows it: kind gift_cards, a negative amount, untaxed.
+    [line] = line_items(api, order["id"], "gift_cards")
+    li = line["attributes"]
+    assert (li["name"], li["quantity"], li["unit_amount_cents"], li["total_amount_cents"]) == (
+        "Gift card",
+        1,
+        -2050,
+        -2050,
+    )
+    assert li["tax_amount_cents"] == 0
+    assert api.get(f"line_items/{line['id']}/gift_card").data["id"] == card["id"]
     # Pricing takes nothing from the card; placing does.
     assert card_of(api, card)["balance_cents"] == 2050
 
@@ -48,6 +59,7 @@ def test_a_code_pays_up_to_the_balance_to_the_cent(api: Api, shop: Shop) -> None
         0,
         4500,
     )
+    assert line_items(api, order["id"], "gift_cards") == []
 
 
 def test_a_card_worth_more_than_the_order_pays_it_all_and_keeps_the_rest(api: Api, shop: Shop) -> None:
@@ -131,7 +143,9 @@ def test_a_card_deactivated_after_it_was_given_fails_the_place(api: Api, shop: S
 def test_the_gift_card_reduces_what_is_paid_not_what_is_taxed(api: Api, tax_included: bool) -> None:
     from tests.orders.test_taxes import QUANTITIES, taxed_shop
 
-    shop, _rule = taxed_shop(api, code="TX", tax_included=tax_included)
+    shop, rule = taxed_shop(api, code="TX", tax_included=tax_included)
+    # gift_card_taxable is about the cards an order sells: it never taxes the one it redeems.
+    assert api.update("tax_rules", rule["id"], {"gift_card_taxable": True}).status == 200
     order = new_order(api, shop, QUANTITIES)
     before = api.get(f"orders/{order['id']}").data["attributes"]
     gift_card(api, 1000, code="GIFT1234-ABC")
@@ -140,6 +154,8 @@ def test_the_gift_card_reduces_what_is_paid_not_what_is_taxed(api: Api, tax_incl
     assert a["total_taxable_amount_cents"] == before["total_taxable_amount_cents"]
     assert a["total_amount_cents"] == before["total_amount_cents"] - 1000
     assert a["total_amount_with_taxes_cents"] == before["total_amount_with_taxes_cents"] - 1000
+    again = api.update("orders", order["id"], {"_update_taxes": True}).data["attributes"]
+    assert again["total_tax_amount_cents"] == before["total_tax_amount_cents"]
 
 
 def test_without_tax_in_prices_a_card_covering_the_total_leaves_the_tax_to_pay(api: Api) -> None:
@@ -281,3 +297,16 @@ def test_a_card_of_another_market_is_refused(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1})
     r = redeem(api, order, "GIFT1234-ABC")
     assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "market_mismatch", r
+
+
+def test_a_sold_card_is_taxed_when_the_rule_says_so(api: Api) -> None:
+    from tests.orders.test_taxes import taxed_shop
+
+    shop, rule = taxed_shop(api, code="TX", tax_included=True)
+    assert api.update("tax_rules", rule["id"], {"gift_card_taxable": True}).status == 200
+    card = gift_card(api, 12200, active=False)
+    order = new_order(api, shop, {"TSHIRT": 1})
+    r = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
+    assert r.status == 201, r
+    [sold] = line_items(api, order["id"], "gift_cards")
+    assert sold["attributes"]["tax_amount_cents"] == 2200  # 12200 * 0.22 / 1.22

@@ -62,7 +62,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         target.shipping_address = next(clones)
     read = loading.copy_source(factory)
     lines = read.lines
-    if any(line.item_type == orders.GIFT_CARD_LINE for line in lines):
+    if any(line.item_type == orders.GIFT_CARD_LINE and line.total_amount_cents > 0 for line in lines):
         notes.setdefault("gift_cards", []).append("a gift card is sold once: not copied")
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription

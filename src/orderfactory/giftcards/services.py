@@ -250,12 +250,15 @@ def _log_usage(
 
 
 def purchasable(card: GiftCard, currency_code: str | None) -> list[Problem]:
-    """Whether an order may sell ``card`` as a line item: a draft card in the order's currency."""
+    """Whether an order may sell ``card`` as a line item: a draft card with a balance, in the order's
+    currency."""
     pointer = "/data/relationships/item"
     if card.status != "draft":
         return [
             Problem(GiftCardErrorCode.NOT_PURCHASABLE, "item", f"the gift card is {card.status}", pointer)
         ]
+    if not card.balance_cents:
+        return [Problem(GiftCardErrorCode.NOT_PURCHASABLE, "item", "the gift card has no balance", pointer)]
     if currency_code and card.currency_code != currency_code:
         return [
             Problem(

@@ -73,7 +73,9 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
         )
     )
     sold_card_ids = [
-        line.gift_card_id for line in every_line if line.item_type == GIFT_CARD_LINE and line.gift_card_id
+        line.gift_card_id
+        for line in every_line
+        if line.item_type == GIFT_CARD_LINE and line.gift_card_id and line.total_amount_cents > 0
     ]
     if not lines and not sold_card_ids:
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)

@@ -83,21 +83,22 @@ def give_back(order: Order) -> None:
 def _purchased_card_ids(order: Order) -> list[str]:
     return [
         pk
-        for pk in LineItem.objects.filter(order=order, item_type=GIFT_CARD_LINE).values_list(
-            "gift_card_id", flat=True
-        )
+        for pk in LineItem.objects.filter(
+            order=order, item_type=GIFT_CARD_LINE, total_amount_cents__gt=0
+        ).values_list("gift_card_id", flat=True)
         if pk
     ]
 
 
 def add_gift_card_line_item(order: Order, card: GiftCard, *, quantity: int | None) -> LineItem:
-    """The order sells ``card`` (a draft card in its currency, in no other order): one line at the card's
-    balance, counted in the subtotal, never shipped, taxed when the rule's ``gift_card_taxable``."""
+    """The order sells ``card`` (a draft card with a balance, in its currency, in no other order): one line at
+    the card's balance, counted in the subtotal, never shipped, taxed when the rule's ``gift_card_taxable``.
+    A positive line: the card an order redeems is a negative line of the same kind (pricing)."""
     require_editable(order)
     if quantity not in (None, 1):
         raise DomainError.of(CommonErrorCode.INVALID, "quantity", "a gift card is sold one at a time")
     problems = cards.purchasable(card, order.currency_code)
-    if not problems and LineItem.objects.filter(gift_card=card).exists():
+    if not problems and LineItem.objects.filter(gift_card=card, total_amount_cents__gt=0).exists():
         raise DomainError.of(
             GiftCardErrorCode.NOT_PURCHASABLE,
             "item",

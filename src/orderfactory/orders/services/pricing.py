@@ -63,18 +63,30 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
     return lines
 
 
-def _gift_card_cents(order: Order, total_cents: int) -> int:
-    """What the order's gift card pays of ``total_cents``: up to its balance; nothing when it can no longer be
-    used (placing then refuses, on ``gift_card_code``)."""
+def _redemption_line(order: Order, total_cents: int) -> LineItem | None:
+    """The line of the order's gift card: what it pays of ``total_cents``, up to its balance, as a negative
+    amount; none when the card pays nothing or can no longer be used (placing then refuses, on
+    ``gift_card_code``)."""
     if not order.gift_card_code or total_cents <= 0:
-        return 0
+        return None
     try:
         card = gift_cards.usable_card(
             order.gift_card_code, currency_code=order.currency_code, market_id=order.market_id, at=clock.now()
         )
     except DomainError:
-        return 0
-    return min(card.balance_cents or 0, total_cents)
+        return None
+    paid = min(card.balance_cents or 0, total_cents)
+    return LineItem(
+        order=order,
+        item_type=GIFT_CARD_LINE,
+        item_id=card.pk,
+        gift_card=card,
+        name="Gift card",
+        quantity=1,
+        currency_code=order.currency_code,
+        unit_amount_cents=-paid,
+        total_amount_cents=-paid,
+    )
 
 
 def recompute(
@@ -109,8 +121,9 @@ def recompute(
     )
     # Added by hand, as SKU lines are: kept, at the amount they were added with.
     adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
-    # Gift cards the order sells: in the subtotal at the price they were added with, never shipped.
-    purchases = [line for line in lines if line.item_type == GIFT_CARD_LINE]
+    # Gift cards the order sells (a positive amount; the card it redeems is a negative line, derived below): in
+    # the subtotal at the price they were added with, never shipped.
+    purchases = [line for line in lines if line.item_type == GIFT_CARD_LINE and line.total_amount_cents > 0]
     for line in sku_lines:
         line.total_amount_cents = (line.unit_amount_cents or 0) * line.quantity + (
             line.options_amount_cents or 0
@@ -162,24 +175,6 @@ def recompute(
     else:
         derived.extend(_promotion_lines(order, sku_lines, subtotal))
     taxing.apply(order, [*sku_lines, *purchases, *adjustments, *kept_promotions, *derived], fresh=fresh)
-    if fresh:
-        LineItem.objects.bulk_create([*lines, *derived])
-    else:
-        stale = [
-            line.pk
-            for line in lines
-            if line.item_type not in (SKU, ADJUSTMENT_LINE, GIFT_CARD_LINE) and line not in kept_promotions
-        ]
-        if stale:
-            LineItem.objects.filter(pk__in=stale).delete()
-        if derived:
-            LineItem.objects.bulk_create(derived)
-        # Only the lines whose price or shipment changed: bulk_update's CASE per column costs CPU per line.
-        changed = [
-            line for line in sku_lines if tuple(getattr(line, column) for column in priced) != was[line.pk]
-        ]
-        if changed:
-            LineItem.objects.bulk_update(changed, list(priced))
     promotions = kept_promotions + [line for line in derived if line.item_type == PROMOTION_LINE]
     order.subtotal_amount_cents = subtotal
     order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
@@ -196,9 +191,33 @@ def recompute(
         + order.discount_amount_cents
         + order.adjustment_amount_cents,
     )
-    # A gift card pays part of the total: what the customer pays, not what is taxed (taxes are computed above).
-    order.gift_card_amount_cents = -_gift_card_cents(order, total)
+    # A gift card pays part of the total: what the customer pays, not what is taxed (taxes are computed above),
+    # as a line of its own with a negative amount, as Commerce Layer shows it.
+    redemption = _redemption_line(order, total)
+    if redemption is not None:
+        derived.append(redemption)
+    order.gift_card_amount_cents = redemption.total_amount_cents if redemption is not None else 0
     order.total_amount_cents = total + order.gift_card_amount_cents
+    if fresh:
+        LineItem.objects.bulk_create([*lines, *derived])
+    else:
+        stale = [
+            line.pk
+            for line in lines
+            if line.item_type not in (SKU, ADJUSTMENT_LINE)
+            and line not in kept_promotions
+            and line not in purchases
+        ]
+        if stale:
+            LineItem.objects.filter(pk__in=stale).delete()
+        if derived:
+            LineItem.objects.bulk_create(derived)
+        # Only the lines whose price or shipment changed: bulk_update's CASE per column costs CPU per line.
+        changed = [
+            line for line in sku_lines if tuple(getattr(line, column) for column in priced) != was[line.pk]
+        ]
+        if changed:
+            LineItem.objects.bulk_update(changed, list(priced))
     check_amounts(
         order.shipping_amount_cents,
         order.payment_method_amount_cents,
