@@ -12,6 +12,7 @@ from orderfactory.factories import loading, plan
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.services.gift_cards import usable_card
 
 Log = dict[str, list[str]]
 
@@ -145,17 +146,14 @@ def _gift_card_code(source: Order, notes: Log) -> str | None:
     """The source's gift card comes over while it can still pay (checked again, at its balance of now, when
     the target is priced and placed: a balance the source took is never spent twice); else it is dropped and
     the copy says why (docs/decisions.md, "Gift cards")."""
-    from orderfactory.giftcards.services import usable_card
-
-    code = source.gift_card_code
-    if not code:
+    if not source.gift_card_code:
         return None
     try:
-        usable_card(code, currency_code=source.currency_code, market_id=source.market_id, at=clock.now())
+        usable_card(source)
     except DomainError as exc:
         notes.setdefault("gift_card_code", []).append(f"{exc.problems[0].message}: dropped from the copy")
         return None
-    return code
+    return source.gift_card_code
 
 
 def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethods, notes: Log) -> None:

@@ -286,7 +286,9 @@ def add_line_item(
         if isinstance(item, Adjustment) and item_type in (None, "adjustments"):
             return lines.add_adjustment_line_item(order, item, quantity=quantity, name=name)
         if isinstance(item, GiftCard) and item_type in (None, "gift_cards"):
-            return gift_cards.add_gift_card_line_item(order, item, quantity=quantity)
+            line = gift_cards.add_gift_card_line_item(order, item, quantity=quantity)
+            pricing.recompute(order)
+            return line
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,

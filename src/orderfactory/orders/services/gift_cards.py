@@ -12,11 +12,12 @@ from orderfactory.giftcards import services as cards
 from orderfactory.giftcards.error_codes import GiftCardErrorCode
 from orderfactory.giftcards.models import GiftCard
 from orderfactory.orders.models import LineItem, Order
-from orderfactory.orders.services.pricing import recompute
 from orderfactory.orders.services.rules import GIFT_CARD_LINE, check_amounts, require_editable
 
 
 def usable_card(order: Order, *, lock: bool = False) -> GiftCard:
+    """The card the order's ``gift_card_code`` names, if the order can redeem it; else a 422 on
+    ``gift_card_code``."""
     assert order.gift_card_code
     return cards.usable_card(
         order.gift_card_code,
@@ -93,7 +94,8 @@ def _purchased_card_ids(order: Order) -> list[str]:
 def add_gift_card_line_item(order: Order, card: GiftCard, *, quantity: int | None) -> LineItem:
     """The order sells ``card`` (a draft card with a balance, in its currency, in no other order): one line at
     the card's balance, counted in the subtotal, never shipped, taxed when the rule's ``gift_card_taxable``.
-    A positive line: the card an order redeems is a negative line of the same kind (pricing)."""
+    A positive line: the card an order redeems is a negative line of the same kind (pricing). The caller prices
+    the order again."""
     require_editable(order)
     if quantity not in (None, 1):
         raise DomainError.of(CommonErrorCode.INVALID, "quantity", "a gift card is sold one at a time")
@@ -122,5 +124,4 @@ def add_gift_card_line_item(order: Order, card: GiftCard, *, quantity: int | Non
         image_url=card.image_url,
     )
     line.save()
-    recompute(order)
     return line

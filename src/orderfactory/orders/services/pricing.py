@@ -10,9 +10,8 @@ from orderfactory.catalog import tiers
 from orderfactory.catalog.models import Price
 from orderfactory.core import clock
 from orderfactory.core.errors import DomainError
-from orderfactory.giftcards import services as gift_cards
 from orderfactory.orders.models import LineItem, Order
-from orderfactory.orders.services import taxing
+from orderfactory.orders.services import gift_cards, taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
     GIFT_CARD_LINE,
@@ -70,9 +69,7 @@ def _redemption_line(order: Order, total_cents: int) -> LineItem | None:
     if not order.gift_card_code or total_cents <= 0:
         return None
     try:
-        card = gift_cards.usable_card(
-            order.gift_card_code, currency_code=order.currency_code, market_id=order.market_id, at=clock.now()
-        )
+        card = gift_cards.usable_card(order)
     except DomainError:
         return None
     paid = min(card.balance_cents or 0, total_cents)
