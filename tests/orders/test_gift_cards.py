@@ -10,9 +10,14 @@ from typing import Any
 import pytest
 
 from orderfactory.core import clock
+from orderfactory.giftcards.models import GiftCard
 from tests.conftest import Api, document
 from tests.giftcards.test_gift_cards import gift_card
+from tests.orders import test_external_gateway as external
 from tests.orders.conftest import Shop, build_shop, line_items, new_order, place, place_at_once, problems
+from tests.orders.test_external_gateway import DECLINE, Gateway, paid_externally
+
+gateway = external.gateway  # the local external gateway fixture
 
 
 def card_of(api: Api, card: dict[str, Any]) -> dict[str, Any]:
@@ -310,3 +315,51 @@ def test_a_sold_card_is_taxed_when_the_rule_says_so(api: Api) -> None:
     assert r.status == 201, r
     [sold] = line_items(api, order["id"], "gift_cards")
     assert sold["attributes"]["tax_amount_cents"] == 2200  # 12200 * 0.22 / 1.22
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_external_gateway_is_asked_for_what_the_card_leaves_and_the_card_is_taken_once_it_approves(
+    api: Api, gateway: Gateway
+) -> None:
+    shop = build_shop(api)
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    order = paid_externally(api, shop, gateway, {"TSHIRT": 2})  # 3700
+    redeem(api, order, "GIFT1234-ABC")
+    r = place(api, order["id"])
+    assert r.status == 200, r
+    [request] = gateway.requests
+    assert request["body"]["data"]["attributes"]["amount_cents"] == 2700
+    assert card_of(api, card)["balance_cents"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_card_spent_while_the_gateway_answers_fails_the_place_and_voids_the_authorization(
+    api: Api, gateway: Gateway
+) -> None:
+    shop = build_shop(api)
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    order = paid_externally(api, shop, gateway, {"TSHIRT": 2})
+    redeem(api, order, "GIFT1234-ABC")
+
+    def spend_elsewhere() -> None:  # no lock is held on the card while the gateway is asked
+        GiftCard.unscoped.filter(pk=card["id"]).update(balance_cents=400)
+
+    gateway.during = spend_elsewhere
+    r = place(api, order["id"])
+    assert r.status == 422, r
+    assert r.json["errors"][0]["meta"]["error"] == "insufficient_balance", r
+    assert [request["path"] for request in gateway.requests] == ["/authorize", "/void"]
+    assert api.get(f"orders/{order['id']}").data["attributes"]["status"] == "pending"
+    after = card_of(api, card)
+    assert (after["balance_cents"], after["usage_log"]) == (400, {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_declined_authorization_takes_nothing_from_the_card(api: Api, gateway: Gateway) -> None:
+    shop = build_shop(api)
+    card = gift_card(api, 1000, code="GIFT1234-ABC")
+    order = paid_externally(api, shop, gateway, {"TSHIRT": 2})
+    redeem(api, order, "GIFT1234-ABC")
+    gateway.answers = [DECLINE]
+    assert place(api, order["id"]).status == 422
+    assert card_of(api, card)["balance_cents"] == 1000
