@@ -133,3 +133,16 @@ def test_a_draft_cards_balance_is_set_not_logged_and_is_its_initial_balance(api:
     a = api.update("gift_cards", card["id"], {"_balance_change_cents": -100}).data["attributes"]
     assert (a["initial_balance_cents"], a["balance_cents"]) == (2500, 2400)
     assert [e["balance_change_cents"] for e in a["balance_log"]] == [-100]
+
+
+def test_the_organization_says_codes_match_exactly(api: Api) -> None:
+    a = api.get("organization").data["attributes"]
+    assert (
+        a["gift_cards_exact_code_matching"],
+        a["gift_cards_min_code_length"],
+        a["gift_cards_max_code_length"],
+    ) == (
+        True,
+        8,
+        40,
+    )
