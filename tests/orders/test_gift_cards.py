@@ -363,3 +363,25 @@ def test_a_declined_authorization_takes_nothing_from_the_card(api: Api, gateway:
     gateway.answers = [DECLINE]
     assert place(api, order["id"]).status == 422
     assert card_of(api, card)["balance_cents"] == 1000
+
+
+# Placing an order with a gift card, beyond placing one without (tests/orders/test_queries.PLACE_QUERIES):
+# read and lock the card (one SELECT ... FOR UPDATE), update it, and its history (audit row, gift_cards.update
+# event, webhook lookup). The same on both databases, whatever the number of line items.
+PLACE_WITH_CARD_EXTRA_QUERIES = 5
+
+
+def test_placing_with_a_card_costs_the_same_queries_whatever_the_number_of_line_items(api: Api) -> None:
+    from tests.orders.test_queries import PLACE_QUERIES, SKUS, queries_of
+
+    shop = build_shop(api, skus=SKUS)
+    assert place(api, new_order(api, shop, {"SKU00": 1})["id"]).status == 200  # the number sequence
+    counts = []
+    for size in (1, 20):
+        order = new_order(api, shop, {code: 1 for code in list(SKUS)[:size]})
+        gift_card(api, 100, code=f"GIFT{size:04d}-ABC")
+        assert redeem(api, order, f"GIFT{size:04d}-ABC").status == 200
+        count, r = queries_of(lambda order=order: place(api, order["id"]))
+        assert r.status == 200, r
+        counts.append(count)
+    assert counts == [PLACE_QUERIES + PLACE_WITH_CARD_EXTRA_QUERIES] * 2
