@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, document
 from tests.orders.conftest import problems
 
 
@@ -59,8 +59,6 @@ def test_codes_are_unique_and_between_8_and_40_characters(api: Api) -> None:
 
 
 def _doc(attributes: dict[str, Any]) -> dict[str, Any]:
-    from tests.conftest import document
-
     return document("gift_cards", attributes)
 
 
@@ -146,3 +144,16 @@ def test_the_organization_says_codes_match_exactly(api: Api) -> None:
         8,
         40,
     )
+
+
+def test_a_card_of_a_market_takes_its_currency_and_no_other(api: Api) -> None:
+    from tests.orders.conftest import build_shop
+
+    shop = build_shop(api)
+    market = {"market": ("markets", shop.market.pk)}
+    r = api.post("gift_cards", document("gift_cards", {"balance_cents": 1000}, market))
+    assert r.status == 201 and r.data["attributes"]["currency_code"] == "EUR", r
+    r = api.post(
+        "gift_cards", document("gift_cards", {"balance_cents": 1000, "currency_code": "USD"}, market)
+    )
+    assert r.status == 422 and list(problems(r)) == ["/data/attributes/currency_code"], r

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from orderfactory.catalog.models import Market
-from orderfactory.catalog.services import blank, invalid_currency, negative, taken
+from orderfactory.catalog.services import blank, invalid_currency, negative, required, save, taken
 from orderfactory.core import clock, hooks, locks
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
@@ -62,13 +62,19 @@ def _problems(card: GiftCard) -> list[Problem]:
                 count=card.balance_max_cents,
             )
         )
-    if card.market_id and card.currency_code:
-        market = Market.objects.select_related("price_list").get(pk=card.market_id)
-        if market.price_list is not None and market.price_list.currency_code != card.currency_code:
-            found.append(
-                problem("currency_code", f"must be the market's ({market.price_list.currency_code})")
-            )
+    market_currency = _market_currency(card)
+    if market_currency and card.currency_code and card.currency_code != market_currency:
+        found.append(problem("currency_code", f"must be the market's ({market_currency})"))
     return found
+
+
+def _market_currency(card: GiftCard) -> str | None:
+    """The currency of the card's market (its price list's), if it has one."""
+    if not card.market_id:
+        return None
+    return (
+        Market.objects.filter(pk=card.market_id).values_list("price_list__currency_code", flat=True).first()
+    )
 
 
 @transaction.atomic
@@ -95,9 +101,8 @@ def save_gift_card(
         setattr(card, column, value)
     if new and blank(card.code):
         card.code = str(uuid.uuid4())
-    if blank(card.currency_code) and card.market_id:
-        market = Market.objects.select_related("price_list").get(pk=card.market_id)
-        card.currency_code = market.price_list.currency_code if market.price_list else None
+    if blank(card.currency_code):
+        card.currency_code = _market_currency(card)
     if recipient_email is not None:
         card.gift_card_recipient = _recipient(recipient_email) if recipient_email else None
     found = _problems(card)
@@ -284,6 +289,4 @@ def move(card_ids: list[str], sources: tuple[str, ...], target: str) -> None:
 
 
 def save_gift_card_recipient(recipient: GiftCardRecipient, changes: dict[str, Any]) -> GiftCardRecipient:
-    from orderfactory.catalog.services import required, save
-
     return save(recipient, changes, lambda r: required(r, "email"))
