@@ -15,6 +15,8 @@ OPTIONS = {
     "apply_promotions": False,
     "skip_errors": False,
     "ignore_invalid_coupon": False,
+    "unavailable_lines": "fail",
+    "prices": "frozen",
 }
 
 
@@ -39,6 +41,7 @@ def test_create_returns_a_pending_copy_with_the_documented_defaults(api, placed_
         "source_order",
         "target_order",
         "order_subscription",
+        "preview",
         "events",
         "event_stores",
     }

@@ -8,7 +8,8 @@ from typing import Any
 from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock
 from orderfactory.core.errors import DomainError, Problem
-from orderfactory.factories import loading, plan
+from orderfactory.factories import loading, plan, policies
+from orderfactory.factories.failures import Notes
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.models import LineItem, Order
@@ -19,7 +20,9 @@ Log = dict[str, list[str]]
 
 def build_target(factory: OrderFactory, notes: Log) -> Order:
     """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
-    its SKU and adjustment lines at their frozen prices, its payment method, its coupon, and its wallet payment source."""
+    its SKU and adjustment lines at their frozen prices (or as its policies say, factories.policies), its
+    payment method, its coupon, and its wallet payment source. ``notes``: a ``failures.Notes`` gets the
+    notes about lines with their pointers, and the lines' facts when it asks for them."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
     source = factory.source_order  # with the columns of SOURCE_COLUMNS
@@ -75,10 +78,10 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     ]
     if run.items is not None:
         # An automatic subscription's run copies its items (they may differ from the source's lines).
-        skus = _skus([item[0] for item in run.items])
+        skus = _skus([item[1] for item in run.items])
         lines = sku_lines = [
             LineItem(
-                id=f"item{position}",
+                id=item_id,
                 sku=skus.get(sku_id),
                 sku_id=sku_id,
                 item_id=sku_id,
@@ -92,8 +95,9 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
                 name=getattr(skus.get(sku_id), "name", None),
                 image_url=getattr(skus.get(sku_id), "image_url", None),
             )
-            for position, (sku_id, sku_code, quantity, unit) in enumerate(run.items)
+            for item_id, sku_id, sku_code, quantity, unit in run.items
         ]
+    pointers = {line.pk: _pointer(line, run) for line in sku_lines}
     copies = {
         line.pk: LineItem(
             order=target,
@@ -115,6 +119,11 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         )
         for line in sku_lines
     }
+    noted = notes if isinstance(notes, Notes) else Notes()
+    copies = policies.apply(factory, target, copies, pointers, noted)
+    if noted is not notes:
+        for attribute, messages in noted.items():
+            notes.setdefault(attribute, []).extend(messages)
     frozen: list[LineItem] = []
     if not factory.apply_promotions:
         dropped = source.coupon_code if coupon_code is None else None
@@ -154,6 +163,24 @@ def _gift_card_code(source: Order, notes: Log) -> str | None:
         notes.setdefault("gift_card_code", []).append(f"{exc.problems[0].message}: dropped from the copy")
         return None
     return source.gift_card_code
+
+
+def _pointer(line: LineItem, run: plan.Plan) -> str:
+    """The JSON pointer to the source's line a copy's line comes from: a line item of the source order, or an
+    item of an automatic subscription."""
+    return f"/order_subscription_items/{line.pk}" if run.items is not None else f"/line_items/{line.pk}"
+
+
+def source_pointers(factory: OrderFactory) -> dict[str, str]:
+    """sku code -> the pointer to the first source line of that SKU (what placing's refusals about a line are
+    pointed at: they name the target's SKU only). Read when placing refused a line only."""
+    run = plan.plan_of(factory)
+    if run.items is not None:
+        found = {code: f"/order_subscription_items/{pk}" for pk, _, code, _, _ in reversed(run.items) if code}
+        return found
+    assert factory.source_order_id is not None
+    lines = [line for line in loading.source_lines(factory.source_order_id) if line.item_type == orders.SKU]
+    return {line.sku_code: f"/line_items/{line.pk}" for line in reversed(lines) if line.sku_code}
 
 
 def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethods, notes: Log) -> None:

@@ -15,5 +15,12 @@ class FactoryErrorCode(ErrorCode):
     GIFT_CARD_DROPPED = "gift_card_dropped"  # the source's card can pay no more: the copy goes without it
     GIFT_CARD_NOT_COPIED = "gift_card_not_copied"  # a gift card the source sold: bought once, not again
     SOURCE_NOT_CANCELLED = "not_cancelled"
+    # copy policies (factories.policies): a line stock could not cover, dropped from the copy or reduced
+    LINE_DROPPED = "line_dropped"
+    LINE_REDUCED = "line_reduced"
+    # a copy made from a preview (factories.previews)
+    PREVIEW_EXPIRED = "preview_expired"
+    PREVIEW_OUTDATED = "preview_outdated"
+    PREVIEW_MISMATCH = "preview_mismatch"
 
     __retryable__ = frozenset({"ATTEMPTS_EXHAUSTED"})

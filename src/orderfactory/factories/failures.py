@@ -5,6 +5,7 @@ stored entry's code back as its member."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from orderfactory.catalog.error_codes import ShippingErrorCode
@@ -18,6 +19,37 @@ from orderfactory.promotions.services import CouponReason
 # What a failed copy's errors_log holds: attribute -> messages; its codes: attribute -> code.
 Log = dict[str, list[str]]
 Codes = dict[str, ErrorCode]
+
+
+@dataclass(frozen=True)
+class LineNote:
+    """What ``errors_details`` adds to a message about one line of the source (an extension): a JSON pointer
+    to it (``/line_items/<id>``, ``/order_subscription_items/<id>`` for a run's item) and its ``sku_code``;
+    ``code``: the message's own when it is not its attribute's (a line dropped, another reduced)."""
+
+    pointer: str | None
+    sku_code: str | None
+    code: ErrorCode | None = None
+
+
+# message -> what it says of its line
+Lines = dict[str, LineNote]
+
+
+class Notes(dict[str, list[str]]):
+    """What the copy notes as it builds (``errors_log``'s shape), with ``lines``: the notes about a line; and
+    ``facts``: each line's facts (factories.policies.LineFact), when asked for (a preview, a copy made from
+    one), else None."""
+
+    def __init__(self, *, facts: bool = False) -> None:
+        super().__init__()
+        self.lines: Lines = {}
+        self.facts: list[Any] | None = [] if facts else None
+
+    def about_line(self, attribute: str, message: str, note: LineNote) -> None:
+        self.setdefault(attribute, []).append(message)
+        self.lines[message] = note
+
 
 # The codes of a refusal that tell how a subscription's retry policy treats it (subscriptions' failure_kind):
 # stock that ran out, a payment declined or missing. Members, told apart by identity (``is_one_of``): a
@@ -36,7 +68,8 @@ def is_one_of(code: ErrorCode | None, codes: Collection[ErrorCode]) -> bool:
 # The code families a copy's problem on an attribute carries, tried first when a stored errors_details entry
 # (which holds a code's value only) is read back as its member; then the orders' and the common codes.
 FAMILIES_OF_ATTRIBUTE: dict[str, tuple[type[ErrorCode], ...]] = {
-    "line_items": (OrderErrorCode,),
+    "line_items": (OrderErrorCode, FactoryErrorCode),
+    "preview": (FactoryErrorCode,),
     "payment_source": (PaymentErrorCode,),
     "coupon_code": (FactoryErrorCode, CouponReason),
     "gift_card_code": (FactoryErrorCode, GiftCardErrorCode),
@@ -65,20 +98,49 @@ def code_of(entry: Mapping[str, Any]) -> ErrorCode | None:
     return None
 
 
-def reasons(failure: DomainError) -> tuple[Log, Codes]:
-    """A refusal as errors_log (attribute -> messages) and its codes (attribute -> code)."""
-    return failure.log, {p.attribute: p.code for p in failure.problems}
+def reasons(failure: DomainError, pointers: Mapping[str, str] | None = None) -> tuple[Log, Codes, Lines]:
+    """A refusal as errors_log (attribute -> messages), its codes (attribute -> code) and what it says of
+    lines: a problem about a line names its ``sku_code`` (meta) and, when it knows, its ``line_pointer``; else
+    ``pointers`` (sku code -> pointer to the source's line) tells it."""
+    lines: Lines = {}
+    for p in failure.problems:
+        sku_code = p.meta.get("sku_code")
+        if sku_code is not None:
+            pointer = p.meta.get("line_pointer") or (pointers or {}).get(sku_code)
+            lines[p.message] = LineNote(pointer, sku_code, p.code)
+    return failure.log, {p.attribute: p.code for p in failure.problems}, lines
 
 
-def details(log: Log, codes: Codes) -> list[dict[str, Any]]:
-    """errors_log as errors_details: {attribute, message, code, retryable} per message (an extension)."""
+def about_lines(failure: DomainError) -> bool:
+    """Whether a refusal has a problem about a line that does not know its pointer yet."""
+    return any("sku_code" in p.meta and "line_pointer" not in p.meta for p in failure.problems)
+
+
+def lines_of(entries: list[dict[str, Any]]) -> Lines:
+    """The notes about lines of stored ``errors_details`` entries (kept when more are added to them)."""
+    return {
+        entry["message"]: LineNote(entry.get("pointer"), entry.get("sku_code"), code_of(entry))
+        for entry in entries
+        if "pointer" in entry
+    }
+
+
+def details(log: Log, codes: Codes, lines: Lines | None = None) -> list[dict[str, Any]]:
+    """errors_log as errors_details: {attribute, message, code, retryable} per message (an extension), and
+    {pointer, sku_code} for a message about a line (``lines``)."""
     if not log:
         return []
-    return DomainError(
-        Problem(codes.get(attribute, CommonErrorCode.INVALID), attribute, message)
-        for attribute, messages in log.items()
-        for message in messages
-    ).details
+    lines = lines or {}
+    entries = []
+    for attribute, messages in log.items():
+        for message in messages:
+            note = lines.get(message)
+            code = (note.code if note else None) or codes.get(attribute, CommonErrorCode.INVALID)
+            entry = DomainError([Problem(code, attribute, message)]).details[0]
+            if note is not None:
+                entry.update(pointer=note.pointer, sku_code=note.sku_code)
+            entries.append(entry)
+    return entries
 
 
 def count(log: Log) -> int:

@@ -49,6 +49,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "organization",
         "mode",
         "inventory_model",
+        "price_list",  # the current prices of a copy that takes them (factories.policies)
         "default_shipping_method",
         "tax_calculator",
         "tax_calculator_type",

@@ -11,6 +11,12 @@ STATUSES = ("pending", "in_progress", "aborted", "failed", "completed")
 FINAL = ("aborted", "failed", "completed")
 # The event each final status fires (``<kind>.complete``...), by event name.
 ENDINGS = {"complete": "completed", "fail": "failed", "abort": "aborted"}
+# Copy policies (extensions, docs/compatibility.md): what a line that stock cannot cover becomes, and which
+# prices the copy takes. The first of each is Commerce Layer's behaviour and the default.
+UNAVAILABLE_LINES = ("fail", "drop", "reduce")
+PRICES = ("frozen", "current")
+# What happens to a line of the source in the copy (a preview's ``line_items``' ``outcome``).
+OUTCOMES = ("copied", "repriced", "dropped", "reduced", "out_of_stock")
 
 
 class OrderFactory(TenantModel):
@@ -31,6 +37,12 @@ class OrderFactory(TenantModel):
     apply_promotions = models.BooleanField(default=False)
     skip_errors = models.BooleanField(default=False)
     ignore_invalid_coupon = models.BooleanField(default=False)
+    unavailable_lines = models.CharField(max_length=8, default="fail")
+    prices = models.CharField(max_length=8, default="frozen")
+    # A copy made from a preview builds what the preview showed, or fails (factories.previews).
+    preview = models.ForeignKey(
+        "factories.OrderCopyPreview", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     source_order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_factories"
     )
@@ -70,3 +82,41 @@ class OrderFactory(TenantModel):
     @property
     def jsonapi_type(self) -> str:
         return self.type
+
+
+class OrderCopyPreview(TenantModel):
+    """A dry run of an order copy (an extension): the target as the copy would build it when the preview was
+    made, with the copy's options, for a day (``expires_at``). Nothing of the target was kept."""
+
+    source_order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    # the copy's options
+    place_target_order = models.BooleanField(null=True, blank=True)
+    reuse_wallet = models.BooleanField(default=True)
+    cancel_source_order = models.BooleanField(default=False)
+    apply_promotions = models.BooleanField(default=False)
+    skip_errors = models.BooleanField(default=False)
+    ignore_invalid_coupon = models.BooleanField(default=False)
+    unavailable_lines = models.CharField(max_length=8, default="fail")
+    prices = models.CharField(max_length=8, default="frozen")
+    # what the copy would build
+    status = models.CharField(max_length=16)  # the copy's outcome: completed or failed
+    placeable = models.BooleanField(default=False)
+    currency_code = models.CharField(max_length=3, null=True, blank=True)
+    line_items = models.JSONField(default=list)
+    source_subtotal_amount_cents = models.BigIntegerField(default=0)
+    source_total_amount_cents = models.BigIntegerField(default=0)
+    source_discount_amount_cents = models.BigIntegerField(default=0)
+    subtotal_amount_cents = models.BigIntegerField(null=True, blank=True)
+    total_amount_cents = models.BigIntegerField(null=True, blank=True)
+    discount_amount_cents = models.BigIntegerField(null=True, blank=True)
+    coupon_code = models.CharField(max_length=255, null=True, blank=True)
+    coupon_outcome = models.CharField(max_length=16, null=True, blank=True)
+    promotions_outcome = models.CharField(max_length=16, null=True, blank=True)
+    errors_log = models.JSONField(default=dict)
+    errors_details = models.JSONField(default=list)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("copy_preview_tenant", "created_at")]

@@ -15,9 +15,10 @@ from orderfactory.subscriptions.models import OrderSubscription, SubscriptionRun
 @dataclass(frozen=True)
 class Plan:
     """What a run copies instead of the source order's own; None: the source's. ``items``: (sku id, sku
-    code, quantity, unit amount) of an automatic subscription (its items may differ from the source's lines)."""
+    code, quantity, unit amount), each with its item's id first, of an automatic subscription (its items may
+    differ from the source's lines)."""
 
-    items: list[tuple[str | None, str | None, int, int | None]] | None = None
+    items: list[tuple[str, str | None, str | None, int, int | None]] | None = None
     billing_address: Any = None
     shipping_address: Any = None
     wallet_entry: Any = None
@@ -39,7 +40,7 @@ def plan_of(factory: OrderFactory) -> Plan:
 def run_plan(subscription: OrderSubscription) -> Plan:
     items = (
         [
-            (item.sku_id, item.sku_code, item.quantity, item.unit_amount_cents)
+            (item.pk, item.sku_id, item.sku_code, item.quantity, item.unit_amount_cents)
             for item in subscription.order_subscription_items.all().order_by("created_at", "id")
         ]
         if subscription.automatic

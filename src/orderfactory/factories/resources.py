@@ -6,8 +6,16 @@ from typing import Any, ClassVar
 
 from django.db import models
 
-from orderfactory.factories import services
-from orderfactory.factories.models import KINDS, STATUSES, OrderFactory
+from orderfactory.core import clock
+from orderfactory.factories import previews, services
+from orderfactory.factories.models import (
+    KINDS,
+    PRICES,
+    STATUSES,
+    UNAVAILABLE_LINES,
+    OrderCopyPreview,
+    OrderFactory,
+)
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -39,12 +47,21 @@ def _common() -> tuple[Attr, ...]:
     )
 
 
+def _policies() -> tuple[Attr, ...]:
+    """The copy policies (extensions, docs/compatibility.md; factories.policies)."""
+    return (
+        String("unavailable_lines", "CF", enum=UNAVAILABLE_LINES, default="fail", nullable=False),
+        String("prices", "CF", enum=PRICES, default="frozen", nullable=False),
+    )
+
+
 def _copy_options() -> tuple[Attr, ...]:
     return (
         Boolean("cancel_source_order", "CF", nullable=False),
         Boolean("apply_promotions", "CF", default=False, nullable=False),
         Boolean("skip_errors", "CF", default=False, nullable=False),
         Boolean("ignore_invalid_coupon", "CF", default=False, nullable=False),
+        *_policies(),
     )
 
 
@@ -88,6 +105,8 @@ class OrderCopyResource(_FactoryResource):
         ToOne("source_order", "orders", "Cf", required=True, reads=()),
         ToOne("target_order", "orders", "f"),
         ToOne("order_subscription", "order_subscriptions", ""),
+        # Extension: a copy made from a preview builds what it showed, or fails (factories.previews).
+        ToOne("preview", "order_copy_previews", "C", reads=()),
     )
 
 
@@ -95,9 +114,51 @@ class OrderCopyResource(_FactoryResource):
 class RecurringOrderCopyResource(_FactoryResource):
     type = "recurring_order_copies"
     kind = "recurring_order_copies"
-    attributes = _common()
+    attributes = (*_common(), *_policies())
     relationships = (
         ToOne("source_order", "orders", "Cf", required=True, reads=()),
         ToOne("target_order", "orders", "f"),
         ToOne("order_subscription", "order_subscriptions", "Cf", required=True, reads=()),
     )
+
+
+@registry.register
+class OrderCopyPreviewResource(Resource):
+    """An extension: a dry run of an order copy, kept for a day (factories.previews)."""
+
+    type = "order_copy_previews"
+    model = OrderCopyPreview
+    actions = ("list", "retrieve", "create")
+    attributes = (
+        # the copy's options, as order_copies take them
+        Boolean("place_target_order", "CF"),
+        Boolean("reuse_wallet", "CF", default=True, nullable=False),
+        *_copy_options(),
+        # what the copy would build now
+        String("status", "Ffs", enum=("completed", "failed")),
+        Boolean("placeable", "Ff"),
+        String("currency_code", "F"),
+        Array("line_items", "F"),
+        Integer("source_subtotal_amount_cents", "F"),
+        Integer("source_total_amount_cents", "F"),
+        Integer("source_discount_amount_cents", "F"),
+        Integer("subtotal_amount_cents", "F"),
+        Integer("total_amount_cents", "F"),
+        Integer("discount_amount_cents", "F"),
+        String("coupon_code", "F"),
+        String("coupon_outcome", "F"),
+        String("promotions_outcome", "F"),
+        Object("errors_log", "F"),
+        Array("errors_details", "F"),
+        Datetime("expires_at", "Ffs"),
+    )
+    relationships = (ToOne("source_order", "orders", "Cf", required=True, reads=()),)
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        """An expired preview is gone (a copy can no longer be made from it)."""
+        return super().queryset().filter(expires_at__gt=clock.now())
+
+    @classmethod
+    def create(cls, payload: Payload) -> models.Model:
+        return previews.create_preview(payload.model_fields(cls))

@@ -23,8 +23,8 @@ from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock, database, hooks, locks
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import CommonErrorCode, DomainError, blank
-from orderfactory.factories import failures, loading, plan
-from orderfactory.factories.building import build_target
+from orderfactory.factories import failures, loading, plan, previews
+from orderfactory.factories.building import build_target, source_pointers
 from orderfactory.factories.error_codes import FactoryErrorCode
 from orderfactory.factories.models import ENDINGS, FINAL, OrderFactory
 from orderfactory.orders import services as orders
@@ -55,6 +55,8 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
         problems.append(blank("order_subscription", relationship=True))
     if problems:
         raise DomainError(problems)
+    if columns.get("preview_id"):
+        columns = previews.options_for_copy(columns)
     factory = OrderFactory(type=kind, **columns)
     if factory.place_target_order is None and kind == "recurring_order_copies":
         factory.place_target_order = True  # the documented default of subscription runs
@@ -76,6 +78,8 @@ RETRIED_COLUMNS = (
     "apply_promotions",
     "skip_errors",
     "ignore_invalid_coupon",
+    "unavailable_lines",
+    "prices",
 )
 
 
@@ -177,23 +181,27 @@ def _execute(factory_id: str, token: str) -> str:
     try:
         ended = _copy(factory_id, token)
     except _CopyRefused as refused:
+        refusal, refused_codes, refused_lines = failures.reasons(refused.failure)
         with transaction.atomic():
             factory = _locked(factory_id, token)
-            return _end(factory, "failed", *failures.reasons(refused.failure))
+            return _end(factory, "failed", refusal, refused_codes, lines=refused_lines)
     if isinstance(ended, str):
         return ended
     factory = ended
     problems: failures.Log = {}
     codes: failures.Codes = {}
+    lines: failures.Lines = {}
     if factory.place_target_order:
         assert factory.target_order_id is not None  # set by _copy, now or in an earlier attempt
         try:
             orders.place(factory.target_order_id)
         except DomainError as exc:
-            problems, codes = failures.reasons(exc)
+            # placing names the target's SKU of a line it refuses: pointed at the source's line
+            pointers = source_pointers(factory) if failures.about_lines(exc) else None
+            problems, codes, lines = failures.reasons(exc, pointers)
     with transaction.atomic():
         factory = _locked(factory_id, token)
-        return _complete(factory, problems, codes)
+        return _complete(factory, problems, codes, lines=lines)
 
 
 class _CopyRefused(Exception):
@@ -216,19 +224,24 @@ def _copy(factory_id: str, token: str) -> str | OrderFactory:
             return _end(factory, "aborted", reason, failures.ABORT_CODES)
         if factory.target_order_id is not None:
             return factory  # built by an earlier attempt, which died before placing it
-        notes: failures.Log = {}
+        notes = failures.Notes(facts=factory.preview_id is not None)
         try:
             target = build_target(factory, notes)
+            if factory.preview_id is not None:
+                previews.check_still_holds(factory, notes.facts or [], target)
         except DomainError as exc:
             raise _CopyRefused(exc) from exc
         before = hooks.snapshot(factory)
         factory.target_order = target
-        factory.errors_log = notes
+        factory.errors_log = dict(notes)
         factory.errors_count = failures.count(notes)
         if not factory.place_target_order:
-            return _complete(factory, {}, {}, before)
+            return _complete(factory, {}, {}, before, lines=notes.lines)
+        # the notes about lines keep their pointers until the copy ends (after placing)
+        factory.errors_details = failures.details(notes, {}, notes.lines) if notes.lines else []
+        fields = ["target_order", "errors_log", "errors_count", "updated_at"]
         with hooks.recording(factory.type, factory, before=before):
-            factory.save(update_fields=["target_order", "errors_log", "errors_count", "updated_at"])
+            factory.save(update_fields=[*fields, "errors_details"] if notes.lines else fields)
     return factory
 
 
@@ -237,6 +250,8 @@ def _complete(
     problems: failures.Log,
     codes: failures.Codes,
     before: dict[str, Any] | None = None,
+    *,
+    lines: failures.Lines | None = None,
 ) -> str:
     """End a copy whose target exists (inside the caller's transaction, holding the factory's row lock):
     failed on problems unless ``skip_errors``, else completed, cancelling the source first when asked."""
@@ -248,8 +263,9 @@ def _complete(
         **codes,
     }
     log_ = failures.merge(factory.errors_log or {}, problems)
+    lines = {**failures.lines_of(factory.errors_details or []), **(lines or {})}
     if problems and not factory.skip_errors:
-        return _end(factory, "failed", log_, codes, before)
+        return _end(factory, "failed", log_, codes, before, lines=lines)
     if factory.cancel_source_order and factory.source_order_id:
         try:
             with transaction.atomic():
@@ -259,8 +275,8 @@ def _complete(
             log_ = failures.merge(log_, {"source_order": why})
             codes["source_order"] = FactoryErrorCode.SOURCE_NOT_CANCELLED
             if not factory.skip_errors:
-                return _end(factory, "failed", log_, codes, before)
-    return _end(factory, "completed", log_, codes, before)
+                return _end(factory, "failed", log_, codes, before, lines=lines)
+    return _end(factory, "completed", log_, codes, before, lines=lines)
 
 
 def _abort_reason(factory: OrderFactory) -> failures.Log | None:
@@ -284,6 +300,8 @@ def _end(
     log_: failures.Log,
     codes: failures.Codes,
     before: dict[str, Any] | None = None,
+    *,
+    lines: failures.Lines | None = None,
 ) -> str:
     """Move the factory to its final status (inside the caller's transaction, holding its row lock) and fire
     its ending event, in this transaction: a subscription's run follows its attempt exactly when it ends
@@ -295,7 +313,7 @@ def _end(
             factory.status = status
             factory.errors_log = log_
             factory.errors_count = failures.count(log_)
-            factory.errors_details = failures.details(log_, codes)
+            factory.errors_details = failures.details(log_, codes, lines)
             factory.lease_expires_at = None
             if status == "completed":
                 factory.completed_at = now
@@ -358,6 +376,7 @@ def sweep(now: dt.datetime | None = None) -> int:
                         {"base": [f"the copy did not finish after {factory.attempts} attempts"]},
                     ),
                     {"base": FactoryErrorCode.ATTEMPTS_EXHAUSTED},
+                    lines=failures.lines_of(factory.errors_details or []),
                 )
                 continue
             else:

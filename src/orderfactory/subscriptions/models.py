@@ -49,6 +49,9 @@ class OrderSubscription(TenantModel, RetryPolicy):
     frequency = models.CharField(max_length=100)
     activate_by_source_order = models.BooleanField(default=True)
     place_target_order = models.BooleanField(default=True)
+    # The copy policies each run's copy takes (extensions, factories.models.UNAVAILABLE_LINES and PRICES).
+    unavailable_lines = models.CharField(max_length=8, default="fail")
+    prices = models.CharField(max_length=8, default="frozen")
     renewal_alert_period = models.IntegerField(default=1)
     customer_email = models.CharField(max_length=255, null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)

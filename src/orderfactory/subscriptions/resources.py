@@ -9,6 +9,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from orderfactory.core import money
+from orderfactory.factories.models import PRICES, UNAVAILABLE_LINES
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -138,6 +139,9 @@ class OrderSubscriptionResource(Resource):
         String("frequency", "CUFfs", required=True),
         Boolean("activate_by_source_order", "CUF", default=True, nullable=False),
         Boolean("place_target_order", "CUF", default=True, nullable=False),
+        # Extensions (docs/compatibility.md): the copy policies each run's copy takes.
+        String("unavailable_lines", "CF", enum=UNAVAILABLE_LINES, default="fail", nullable=False),
+        String("prices", "CF", enum=PRICES, default="frozen", nullable=False),
         Integer("renewal_alert_period", "CUF", default=1, nullable=False),
         String("customer_email", "Ff"),
         Datetime("starts_at", "CFfs"),

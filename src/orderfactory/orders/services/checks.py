@@ -164,10 +164,12 @@ def _check_stock(
         if remaining > 0 and line.sku_id not in short:
             short.add(line.sku_id)
             available = sum(i.quantity for i in by_sku.get(line.sku_id, []))
-            _add(
-                problems,
+            # ``sku_code``: a copy points its errors_details entry at its source's line (factories.failures).
+            problems.add(
                 "line_items",
                 f"{line.sku_code} is out of stock (requested {needed[line.sku_id]}, available {available})",
                 OrderErrorCode.OUT_OF_STOCK,
+                pointer=pointer("line_items"),
+                sku_code=line.sku_code,
             )
     return allocation

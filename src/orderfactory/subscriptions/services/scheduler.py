@@ -174,6 +174,8 @@ def _attempt(subscription: OrderSubscription, run: SubscriptionRun) -> None:
             "order_subscription_id": subscription.pk,
             "place_target_order": subscription.place_target_order,
             "reuse_wallet": True,
+            "unavailable_lines": subscription.unavailable_lines,
+            "prices": subscription.prices,
         },
     )
     hooks.on_write("create", kind, factory, None)
