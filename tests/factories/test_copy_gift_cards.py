@@ -83,3 +83,19 @@ def test_a_gift_card_the_source_sold_is_not_sold_again(api: Api, shop: Shop) -> 
     assert [d["code"] for d in attrs["errors_details"]] == ["gift_card_not_copied"]
     assert line_items(api, target["id"], "gift_cards") == []
     assert target["attributes"]["subtotal_amount_cents"] == 1500
+
+
+def test_a_preview_shows_the_card_at_its_balance_of_now_and_takes_nothing(api: Api, shop: Shop) -> None:
+    from tests.factories.test_previews import preview
+
+    source, card = placed_with_card(api, shop, 5000)  # 1300 left
+    r = preview(api, source["id"])
+    assert r.status == 201, r
+    a = r.data["attributes"]
+    # (the wire transfer is not in the wallet: the preview says placing would need a payment source)
+    assert "gift_card_code" not in a["errors_log"] and a["total_amount_cents"] == 3700 - 1300
+    assert api.get(f"gift_cards/{card['id']}").data["attributes"]["balance_cents"] == 1300
+    api.update("gift_cards", card["id"], {"_balance_change_cents": -1300})
+    a = preview(api, source["id"]).data["attributes"]
+    assert a["errors_log"]["gift_card_code"] == ["the gift card has no balance left: dropped from the copy"]
+    assert a["total_amount_cents"] == 3700
