@@ -13,6 +13,7 @@ from orderfactory.factories.failures import Notes
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.services.gift_cards import usable_card
 
 Log = dict[str, list[str]]
 
@@ -35,6 +36,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
                 raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
+    gift_card_code = _gift_card_code(source, notes)
     # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this
     # transaction, and foreign keys are checked at commit.
     target = Order(
@@ -47,6 +49,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         guest=source.guest,
         country_code=source.country_code,
         coupon_code=coupon_code,
+        gift_card_code=gift_card_code,
         payment_method=source.payment_method,
         freight_taxable=source.freight_taxable,
         payment_method_taxable=source.payment_method_taxable,
@@ -63,6 +66,8 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         target.shipping_address = next(clones)
     read = loading.copy_source(factory)
     lines = read.lines
+    if any(line.item_type == orders.GIFT_CARD_LINE and line.total_amount_cents > 0 for line in lines):
+        notes.setdefault("gift_cards", []).append("a gift card is sold once: not copied")
     sku_lines = [line for line in lines if line.item_type == orders.SKU]
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
     # copies its items only (docs/decisions.md).
@@ -144,6 +149,20 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     )
     _report_dropped_methods(factory, dropped_methods, notes)
     return target
+
+
+def _gift_card_code(source: Order, notes: Log) -> str | None:
+    """The source's gift card comes over while it can still pay (checked again, at its balance of now, when
+    the target is priced and placed: a balance the source took is never spent twice); else it is dropped and
+    the copy says why (docs/decisions.md, "Gift cards")."""
+    if not source.gift_card_code:
+        return None
+    try:
+        usable_card(source)
+    except DomainError as exc:
+        notes.setdefault("gift_card_code", []).append(f"{exc.problems[0].message}: dropped from the copy")
+        return None
+    return source.gift_card_code
 
 
 def _pointer(line: LineItem, run: plan.Plan) -> str:

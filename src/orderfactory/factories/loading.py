@@ -33,6 +33,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "guest",
         "country_code",
         "coupon_code",
+        "gift_card_code",
         "payment_method",
         "freight_taxable",
         "payment_method_taxable",

@@ -76,6 +76,8 @@ def order_changes(payload: Payload, resource: type[Resource]) -> dict[str, Any]:
     if refused and scopes.current().application_kind == "sales_channel":
         raise errors.param_not_allowed(refused[0], pointer=f"/data/attributes/{refused[0]}")
     changes = payload.model_fields(resource)
+    if "gift_card_or_coupon_code" in payload.attributes:  # computed when read: editing routes it
+        changes["gift_card_or_coupon_code"] = payload.attributes["gift_card_or_coupon_code"]
     changes.pop("payment_source_type", None)
     changes.pop("payment_source_id", None)
     if "payment_source" in payload.relationships:

@@ -246,6 +246,10 @@ class LineItem(TenantModel):
     adjustment = models.ForeignKey(
         "adjustments.Adjustment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # For item_type "gift_cards": the gift card the order sells.
+    gift_card = models.ForeignKey(
+        "giftcards.GiftCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # For SKU lines: the shipment that carries them (served as shipments.line_items).
     fulfilling_shipment = models.ForeignKey(
         Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="line_items"

@@ -119,8 +119,8 @@ class OrderResource(Resource):
         String(
             "gift_card_or_coupon_code",
             "CUF",
-            compute=lambda row: row["coupon_code"],
-            depends=("coupon_code",),
+            compute=lambda row: row["gift_card_code"] or row["coupon_code"],
+            depends=("gift_card_code", "coupon_code"),
         ),
         *amount("subtotal_amount", "Ffs"),
         *amount("shipping_amount", "Ffs"),
@@ -361,6 +361,7 @@ class LineItemResource(Resource):
         ToOne("item", ITEM_TARGETS, "C", column="item_id", type_column="item_type"),
         ToOne("sku", "skus", "f"),
         ToOne("adjustment", "adjustments", "f"),
+        ToOne("gift_card", "gift_cards", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
     )

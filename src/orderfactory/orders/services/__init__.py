@@ -42,6 +42,7 @@ from orderfactory.orders.services.pricing import recompute, refresh
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
     EDITABLE,
+    GIFT_CARD_LINE,
     MAX_AMOUNT,
     MAX_QUANTITY,
     PAYMENT_LINE,
@@ -63,6 +64,7 @@ from orderfactory.orders.services.transitions import approve, archive, cancel, d
 __all__ = [
     "ADJUSTMENT_LINE",
     "EDITABLE",
+    "GIFT_CARD_LINE",
     "MAX_AMOUNT",
     "MAX_QUANTITY",
     "PAYMENT_LINE",

@@ -12,9 +12,10 @@ from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problems
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.services import gift_cards
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import stock_on_hand
-from orderfactory.orders.services.rules import PROMOTION_LINE, SKU, pointer
+from orderfactory.orders.services.rules import GIFT_CARD_LINE, PROMOTION_LINE, SKU, pointer
 from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
@@ -32,6 +33,8 @@ class Placement:
     shipments: list[Shipment]
     source: Any
     coupon: Any = None
+    gift_card: Any = None  # the card whose balance the order takes, locked when the stock is
+    sold_card_ids: list[str] = field(default_factory=list)  # the gift cards the order sells
     allocation: list[tuple[LineItem, StockItem, int]] = field(default_factory=list)
 
 
@@ -69,7 +72,12 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"
         )
     )
-    if not lines:
+    sold_card_ids = [
+        line.gift_card_id
+        for line in every_line
+        if line.item_type == GIFT_CARD_LINE and line.gift_card_id and line.total_amount_cents > 0
+    ]
+    if not lines and not sold_card_ids:
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)
     if not order.customer_email:
         _add(problems, "customer_email", "can't be blank", CommonErrorCode.BLANK)
@@ -87,7 +95,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
                     OrderErrorCode.SHIPPING_METHOD_BLANK,
                 )
     source = payment_source_of(order)
-    if order.total_amount_cents > 0:
+    if order.total_amount_with_taxes_cents > 0:
         method = order.payment_method
         if method is None:
             _add(problems, "payment_method", "can't be blank", CommonErrorCode.BLANK)
@@ -110,7 +118,9 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             _add(problems, "coupon_code", exc.message, exc.reason)
     require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
-    return Placement(lines, promotion_ids, shipments, source, coupon, allocation)
+    # Locked after the stock rows, as cancel does (order, stock, card): two of them never wait on each other.
+    gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
+    return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, sold_card_ids, allocation)
 
 
 def _needed(lines: list[LineItem]) -> dict[str, int]:

@@ -70,6 +70,12 @@ def _kind(item_type: str) -> calculation.LineKind | None:
         return None
 
 
+def _redemption(kind: calculation.LineKind, line: LineItem) -> bool:
+    """The line of a gift card the order redeems (negative): a payment, never taxed (docs/decisions.md, "Gift
+    cards"); a card the order sells is a positive line, taxed by ``gift_card_taxable``."""
+    return kind is calculation.LineKind.GIFT_CARD and line.total_amount_cents < 0
+
+
 def _address(order: Order) -> calculation.Address:
     if not order.shipping_address_id:
         return calculation.Address()
@@ -115,7 +121,7 @@ def facts(order: Order, lines: Sequence[LineItem], *, untaxed: bool = False) -> 
                 distribute_discount=distributing.get(line.adjustment_id or "", True),
             )
             for line in lines
-            if (kind := _kind(line.item_type)) is not None
+            if (kind := _kind(line.item_type)) is not None and not _redemption(kind, line)
         ],
     )
 
