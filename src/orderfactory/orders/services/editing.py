@@ -17,7 +17,7 @@ from django.db import transaction
 
 from orderfactory.adjustments.models import Adjustment
 from orderfactory.catalog.error_codes import ShippingErrorCode
-from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
+from orderfactory.catalog.models import Bundle, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.error_codes import OrderErrorCode
@@ -34,7 +34,7 @@ from orderfactory.orders.services import (
 )
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import require_editable
+from orderfactory.orders.services.rules import BUNDLE_LINE, require_editable
 
 # The order's triggers we perform; the others are refused with a 422 that names them (docs/compatibility.md).
 TRIGGERS = frozenset(
@@ -258,24 +258,41 @@ def add_line_item(
     extra: dict[str, Any] | None = None,
     merge: bool = False,
 ) -> LineItem:
-    """A line item added by hand: a SKU (``item`` or ``sku_code``) or an adjustment (``item``); with ``merge``
+    """A line item added by hand: a SKU (``item`` or ``sku_code``), a bundle (``item`` or ``bundle_code``) or an
+    adjustment (``item``); with ``merge``
     (``_update_quantity``) a SKU's quantity adds to the order's line of the same SKU, frequency and price."""
     with transaction.atomic(savepoint=False):
         order = lock_order(order_id)
         if isinstance(item, Adjustment) and item_type in (None, "adjustments"):
             return lines.add_adjustment_line_item(order, item, quantity=quantity, name=name)
+        bundle_code = (extra or {}).get("bundle_code")
+        if (isinstance(item, Bundle) and item_type in (None, BUNDLE_LINE)) or (
+            item is None
+            and (item_type == BUNDLE_LINE or (item_type is None and bundle_code and not sku_code))
+        ):
+            return lines.add_bundle_line_item(
+                order,
+                bundle=item,
+                bundle_code=bundle_code,
+                quantity=quantity,
+                unit_amount_cents=unit_amount_cents,
+                name=name,
+                image_url=image_url,
+                extra=extra,
+                merge=merge,
+            )
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item",
-                "only SKUs and adjustments can be added by hand",
+                "only SKUs, bundles and adjustments can be added by hand",
                 pointer="/data/relationships/item",
             )
         if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item_type",
-                "only skus and adjustments line items can be added by hand",
+                "only skus, bundles and adjustments line items can be added by hand",
             )
         return lines.add_sku_line_item(
             order,
