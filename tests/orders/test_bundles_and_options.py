@@ -338,3 +338,39 @@ def test_other_organizations_and_modes_neither_see_nor_touch_them(
         ),
     )
     assert r.status == 404 and r.error_codes == ["RECORD_NOT_FOUND"], r
+
+
+def test_refresh_takes_the_bundles_price_again(api: Api, shop: Shop) -> None:
+    bundle = make_bundle(api, shop)
+    order = new_order(api, shop, {"TSHIRT": 1}, ready=False)
+    line = add_bundle(api, order["id"])
+    assert api.update("bundles", bundle["id"], {"price_amount_cents": 2000}).status == 200
+    assert api.get(f"line_items/{line['id']}").data["attributes"]["unit_amount_cents"] == 2500  # frozen
+    r = api.patch(f"orders/{order['id']}", document("orders", {"_refresh": True}, rid=order["id"]))
+    assert r.status == 200, r
+    assert api.get(f"line_items/{line['id']}").data["attributes"]["total_amount_cents"] == 2000
+    assert r.data["attributes"]["subtotal_amount_cents"] == 1500 + 2000
+
+
+def test_a_sales_channel_reads_bundles_and_options_and_adds_them(api: Api, shop: Shop, make_api: Any) -> None:
+    make_bundle(api, shop)
+    option = engraving(api)
+    channel = make_api(kind="sales_channel", scope=f"market:code:{shop.market.code}")
+    assert [b["attributes"]["code"] for b in channel.get("bundles").data] == ["KIT"]
+    assert [o["id"] for o in channel.get("sku_options").data] == [option["id"]]
+    r = channel.post("bundles", document("bundles", {"code": "X", "name": "X"}))
+    assert r.status == 401, r
+    order = new_order(api, shop, {"TSHIRT": 1}, ready=False)
+    add_bundle(channel, order["id"])
+    line = sku_line(api, order["id"])
+    r = channel.post(
+        "line_item_options",
+        document(
+            "line_item_options",
+            {"quantity": 1, "options": {}, "unit_amount_cents": 1},
+            {"line_item": ("line_items", line["id"]), "sku_option": option},
+        ),
+    )
+    assert r.status == 400, r  # a sales channel takes the option's price
+    add_option(channel, line["id"], option, quantity=1)
+    assert api.get(f"orders/{order['id']}").data["attributes"]["subtotal_amount_cents"] == 1500 + 500 + 2500

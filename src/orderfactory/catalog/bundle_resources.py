@@ -94,6 +94,7 @@ class BundleResource(TriggeredServiceResource):
     type = "bundles"
     cacheable = True
     has_events = True
+    sales_channel_actions = ("list", "retrieve")
     model = Bundle
     save = staticmethod(bundles.save_bundle)
     attributes = (
@@ -125,6 +126,7 @@ class SkuOptionResource(ServiceResource):
     type = "sku_options"
     cacheable = True
     has_events = True
+    sales_channel_actions = ("list", "retrieve")
     model = SkuOption
     save = staticmethod(bundles.save_sku_option)
     attributes = (
