@@ -267,6 +267,22 @@ def test_a_bundle_is_out_of_stock_when_one_of_its_skus_is(api: Api, shop: Shop) 
     assert api.get(f"orders/{order['id']}").data["attributes"]["status"] == "pending"
 
 
+def test_a_bundle_line_by_its_item_and_what_it_refuses(api: Api, shop: Shop) -> None:
+    bundle = make_bundle(api, shop)
+    order = new_order(api, shop, {"TSHIRT": 1}, ready=False)
+    line = api.create("line_items", {"quantity": 2}, {"order": ("orders", order["id"]), "item": bundle})
+    assert (line["attributes"]["bundle_code"], line["attributes"]["total_amount_cents"]) == ("KIT", 5000)
+    r = api.post(
+        "line_items",
+        document(
+            "line_items",
+            {"bundle_code": "KIT", "quantity": 1, "frequency": "monthly"},
+            {"order": ("orders", order["id"])},
+        ),
+    )
+    assert r.status == 422 and "/data/attributes/frequency" in problems(r), r
+
+
 def test_an_unknown_bundle_code_is_refused(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1}, ready=False)
     r = api.post(

@@ -270,6 +270,13 @@ def add_line_item(
             item is None
             and (item_type == BUNDLE_LINE or (item_type is None and bundle_code and not sku_code))
         ):
+            if frequency:
+                raise DomainError.of(
+                    CommonErrorCode.INVALID,
+                    "frequency",
+                    "a bundle line item takes no frequency",
+                    value=frequency,
+                )
             return lines.add_bundle_line_item(
                 order,
                 bundle=item,
