@@ -131,6 +131,14 @@ def test_what_the_catalog_refuses(api: Api, shop: Shop) -> None:
         ),
     )
     assert r.status == 422 and "/data/attributes/code" in problems(r), r
+    kit_list = api.get("bundles", {"include": "sku_list"}).json["included"][0]
+    r = api.update("sku_lists", kit_list["id"], {"manual": False, "sku_code_regex": "^M"})
+    assert r.status == 422 and "/data/attributes/manual" in problems(r), r
+    # A new item without a position goes last; its quantity is 1.
+    other = api.create("sku_lists", {"name": "Other"})
+    for sku_code, position in (("MUG", 1), ("TSHIRT", 2)):
+        item = api.create("sku_list_items", {"sku_code": sku_code}, {"sku_list": other})
+        assert (item["attributes"]["position"], item["attributes"]["quantity"]) == (position, 1)
     r = api.post(
         "sku_options", document("sku_options", {"name": "Wrap", "currency_code": "EUR", "delay_hours": -1})
     )

@@ -65,7 +65,7 @@ def sku_list_problems(sku_list: SkuList) -> list[Problem]:
         found.append(
             problem("sku_code_regex", "can't be blank unless the list is manual", CommonErrorCode.BLANK)
         )
-    if not sku_list.manual and sku_list.pk and sku_list.bundles.exists():
+    if not sku_list.manual and not sku_list._state.adding and sku_list.bundles.exists():
         found.append(
             problem("manual", "must be true: a bundle sells the list's items", CommonErrorCode.INVALID)
         )
@@ -108,21 +108,17 @@ def sku_list_item_problems(item: SkuListItem) -> list[Problem]:
 
 
 def save_sku_list_item(item: SkuListItem, changes: dict[str, Any]) -> SkuListItem:
-    """``changes`` may name the SKU by ``sku_code``; an item without a position goes last."""
+    """``changes`` may name the SKU by ``sku_code``; a new item without a position goes last."""
     unknown_code = resolve_sku_code(changes)
     if unknown_code:
         raise DomainError(unknown_code)
-    if item.quantity is None:
-        item.quantity = 1
     with transaction.atomic():
         for column, value in changes.items():
             setattr(item, column, value)
         if item.quantity is None:
             item.quantity = 1
-        if item.position is None:
-            item.position = (
-                SkuListItem.objects.filter(sku_list_id=item.sku_list_id).exclude(pk=item.pk).count() + 1
-            )
+        if item.position is None or (item._state.adding and "position" not in changes):
+            item.position = SkuListItem.objects.filter(sku_list_id=item.sku_list_id).count() + 1
         return save(item, {}, sku_list_item_problems)
 
 
