@@ -280,6 +280,10 @@ def test_a_bundle_line_by_its_item_and_what_it_refuses(api: Api, shop: Shop) -> 
     order = new_order(api, shop, {"TSHIRT": 1}, ready=False)
     line = api.create("line_items", {"quantity": 2}, {"order": ("orders", order["id"]), "item": bundle})
     assert (line["attributes"]["bundle_code"], line["attributes"]["total_amount_cents"]) == ("KIT", 5000)
+    r = api.update("line_items", line["id"], {"bundle_code": "OTHER"})
+    assert r.status == 400 and r.error_codes == ["PARAM_NOT_ALLOWED"], r
+    r = api.update("line_items", line["id"], {"quantity": 3})
+    assert r.status == 200 and r.data["attributes"]["total_amount_cents"] == 7500, r
     r = api.post(
         "line_items",
         document(

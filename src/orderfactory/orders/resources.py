@@ -402,8 +402,10 @@ class LineItemResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, LineItem)
-        if any(k in payload.attributes for k in ("sku_code", "item_type")):
-            raise errors.param_not_allowed("sku_code")
+        # A line's item is fixed: another SKU or bundle is another line.
+        for name in ("sku_code", "bundle_code", "item_type"):
+            if name in payload.attributes:
+                raise errors.param_not_allowed(name if name != "item_type" else "sku_code")
         if "unit_amount_cents" in payload.attributes and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
         return editing.change_line_item(instance, payload.model_fields(cls))
