@@ -402,3 +402,46 @@ def test_a_sales_channel_reads_bundles_and_options_and_adds_them(api: Api, shop:
     assert r.status == 400, r  # a sales channel takes the option's price
     add_option(channel, line["id"], option, quantity=1)
     assert api.get(f"orders/{order['id']}").data["attributes"]["subtotal_amount_cents"] == 1500 + 500 + 2500
+
+
+def test_placing_and_cancelling_bundles_costs_the_same_queries_whatever_their_number(api: Api) -> None:
+    """The bundles' SKUs are read in one query and their stock in one locked read, however many bundle lines
+    and SKUs: no query per SKU."""
+    from orderfactory.catalog.models import Bundle, SkuList, SkuListItem
+    from orderfactory.core import scope
+    from orderfactory.orders.models import Order
+    from orderfactory.orders.services import lines as order_lines
+    from tests.orders.test_queries import queries_of
+
+    skus = {f"S{i:02d}": (100, {"milan": 100, "berlin": 100}) for i in range(20)}
+    shop = build_shop(api, skus=skus)
+    assert place(api, new_order(api, shop, {"S00": 1})["id"]).status == 200  # the number sequence
+    codes = list(skus)
+    counts = []
+    for size in (1, 10):
+        order = new_order(api, shop, {"S00": 1})
+        with scope.active(api.scope()):
+            row = Order.objects.select_related("market").get(pk=order["id"])
+            for i in range(size):
+                sku_list = SkuList.objects.create(name=f"kit {size} {i}", slug=f"kit-{size}-{i}")
+                for position, code in enumerate((codes[2 * i], codes[2 * i + 1]), start=1):
+                    SkuListItem.objects.create(
+                        sku_list=sku_list, sku=shop.skus[code], position=position, quantity=2
+                    )
+                bundle = Bundle.objects.create(
+                    code=f"K{size}-{i}",
+                    name="Kit",
+                    currency_code="EUR",
+                    price_amount_cents=150,
+                    sku_list=sku_list,
+                )
+                order_lines.add_bundle_line_item(row, bundle=bundle, quantity=1, merge=False)
+        placed, r = queries_of(lambda order=order: place(api, order["id"]))
+        assert r.status == 200, r
+        cancel = document("orders", {"_cancel": True}, rid=order["id"])
+        cancelled, r = queries_of(
+            lambda order=order, cancel=cancel: api.patch(f"orders/{order['id']}", cancel)
+        )
+        assert r.status == 200, r
+        counts.append((placed, cancelled))
+    assert counts[0] == counts[1], counts
