@@ -444,4 +444,5 @@ def test_placing_and_cancelling_bundles_costs_the_same_queries_whatever_their_nu
         )
         assert r.status == 200, r
         counts.append((placed, cancelled))
+    print(f"queries (place, cancel) for 1 and 10 bundle lines: {counts}")
     assert counts[0] == counts[1], counts
