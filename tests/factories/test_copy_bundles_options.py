@@ -157,3 +157,20 @@ def test_a_copy_of_an_order_without_options_reads_none(api: Any) -> None:
     assert place(api, order["id"]).status == 200
     statements, _ = _statements_of_a_copy(api, order["id"], {"place_target_order": False})
     assert not [sql for sql in statements if "orders_lineitemoption" in sql]
+
+
+def test_a_copy_at_current_prices_takes_the_bundles_price_now(api: Any) -> None:
+    shop = build_shop(api)
+    bundle = make_bundle(api, shop)
+    order = new_order(api, shop, {"TSHIRT": 1})
+    add_bundle(api, order["id"])
+    assert place(api, order["id"]).status == 200
+    assert api.update("bundles", bundle["id"], {"price_amount_cents": 2000}).status == 200
+    _, kept = _statements_of_a_copy(api, order["id"], {"place_target_order": False})
+    assert _lines_of(api, kept["id"])["KIT"]["unit_amount_cents"] == 2500  # frozen, by default
+    r = copy(api, order["id"], attributes={"prices": "current"})
+    assert r.status == 201, r
+    assert run_job(r.data["id"]) == "completed"
+    _, target = copied(api, r.data["id"])
+    assert target is not None
+    assert _lines_of(api, target["id"])["KIT"]["unit_amount_cents"] == 2000
