@@ -12,7 +12,7 @@ from orderfactory.factories import loading, plan, policies
 from orderfactory.factories.failures import Notes
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
-from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.models import LineItem, LineItemOption, Order
 from orderfactory.orders.services.gift_cards import usable_card
 
 Log = dict[str, list[str]]
@@ -20,9 +20,10 @@ Log = dict[str, list[str]]
 
 def build_target(factory: OrderFactory, notes: Log) -> Order:
     """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
-    its SKU and adjustment lines at their frozen prices (or as its policies say, factories.policies), its
-    payment method, its coupon, and its wallet payment source. ``notes``: a ``failures.Notes`` gets the
-    notes about lines with their pointers, and the lines' facts when it asks for them."""
+    its SKU, bundle and adjustment lines at their frozen prices (or as its policies say, factories.policies)
+    with their line item options, its payment method, its coupon, and its wallet payment source. ``notes``: a
+    ``failures.Notes`` gets the notes about lines with their pointers, and the lines' facts when it asks for
+    them."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
     source = factory.source_order  # with the columns of SOURCE_COLUMNS
@@ -68,7 +69,8 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     lines = read.lines
     if any(line.item_type == orders.GIFT_CARD_LINE and line.total_amount_cents > 0 for line in lines):
         notes.setdefault("gift_cards", []).append("a gift card is sold once: not copied")
-    sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    # The lines of goods: SKUs and bundles, each of its kind.
+    sku_lines = [line for line in lines if line.item_type in orders.GOODS]
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
     # copies its items only (docs/decisions.md).
     adjustments = [
@@ -101,10 +103,11 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     copies = {
         line.pk: LineItem(
             order=target,
-            item_type=orders.SKU,
+            item_type=line.item_type or orders.SKU,
             item_id=line.item_id,
             sku=line.sku,
             sku_code=line.sku_code,
+            bundle_id=line.bundle_id,
             bundle_code=line.bundle_code,
             quantity=line.quantity,
             currency_code=line.currency_code,
@@ -139,6 +142,12 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
+    options = [
+        _option_copy(option, copies[option.line_item_id])
+        for option in read.options
+        if option.line_item_id in copies
+    ]
+    target.line_item_options_count = len(options)
     dropped_methods: orders.DroppedMethods = []
     orders.recompute(
         target,
@@ -147,6 +156,8 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         preferred_methods=_source_shipping_methods(read),
         dropped_methods=dropped_methods,
     )
+    if options:
+        LineItemOption.objects.bulk_create(options)
     _report_dropped_methods(factory, dropped_methods, notes)
     return target
 
@@ -181,6 +192,23 @@ def source_pointers(factory: OrderFactory) -> dict[str, str]:
     assert factory.source_order_id is not None
     lines = [line for line in loading.source_lines(factory.source_order_id) if line.item_type == orders.SKU]
     return {line.sku_code: f"/line_items/{line.pk}" for line in reversed(lines) if line.sku_code}
+
+
+def _option_copy(option: LineItemOption, line: LineItem) -> LineItemOption:
+    """A line item option of the source, on the target's copy of its line, at the amounts the source had
+    (frozen, as the line's price)."""
+    return LineItemOption(
+        line_item=line,
+        sku_option_id=option.sku_option_id,
+        name=option.name,
+        quantity=option.quantity,
+        currency_code=option.currency_code,
+        unit_amount_cents=option.unit_amount_cents,
+        total_amount_cents=option.total_amount_cents,
+        delay_hours=option.delay_hours,
+        delay_days=option.delay_days,
+        options=option.options,
+    )
 
 
 def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethods, notes: Log) -> None:

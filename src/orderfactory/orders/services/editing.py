@@ -17,7 +17,7 @@ from django.db import transaction
 
 from orderfactory.adjustments.models import Adjustment
 from orderfactory.catalog.error_codes import ShippingErrorCode
-from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
+from orderfactory.catalog.models import Bundle, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.giftcards.models import GiftCard
@@ -36,7 +36,7 @@ from orderfactory.orders.services import (
 )
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import require_editable
+from orderfactory.orders.services.rules import BUNDLE_LINE, require_editable
 
 # The order's triggers we perform; the others are refused with a 422 that names them (docs/compatibility.md).
 TRIGGERS = frozenset(
@@ -279,7 +279,8 @@ def add_line_item(
     extra: dict[str, Any] | None = None,
     merge: bool = False,
 ) -> LineItem:
-    """A line item added by hand: a SKU (``item`` or ``sku_code``) or an adjustment (``item``); with ``merge``
+    """A line item added by hand: a SKU (``item`` or ``sku_code``), a bundle (``item`` or ``bundle_code``) or an
+    adjustment (``item``); with ``merge``
     (``_update_quantity``) a SKU's quantity adds to the order's line of the same SKU, frequency and price."""
     with transaction.atomic(savepoint=False):
         order = lock_order(order_id)
@@ -289,18 +290,41 @@ def add_line_item(
             line = gift_cards.add_gift_card_line_item(order, item, quantity=quantity)
             pricing.recompute(order)
             return line
+        bundle_code = (extra or {}).get("bundle_code")
+        if (isinstance(item, Bundle) and item_type in (None, BUNDLE_LINE)) or (
+            item is None
+            and (item_type == BUNDLE_LINE or (item_type is None and bundle_code and not sku_code))
+        ):
+            if frequency:
+                raise DomainError.of(
+                    CommonErrorCode.INVALID,
+                    "frequency",
+                    "a bundle line item takes no frequency",
+                    value=frequency,
+                )
+            return lines.add_bundle_line_item(
+                order,
+                bundle=item,
+                bundle_code=bundle_code,
+                quantity=quantity,
+                unit_amount_cents=unit_amount_cents,
+                name=name,
+                image_url=image_url,
+                extra=extra,
+                merge=merge,
+            )
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item",
-                "only SKUs, adjustments and gift cards can be added by hand",
+                "only SKUs, bundles, adjustments and gift cards can be added by hand",
                 pointer="/data/relationships/item",
             )
         if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item_type",
-                "only skus, adjustments and gift_cards line items can be added by hand",
+                "only skus, bundles, adjustments and gift_cards line items can be added by hand",
             )
         return lines.add_sku_line_item(
             order,

@@ -14,14 +14,16 @@ from django.db.models import Q
 from orderfactory.addresses import services as address_services
 from orderfactory.addresses.models import Address
 from orderfactory.catalog import tiers
-from orderfactory.catalog.models import Price
+from orderfactory.catalog.models import Bundle, Price
 from orderfactory.core import clock, hooks, locks
 from orderfactory.core.errors import DomainError
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import gift_cards, taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    BUNDLE_LINE,
     GIFT_CARD_LINE,
+    GOODS,
     PAYMENT_LINE,
     PROMOTION_LINE,
     SHIPMENT_LINE,
@@ -115,7 +117,8 @@ def recompute(
         if new_lines is not None
         else list(LineItem.objects.filter(order=order).select_related("sku", "adjustment"))
     )
-    sku_lines = [line for line in lines if line.item_type == SKU]
+    # The lines of goods: SKUs and bundles.
+    sku_lines = [line for line in lines if line.item_type in GOODS]
     priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
     was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
     for line in sku_lines:
@@ -208,7 +211,7 @@ def recompute(
         stale = [
             line.pk
             for line in lines
-            if line.item_type not in (SKU, ADJUSTMENT_LINE)
+            if line.item_type not in (*GOODS, ADJUSTMENT_LINE)
             and line not in kept_promotions
             and line not in purchases
         ]
@@ -236,27 +239,32 @@ def recompute(
 
 
 def refresh(order: Order) -> None:
-    """``_refresh``: the SKU lines take the market's current prices (and tiers) again (they were frozen until
-    now)."""
+    """``_refresh``: the SKU lines take the market's current prices (and tiers) again, the bundle lines their
+    bundles' (they were frozen until now)."""
     require_editable(order)
-    lines = list(LineItem.objects.filter(order=order, item_type=SKU))
+    lines = list(LineItem.objects.filter(order=order, item_type__in=GOODS))
     assert order.market is not None
+    sku_ids = [line.sku_id for line in lines if line.item_type == SKU]
     prices = {
         p.sku_id: p
         for p in tiers.flagged(
-            Price.objects.filter(
-                price_list_id=order.market.price_list_id, sku_id__in=[line.sku_id for line in lines]
-            )
+            Price.objects.filter(price_list_id=order.market.price_list_id, sku_id__in=sku_ids)
         )
     }
+    bundle_ids = [line.bundle_id for line in lines if line.item_type == BUNDLE_LINE and line.bundle_id]
+    bundles = {b.pk: b for b in Bundle.objects.filter(pk__in=bundle_ids)} if bundle_ids else {}
     price_tiers = tiers.tiers_of(prices.values())
     for line in lines:
-        price = prices.get(line.sku_id)
+        bundle = bundles.get(line.bundle_id) if line.item_type == BUNDLE_LINE else None
+        price = prices.get(line.sku_id) if line.item_type == SKU else None
         if price is not None:
             line.unit_amount_cents = tiers.unit_amount_cents(
                 price.amount_cents, price_tiers.get(price.pk, []), line.quantity, line.frequency
             )
             line.compare_at_amount_cents = price.compare_at_amount_cents
+        elif bundle is not None:
+            line.unit_amount_cents = bundle.price_amount_cents
+            line.compare_at_amount_cents = bundle.compare_at_amount_cents
     if lines:
         LineItem.objects.bulk_update(lines, ["unit_amount_cents", "compare_at_amount_cents"])
     order.refreshed_at = clock.now()

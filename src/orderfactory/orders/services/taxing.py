@@ -38,7 +38,7 @@ from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import ADJUSTMENT_LINE, SKU, pointer, require_editable
+from orderfactory.orders.services.rules import ADJUSTMENT_LINE, GOODS, pointer, require_editable
 from orderfactory.taxes import calculation, external
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxRule
 
@@ -216,7 +216,7 @@ def skipped_call(order: Order, lines: Sequence[LineItem]) -> str | None:
         return "the order has no address"
     if order.total_amount_cents <= 0:
         return "the order's total is not positive"
-    if not any(line.item_type == SKU for line in lines):
+    if not any(line.item_type in GOODS for line in lines):  # a bundle is SKUs
         return "the order has no SKU"
     return None
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.inventory.models import StockItem
-from orderfactory.orders.models import LineItem, Order, Shipment, StockAllocation
+from orderfactory.orders.models import LineItem, LineItemOption, Order, Shipment, StockAllocation
 from orderfactory.orders.services import gift_cards, paying
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order, lock_stock_items
@@ -113,4 +113,6 @@ def delete_order(order: Order) -> None:
             "base",
             f"An order in status {order.status} cannot be deleted; archive it instead.",
         )
+    if order.line_item_options_count:
+        LineItemOption.objects.filter(line_item__order=order).delete()
     order.delete()
