@@ -46,6 +46,7 @@ class CustomerResource(ServiceResource):
         ToMany("orders", "orders", "", reverse="customer_id"),
         ToMany("order_subscriptions", "order_subscriptions", "f", reverse="customer_id"),
         ToOne("customer_group", "customer_groups", "CUf"),
+        ToMany("sku_lists", "sku_lists", "f", reverse="customer_id"),
     )
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0007_price_tiers"),
+        ("catalog", "0008_bundles_sku_lists_sku_options"),
         ("customers", "0003_customer_groups"),
     ]
 
