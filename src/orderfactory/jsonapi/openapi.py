@@ -356,8 +356,8 @@ def _paths_of(resource: type[r.Resource]) -> dict[str, dict[str, Any]]:
 
 def _related(resource: type[r.Resource], rel: r.Rel, id_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     targets = [t for t in rel.targets if registry.get(t) is not None]
-    if rel.to_many and targets:
-        target = registry.get(targets[0])
+    if isinstance(rel, r.ToMany) and registry.get(rel.listed_as) is not None:
+        target = registry.get(rel.listed_as)  # the resource its related rows are listed through
         assert target is not None
         success = _document(target, many=True)
         parameters = _read_parameters(target, many=True)
