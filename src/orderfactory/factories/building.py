@@ -125,7 +125,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         frozen = [
             _as_it_was(line, target, coupon_code=line.coupon_code)
             for line in lines
-            if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
+            if line.item_type in orders.PROMOTION_LINES and not (dropped and line.coupon_code == dropped)
         ]
         if dropped:
             for copy in copies.values():

@@ -215,13 +215,14 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
         rest = name[len(rel.name) + 1 :]
         if isinstance(rel, r.ToOne) and rel.column is None and rel.lookup is None:
             continue  # computed relationship: nothing to join
-        if rel.polymorphic:
+        joins = rel.joins if isinstance(rel, r.ToOne) else None
+        if rel.polymorphic and joins is None:
             if rest == "id" and isinstance(rel, r.ToOne) and rel.column:
                 return Path(rel.column, r.String("id", "Ff"), False)
             if rest == "type" and isinstance(rel, r.ToOne) and rel.type_column:
                 return Path(rel.type_column, r.String("type", "Ff"), False)
             continue
-        target = registry.get(rel.targets[0])
+        target = registry.get(joins or rel.targets[0])
         if target is None:
             if rest == "id" and isinstance(rel, r.ToOne) and rel.column:
                 return Path(rel.column, r.String("id", "Ff"), False)

@@ -14,7 +14,7 @@ from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import stock_on_hand
-from orderfactory.orders.services.rules import PROMOTION_LINE, SKU, pointer
+from orderfactory.orders.services.rules import PROMOTION_LINES, SKU, pointer
 from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
@@ -63,7 +63,9 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
         )
     every_line = list(LineItem.objects.filter(order=order).select_related("sku").order_by("created_at", "id"))
     lines = [line for line in every_line if line.item_type == SKU]
-    promotion_ids = [line.item_id for line in every_line if line.item_type == PROMOTION_LINE and line.item_id]
+    promotion_ids = [
+        line.item_id for line in every_line if line.item_type in PROMOTION_LINES and line.item_id
+    ]
     shipments = list(
         Shipment.objects.filter(order=order).order_by(
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"

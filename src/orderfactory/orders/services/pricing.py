@@ -21,7 +21,7 @@ from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
     PAYMENT_LINE,
-    PROMOTION_LINE,
+    PROMOTION_LINES,
     SHIPMENT_LINE,
     SKU,
     check_amounts,
@@ -30,7 +30,9 @@ from orderfactory.orders.services.rules import (
 from orderfactory.orders.services.shipments import DroppedMethods, PreferredMethods, rebuild_shipments
 
 
-def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> list[LineItem]:
+def _promotion_lines(
+    order: Order, sku_lines: list[LineItem], subtotal: int, shipping_cents: int
+) -> list[LineItem]:
     from orderfactory.promotions.services import CouponInvalid, discounts_for
 
     try:
@@ -40,6 +42,8 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
             subtotal_cents=subtotal,
             lines=[(line.pk, line.sku_code or "", line.total_amount_cents) for line in sku_lines],
             at=clock.now(),
+            currency_code=order.currency_code,
+            shipping_cents=shipping_cents,
         )
     except CouponInvalid:
         # The coupon stopped being valid after it was applied: it gives no discount; placing reports it.
@@ -52,7 +56,7 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
         lines.append(
             LineItem(
                 order=order,
-                item_type=PROMOTION_LINE,
+                item_type=d.promotion.type,
                 item_id=d.promotion.pk,
                 name=d.name,
                 quantity=1,
@@ -95,7 +99,7 @@ def recompute(
     for line in sku_lines:
         line.currency_code = order.currency_code
     kept_promotions = (
-        [line for line in lines if line.item_type == PROMOTION_LINE] if frozen_promotions else []
+        [line for line in lines if line.item_type in PROMOTION_LINES] if frozen_promotions else []
     )
     # Added by hand, as SKU lines are: kept, at the amount they were added with.
     adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
@@ -148,7 +152,9 @@ def recompute(
         for line in sku_lines:
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
-        derived.extend(_promotion_lines(order, sku_lines, subtotal))
+        derived.extend(
+            _promotion_lines(order, sku_lines, subtotal, sum(s.cost_amount_cents for s in shipments))
+        )
     taxing.apply(order, [*sku_lines, *adjustments, *kept_promotions, *derived], fresh=fresh)
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
@@ -168,7 +174,7 @@ def recompute(
         ]
         if changed:
             LineItem.objects.bulk_update(changed, list(priced))
-    promotions = kept_promotions + [line for line in derived if line.item_type == PROMOTION_LINE]
+    promotions = kept_promotions + [line for line in derived if line.item_type in PROMOTION_LINES]
     order.subtotal_amount_cents = subtotal
     order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
     order.payment_method_amount_cents = sum(

@@ -14,10 +14,11 @@ MAX_AMOUNT = JSON_SAFE_INTEGER
 SKU = "skus"
 SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
-PROMOTION_LINE = "percentage_discount_promotions"
+# The promotion kinds served (promotions.models.SERVED_TYPES): a line of one of them is a discount line.
+PROMOTION_LINES = ("percentage_discount_promotions", "free_shipping_promotions", "fixed_amount_promotions")
 ADJUSTMENT_LINE = "adjustments"
 # What a line item's ``item`` may be here.
-ITEM_TARGETS = (SKU, SHIPMENT_LINE, PAYMENT_LINE, PROMOTION_LINE, ADJUSTMENT_LINE)
+ITEM_TARGETS = (SKU, SHIPMENT_LINE, PAYMENT_LINE, *PROMOTION_LINES, ADJUSTMENT_LINE)
 EDITABLE = ("draft", "pending", "editing")
 
 # Problems named after a relationship of the order point at it; the others at an attribute.

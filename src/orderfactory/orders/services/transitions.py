@@ -15,7 +15,7 @@ from orderfactory.orders.services import paying
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order, lock_stock_items
 from orderfactory.orders.services.placing import Authorization, void_remotely
-from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINE, transition_error
+from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINES, transition_error
 
 
 def cancel(order_id: str) -> Order:
@@ -77,7 +77,7 @@ def _give_back(order: Order, now: object) -> None:
     StockAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(released_at=now)
     promotion_ids = [
         p
-        for p in LineItem.objects.filter(order=order, item_type=PROMOTION_LINE).values_list(
+        for p in LineItem.objects.filter(order=order, item_type__in=PROMOTION_LINES).values_list(
             "item_id", flat=True
         )
         if p
