@@ -107,3 +107,30 @@ class Coupon(TenantModel):
             ),
         ]
         indexes = [tenant_index("coupon_tenant", "created_at")]
+
+
+class OrderAmountPromotionRule(TenantModel):
+    """A promotion with this rule applies only to orders of at least ``order_amount_cents`` (their subtotal
+    when ``use_subtotal``). One per promotion."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, related_name="order_amount_promotion_rule"
+    )
+    order_amount_cents = models.BigIntegerField(null=True, blank=True)
+    use_subtotal = models.BooleanField(default=False)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("order_amount_rule_tenant", "created_at")]
+
+
+class CustomPromotionRule(TenantModel):
+    """A promotion with this rule applies only to orders its ``filters`` (Ransack predicates on the order and
+    its line items, promotions.conditions) match. One per promotion."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, related_name="custom_promotion_rule"
+    )
+    filters = models.JSONField(default=dict)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("custom_rule_tenant", "created_at")]

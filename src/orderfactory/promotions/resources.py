@@ -34,6 +34,7 @@ from orderfactory.jsonapi.resource import (
     Boolean,
     Datetime,
     Integer,
+    Object,
     Payload,
     String,
     ToMany,
@@ -48,6 +49,8 @@ from orderfactory.promotions.models import (
     SERVED_TYPES,
     Coupon,
     CouponCodesPromotionRule,
+    CustomPromotionRule,
+    OrderAmountPromotionRule,
     Promotion,
 )
 
@@ -138,6 +141,14 @@ def promotion_relationships() -> tuple[Any, ...]:
             "f",
             column="coupon_codes_promotion_rule",
         ),
+        # As coupon_codes_promotion_rule: the rules hold the keys.
+        ToOne(
+            "order_amount_promotion_rule",
+            "order_amount_promotion_rules",
+            "f",
+            column="order_amount_promotion_rule",
+        ),
+        ToOne("custom_promotion_rule", "custom_promotion_rules", "f", column="custom_promotion_rule"),
         ToMany(
             "coupons",
             "coupons",
@@ -242,7 +253,7 @@ class FreeShippingPromotionResource(TypedPromotionResource):
 class CouponCodesPromotionRuleResource(ServiceResource):
     type = "coupon_codes_promotion_rules"
     model = CouponCodesPromotionRule
-    save = staticmethod(services.save_coupon_codes_promotion_rule)
+    save = staticmethod(services.save_rule)
     attributes = (String("type", "Ffs", enum=PROMOTION_RULE_TYPES),)  # annotated by queryset()
     relationships = (
         # Polymorphic: the promotion's type is read from its row (the annotation of queryset()).
@@ -257,6 +268,54 @@ class CouponCodesPromotionRuleResource(ServiceResource):
             .queryset()
             .annotate(type=Value(cls.type, output_field=CharField()), promotion_type=F("promotion__type"))
         )
+
+
+class RuleResource(ServiceResource):
+    """A rule of a promotion of any kind, one of each rule kind per promotion."""
+
+    save = staticmethod(services.save_rule)
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        return (
+            super()
+            .queryset()
+            .annotate(type=Value(cls.type, output_field=CharField()), promotion_type=F("promotion__type"))
+        )
+
+
+RULE_PROMOTION = ToOne("promotion", SERVED_TYPES, "CUf", required=True, joins="promotions")
+
+
+@registry.register
+class OrderAmountPromotionRuleResource(RuleResource):
+    type = "order_amount_promotion_rules"
+    model = OrderAmountPromotionRule
+    attributes = (
+        String("type", "Ffs", enum=PROMOTION_RULE_TYPES),  # annotated by queryset()
+        Integer("order_amount_cents", "CUF"),
+        # The currency is the promotion's (none: the amount is read in the order's own).
+        *money(
+            "order_amount_cents",
+            "order_amount_float",
+            "formatted_order_amount",
+            flags="CUF",
+            currency="promotion__currency_code",
+        )[1:],
+        Boolean("use_subtotal", "CUF", default=False, nullable=False),
+    )
+    relationships = (RULE_PROMOTION,)
+
+
+@registry.register
+class CustomPromotionRuleResource(RuleResource):
+    type = "custom_promotion_rules"
+    model = CustomPromotionRule
+    attributes = (
+        String("type", "Ffs", enum=PROMOTION_RULE_TYPES),  # annotated by queryset()
+        Object("filters", "CUF"),
+    )
+    relationships = (RULE_PROMOTION,)
 
 
 @registry.register

@@ -20,12 +20,15 @@ from orderfactory.core import clock, scope
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
+from orderfactory.promotions import conditions
 from orderfactory.promotions.models import (
     FIXED_AMOUNT,
     FREE_SHIPPING,
     PERCENTAGE_DISCOUNT,
     Coupon,
     CouponCodesPromotionRule,
+    CustomPromotionRule,
+    OrderAmountPromotionRule,
     Promotion,
 )
 
@@ -102,12 +105,15 @@ def save_promotion(
     return save(promotion, changes, promotion_problems)
 
 
-def rule_problems(rule: CouponCodesPromotionRule) -> list[Problem]:
+Rule = CouponCodesPromotionRule | OrderAmountPromotionRule | CustomPromotionRule
+
+
+def rule_problems(rule: Rule) -> list[Problem]:
     if not rule.promotion_id:
         return [blank_problem("promotion", relationship=True)]
-    other = CouponCodesPromotionRule.objects.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
+    other = type(rule)._default_manager.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
     if other.exists():
-        # One coupon codes rule per promotion: a second one could never be told apart from the first.
+        # One rule of a kind per promotion: a second one could never be told apart from the first.
         return [
             problem(
                 "promotion",
@@ -120,12 +126,32 @@ def rule_problems(rule: CouponCodesPromotionRule) -> list[Problem]:
     return []
 
 
-def save_coupon_codes_promotion_rule(
-    rule: CouponCodesPromotionRule, changes: dict[str, Any]
-) -> CouponCodesPromotionRule:
-    # The relationship is polymorphic (any promotion kind); its type is the promotion's own ``type``.
+def save_rule(rule: Rule, changes: dict[str, Any]) -> Rule:
+    """A rule of any kind (coupon codes, order amount, custom). Its ``promotion`` is polymorphic (any kind of
+    promotion); the type it names is the promotion's own ``type``, not stored on the rule."""
     changes = {k: v for k, v in changes.items() if k != "promotion_type"}
-    return save(rule, changes, rule_problems)
+    return save(rule, changes, _own_rule_problems)
+
+
+def _own_rule_problems(rule: Rule) -> list[Problem]:
+    found = rule_problems(rule)
+    if isinstance(rule, OrderAmountPromotionRule):
+        found += _at_least(rule, "order_amount_cents", 0)
+    if isinstance(rule, CustomPromotionRule):
+        unknown = conditions.unknown_keys(rule.filters)
+        if unknown:
+            found.append(
+                problem(
+                    "filters",
+                    f"has predicates that are not supported: {', '.join(map(str, unknown))}",
+                    CommonErrorCode.INVALID,
+                    value=rule.filters,
+                )
+            )
+    return found
+
+
+save_coupon_codes_promotion_rule = save_rule
 
 
 def code_length_bounds() -> tuple[int, int]:
@@ -259,14 +285,41 @@ class Discount:
     name: str
     amount_cents: int
     per_line: dict[str, int]
+    # The coupon code that triggered it (Commerce Layer's line item ``coupon_code``), None for a promotion
+    # that applies without one.
+    coupon_code: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the order amount and custom rules read of the order being priced: the order amount minimum
+    compares ``subtotal_cents`` (``use_subtotal``) or ``amount_cents`` (subtotal and shipping, before
+    discounts); custom filters read ``order`` (attribute -> value) and ``lines`` (its SKU lines, likewise)."""
+
+    subtotal_cents: int = 0
+    amount_cents: int = 0
+    order: dict[str, Any] | None = None
+    lines: tuple[dict[str, Any], ...] = ()
+
+
+def _rules_hold(promotion: Promotion, facts: OrderFacts) -> bool:
+    amount_rule = getattr(promotion, "order_amount_promotion_rule", None)
+    if amount_rule is not None and amount_rule.order_amount_cents is not None:
+        amount = facts.subtotal_cents if amount_rule.use_subtotal else facts.amount_cents
+        if amount < amount_rule.order_amount_cents:
+            return False
+    custom_rule = getattr(promotion, "custom_promotion_rule", None)
+    if custom_rule is not None and custom_rule.filters:
+        return conditions.matches(custom_rule.filters, facts.order or {}, facts.lines)
+    return True
 
 
 def applicable_promotions(
-    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime
+    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime, facts: OrderFacts | None = None
 ) -> list[Promotion]:
     """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
-    only with one of its own coupons; one without rules applies to every order of its market (of every market
-    when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
+    only with one of its own coupons, one with an order amount or custom rule only to orders ``facts`` says
+    they hold for; one without rules applies to every order of its market (of every market when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
     priority number first, promotions without a priority last, then the oldest."""
     own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
     applying = list(
@@ -274,8 +327,11 @@ def applicable_promotions(
             _running(at),
             Q(market_id=market_id) | Q(market_id__isnull=True),
             Q(coupon_codes_promotion_rule__isnull=True) | Q(pk=own_promotion_id),
-        ).order_by(F("priority").asc(nulls_last=True), "created_at", "id")
+        )
+        .select_related("order_amount_promotion_rule", "custom_promotion_rule")
+        .order_by(F("priority").asc(nulls_last=True), "created_at", "id")
     )
+    applying = [p for p in applying if _rules_hold(p, facts or OrderFacts())]
     exclusive = [p for p in applying if p.exclusive]
     return exclusive[:1] if exclusive else applying
 
@@ -308,6 +364,7 @@ def discounts_for(
     used_by_customer: bool = False,
     currency_code: str | None = None,
     shipping_cents: int = 0,
+    facts: OrderFacts | None = None,
 ) -> list[Discount]:
     """The discounts of an order whose SKU lines are ``lines`` (summing to ``subtotal_cents``), in the order
     its promotions apply (``applicable_promotions``).
@@ -328,11 +385,16 @@ def discounts_for(
     left = max(min(subtotal_cents, sum(remaining)), 0)
     shipping_left = max(shipping_cents, 0)
     discounts = []
-    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at):
+    if facts is None:
+        facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
+    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts):
+        code = (
+            coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
+        )
         if promotion.type == FREE_SHIPPING:
             amount, shipping_left = shipping_left, 0
             if amount:
-                discounts.append(Discount(promotion, promotion.name, -amount, {}))
+                discounts.append(Discount(promotion, promotion.name, -amount, {}, code))
             continue
         if promotion.type == FIXED_AMOUNT:
             other_currency = (
@@ -347,7 +409,7 @@ def discounts_for(
         remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
         left -= amount
         per_line = {line.line_item_id: -s for line, s in zip(order_lines, shares, strict=True) if s}
-        discounts.append(Discount(promotion, promotion.name, -amount, per_line))
+        discounts.append(Discount(promotion, promotion.name, -amount, per_line, code))
     return discounts
 
 

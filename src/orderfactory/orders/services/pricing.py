@@ -33,8 +33,21 @@ from orderfactory.orders.services.shipments import DroppedMethods, PreferredMeth
 def _promotion_lines(
     order: Order, sku_lines: list[LineItem], subtotal: int, shipping_cents: int
 ) -> list[LineItem]:
-    from orderfactory.promotions.services import CouponInvalid, discounts_for
+    from orderfactory.promotions.conditions import LINE_ATTRIBUTES, ORDER_ATTRIBUTES
+    from orderfactory.promotions.services import CouponInvalid, OrderFacts, discounts_for
 
+    # What the order amount and custom rules read: the order as it is being priced, before its discounts.
+    facts = OrderFacts(
+        subtotal,
+        subtotal + shipping_cents,
+        {
+            **{name: getattr(order, name, None) for name in ORDER_ATTRIBUTES},
+            "subtotal_amount_cents": subtotal,
+            "shipping_amount_cents": shipping_cents,
+            "skus_count": sum(line.quantity for line in sku_lines),
+        },
+        tuple({name: getattr(line, name, None) for name in LINE_ATTRIBUTES} for line in sku_lines),
+    )
     try:
         discounts = discounts_for(
             market_id=order.market_id,
@@ -44,6 +57,7 @@ def _promotion_lines(
             at=clock.now(),
             currency_code=order.currency_code,
             shipping_cents=shipping_cents,
+            facts=facts,
         )
     except CouponInvalid:
         # The coupon stopped being valid after it was applied: it gives no discount; placing reports it.
@@ -63,7 +77,7 @@ def _promotion_lines(
                 currency_code=order.currency_code,
                 unit_amount_cents=d.amount_cents,
                 total_amount_cents=d.amount_cents,
-                coupon_code=order.coupon_code if order.coupon_code else None,
+                coupon_code=d.coupon_code,
             )
         )
     for line in sku_lines:
