@@ -83,3 +83,29 @@ def test_ignore_invalid_coupon_drops_the_free_shipping_line_and_keeps_the_others
     assert amounts(api, target["id"], "fixed_amount_promotions") == [-500]
     t = target["attributes"]
     assert (t["coupon_code"], t["discount_amount_cents"], t["total_amount_cents"]) == (None, -500, 3200)
+    [sku_line] = lines(api, target["id"])
+    assert sku_line["discount_cents"] == -500
+    assert [entry["cents"] for entry in sku_line["discount_breakdown"].values()] == [-500]
+
+
+def test_ignore_invalid_coupon_takes_off_the_coupons_share_of_each_line(api: Any, shop: Any) -> None:
+    fixed = promotion(api, "fixed_amount_promotions", fixed_amount_cents=500, priority=1)
+    percentage = promotion(api, "percentage_discount_promotions", percentage=10, priority=2)
+    rule = api.create("coupon_codes_promotion_rules", {}, {"promotion": percentage})
+    api.create("coupons", {"code": "TENOFF2026"}, {"promotion_rule": rule})
+    order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})
+    assert api.update("orders", order["id"], {"coupon_code": "TENOFF2026"}).status == 200
+    assert place(api, order["id"]).status == 200
+    api.update("percentage_discount_promotions", percentage["id"], {"_disable": True})
+    factory, target = run_copy(api, order["id"], ignore_invalid_coupon=True)
+    assert factory["attributes"]["status"] == "completed", factory
+    assert target is not None
+    # The source's lines: TSHIRT -395 (fixed) -300 (coupon), MUG -105 -80; the copy keeps the fixed shares.
+    assert {line["sku_code"]: line["discount_cents"] for line in lines(api, target["id"])} == {
+        "TSHIRT": -395,
+        "MUG": -105,
+    }
+    assert amounts(api, target["id"], "fixed_amount_promotions") == [-500]
+    assert amounts(api, target["id"], "percentage_discount_promotions") == []
+    assert target["attributes"]["discount_amount_cents"] == -500
+    assert fixed["id"] in lines(api, target["id"])[0]["discount_breakdown"]

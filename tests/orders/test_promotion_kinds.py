@@ -43,8 +43,10 @@ def totals(order: dict[str, Any]) -> tuple[int, int, int, int]:
 
 
 def test_a_fixed_amount_then_a_percentage_to_the_cent(api: Api, shop: Shop) -> None:
-    promotion(api, "fixed_amount_promotions", fixed_amount_cents=500, currency_code="EUR", priority=1)
-    promotion(api, "percentage_discount_promotions", percentage=10, priority=2)
+    fixed_id = promotion(
+        api, "fixed_amount_promotions", fixed_amount_cents=500, currency_code="EUR", priority=1
+    )["id"]
+    percentage_id = promotion(api, "percentage_discount_promotions", percentage=10, priority=2)["id"]
     order = new_order(api, shop, {"TSHIRT": 2, "MUG": 1})  # 3000 + 800, shipping 700
     # 500 split over 3000:800 is 394.7:105.3, the cent left to the largest remainder: 395 and 105. The 10% of
     # the subtotal (380) over what is left, 2605:695, is 299.97:80.03, the cent left to the first: 300 and 80.
@@ -57,6 +59,40 @@ def test_a_fixed_amount_then_a_percentage_to_the_cent(api: Api, shop: Shop) -> N
         -380,
     )
     assert fixed["attributes"]["name"] == "fixed_amount_promotions"
+    breakdowns = {
+        li["attributes"]["sku_code"]: li["attributes"]["discount_breakdown"]
+        for li in line_items(api, order["id"])
+    }
+    assert breakdowns == {
+        "TSHIRT": {
+            fixed_id: {
+                "name": "fixed_amount_promotions",
+                "cents": -395,
+                "weight": 0.789,
+                "coupon_code": None,
+            },
+            percentage_id: {
+                "name": "percentage_discount_promotions",
+                "cents": -300,
+                "weight": 0.789,
+                "coupon_code": None,
+            },
+        },
+        "MUG": {
+            fixed_id: {
+                "name": "fixed_amount_promotions",
+                "cents": -105,
+                "weight": 0.211,
+                "coupon_code": None,
+            },
+            percentage_id: {
+                "name": "percentage_discount_promotions",
+                "cents": -80,
+                "weight": 0.211,
+                "coupon_code": None,
+            },
+        },
+    }
 
 
 def test_free_shipping_discounts_the_shipping_and_no_line(api: Api, shop: Shop) -> None:
@@ -152,3 +188,21 @@ def test_concurrent_placings_never_exceed_the_usage_limit(api: Api) -> None:
     assert sorted(statuses.values()) == [200, 422, 422], statuses
     attributes = api.get(f"fixed_amount_promotions/{fixed['id']}").data["attributes"]
     assert (attributes["total_usage_count"], attributes["total_usage_reached"]) == (1, True)
+
+
+def test_free_shipping_leaves_no_tax_on_the_shipping(api: Api) -> None:
+    from tests.orders.test_taxes import taxed_shop
+
+    shop, _ = taxed_shop(api, code="IT", tax_included=False)
+    promotion(api, "free_shipping_promotions")
+    order = new_order(api, shop, {"TSHIRT": 2})
+    [shipping] = line_items(api, order["id"], "shipments")
+    assert (shipping["attributes"]["total_amount_cents"], shipping["attributes"]["discount_cents"]) == (
+        700,
+        -700,
+    )
+    assert shipping["attributes"]["tax_amount_cents"] == 0
+    a = api.get(f"orders/{order['id']}").data["attributes"]
+    # 3000 + 22% (660) + shipping 700 - 700 free + payment method 300 + 22% (66).
+    assert (a["discount_amount_cents"], a["total_tax_amount_cents"]) == (-700, 660 + 66)
+    assert (a["total_amount_cents"], a["total_amount_with_taxes_cents"]) == (3300, 3300 + 660 + 66)

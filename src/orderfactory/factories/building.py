@@ -108,6 +108,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
             options_amount_cents=line.options_amount_cents,
             total_amount_cents=line.total_amount_cents,
             discount_cents=0 if factory.apply_promotions else line.discount_cents,
+            discount_breakdown=None if factory.apply_promotions else line.discount_breakdown,
             name=line.name,
             image_url=line.image_url,
             frequency=line.frequency,
@@ -129,7 +130,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         ]
         if dropped:
             for copy in copies.values():
-                copy.discount_cents = 0
+                _drop_coupon_share(copy, dropped)
     if run.wallet_entry is not None:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
@@ -144,6 +145,18 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     )
     _report_dropped_methods(factory, dropped_methods, notes)
     return target
+
+
+def _drop_coupon_share(line: LineItem, code: str) -> None:
+    """A frozen line without the share of the promotions ``code`` triggered (its discount_breakdown says
+    which); a line priced before breakdowns were kept loses its whole discount, as the coupon's may be any of
+    it."""
+    if line.discount_breakdown is None:
+        line.discount_cents = 0
+        return
+    kept = {k: v for k, v in line.discount_breakdown.items() if v.get("coupon_code") != code}
+    line.discount_cents = sum(int(v.get("cents", 0)) for v in kept.values())
+    line.discount_breakdown = kept or None
 
 
 def _pointer(line: LineItem, run: plan.Plan) -> str:

@@ -20,6 +20,7 @@ from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    FREE_SHIPPING_LINE,
     PAYMENT_LINE,
     PROMOTION_LINES,
     SHIPMENT_LINE,
@@ -63,10 +64,20 @@ def _promotion_lines(
         # The coupon stopped being valid after it was applied: it gives no discount; placing reports it.
         discounts = []
     per_line: dict[str, int] = defaultdict(int)
+    # Commerce Layer's discount_breakdown: promotion id -> its name, its cents on the line, the line's weight
+    # in the subtotal, and the coupon that triggered it.
+    weights = {line.pk: round(line.total_amount_cents / subtotal, 3) if subtotal else 0 for line in sku_lines}
+    breakdown: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
     lines = []
     for d in discounts:
         for line_id, cents in d.per_line.items():
             per_line[line_id] += cents
+            breakdown[line_id][d.promotion.pk] = {
+                "name": d.name,
+                "cents": cents,
+                "weight": weights.get(line_id, 0),
+                "coupon_code": d.coupon_code,
+            }
         lines.append(
             LineItem(
                 order=order,
@@ -82,6 +93,7 @@ def _promotion_lines(
         )
     for line in sku_lines:
         line.discount_cents = per_line.get(line.pk, 0)
+        line.discount_breakdown = breakdown.get(line.pk) or None
     return lines
 
 
@@ -108,7 +120,13 @@ def recompute(
         else list(LineItem.objects.filter(order=order).select_related("sku", "adjustment"))
     )
     sku_lines = [line for line in lines if line.item_type == SKU]
-    priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
+    priced = (
+        "total_amount_cents",
+        "discount_cents",
+        "discount_breakdown",
+        "fulfilling_shipment_id",
+        "currency_code",
+    )
     was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
     for line in sku_lines:
         line.currency_code = order.currency_code
@@ -169,6 +187,12 @@ def recompute(
         derived.extend(
             _promotion_lines(order, sku_lines, subtotal, sum(s.cost_amount_cents for s in shipments))
         )
+    if any(line.item_type == FREE_SHIPPING_LINE for line in [*kept_promotions, *derived]):
+        # Free shipping is the shipping lines' own discount: their taxable base is zero, as a SKU line's is
+        # its amount plus its share of the discounts.
+        for line in derived:
+            if line.item_type == SHIPMENT_LINE:
+                line.discount_cents = -line.total_amount_cents
     taxing.apply(order, [*sku_lines, *adjustments, *kept_promotions, *derived], fresh=fresh)
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])

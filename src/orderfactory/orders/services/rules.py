@@ -16,6 +16,7 @@ SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
 # The promotion kinds served (promotions.models.SERVED_TYPES): a line of one of them is a discount line.
 PROMOTION_LINES = ("percentage_discount_promotions", "free_shipping_promotions", "fixed_amount_promotions")
+FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"
 # What a line item's ``item`` may be here.
 ITEM_TARGETS = (SKU, SHIPMENT_LINE, PAYMENT_LINE, *PROMOTION_LINES, ADJUSTMENT_LINE)
