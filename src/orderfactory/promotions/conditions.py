@@ -75,6 +75,11 @@ def _same(actual: Any, expected: Any) -> bool:
     return _text(actual) == _text(expected)
 
 
+def _like(pattern: Any) -> str:
+    """SQL LIKE (Ransack's ``matches``) as a regular expression: ``%`` any run, ``_`` any one character."""
+    return re.escape(str(pattern)).replace("%", ".*").replace("_", ".")
+
+
 def _in(actual: Any, expected: Any) -> bool:
     values = expected if isinstance(expected, list) else str(expected).split(",")
     return any(_same(actual, v) for v in values)
@@ -93,7 +98,7 @@ PREDICATES: dict[str, Callable[[Any, Any], bool]] = {
     "cont": lambda a, e: str(e).lower() in _text(a).lower(),
     "start": lambda a, e: _text(a).startswith(str(e)),
     "end": lambda a, e: _text(a).endswith(str(e)),
-    "matches": lambda a, e: re.fullmatch(str(e).replace("%", ".*").replace("_", "."), _text(a)) is not None,
+    "matches": lambda a, e: re.fullmatch(_like(e), _text(a), re.DOTALL) is not None,
     "null": lambda a, e: (a is None) == _truthy(e),
     "present": lambda a, e: (_text(a).strip() != "") == _truthy(e),
     "blank": lambda a, e: (_text(a).strip() == "") == _truthy(e),

@@ -319,7 +319,8 @@ def applicable_promotions(
 ) -> list[Promotion]:
     """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
     only with one of its own coupons, one with an order amount or custom rule only to orders ``facts`` says
-    they hold for; one without rules applies to every order of its market (of every market when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
+    they hold for; one without rules applies to every order of its market (of every market when it has
+    none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
     priority number first, promotions without a priority last, then the oldest."""
     own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
     applying = list(
