@@ -182,6 +182,10 @@ class PromotionResource(ServiceResource):
     type = "promotions"
     model = Promotion
     actions = ("list", "retrieve")
+    # One of Commerce Layer's cacheable classes (contract d): served from the response cache, which any write
+    # of the environment invalidates; a status that changes with the clock alone (a promotion expiring) shows
+    # once the cached document is rendered again.
+    cacheable = True
     scope_only_queryset = True  # annotates constants only
     attributes = promotion_attributes()
     relationships = (
