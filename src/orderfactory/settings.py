@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "orderfactory.customers",
     "orderfactory.inventory",
     "orderfactory.payments",
+    "orderfactory.giftcards",
     "orderfactory.orders",
     "orderfactory.promotions",
     "orderfactory.taxes",

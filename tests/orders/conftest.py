@@ -156,6 +156,36 @@ def place(api: Any, order_id: str) -> Any:
     return api.patch(f"orders/{order_id}", document("orders", {"_place": True}, rid=order_id))
 
 
+def place_at_once(api: Any, order_ids: list[str]) -> tuple[dict[str, int], dict[str, Any]]:
+    """Place the orders at the same moment, each from its own thread, client and database connection: their
+    statuses and response bodies by order id."""
+    import threading
+
+    from django.db import connections
+
+    from tests.conftest import Api
+
+    start = threading.Barrier(len(order_ids), timeout=30)
+    statuses: dict[str, int] = {}
+    bodies: dict[str, Any] = {}
+
+    def buy(order_id: str) -> None:
+        caller = Api(api.token, api.app, api.organization)
+        try:
+            start.wait()
+            r = place(caller, order_id)
+            statuses[order_id], bodies[order_id] = r.status, r.json
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=buy, args=(order_id,)) for order_id in order_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses, bodies
+
+
 def problems(response: Any) -> dict[str, list[str]]:
     """A 422's errors as pointer -> titles."""
     found: dict[str, list[str]] = {}

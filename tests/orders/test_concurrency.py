@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import pytest
-from django.db import connections
 
 from orderfactory.core import scope
 from orderfactory.inventory.models import StockItem
 from tests.conftest import Api
-from tests.orders.conftest import build_shop, new_order, place
+from tests.orders.conftest import build_shop, new_order, place_at_once
 
 ORDERS = 8
 UNITS = 3
@@ -21,25 +17,7 @@ UNITS = 3
 def test_concurrent_placements_take_exactly_the_last_units(api: Api) -> None:
     shop = build_shop(api, skus={"MUG": (800, {"milan": UNITS})})
     orders = [new_order(api, shop, {"MUG": 1}, email=f"buyer{n}@example.com")["id"] for n in range(ORDERS)]
-    start = threading.Barrier(ORDERS, timeout=30)
-    statuses: dict[str, int] = {}
-    bodies: dict[str, Any] = {}
-
-    def buy(order_id: str) -> None:
-        caller = Api(api.token, api.app, api.organization)  # its own Client, its own connection
-        try:
-            start.wait()
-            r = place(caller, order_id)
-            statuses[order_id] = r.status
-            bodies[order_id] = r.json
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=buy, args=(order_id,)) for order_id in orders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    statuses, bodies = place_at_once(api, orders)
 
     assert sorted(statuses.values()) == [200] * UNITS + [422] * (ORDERS - UNITS), bodies
     refused = [bodies[o] for o, s in statuses.items() if s == 422]

@@ -232,3 +232,34 @@ def test_a_refund_amount_must_be_positive(api: Api, shop: Shop, amount: int) -> 
     r = patch(api, "orders", order["id"], {"_refund": True, "_refund_amount_cents": amount})
     assert r.status == 422 and meta_codes(r) == ["greater_than"], r
     assert payment_status(api, order["id"]) == "paid"
+
+
+def test_an_orders_transactions_link_and_include_each_as_its_own_kind(api: Api, shop: Shop) -> None:
+    """Commerce Layer's ``transactions`` of an order is polymorphic (single-table kinds): the linkage and the
+    included rows name each transaction's own type, in the order they were written; the related list serves
+    them through ``transactions``, which names the kind in its ``type`` attribute."""
+    order = placed(api, shop)
+    assert patch(api, "orders", order["id"], {"_capture": True}).status == 200
+    assert patch(api, "orders", order["id"], {"_refund": True, "_refund_amount_cents": 400}).status == 200
+    [authorization] = of(api, order["id"], "authorizations")
+    [capture] = of(api, order["id"], "captures")
+    [refund] = of(api, order["id"], "refunds")
+    expected = [
+        {"type": "authorizations", "id": authorization["id"]},
+        {"type": "captures", "id": capture["id"]},
+        {"type": "refunds", "id": refund["id"]},
+    ]
+    r = api.get(f"orders/{order['id']}", {"include": "transactions"})
+    assert r.status == 200, r
+    assert r.json["data"]["relationships"]["transactions"]["data"] == expected
+    included = {(x["type"], x["id"]): x for x in r.json["included"]}
+    assert set(included) == {(x["type"], x["id"]) for x in expected}
+    assert included[("captures", capture["id"])]["attributes"]["refund_balance_cents"] == TOTAL - 400
+    assert "capture_balance_cents" in included[("authorizations", authorization["id"])]["attributes"]
+    linkage = api.get(f"orders/{order['id']}/relationships/transactions")
+    assert linkage.status == 200 and linkage.json["data"] == expected, linkage
+    assert [(t["type"], t["attributes"]["type"]) for t in of(api, order["id"], "transactions")] == [
+        ("transactions", "authorizations"),
+        ("transactions", "captures"),
+        ("transactions", "refunds"),
+    ]

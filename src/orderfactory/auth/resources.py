@@ -36,7 +36,8 @@ _SETTINGS: tuple[tuple[type, str, Any], ...] = (
     (Integer, "bundles_max_items_count", 10),
     (Integer, "coupons_min_code_length", 8),
     (Integer, "coupons_max_code_length", 40),
-    (Boolean, "gift_cards_exact_code_matching", False),
+    # Ours match a gift card code exactly, always (docs/decisions.md, "Gift cards"): said as it is.
+    (Boolean, "gift_cards_exact_code_matching", True),
     (Integer, "gift_cards_min_code_length", 8),
     (Integer, "gift_cards_max_code_length", 40),
     (Integer, "cleanups_max_concurrent_count", 10),

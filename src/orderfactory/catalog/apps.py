@@ -6,4 +6,4 @@ class CatalogConfig(AppConfig):
     label = "catalog"
 
     def ready(self) -> None:
-        from orderfactory.catalog import resources, shipping_resources  # noqa: F401  (registers the resources)
+        from orderfactory.catalog import bundle_resources, resources, shipping_resources  # noqa: F401  (registers the resources)

@@ -255,3 +255,89 @@ class PriceTier(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("price_tier_tenant", "created_at")]
+
+
+class SkuList(TenantModel):
+    """A list of SKUs: its items (``manual``, each with a quantity and a position), or the SKUs whose code
+    matches ``sku_code_regex``. A bundle sells a manual list's items at one price."""
+
+    name = models.CharField(max_length=255)
+    slug = models.CharField(max_length=255)
+    description = models.TextField(null=True, blank=True)
+    image_url = models.CharField(max_length=2048, null=True, blank=True)
+    manual = models.BooleanField(default=True)
+    sku_code_regex = models.TextField(null=True, blank=True)
+    # A plain column: customers build on the catalog; the relationship resolves through the column alone.
+    customer_id = models.CharField(max_length=10, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("sku_list_tenant", "created_at")]
+
+
+class SkuListItem(TenantModel):
+    sku_list = models.ForeignKey(SkuList, on_delete=models.CASCADE, related_name="sku_list_items")
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="sku_list_items")
+    position = models.IntegerField(default=0)
+    quantity = models.IntegerField(default=1)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["sku_list", "sku"], name="sku_list_item_uniq")]
+        indexes = [
+            tenant_index("sku_list_item_tenant", "created_at"),
+            # A list's items in their order: read when a bundle line is priced, checked or placed.
+            tenant_index("sku_list_item_list", "sku_list", "position"),
+        ]
+
+
+def unique_in_market(model: str) -> list[models.BaseConstraint]:
+    """A code names one row per market (a bundle sold in two markets is two bundles of one code), and one
+    row without a market."""
+    return [
+        models.UniqueConstraint(
+            fields=["organization", "mode", "market", "code"],
+            condition=models.Q(market__isnull=False),
+            name=f"{model}_market_code_uniq",
+        ),
+        models.UniqueConstraint(
+            fields=["organization", "mode", "code"],
+            condition=models.Q(market__isnull=True),
+            name=f"{model}_code_uniq",
+        ),
+    ]
+
+
+class Bundle(TenantModel):
+    """A manual SKU list's items sold as one line item (``bundle_code``) at the bundle's price, in its market
+    (or any market of its currency)."""
+
+    code = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    currency_code = models.CharField(max_length=3)
+    description = models.TextField(null=True, blank=True)
+    image_url = models.CharField(max_length=2048, null=True, blank=True)
+    price_amount_cents = models.BigIntegerField()
+    compare_at_amount_cents = models.BigIntegerField(null=True, blank=True)
+    market = models.ForeignKey(Market, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sku_list = models.ForeignKey(SkuList, on_delete=models.PROTECT, related_name="bundles")
+
+    class Meta(TenantModel.Meta):
+        constraints = unique_in_market("bundle")
+        indexes = [tenant_index("bundle_tenant", "created_at")]
+
+
+class SkuOption(TenantModel):
+    """An option a SKU line may take (an engraving, a gift wrap), at its price, for the SKUs whose code
+    matches ``sku_code_regex`` (every SKU when it has none)."""
+
+    name = models.CharField(max_length=255)
+    currency_code = models.CharField(max_length=3)
+    description = models.TextField(null=True, blank=True)
+    price_amount_cents = models.BigIntegerField(default=0)
+    delay_hours = models.IntegerField(default=0)
+    # The hours in days, rounded up: written with them (filterable and sortable as a column).
+    delay_days = models.IntegerField(default=0)
+    sku_code_regex = models.TextField(null=True, blank=True)
+    market = models.ForeignKey(Market, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("sku_option_tenant", "created_at")]

@@ -151,6 +151,16 @@ class SkuResource(ServiceResource):
         ToOne("shipping_category", "shipping_categories", "CUf", required=True),
         ToMany("prices", "prices", "f", reverse="sku_id"),
         ToMany("stock_items", "stock_items", "f", reverse="sku_id"),
+        ToMany("sku_list_items", "sku_list_items", "f", reverse="sku_id"),
+        ToMany(
+            "sku_lists",
+            "sku_lists",
+            "f",
+            queryset=lambda target, parent_ids: target.filter(sku_list_items__sku_id__in=parent_ids).annotate(
+                _parent_id=F("sku_list_items__sku_id")
+            ),
+            lookup="sku_list_items__sku_list",
+        ),
         # The lead times from the stock locations that stock the SKU.
         ToMany(
             "delivery_lead_times",

@@ -37,6 +37,7 @@ class CustomerResource(ServiceResource):
         ToMany("customer_payment_sources", "customer_payment_sources", "f", reverse="customer_id"),
         ToMany("orders", "orders", "", reverse="customer_id"),
         ToMany("order_subscriptions", "order_subscriptions", "f", reverse="customer_id"),
+        ToMany("sku_lists", "sku_lists", "f", reverse="customer_id"),
     )
 
 

@@ -12,16 +12,18 @@ from orderfactory.factories import loading, plan, policies
 from orderfactory.factories.failures import Notes
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
-from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.models import LineItem, LineItemOption, Order
+from orderfactory.orders.services.gift_cards import usable_card
 
 Log = dict[str, list[str]]
 
 
 def build_target(factory: OrderFactory, notes: Log) -> Order:
     """The copy itself: a new order in the source's market for its customer, with copies of its addresses,
-    its SKU and adjustment lines at their frozen prices (or as its policies say, factories.policies), its
-    payment method, its coupon, and its wallet payment source. ``notes``: a ``failures.Notes`` gets the
-    notes about lines with their pointers, and the lines' facts when it asks for them."""
+    its SKU, bundle and adjustment lines at their frozen prices (or as its policies say, factories.policies)
+    with their line item options, its payment method, its coupon, and its wallet payment source. ``notes``: a
+    ``failures.Notes`` gets the notes about lines with their pointers, and the lines' facts when it asks for
+    them."""
     from orderfactory.promotions.services import CouponInvalid, check_coupon
 
     source = factory.source_order  # with the columns of SOURCE_COLUMNS
@@ -35,6 +37,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
                 raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
+    gift_card_code = _gift_card_code(source, notes)
     # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this
     # transaction, and foreign keys are checked at commit.
     target = Order(
@@ -47,6 +50,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         guest=source.guest,
         country_code=source.country_code,
         coupon_code=coupon_code,
+        gift_card_code=gift_card_code,
         payment_method=source.payment_method,
         freight_taxable=source.freight_taxable,
         payment_method_taxable=source.payment_method_taxable,
@@ -63,7 +67,10 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         target.shipping_address = next(clones)
     read = loading.copy_source(factory)
     lines = read.lines
-    sku_lines = [line for line in lines if line.item_type == orders.SKU]
+    if any(line.item_type == orders.GIFT_CARD_LINE and line.total_amount_cents > 0 for line in lines):
+        notes.setdefault("gift_cards", []).append("a gift card is sold once: not copied")
+    # The lines of goods: SKUs and bundles, each of its kind.
+    sku_lines = [line for line in lines if line.item_type in orders.GOODS]
     # The source's adjustments, at the amounts the source took them; a run of an automatic subscription
     # copies its items only (docs/decisions.md).
     adjustments = [
@@ -96,10 +103,11 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
     copies = {
         line.pk: LineItem(
             order=target,
-            item_type=orders.SKU,
+            item_type=line.item_type or orders.SKU,
             item_id=line.item_id,
             sku=line.sku,
             sku_code=line.sku_code,
+            bundle_id=line.bundle_id,
             bundle_code=line.bundle_code,
             quantity=line.quantity,
             currency_code=line.currency_code,
@@ -135,6 +143,12 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
         _reuse_wallet(source, target)
+    options = [
+        _option_copy(option, copies[option.line_item_id])
+        for option in read.options
+        if option.line_item_id in copies
+    ]
+    target.line_item_options_count = len(options)
     dropped_methods: orders.DroppedMethods = []
     orders.recompute(
         target,
@@ -143,6 +157,8 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         preferred_methods=_source_shipping_methods(read),
         dropped_methods=dropped_methods,
     )
+    if options:
+        LineItemOption.objects.bulk_create(options)
     _report_dropped_methods(factory, dropped_methods, notes)
     return target
 
@@ -157,6 +173,20 @@ def _drop_coupon_share(line: LineItem, code: str) -> None:
     kept = {k: v for k, v in line.discount_breakdown.items() if v.get("coupon_code") != code}
     line.discount_cents = sum(int(v.get("cents", 0)) for v in kept.values())
     line.discount_breakdown = kept or None
+
+
+def _gift_card_code(source: Order, notes: Log) -> str | None:
+    """The source's gift card comes over while it can still pay (checked again, at its balance of now, when
+    the target is priced and placed: a balance the source took is never spent twice); else it is dropped and
+    the copy says why (docs/decisions.md, "Gift cards")."""
+    if not source.gift_card_code:
+        return None
+    try:
+        usable_card(source)
+    except DomainError as exc:
+        notes.setdefault("gift_card_code", []).append(f"{exc.problems[0].message}: dropped from the copy")
+        return None
+    return source.gift_card_code
 
 
 def _pointer(line: LineItem, run: plan.Plan) -> str:
@@ -175,6 +205,23 @@ def source_pointers(factory: OrderFactory) -> dict[str, str]:
     assert factory.source_order_id is not None
     lines = [line for line in loading.source_lines(factory.source_order_id) if line.item_type == orders.SKU]
     return {line.sku_code: f"/line_items/{line.pk}" for line in reversed(lines) if line.sku_code}
+
+
+def _option_copy(option: LineItemOption, line: LineItem) -> LineItemOption:
+    """A line item option of the source, on the target's copy of its line, at the amounts the source had
+    (frozen, as the line's price)."""
+    return LineItemOption(
+        line_item=line,
+        sku_option_id=option.sku_option_id,
+        name=option.name,
+        quantity=option.quantity,
+        currency_code=option.currency_code,
+        unit_amount_cents=option.unit_amount_cents,
+        total_amount_cents=option.total_amount_cents,
+        delay_hours=option.delay_hours,
+        delay_days=option.delay_days,
+        options=option.options,
+    )
 
 
 def _report_dropped_methods(factory: OrderFactory, dropped: orders.DroppedMethods, notes: Log) -> None:

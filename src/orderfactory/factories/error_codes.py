@@ -12,6 +12,8 @@ class FactoryErrorCode(ErrorCode):
     # the copy's worker died once too often: nothing is wrong with the data, a new copy may well succeed
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     COUPON_DROPPED = "coupon_dropped"
+    GIFT_CARD_DROPPED = "gift_card_dropped"  # the source's card can pay no more: the copy goes without it
+    GIFT_CARD_NOT_COPIED = "gift_card_not_copied"  # a gift card the source sold: bought once, not again
     SOURCE_NOT_CANCELLED = "not_cancelled"
     # copy policies (factories.policies): a line stock could not cover, dropped from the copy or reduced
     LINE_DROPPED = "line_dropped"

@@ -11,6 +11,7 @@ from typing import Any
 from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core.errors import CommonErrorCode, DomainError, ErrorCode, Problem
 from orderfactory.factories.error_codes import FactoryErrorCode
+from orderfactory.giftcards.error_codes import GiftCardErrorCode
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.payments.error_codes import PaymentErrorCode
 from orderfactory.promotions.services import CouponReason
@@ -72,6 +73,7 @@ FAMILIES_OF_ATTRIBUTE: dict[str, tuple[type[ErrorCode], ...]] = {
     "preview": (FactoryErrorCode,),
     "payment_source": (PaymentErrorCode,),
     "coupon_code": (FactoryErrorCode, CouponReason),
+    "gift_card_code": (FactoryErrorCode, GiftCardErrorCode),
     "shipping_method": (ShippingErrorCode,),
     "tax_calculator": (TaxErrorCode,),
     "source_order": (FactoryErrorCode,),

@@ -13,7 +13,7 @@ from django.db import models
 from orderfactory.core import locks
 from orderfactory.core.prepared import Prepared
 from orderfactory.factories.models import OrderFactory
-from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.models import LineItem, LineItemOption, Order, Shipment
 
 # What the copy reads of its source, brought along with the factory's row: the columns build_target and
 # orders.recompute read, and no others (every column of these six tables was 222 columns, and this one query
@@ -33,6 +33,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "guest",
         "country_code",
         "coupon_code",
+        "gift_card_code",
         "payment_method",
         "freight_taxable",
         "payment_method_taxable",
@@ -43,6 +44,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "archived_at",
         "payment_source_type",
         "payment_source_id",
+        # whether the source's options are read at all
+        "line_item_options_count",
     ),
     "source_order__market": (
         "organization",
@@ -146,20 +149,33 @@ def chosen_methods(order_id: str) -> list[Shipment]:
     return _CHOSEN_METHODS.all(order_id=order_id)
 
 
+_OPTIONS = Prepared(
+    lambda order_id: LineItemOption.objects.filter(line_item__order_id=order_id).order_by("created_at", "id")
+)
+
+
+def source_options(order_id: str) -> list[LineItemOption]:
+    """The source's line item options, in the order they were added."""
+    return _OPTIONS.all(order_id=order_id)
+
+
 @dataclass(frozen=True)
 class CopySource:
     """What the copy works on, read here and nowhere else: the source order with the columns of
     SOURCE_COLUMNS (its market, the market's default shipping method, its payment method and addresses, as
     ``locked(..., with_source=True)`` brought them), its line items with their SKUs in the order the source
-    shows them, and its shipments that chose a shipping method, with it."""
+    shows them, its shipments that chose a shipping method, with it, and its line item options."""
 
     order: Order
     lines: list[LineItem]
     chosen_methods: list[Shipment]
+    options: list[LineItemOption]
 
 
 def copy_source(factory: OrderFactory) -> CopySource:
-    """The source of ``factory``, locked ``with_source``, and its lines and chosen methods (two queries)."""
+    """The source of ``factory``, locked ``with_source``, and its lines and chosen methods (two queries), and
+    its line item options (a third, only when it has some)."""
     order = factory.source_order
     assert order is not None  # the copy aborts without one
-    return CopySource(order, source_lines(order.pk), chosen_methods(order.pk))
+    options = source_options(order.pk) if order.line_item_options_count else []
+    return CopySource(order, source_lines(order.pk), chosen_methods(order.pk), options)

@@ -48,6 +48,7 @@ def apply(
     current: dict[Any, Any] = (
         _current_prices(target, copies.values()) if prices == "current" or want_facts else {}
     )
+    bundles_now = _current_bundle_prices(copies.values()) if prices == "current" or want_facts else {}
     stock = _available(target, copies.values()) if unavailable != "fail" or want_facts else {}
     left = dict(stock)
     kept: dict[Any, LineItem] = {}
@@ -62,7 +63,11 @@ def apply(
             copied = max(available or 0, 0)
         if available is not None and line.sku_id is not None:
             left[line.sku_id] = max(available - copied, 0) if copied else available
-        now = _unit_now(current.get(line.sku_id), copied or quantity, line.frequency)
+        now = (
+            bundles_now.get(line.bundle_id)
+            if line.bundle_id is not None
+            else _unit_now(current.get(line.sku_id), copied or quantity, line.frequency)
+        )
         if prices == "current" and now is not None:
             line.unit_amount_cents = now
         outcome = "copied"
@@ -124,6 +129,17 @@ def _current_prices(target: Order, lines: Any) -> dict[str, Any]:
     found = list(tiers.flagged(Price.objects.filter(price_list_id=market.price_list_id, sku_id__in=sku_ids)))
     price_tiers = tiers.tiers_of(found)
     return {price.sku_id: (price, price_tiers.get(price.pk, [])) for price in found}
+
+
+def _current_bundle_prices(lines: Any) -> dict[str, int]:
+    """The bundles' prices now, by bundle id: one query, none without bundle lines. (A bundle line's stock is
+    its SKUs': the unavailable-lines policies judge SKU lines only, and placing checks a bundle's SKUs.)"""
+    from orderfactory.catalog.models import Bundle
+
+    ids = {line.bundle_id for line in lines if line.bundle_id}
+    if not ids:
+        return {}
+    return dict(Bundle.objects.filter(pk__in=ids).values_list("pk", "price_amount_cents"))
 
 
 def _unit_now(priced: Any, quantity: int, frequency: str | None) -> int | None:

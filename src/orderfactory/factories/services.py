@@ -272,6 +272,8 @@ def _complete(
     failed on problems unless ``skip_errors``, else completed, cancelling the source first when asked."""
     codes = {
         "coupon_code": FactoryErrorCode.COUPON_DROPPED,
+        "gift_card_code": FactoryErrorCode.GIFT_CARD_DROPPED,
+        "gift_cards": FactoryErrorCode.GIFT_CARD_NOT_COPIED,
         "shipping_method": ShippingErrorCode.SHIPPING_METHOD_DROPPED,
         **codes,
     }

@@ -106,13 +106,19 @@ class ToMany(Rel):
     def __init__(
         self,
         name: str,
-        target: str,
+        target: str | Sequence[str],
         flags: str = "f",
         *,
         reverse: str | None = None,
         queryset: Callable[[Any, Sequence[str]], models.QuerySet] | None = None,
+        listed_as: str | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(name, target, flags, **kw)
         self.reverse = reverse
         self.queryset = queryset
+        # A polymorphic one (Commerce Layer's single-table kinds, e.g. an order's transactions) links and
+        # includes each row as its own type, read through each target's queryset (one query per type, as a
+        # polymorphic to-one); its related endpoint lists the rows through ``listed_as``, the resource that
+        # serves them all (default: the first target).
+        self.listed_as = listed_as or self.targets[0]

@@ -244,10 +244,16 @@ class Renderer:
                 obj["relationships"].setdefault(rel.name, {})["data"] = linkage
             return loaded
         assert isinstance(rel, r.ToMany)
-        target = registry.get(rel.targets[0])
+        from orderfactory.jsonapi.query import order_by
+
         parent_ids = [row["id"] for row, _ in parents]
-        groups: dict[str, list[dict[str, str]]] = defaultdict(list)
-        if target is not None and parent_ids and self.visible(target):
+        groups: dict[str, list[tuple[Any, dict[str, str]]]] = defaultdict(list)
+        # the kinds of a polymorphic one are linked in the order they were written, across kinds
+        when = ("created_at",) if rel.polymorphic else ()
+        for type_name in rel.targets:
+            target = registry.get(type_name)
+            if target is None or not parent_ids or not self.visible(target):
+                continue
             plan = self.plan(target, deeper)
             if rel.queryset is not None:
                 qs = rel.queryset(target.queryset(), parent_ids)
@@ -256,15 +262,19 @@ class Renderer:
                 assert rel.reverse is not None, rel.name
                 qs = target.queryset().filter(**{f"{rel.reverse}__in": parent_ids})
                 key = rel.reverse
-            from orderfactory.jsonapi.query import order_by
-
             qs = qs.order_by(*order_by(target, []))
-            for row in fetch(target, qs, plan, extra=() if key in plan.columns else (key,)):
+            extra = tuple(c for c in (key, *when) if c not in plan.columns)
+            for row in fetch(target, qs, plan, extra=extra):
                 obj = self._remember(target, row, plan)
-                groups[row[key]].append({"type": target.type, "id": row["id"]})
+                groups[row[key]].append(
+                    ((row["created_at"], row["id"]) if when else (), {"type": target.type, "id": row["id"]})
+                )
                 loaded.append((target.type, row, obj))
         for row, obj in parents:
-            obj["relationships"].setdefault(rel.name, {})["data"] = groups.get(row["id"], [])
+            linked = groups.get(row["id"], [])
+            if when:
+                linked.sort(key=lambda pair: pair[0])
+            obj["relationships"].setdefault(rel.name, {})["data"] = [ident for _when, ident in linked]
         return loaded
 
     def _remember(self, target: type[r.Resource], row: Row, plan: Plan) -> dict[str, Any]:

@@ -235,21 +235,30 @@ def related(
             return respond({"data": {"type": ident[0], "id": ident[1]}})
         return render_one(request, ctx, target, ident[1])
     assert isinstance(rel, r.ToMany)
-    target = registry.get(rel.targets[0])
+
+    def rows_of(target: type[r.Resource]) -> models.QuerySet:
+        _allow_public(target, ctx)
+        if rel.queryset is not None:
+            return rel.queryset(target.queryset(), [parent.pk])
+        assert rel.reverse is not None
+        return target.queryset().filter(**{rel.reverse: parent.pk})
+
+    if linkage:
+        linked: list[tuple[Any, dict[str, str]]] = []
+        for type_name in rel.targets:
+            target = registry.get(type_name)
+            if target is None:
+                continue
+            ordered = rows_of(target).order_by(*query.order_by(target, []))
+            rows = ordered.values_list("created_at", "id")[: query.MAX_PAGE_SIZE * 40]
+            linked += [((at, i) if rel.polymorphic else (), {"type": target.type, "id": i}) for at, i in rows]
+        if rel.polymorphic:  # the kinds in the order they were written, as the include links them
+            linked.sort(key=lambda pair: pair[0])
+        return respond({"data": [ident for _when, ident in linked]})
+    target = registry.get(rel.listed_as)
     if target is None:
         return respond({"data": [], "meta": {"record_count": 0, "page_count": 0}})
-    _allow_public(target, ctx)
-    if rel.queryset is not None:
-        qs = rel.queryset(target.queryset(), [parent.pk])
-    else:
-        assert rel.reverse is not None
-        qs = target.queryset().filter(**{rel.reverse: parent.pk})
-    if linkage:
-        ids = list(
-            qs.order_by(*query.order_by(target, [])).values_list("id", flat=True)[: query.MAX_PAGE_SIZE * 40]
-        )
-        return respond({"data": [{"type": target.type, "id": i} for i in ids]})
-    return render_list(request, ctx, target, qs)
+    return render_list(request, ctx, target, rows_of(target))
 
 
 # --- writes -----------------------------------------------------------------------------------------------

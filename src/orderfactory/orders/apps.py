@@ -6,4 +6,4 @@ class OrdersConfig(AppConfig):
     label = "orders"
 
     def ready(self) -> None:
-        from orderfactory.orders import resources, shipment_resources  # noqa: F401  (registers the resources)
+        from orderfactory.orders import option_resources, resources, shipment_resources  # noqa: F401  (registers the resources)

@@ -76,6 +76,8 @@ def order_changes(payload: Payload, resource: type[Resource]) -> dict[str, Any]:
     if refused and scopes.current().application_kind == "sales_channel":
         raise errors.param_not_allowed(refused[0], pointer=f"/data/attributes/{refused[0]}")
     changes = payload.model_fields(resource)
+    if "gift_card_or_coupon_code" in payload.attributes:  # computed when read: editing routes it
+        changes["gift_card_or_coupon_code"] = payload.attributes["gift_card_or_coupon_code"]
     changes.pop("payment_source_type", None)
     changes.pop("payment_source_id", None)
     if "payment_source" in payload.relationships:
@@ -85,5 +87,8 @@ def order_changes(payload: Payload, resource: type[Resource]) -> dict[str, Any]:
 
 def transaction_relationships() -> tuple[ToMany, ...]:
     """The payments' transactions of an order (payments.models.Transaction.order_id), all and by type."""
-    names = ("transactions", "authorizations", "captures", "voids", "refunds")
-    return tuple(ToMany(name, name, "f", reverse="order_id") for name in names)
+    kinds = ("authorizations", "voids", "captures", "refunds")
+    # All of them, each linked and included as its own kind; GET .../transactions lists them through the
+    # transactions resource, which names each one's kind in its ``type`` attribute.
+    every = ToMany("transactions", kinds, "f", reverse="order_id", listed_as="transactions")
+    return (every, *(ToMany(name, name, "f", reverse="order_id") for name in kinds))

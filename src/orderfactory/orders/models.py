@@ -242,9 +242,17 @@ class LineItem(TenantModel):
     payment_method = models.ForeignKey(
         "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # For item_type "bundles": the bundle (the line keeps its code, name and amount if it is deleted).
+    bundle = models.ForeignKey(
+        "catalog.Bundle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # For item_type "adjustments": the adjustment (the line keeps its name and amount if it is deleted).
     adjustment = models.ForeignKey(
         "adjustments.Adjustment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # For item_type "gift_cards": the gift card the order sells.
+    gift_card = models.ForeignKey(
+        "giftcards.GiftCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # For SKU lines: the shipment that carries them (served as shipments.line_items).
     fulfilling_shipment = models.ForeignKey(
@@ -256,6 +264,28 @@ class LineItem(TenantModel):
             tenant_index("line_item_tenant", "created_at"),
             models.Index(fields=["order", "item_type"], name="line_item_order_type"),
         ]
+
+
+class LineItemOption(TenantModel):
+    """An option (a catalog.SkuOption) a SKU line takes, ``quantity`` times, at its price then (frozen, as the
+    line's); the line's ``options_amount_cents`` is the sum of its options' totals."""
+
+    # Deleted with their line by the services that delete lines with options (lines.delete_line_item,
+    # transitions.delete_order): a cascade would cost every deletion of derived lines (pricing.recompute) a
+    # query of its own.
+    line_item = models.ForeignKey(LineItem, on_delete=models.DO_NOTHING, related_name="line_item_options")
+    sku_option = models.ForeignKey("catalog.SkuOption", on_delete=models.PROTECT, related_name="+")
+    name = _text()
+    quantity = models.IntegerField(default=1)
+    currency_code = models.CharField(max_length=3, null=True, blank=True)
+    unit_amount_cents = _cents()
+    total_amount_cents = _cents()
+    delay_hours = models.IntegerField(default=0)
+    delay_days = models.IntegerField(default=0)
+    options = models.JSONField(default=dict)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("line_item_option_tenant", "created_at")]
 
 
 class StockAllocation(TenantModel):

@@ -119,8 +119,8 @@ class OrderResource(Resource):
         String(
             "gift_card_or_coupon_code",
             "CUF",
-            compute=lambda row: row["coupon_code"],
-            depends=("coupon_code",),
+            compute=lambda row: row["gift_card_code"] or row["coupon_code"],
+            depends=("gift_card_code", "coupon_code"),
         ),
         *amount("subtotal_amount", "Ffs"),
         *amount("shipping_amount", "Ffs"),
@@ -257,9 +257,19 @@ class OrderResource(Resource):
         ToOne("payment_method", "payment_methods", "CUf"),
         ToOne("payment_source", ("external_payments", "wire_transfers"), "CUf"),
         ToMany("line_items", "line_items", "f", reverse="order_id"),
+        ToMany(
+            "line_item_options",
+            "line_item_options",
+            "f",
+            queryset=lambda target, parent_ids: target.filter(line_item__order_id__in=parent_ids).annotate(
+                _parent_id=models.F("line_item__order_id")
+            ),
+            lookup="line_items__line_item_options",
+        ),
         ToMany("shipments", "shipments", "f", reverse="order_id"),
         # Free gift promotions are not served, so no SKU is ever a free gift: always empty.
         ToMany("available_free_skus", "skus", "", queryset=selectors.no_free_skus),
+        ToMany("available_free_bundles", "bundles", "", queryset=selectors.no_free_skus),
         # The subscription that produced this order (a target order), through the factory that built it.
         ToOne(
             "order_subscription",
@@ -360,9 +370,12 @@ class LineItemResource(Resource):
         ToOne("order", "orders", "Cf", required=True),
         ToOne("item", ITEM_TARGETS, "C", column="item_id", type_column="item_type"),
         ToOne("sku", "skus", "f"),
+        ToOne("bundle", "bundles", "f"),
         ToOne("adjustment", "adjustments", "f"),
+        ToOne("gift_card", "gift_cards", "f"),
         ToOne("shipment", "shipments", "f"),
         ToOne("payment_method", "payment_methods", "f"),
+        ToMany("line_item_options", "line_item_options", "f", reverse="line_item_id"),
     )
 
     @classmethod
@@ -390,8 +403,10 @@ class LineItemResource(Resource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, LineItem)
-        if any(k in payload.attributes for k in ("sku_code", "item_type")):
-            raise errors.param_not_allowed("sku_code")
+        # A line's item is fixed: another SKU or bundle is another line.
+        for name in ("sku_code", "bundle_code", "item_type"):
+            if name in payload.attributes:
+                raise errors.param_not_allowed(name if name != "item_type" else "sku_code")
         if "unit_amount_cents" in payload.attributes and scopes.current().application_kind == "sales_channel":
             raise errors.param_not_allowed("unit_amount_cents", pointer="/data/attributes/unit_amount_cents")
         return editing.change_line_item(instance, payload.model_fields(cls))

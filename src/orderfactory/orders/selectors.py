@@ -13,7 +13,8 @@ from django.db.models import OuterRef, Subquery
 from orderfactory.catalog import shipping_rules
 from orderfactory.catalog.models import DeliveryLeadTime, ShippingMethod
 from orderfactory.orders.models import LineItem, Shipment
-from orderfactory.orders.services.shipments import ShippingFacts, shipment_serves
+from orderfactory.orders.services.goods import load_parts
+from orderfactory.orders.services.shipments import ShippingFacts, lines_grams, shipment_serves
 
 
 def available_payment_methods(target: models.QuerySet, parent_ids: Sequence[str]) -> models.QuerySet:
@@ -57,11 +58,11 @@ def _shipments_and_facts(
     facts.load(methods, [s.order.shipping_address_id for s in shipments])
     grams: dict[str, float] = defaultdict(float)
     if any(m.min_weight is not None or m.max_weight is not None or m.pk in facts.tiers for m in methods):
-        weights = LineItem.objects.filter(fulfilling_shipment_id__in=parent_ids).values_list(
-            "fulfilling_shipment_id", "quantity", "sku__weight", "sku__unit_of_weight"
-        )
-        for shipment_id, quantity, weight, unit in weights:
-            grams[shipment_id] += shipping_rules.parcel_grams([(quantity, weight, unit)])
+        lines = list(LineItem.objects.filter(fulfilling_shipment_id__in=parent_ids).select_related("sku"))
+        load_parts(lines)  # a bundle line weighs its SKUs' (one query more, only with bundle lines)
+        for line in lines:
+            assert line.fulfilling_shipment_id is not None
+            grams[line.fulfilling_shipment_id] += lines_grams([line])
     return shipments, methods, facts, grams
 
 

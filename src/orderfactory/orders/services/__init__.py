@@ -2,7 +2,9 @@
 
 - ``editing``: the changes a client makes (``change_order`` is the order's PATCH; line items, shipments);
 - ``building``: create an order, set its customer, link its payment source, copy addresses onto it;
-- ``lines``: SKU line items of an editable order;
+- ``lines``: SKU and bundle line items of an editable order;
+- ``options``: line item options (a SKU option a SKU line takes);
+- ``goods``: what a line of goods holds (a bundle line its bundle's SKUs);
 - ``pricing``: price an order from its lines (``recompute``), ``_refresh``;
 - ``taxing``: the order's taxes from its market's tax calculator, ``_update_taxes``;
 - ``shipments``: build the shipments and choose their shipping methods;
@@ -41,7 +43,10 @@ from orderfactory.orders.services.placing import place
 from orderfactory.orders.services.pricing import recompute, refresh
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    BUNDLE_LINE,
     EDITABLE,
+    GIFT_CARD_LINE,
+    GOODS,
     MAX_AMOUNT,
     MAX_QUANTITY,
     PAYMENT_LINE,
@@ -62,7 +67,10 @@ from orderfactory.orders.services.transitions import approve, archive, cancel, d
 
 __all__ = [
     "ADJUSTMENT_LINE",
+    "BUNDLE_LINE",
     "EDITABLE",
+    "GIFT_CARD_LINE",
+    "GOODS",
     "MAX_AMOUNT",
     "MAX_QUANTITY",
     "PAYMENT_LINE",

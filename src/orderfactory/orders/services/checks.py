@@ -12,26 +12,30 @@ from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problems
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.services import gift_cards
 from orderfactory.orders.services.building import payment_source_of
+from orderfactory.orders.services.goods import goods_of, load_parts, ships
 from orderfactory.orders.services.loading import stock_on_hand
-from orderfactory.orders.services.rules import PROMOTION_LINES, SKU, pointer
+from orderfactory.orders.services.rules import GIFT_CARD_LINE, GOODS, PROMOTION_LINES, pointer
 from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
 
 def shippable(lines: list[LineItem]) -> bool:
-    return any(line.sku is not None and not line.sku.do_not_ship for line in lines)
+    return any(ships(line) for line in lines)
 
 
 @dataclass
 class Placement:
     """What placing reads once and uses twice: to check the order and then to place it."""
 
-    lines: list[LineItem]  # the SKU lines
+    lines: list[LineItem]  # the lines of goods (SKUs and bundles)
     promotion_ids: list[str]
     shipments: list[Shipment]
     source: Any
     coupon: Any = None
+    gift_card: Any = None  # the card whose balance the order takes, locked when the stock is
+    sold_card_ids: list[str] = field(default_factory=list)  # the gift cards the order sells
     allocation: list[tuple[LineItem, StockItem, int]] = field(default_factory=list)
 
 
@@ -62,7 +66,8 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             problems, "status", f"cannot transition from {order.status} to placed", OrderErrorCode.TRANSITION
         )
     every_line = list(LineItem.objects.filter(order=order).select_related("sku").order_by("created_at", "id"))
-    lines = [line for line in every_line if line.item_type == SKU]
+    lines = [line for line in every_line if line.item_type in GOODS]
+    load_parts(lines)
     promotion_ids = [
         line.item_id for line in every_line if line.item_type in PROMOTION_LINES and line.item_id
     ]
@@ -71,7 +76,12 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"
         )
     )
-    if not lines:
+    sold_card_ids = [
+        line.gift_card_id
+        for line in every_line
+        if line.item_type == GIFT_CARD_LINE and line.gift_card_id and line.total_amount_cents > 0
+    ]
+    if not lines and not sold_card_ids:
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)
     if not order.customer_email:
         _add(problems, "customer_email", "can't be blank", CommonErrorCode.BLANK)
@@ -89,7 +99,7 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
                     OrderErrorCode.SHIPPING_METHOD_BLANK,
                 )
     source = payment_source_of(order)
-    if order.total_amount_cents > 0:
+    if order.total_amount_with_taxes_cents > 0:
         method = order.payment_method
         if method is None:
             _add(problems, "payment_method", "can't be blank", CommonErrorCode.BLANK)
@@ -112,15 +122,18 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
             _add(problems, "coupon_code", exc.message, exc.reason)
     require_taxes(order, problems)
     allocation = _check_stock(order, lines, problems, lock=lock_stock)
-    return Placement(lines, promotion_ids, shipments, source, coupon, allocation)
+    # Locked after the stock rows, as cancel does (order, stock, card): two of them never wait on each other.
+    gift_card = gift_cards.check_redemption(order, problems, lock=lock_stock)
+    return Placement(lines, promotion_ids, shipments, source, coupon, gift_card, sold_card_ids, allocation)
 
 
 def _needed(lines: list[LineItem]) -> dict[str, int]:
+    """How many of each tracked SKU the lines take (a bundle line its quantity times each part's)."""
     needed: dict[str, int] = defaultdict(int)
     for line in lines:
-        if line.sku is not None and not line.sku.do_not_track:
-            assert line.sku_id is not None
-            needed[line.sku_id] += line.quantity
+        for part in goods_of(line):
+            if not part.sku.do_not_track:
+                needed[part.sku.pk] += line.quantity * part.quantity
     return needed
 
 
@@ -141,27 +154,29 @@ def _check_stock(
     left = {item.pk: item.quantity for item in stock.items}
     short: set[str] = set()
     for line in lines:
-        if line.sku is None or line.sku.do_not_track:
-            continue
-        assert line.sku_id is not None
-        remaining = line.quantity
-        for item in by_sku.get(line.sku_id, []):
-            take = min(left[item.pk], remaining)
-            if take > 0:
-                allocation.append((line, item, take))
-                left[item.pk] -= take
-                remaining -= take
-            if remaining == 0:
-                break
-        if remaining > 0 and line.sku_id not in short:
-            short.add(line.sku_id)
-            available = sum(i.quantity for i in by_sku.get(line.sku_id, []))
-            # ``sku_code``: a copy points its errors_details entry at its source's line (factories.failures).
-            problems.add(
-                "line_items",
-                f"{line.sku_code} is out of stock (requested {needed[line.sku_id]}, available {available})",
-                OrderErrorCode.OUT_OF_STOCK,
-                pointer=pointer("line_items"),
-                sku_code=line.sku_code,
-            )
+        for part in goods_of(line):
+            if part.sku.do_not_track:
+                continue
+            remaining = line.quantity * part.quantity
+            for item in by_sku.get(part.sku.pk, []):
+                take = min(left[item.pk], remaining)
+                if take > 0:
+                    allocation.append((line, item, take))
+                    left[item.pk] -= take
+                    remaining -= take
+                if remaining == 0:
+                    break
+            if remaining > 0 and part.sku.pk not in short:
+                short.add(part.sku.pk)
+                available = sum(i.quantity for i in by_sku.get(part.sku.pk, []))
+                of_bundle = f" (bundle {line.bundle_code})" if line.bundle_code else ""
+                # ``sku_code``: a copy points its errors_details entry at its source's line (factories.failures).
+                problems.add(
+                    "line_items",
+                    f"{part.sku.code}{of_bundle} is out of stock "
+                    f"(requested {needed[part.sku.pk]}, available {available})",
+                    OrderErrorCode.OUT_OF_STOCK,
+                    pointer=pointer("line_items"),
+                    sku_code=part.sku.code,
+                )
     return allocation

@@ -17,13 +17,15 @@ from django.db import transaction
 
 from orderfactory.adjustments.models import Adjustment
 from orderfactory.catalog.error_codes import ShippingErrorCode
-from orderfactory.catalog.models import PriceList, ShippingMethod, Sku
+from orderfactory.catalog.models import Bundle, PriceList, ShippingMethod, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
+from orderfactory.giftcards.models import GiftCard
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
 from orderfactory.orders.services import (
     building,
+    gift_cards,
     lines,
     paying,
     placing,
@@ -34,7 +36,7 @@ from orderfactory.orders.services import (
 )
 from orderfactory.orders.services.checks import validate
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import require_editable
+from orderfactory.orders.services.rules import BUNDLE_LINE, require_editable
 
 # The order's triggers we perform; the others are refused with a 422 that names them (docs/compatibility.md).
 TRIGGERS = frozenset(
@@ -145,6 +147,8 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
     edits = bool(columns) or bool(set(triggers) - _NOT_EDITS)
     if edits:
         require_editable(order)
+    if "gift_card_or_coupon_code" in columns:
+        _route_code(columns)
     email_given = "customer_email" in columns
     email = columns.pop("customer_email", None)
     source_given = "payment_source" in columns
@@ -176,6 +180,9 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
             check_coupon(order.coupon_code, market_id=order.market_id, at=clock.now())
         except CouponInvalid as exc:
             raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
+    if "gift_card_code" in columns:
+        order.gift_card_code = order.gift_card_code or None
+        gift_cards.check_code(order)
     if source_given:
         building.link_payment_source(order, source)
     _apply_address_triggers(order, triggers)
@@ -204,6 +211,20 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
         order.save(update_fields=["status"])
     if "_validate" in triggers:
         validate(order)
+
+
+def _route_code(columns: dict[str, Any]) -> None:
+    """Commerce Layer's ``gift_card_or_coupon_code`` (deprecated there, still served): a gift card's code
+    (matched exactly, the card wins over a coupon of the same code) becomes the order's ``gift_card_code``, any
+    other its ``coupon_code``; a blank one removes both."""
+    code = columns.pop("gift_card_or_coupon_code") or None
+    if code is None:
+        columns.setdefault("gift_card_code", None)
+        columns.setdefault("coupon_code", None)
+    elif GiftCard.objects.filter(code=code).exists():
+        columns["gift_card_code"] = code
+    else:
+        columns["coupon_code"] = code
 
 
 def _apply_address_triggers(order: Order, triggers: dict[str, Any]) -> None:
@@ -258,24 +279,52 @@ def add_line_item(
     extra: dict[str, Any] | None = None,
     merge: bool = False,
 ) -> LineItem:
-    """A line item added by hand: a SKU (``item`` or ``sku_code``) or an adjustment (``item``); with ``merge``
+    """A line item added by hand: a SKU (``item`` or ``sku_code``), a bundle (``item`` or ``bundle_code``) or an
+    adjustment (``item``); with ``merge``
     (``_update_quantity``) a SKU's quantity adds to the order's line of the same SKU, frequency and price."""
     with transaction.atomic(savepoint=False):
         order = lock_order(order_id)
         if isinstance(item, Adjustment) and item_type in (None, "adjustments"):
             return lines.add_adjustment_line_item(order, item, quantity=quantity, name=name)
+        if isinstance(item, GiftCard) and item_type in (None, "gift_cards"):
+            line = gift_cards.add_gift_card_line_item(order, item, quantity=quantity)
+            pricing.recompute(order)
+            return line
+        bundle_code = (extra or {}).get("bundle_code")
+        if (isinstance(item, Bundle) and item_type in (None, BUNDLE_LINE)) or (
+            item is None
+            and (item_type == BUNDLE_LINE or (item_type is None and bundle_code and not sku_code))
+        ):
+            if frequency:
+                raise DomainError.of(
+                    CommonErrorCode.INVALID,
+                    "frequency",
+                    "a bundle line item takes no frequency",
+                    value=frequency,
+                )
+            return lines.add_bundle_line_item(
+                order,
+                bundle=item,
+                bundle_code=bundle_code,
+                quantity=quantity,
+                unit_amount_cents=unit_amount_cents,
+                name=name,
+                image_url=image_url,
+                extra=extra,
+                merge=merge,
+            )
         if item is not None and not isinstance(item, Sku):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item",
-                "only SKUs and adjustments can be added by hand",
+                "only SKUs, bundles, adjustments and gift cards can be added by hand",
                 pointer="/data/relationships/item",
             )
         if (item_type or ("skus" if item is None else None)) not in (None, "skus"):
             raise DomainError.of(
                 CommonErrorCode.INVALID,
                 "item_type",
-                "only skus and adjustments line items can be added by hand",
+                "only skus, bundles, adjustments and gift_cards line items can be added by hand",
             )
         return lines.add_sku_line_item(
             order,

@@ -7,13 +7,16 @@ from typing import Any
 
 from orderfactory.adjustments.models import Adjustment
 from orderfactory.catalog import tiers
-from orderfactory.catalog.models import Price, Sku
+from orderfactory.catalog.bundles import bundle_for
+from orderfactory.catalog.models import Bundle, Price, Sku
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem
 from orderfactory.orders.error_codes import OrderErrorCode
-from orderfactory.orders.models import LineItem, Order
+from orderfactory.orders.models import LineItem, LineItemOption, Order
 from orderfactory.orders.services.pricing import recompute
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    BUNDLE_LINE,
+    GOODS,
     MAX_QUANTITY,
     SKU,
     check_amounts,
@@ -130,6 +133,80 @@ def add_sku_line_item(
     return line
 
 
+def add_bundle_line_item(
+    order: Order,
+    *,
+    bundle: Bundle | None = None,
+    bundle_code: str | None = None,
+    quantity: int | None,
+    unit_amount_cents: int | None = None,
+    name: str | None = None,
+    image_url: str | None = None,
+    extra: dict[str, Any] | None = None,
+    merge: bool = True,
+) -> LineItem:
+    """Add ``quantity`` of a bundle (``bundle`` or ``bundle_code``: the market's bundle of that code, else one
+    of no market in the order's currency) at its price, frozen as a SKU line's; its SKUs are checked and
+    taken from stock when the order is placed (checks, placing)."""
+    require_editable(order)
+    problems = _quantity_problems(quantity)
+    if bundle is None and bundle_code:
+        bundle = bundle_for(bundle_code, market_id=order.market_id, currency_code=order.currency_code)
+    if bundle is None:
+        problems.append(
+            Problem(CommonErrorCode.BLANK, "bundle_code", "can't be blank")
+            if not bundle_code
+            else Problem(CommonErrorCode.INVALID, "bundle_code", "is invalid", meta={"value": bundle_code})
+        )
+    elif bundle.market_id not in (None, order.market_id) or (
+        order.currency_code and bundle.currency_code != order.currency_code
+    ):
+        problems.append(
+            Problem(
+                CommonErrorCode.INVALID,
+                "bundle_code",
+                "is not sold in the order's market",
+                meta={"value": bundle.code},
+            )
+        )
+    if problems:
+        raise DomainError(problems)
+    assert bundle is not None and quantity is not None
+    existing = (
+        order.line_items.filter(item_type=BUNDLE_LINE, bundle=bundle).order_by("created_at").first()
+        if merge
+        else None
+    )
+    if existing is not None and unit_amount_cents in (None, existing.unit_amount_cents):
+        problems = _quantity_problems(existing.quantity + quantity)
+        if problems:
+            raise DomainError(problems)
+        existing.quantity += quantity
+        existing.save(update_fields=["quantity"])
+        recompute(order)
+        return existing
+    unit = bundle.price_amount_cents if unit_amount_cents is None else unit_amount_cents
+    check_amounts(unit * quantity)
+    line = LineItem(
+        order=order,
+        item_type=BUNDLE_LINE,
+        item_id=bundle.pk,
+        bundle=bundle,
+        bundle_code=bundle.code,
+        quantity=quantity,
+        currency_code=order.currency_code,
+        unit_amount_cents=unit,
+        compare_at_amount_cents=bundle.compare_at_amount_cents if unit_amount_cents is None else None,
+        total_amount_cents=unit * quantity,
+        name=name or bundle.name,
+        image_url=image_url if image_url is not None else bundle.image_url,
+        **{k: v for k, v in (extra or {}).items() if k not in ("bundle_code", "compare_at_amount_cents")},
+    )
+    line.save()
+    recompute(order)
+    return line
+
+
 def add_adjustment_line_item(
     order: Order, adjustment: Adjustment, *, quantity: int | None, name: str | None = None
 ) -> LineItem:
@@ -182,7 +259,7 @@ def _line_to_merge(
 def update_line_item(line: LineItem, changes: dict[str, Any]) -> LineItem:
     order = line.order
     require_editable(order)
-    if line.item_type != SKU:
+    if line.item_type not in GOODS:
         raise DomainError.of(OrderErrorCode.READ_ONLY, "item_type", "cannot be changed by hand")
     problems = _quantity_problems(changes["quantity"]) if "quantity" in changes else []
     if "frequency" in changes:
@@ -227,5 +304,7 @@ def _follow_tiers(line: LineItem, changes: dict[str, Any]) -> None:
 def delete_line_item(line: LineItem) -> None:
     order = line.order
     require_editable(order)
+    if order.line_item_options_count and LineItemOption.objects.filter(line_item=line).delete()[0]:
+        order.line_item_options_count = LineItemOption.objects.filter(line_item__order=order).count()
     line.delete()
     recompute(order)

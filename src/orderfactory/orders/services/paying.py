@@ -20,6 +20,7 @@ from django.db import transaction
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.orders.models import Order
+from orderfactory.orders.services import gift_cards
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.payments import services as gateways
@@ -57,7 +58,7 @@ Parts = list[tuple[Transaction, int]]
 def record_placing_authorization(order: Order, success: bool, message: str, token: str | None) -> None:
     """The authorization placing obtained, as the placed order's first transaction (inside placing's
     transaction). A free order, or one with no payment method, authorizes nothing and has none."""
-    if order.total_amount_cents > 0 and order.payment_method_id:
+    if order.total_amount_with_taxes_cents > 0 and order.payment_method_id:
         result = GatewayResult(success, message, token)
         rows.record(
             rows.AUTHORIZATIONS,
@@ -232,6 +233,8 @@ def _finish(
                 payment_status=status, payment_updated_at=now, updated_at=now
             )
             order.payment_status, order.payment_updated_at, order.updated_at = status, now, now
+        if status == "paid":
+            gift_cards.activate(order)
     return refused
 
 

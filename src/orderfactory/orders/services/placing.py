@@ -15,7 +15,7 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import DomainError, Problems
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.models import Order, OrderNumberSequence, Shipment, StockAllocation
-from orderfactory.orders.services import paying
+from orderfactory.orders.services import gift_cards, paying
 from orderfactory.orders.services.building import save_payment_source_to_wallet
 from orderfactory.orders.services.checks import Placement, check, shippable
 from orderfactory.orders.services.loading import lock_number_sequence, lock_order
@@ -38,7 +38,7 @@ def _needs_remote_authorization(order: Order) -> bool:
     return bool(
         order.payment_method_id
         and cast("PaymentMethod", order.payment_method).payment_gateway_type == "external_gateways"
-        and order.total_amount_cents > 0
+        and order.total_amount_with_taxes_cents > 0
     )
 
 
@@ -101,7 +101,7 @@ class Authorization:
 
 
 def _authorize_locally(order: Order) -> Authorization:
-    if order.total_amount_cents == 0 or not order.payment_method_id:
+    if order.total_amount_with_taxes_cents == 0 or not order.payment_method_id:
         return Authorization(True, "free")
     return Authorization(True, "authorized by the manual gateway")
 
@@ -159,6 +159,8 @@ def _finish_placing(
             raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
     with hooks.recording("orders", order, before=before):
         _mark_placed(order, placement, authorization)
+    gift_cards.redeem(order, placement.gift_card)
+    gift_cards.purchase(order, placement.sold_card_ids)
     hooks.event("orders.place", "orders", order)
     return order
 
@@ -188,7 +190,7 @@ def _mark_placed(order: Order, placement: Placement, authorization: Authorizatio
     order.number = order.number or _next_number(order)
     order.status = "placed"
     order.placed_at = now
-    order.payment_status = "free" if order.total_amount_cents == 0 else "authorized"
+    order.payment_status = "free" if order.total_amount_with_taxes_cents == 0 else "authorized"
     order.payment_updated_at = now
     order.fulfillment_status = "unfulfilled" if shippable(placement.lines) else "not_required"
     order.fulfillment_updated_at = now

@@ -14,13 +14,17 @@ from django.db.models import Q
 from orderfactory.addresses import services as address_services
 from orderfactory.addresses.models import Address
 from orderfactory.catalog import tiers
-from orderfactory.catalog.models import Price
+from orderfactory.catalog.models import Bundle, Price
 from orderfactory.core import clock, hooks, locks
+from orderfactory.core.errors import DomainError
 from orderfactory.orders.models import LineItem, Order
-from orderfactory.orders.services import taxing
+from orderfactory.orders.services import gift_cards, taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
+    BUNDLE_LINE,
     FREE_SHIPPING_LINE,
+    GIFT_CARD_LINE,
+    GOODS,
     PAYMENT_LINE,
     PROMOTION_LINES,
     SHIPMENT_LINE,
@@ -97,6 +101,30 @@ def _promotion_lines(
     return lines
 
 
+def _redemption_line(order: Order, total_cents: int) -> LineItem | None:
+    """The line of the order's gift card: what it pays of ``total_cents``, up to its balance, as a negative
+    amount; none when the card pays nothing or can no longer be used (placing then refuses, on
+    ``gift_card_code``)."""
+    if not order.gift_card_code or total_cents <= 0:
+        return None
+    try:
+        card = gift_cards.usable_card(order)
+    except DomainError:
+        return None
+    paid = min(card.balance_cents or 0, total_cents)
+    return LineItem(
+        order=order,
+        item_type=GIFT_CARD_LINE,
+        item_id=card.pk,
+        gift_card=card,
+        name="Gift card",
+        quantity=1,
+        currency_code=order.currency_code,
+        unit_amount_cents=-paid,
+        total_amount_cents=-paid,
+    )
+
+
 def recompute(
     order: Order,
     *,
@@ -119,7 +147,8 @@ def recompute(
         if new_lines is not None
         else list(LineItem.objects.filter(order=order).select_related("sku", "adjustment"))
     )
-    sku_lines = [line for line in lines if line.item_type == SKU]
+    # The lines of goods: SKUs and bundles.
+    sku_lines = [line for line in lines if line.item_type in GOODS]
     priced = (
         "total_amount_cents",
         "discount_cents",
@@ -135,11 +164,14 @@ def recompute(
     )
     # Added by hand, as SKU lines are: kept, at the amount they were added with.
     adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
+    # Gift cards the order sells (a positive amount; the card it redeems is a negative line, derived below): in
+    # the subtotal at the price they were added with, never shipped.
+    purchases = [line for line in lines if line.item_type == GIFT_CARD_LINE and line.total_amount_cents > 0]
     for line in sku_lines:
         line.total_amount_cents = (line.unit_amount_cents or 0) * line.quantity + (
             line.options_amount_cents or 0
         )
-    subtotal = sum(line.total_amount_cents for line in sku_lines)
+    subtotal = sum(line.total_amount_cents for line in [*sku_lines, *purchases])
     check_amounts(subtotal, *(line.total_amount_cents for line in sku_lines))
     shipments = (
         rebuild_shipments(
@@ -193,14 +225,39 @@ def recompute(
         for line in derived:
             if line.item_type == SHIPMENT_LINE:
                 line.discount_cents = -line.total_amount_cents
-    taxing.apply(order, [*sku_lines, *adjustments, *kept_promotions, *derived], fresh=fresh)
+    taxing.apply(order, [*sku_lines, *purchases, *adjustments, *kept_promotions, *derived], fresh=fresh)
+    promotions = kept_promotions + [line for line in derived if line.item_type in PROMOTION_LINES]
+    order.subtotal_amount_cents = subtotal
+    order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
+    order.payment_method_amount_cents = sum(
+        line.total_amount_cents for line in derived if line.item_type == PAYMENT_LINE
+    )
+    order.discount_amount_cents = sum(line.total_amount_cents for line in promotions)
+    order.adjustment_amount_cents = sum(line.total_amount_cents for line in adjustments)
+    total = max(
+        0,
+        subtotal
+        + order.shipping_amount_cents
+        + order.payment_method_amount_cents
+        + order.discount_amount_cents
+        + order.adjustment_amount_cents,
+    )
+    # A gift card pays part of the total: what the customer pays, not what is taxed (taxes are computed above),
+    # as a line of its own with a negative amount, as Commerce Layer shows it.
+    redemption = _redemption_line(order, total)
+    if redemption is not None:
+        derived.append(redemption)
+    order.gift_card_amount_cents = redemption.total_amount_cents if redemption is not None else 0
+    order.total_amount_cents = total + order.gift_card_amount_cents
     if fresh:
         LineItem.objects.bulk_create([*lines, *derived])
     else:
         stale = [
             line.pk
             for line in lines
-            if line.item_type not in (SKU, ADJUSTMENT_LINE) and line not in kept_promotions
+            if line.item_type not in (*GOODS, ADJUSTMENT_LINE)
+            and line not in kept_promotions
+            and line not in purchases
         ]
         if stale:
             LineItem.objects.filter(pk__in=stale).delete()
@@ -212,22 +269,6 @@ def recompute(
         ]
         if changed:
             LineItem.objects.bulk_update(changed, list(priced))
-    promotions = kept_promotions + [line for line in derived if line.item_type in PROMOTION_LINES]
-    order.subtotal_amount_cents = subtotal
-    order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
-    order.payment_method_amount_cents = sum(
-        line.total_amount_cents for line in derived if line.item_type == PAYMENT_LINE
-    )
-    order.discount_amount_cents = sum(line.total_amount_cents for line in promotions)
-    order.adjustment_amount_cents = sum(line.total_amount_cents for line in adjustments)
-    order.total_amount_cents = max(
-        0,
-        subtotal
-        + order.shipping_amount_cents
-        + order.payment_method_amount_cents
-        + order.discount_amount_cents
-        + order.adjustment_amount_cents,
-    )
     check_amounts(
         order.shipping_amount_cents,
         order.payment_method_amount_cents,
@@ -237,32 +278,37 @@ def recompute(
     order.skus_count = sum(line.quantity for line in sku_lines)
     order.shipments_count = len(shipments)
     if order.status in ("draft", "pending"):
-        order.status = "pending" if sku_lines else "draft"
+        order.status = "pending" if sku_lines or purchases else "draft"
     order.save()
 
 
 def refresh(order: Order) -> None:
-    """``_refresh``: the SKU lines take the market's current prices (and tiers) again (they were frozen until
-    now)."""
+    """``_refresh``: the SKU lines take the market's current prices (and tiers) again, the bundle lines their
+    bundles' (they were frozen until now)."""
     require_editable(order)
-    lines = list(LineItem.objects.filter(order=order, item_type=SKU))
+    lines = list(LineItem.objects.filter(order=order, item_type__in=GOODS))
     assert order.market is not None
+    sku_ids = [line.sku_id for line in lines if line.item_type == SKU]
     prices = {
         p.sku_id: p
         for p in tiers.flagged(
-            Price.objects.filter(
-                price_list_id=order.market.price_list_id, sku_id__in=[line.sku_id for line in lines]
-            )
+            Price.objects.filter(price_list_id=order.market.price_list_id, sku_id__in=sku_ids)
         )
     }
+    bundle_ids = [line.bundle_id for line in lines if line.item_type == BUNDLE_LINE and line.bundle_id]
+    bundles = {b.pk: b for b in Bundle.objects.filter(pk__in=bundle_ids)} if bundle_ids else {}
     price_tiers = tiers.tiers_of(prices.values())
     for line in lines:
-        price = prices.get(line.sku_id)
+        bundle = bundles.get(line.bundle_id) if line.item_type == BUNDLE_LINE else None
+        price = prices.get(line.sku_id) if line.item_type == SKU else None
         if price is not None:
             line.unit_amount_cents = tiers.unit_amount_cents(
                 price.amount_cents, price_tiers.get(price.pk, []), line.quantity, line.frequency
             )
             line.compare_at_amount_cents = price.compare_at_amount_cents
+        elif bundle is not None:
+            line.unit_amount_cents = bundle.price_amount_cents
+            line.compare_at_amount_cents = bundle.compare_at_amount_cents
     if lines:
         LineItem.objects.bulk_update(lines, ["unit_amount_cents", "compare_at_amount_cents"])
     order.refreshed_at = clock.now()

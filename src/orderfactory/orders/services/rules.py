@@ -18,8 +18,20 @@ PAYMENT_LINE = "payment_methods"
 PROMOTION_LINES = ("percentage_discount_promotions", "free_shipping_promotions", "fixed_amount_promotions")
 FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"
+GIFT_CARD_LINE = "gift_cards"  # a gift card the order sells (orders.services.gift_cards)
+BUNDLE_LINE = "bundles"
+# The lines of goods: priced from the catalog, shipped, stocked, in the subtotal.
+GOODS = (SKU, BUNDLE_LINE)
 # What a line item's ``item`` may be here.
-ITEM_TARGETS = (SKU, SHIPMENT_LINE, PAYMENT_LINE, *PROMOTION_LINES, ADJUSTMENT_LINE)
+ITEM_TARGETS = (
+    SKU,
+    BUNDLE_LINE,
+    GIFT_CARD_LINE,
+    SHIPMENT_LINE,
+    PAYMENT_LINE,
+    *PROMOTION_LINES,
+    ADJUSTMENT_LINE,
+)
 EDITABLE = ("draft", "pending", "editing")
 
 # Problems named after a relationship of the order point at it; the others at an attribute.

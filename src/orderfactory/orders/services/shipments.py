@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import cast
 
 from orderfactory.addresses.models import Address
 from orderfactory.catalog import shipping_rules
@@ -15,6 +14,7 @@ from orderfactory.catalog.models import ShippingMethod, ShippingMethodTier, Ship
 from orderfactory.core import clock
 from orderfactory.inventory.models import InventoryStockLocation
 from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.services.goods import goods_of, lead_part, load_parts, ships
 from orderfactory.orders.services.loading import stock_levels
 
 
@@ -63,7 +63,9 @@ class ShippingFacts:
 
 def lines_grams(lines: Iterable[LineItem]) -> float:
     return shipping_rules.parcel_grams(
-        (line.quantity, line.sku.weight, line.sku.unit_of_weight) for line in lines if line.sku is not None
+        (line.quantity * part.quantity, part.sku.weight, part.sku.unit_of_weight)
+        for line in lines
+        for part in goods_of(line)
     )
 
 
@@ -140,11 +142,10 @@ def _shipping_method_for(
 
 
 def _parcel_of(order: Order, shipment: Shipment, facts: ShippingFacts) -> shipping_rules.Parcel:
-    """The facts of a written shipment: its lines' weight (one query) and its order's subtotal."""
-    weights = LineItem.objects.filter(fulfilling_shipment=shipment).values_list(
-        "quantity", "sku__weight", "sku__unit_of_weight"
-    )
-    grams = shipping_rules.parcel_grams(weights)
+    """The facts of a written shipment: its lines' weight (one query, two with bundle lines) and its order's subtotal."""
+    lines = list(LineItem.objects.filter(fulfilling_shipment=shipment).select_related("sku"))
+    load_parts(lines)  # a bundle line weighs its SKUs'
+    grams = lines_grams(lines)
     return facts.parcel(order.shipping_address_id, grams, order.subtotal_amount_cents or 0)
 
 
@@ -191,7 +192,9 @@ def rebuild_shipments(
     ``preferred``: the shipping method a new shipment takes, by (stock location, shipping category), when it
     applies (else the first one given, else the market's default); ``dropped`` receives the preferred
     methods of a shipment's own stock location and shipping category that its zone, weight or tiers refuse."""
-    shippable = [line for line in sku_lines if line.sku is not None and not line.sku.do_not_ship]
+    if order.shipping_address_id:
+        load_parts(sku_lines)
+    shippable = [line for line in sku_lines if order.shipping_address_id and ships(line)]
     existing = [] if fresh else list(Shipment.objects.filter(order=order).select_related("shipping_method"))
     if not shippable or not order.shipping_address_id:
         for line in sku_lines:
@@ -202,15 +205,16 @@ def rebuild_shipments(
             )
             Shipment.objects.filter(order=order).delete()
         return []
-    levels = stock_levels(order, (cast(str, line.sku_id) for line in shippable))
+    levels = stock_levels(order, (part.sku.pk for line in shippable for part in goods_of(line)))
     locations, stock = levels.locations, levels.quantities
     groups: dict[tuple[str | None, str | None], list[LineItem]] = defaultdict(list)
     rank: dict[str | None, int] = {loc.pk: i for i, loc in enumerate(locations)}
     by_pk = {loc.pk: loc for loc in locations}
     for line in shippable:
-        assert line.sku is not None
-        loc = _choose_location(line.sku, line.quantity, locations, stock)
-        groups[(loc.pk if loc else None, line.sku.shipping_category_id)].append(line)
+        lead = lead_part(line)
+        assert lead is not None
+        loc = _choose_location(lead.sku, line.quantity * lead.quantity, locations, stock)
+        groups[(loc.pk if loc else None, lead.sku.shipping_category_id)].append(line)
     by_key = {(s.inventory_stock_location_id, s.shipping_category_id): s for s in existing}
     assert order.market is not None
     default_method = order.market.default_shipping_method if order.market.default_shipping_method_id else None

@@ -38,7 +38,7 @@ from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services.loading import lock_order
-from orderfactory.orders.services.rules import ADJUSTMENT_LINE, SKU, pointer, require_editable
+from orderfactory.orders.services.rules import ADJUSTMENT_LINE, GOODS, pointer, require_editable
 from orderfactory.taxes import calculation, external
 from orderfactory.taxes.models import EXTERNAL, MANUAL, TaxCalculator, TaxRule
 
@@ -68,6 +68,12 @@ def _kind(item_type: str) -> calculation.LineKind | None:
         return calculation.LineKind.of(item_type)
     except ValueError:
         return None
+
+
+def _redemption(kind: calculation.LineKind, line: LineItem) -> bool:
+    """The line of a gift card the order redeems (negative): a payment, never taxed (docs/decisions.md, "Gift
+    cards"); a card the order sells is a positive line, taxed by ``gift_card_taxable``."""
+    return kind is calculation.LineKind.GIFT_CARD and line.total_amount_cents < 0
 
 
 def _address(order: Order) -> calculation.Address:
@@ -115,7 +121,7 @@ def facts(order: Order, lines: Sequence[LineItem], *, untaxed: bool = False) -> 
                 distribute_discount=distributing.get(line.adjustment_id or "", True),
             )
             for line in lines
-            if (kind := _kind(line.item_type)) is not None
+            if (kind := _kind(line.item_type)) is not None and not _redemption(kind, line)
         ],
     )
 
@@ -210,7 +216,7 @@ def skipped_call(order: Order, lines: Sequence[LineItem]) -> str | None:
         return "the order has no address"
     if order.total_amount_cents <= 0:
         return "the order's total is not positive"
-    if not any(line.item_type == SKU for line in lines):
+    if not any(line.item_type in GOODS for line in lines):  # a bundle is SKUs
         return "the order has no SKU"
     return None
 

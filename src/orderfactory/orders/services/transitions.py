@@ -10,8 +10,8 @@ from django.db import transaction
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.inventory.models import StockItem
-from orderfactory.orders.models import LineItem, Order, Shipment, StockAllocation
-from orderfactory.orders.services import paying
+from orderfactory.orders.models import LineItem, LineItemOption, Order, Shipment, StockAllocation
+from orderfactory.orders.services import gift_cards, paying
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order, lock_stock_items
 from orderfactory.orders.services.placing import Authorization, void_remotely
@@ -59,7 +59,7 @@ def _mark_cancelled(order: Order, *, placed: bool) -> None:
 
 
 def _give_back(order: Order, now: object) -> None:
-    """The stock a placed order took, and the uses of its promotions and coupon."""
+    """The stock a placed order took, its gift card's balance, and the uses of its promotions and coupon."""
     from orderfactory.promotions.models import Coupon
     from orderfactory.promotions.services import release_usage
 
@@ -75,6 +75,7 @@ def _give_back(order: Order, now: object) -> None:
     if items:
         StockItem.objects.bulk_update(items, ["quantity"])
     StockAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(released_at=now)
+    gift_cards.give_back(order)
     promotion_ids = [
         p
         for p in LineItem.objects.filter(order=order, item_type__in=PROMOTION_LINES).values_list(
@@ -112,4 +113,6 @@ def delete_order(order: Order) -> None:
             "base",
             f"An order in status {order.status} cannot be deleted; archive it instead.",
         )
+    if order.line_item_options_count:
+        LineItemOption.objects.filter(line_item__order=order).delete()
     order.delete()
