@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "orderfactory.core",
     "orderfactory.auth",
+    "orderfactory.tags",
     "orderfactory.addresses",
     "orderfactory.catalog",
     "orderfactory.adjustments",

@@ -17,27 +17,27 @@ def address(api: Any) -> dict[str, Any]:
 
 
 def test_an_include_through_an_unserved_relationship_includes_nothing(api, address) -> None:
-    # tags (to-many) and geocoder (to-one) are Commerce Layer's, to resources not served
-    r = api.get(f"addresses/{address['id']}", {"include": "tags,geocoder"})
+    # versions (to-many) and geocoder (to-one) are Commerce Layer's, to resources not served
+    r = api.get(f"addresses/{address['id']}", {"include": "versions,geocoder"})
     assert r.status == 200, r
     rels = r.data["relationships"]
-    assert rels["tags"]["data"] == [] and rels["geocoder"]["data"] is None
-    assert rels["tags"]["links"]["related"].endswith(f"/api/addresses/{address['id']}/tags")
+    assert rels["versions"]["data"] == [] and rels["geocoder"]["data"] is None
+    assert rels["versions"]["links"]["related"].endswith(f"/api/addresses/{address['id']}/versions")
     assert "included" not in r.json
     # beside a served one, which includes what it has
-    r = api.get(f"addresses/{address['id']}", {"include": "tags,events"})
-    assert r.data["relationships"]["tags"]["data"] == []
+    r = api.get(f"addresses/{address['id']}", {"include": "versions,events"})
+    assert r.data["relationships"]["versions"]["data"] == []
     assert [o["type"] for o in r.json["included"]] == ["events"] * len(
         r.data["relationships"]["events"]["data"]
     )
-    listed = api.get("addresses", {"include": "tags,geocoder"})
-    assert listed.status == 200 and listed.data[0]["relationships"]["tags"]["data"] == []
+    listed = api.get("addresses", {"include": "versions,geocoder"})
+    assert listed.status == 200 and listed.data[0]["relationships"]["versions"]["data"] == []
 
 
 def test_the_rest_of_the_path_must_be_commerce_layers(api, address) -> None:
-    # versions -> versions exist in Commerce Layer; tags have no "nope"
-    assert api.get(f"addresses/{address['id']}", {"include": "tags.event_stores"}).status == 200
-    for include in ("nope", "tags.nope", "geocoder.tags.nope", "nope.tags"):
+    # versions -> event_stores exist in Commerce Layer; versions have no "nope"
+    assert api.get(f"addresses/{address['id']}", {"include": "versions.event_stores"}).status == 200
+    for include in ("nope", "versions.nope", "geocoder.tags.nope", "nope.tags"):
         r = api.get(f"addresses/{address['id']}", {"include": include})
         assert r.error_codes == ["INVALID_INCLUDE"], (include, r)
 
@@ -49,10 +49,10 @@ def test_a_served_relationship_that_is_not_includable_stays_refused(api, address
 
 def test_relationship_endpoints_of_an_unserved_relationship(api, address) -> None:
     base = f"addresses/{address['id']}"
-    r = api.get(f"{base}/tags", {"fields[tags]": "id,name", "page[size]": "25"})
+    r = api.get(f"{base}/versions", {"fields[versions]": "id,name", "page[size]": "25"})
     assert r.status == 200, r
     assert r.json == {"data": [], "meta": {"record_count": 0, "page_count": 0}}
-    assert api.get(f"{base}/relationships/tags").json == {"data": []}
+    assert api.get(f"{base}/relationships/versions").json == {"data": []}
     assert api.get(f"{base}/geocoder").json == {"data": None}
     assert api.get(f"{base}/relationships/geocoder").json == {"data": None}
     assert api.get(f"{base}/nope").error_codes == ["RECORD_NOT_FOUND"]
@@ -62,6 +62,6 @@ def test_an_unserved_relationship_of_a_row_the_caller_cannot_see_is_404(
     api, other_org, live_api, address
 ) -> None:
     for caller in (other_org, live_api):
-        assert caller.get(f"addresses/{address['id']}/tags").error_codes == ["RECORD_NOT_FOUND"]
+        assert caller.get(f"addresses/{address['id']}/versions").error_codes == ["RECORD_NOT_FOUND"]
         assert caller.get(f"addresses/{address['id']}/relationships/geocoder").status == 404
-    assert api.get("addresses/XAyRWNUzyN/tags").status == 404
+    assert api.get("addresses/XAyRWNUzyN/versions").status == 404

@@ -128,3 +128,13 @@ def test_other_organizations_and_modes_see_and_use_none_of_them(
     assert api.get(f"promotions/{made['free_shipping_promotions']['id']}").data["attributes"]["name"] == (
         "free_shipping_promotions"
     )
+
+
+def test_a_kind_is_tagged_as_its_own_type_and_the_list_shows_the_tags(api: Any) -> None:
+    for name in ("summer", "vip"):
+        api.create("tags", {"name": name})
+    fixed = api.create("fixed_amount_promotions", {"name": "5 off", "fixed_amount_cents": 500, **DATES})
+    tagged = api.update("fixed_amount_promotions", fixed["id"], {"_add_tags": "summer,vip"})
+    assert tagged.status == 200, tagged
+    listed = api.get(f"promotions/{fixed['id']}", {"include": "tags"})
+    assert sorted(t["attributes"]["name"] for t in listed.json["included"]) == ["summer", "vip"]

@@ -206,7 +206,7 @@ def test_the_detail_page(app: Api, subscription: dict[str, Any], shop: Any) -> N
             and order["updated_at"]
             and order["payment_status"]
         )
-    # the sidebar: tags (not served yet: none) and metadata
+    # the sidebar: tags (none on this subscription) and metadata
     r = ok(app.get(f"order_subscriptions/{sid}/tags", {"fields[tags]": "id,name", "page[size]": "25"}))
     assert r.data == []
     r = ok(app.get(f"order_subscriptions/{sid}", {"fields[order_subscriptions]": "metadata"}))

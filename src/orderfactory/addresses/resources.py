@@ -9,6 +9,7 @@ from orderfactory.addresses.models import Address
 from orderfactory.catalog.resources import ServiceResource
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Float, String
+from orderfactory.tags.resources import tagged
 
 NAME_COLUMNS = ("business", "company", "first_name", "last_name")
 LOCATION_COLUMNS = ("line_1", "line_2", "zip_code", "city", "state_code", "country_code", "phone")
@@ -47,6 +48,7 @@ def never(row: dict[str, Any]) -> None:
 
 
 @registry.register
+@tagged
 class AddressResource(ServiceResource):
     type = "addresses"
     model = Address

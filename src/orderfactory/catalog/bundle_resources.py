@@ -15,6 +15,7 @@ from orderfactory.catalog.resources import ServiceResource, TriggeredServiceReso
 from orderfactory.core.money import money
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Integer, String, ToMany, ToOne
+from orderfactory.tags.resources import tagged
 
 
 def _list_skus(target: Any, parent_ids: Sequence[str]) -> models.QuerySet:
@@ -90,6 +91,7 @@ def _bundle_skus(target: Any, parent_ids: Sequence[str]) -> models.QuerySet:
 
 
 @registry.register
+@tagged
 class BundleResource(TriggeredServiceResource):
     type = "bundles"
     cacheable = True
@@ -122,6 +124,7 @@ class BundleResource(TriggeredServiceResource):
 
 
 @registry.register
+@tagged
 class SkuOptionResource(ServiceResource):
     type = "sku_options"
     cacheable = True

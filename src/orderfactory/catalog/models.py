@@ -62,7 +62,11 @@ class Market(TenantModel):
     checkout_url = models.CharField(max_length=255, null=True, blank=True)
     external_prices_url = models.CharField(max_length=255, null=True, blank=True)
     external_order_validation_url = models.CharField(max_length=255, null=True, blank=True)
+    # Whether the market has a customer group: then only its customers place orders here.
     private = models.BooleanField(default=False)
+    customer_group = models.ForeignKey(
+        "customers.CustomerGroup", null=True, blank=True, on_delete=models.PROTECT, related_name="markets"
+    )
     shipping_cost_cutoff = models.IntegerField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     shared_secret = models.CharField(max_length=255, null=True, blank=True)

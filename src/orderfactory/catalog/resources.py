@@ -39,6 +39,7 @@ from orderfactory.jsonapi.resource import (
     ToMany,
     ToOne,
 )
+from orderfactory.tags.resources import tagged
 
 
 def nothing(row: dict[str, Any]) -> None:
@@ -125,6 +126,7 @@ def inventory(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @registry.register
+@tagged
 class SkuResource(ServiceResource):
     type = "skus"
     cacheable = True
@@ -323,6 +325,7 @@ class MarketResource(TriggeredServiceResource):
         ToOne("default_shipping_method", "shipping_methods", "CUf"),
         ToOne("default_payment_method", "payment_methods", "CUf"),
         ToOne("tax_calculator", ("manual_tax_calculators", "external_tax_calculators"), "CUf"),
+        ToOne("customer_group", "customer_groups", "CUf"),
     )
 
 
@@ -332,6 +335,7 @@ NO_SHIPMENT_PRICE = models.Value(None, output_field=models.BigIntegerField())
 
 
 @registry.register
+@tagged
 class ShippingMethodResource(TriggeredServiceResource):
     type = "shipping_methods"
     has_events = True

@@ -295,6 +295,8 @@ def save_market(market: Market, changes: dict[str, Any], triggers: dict[str, Any
     elif triggers.get("_regenerate_shared_secret"):
         market.shared_secret = new_shared_secret()
     toggled = toggle_disabled(market, triggers)
+    if "customer_group_id" in changes:  # Commerce Layer: a market with a customer group is private
+        changes = {**changes, "private": changes["customer_group_id"] is not None}
     return save(market, changes, lambda m: toggled + market_problems(m))
 
 

@@ -9,6 +9,25 @@ from orderfactory.core.models import TenantModel, tenant_index
 CUSTOMER_STATUSES = ("prospect", "acquired", "repeat")
 
 
+class CustomerGroup(TenantModel):
+    """Customers grouped: a market given a group is private to its customers (docs/decisions.md, "Customer
+    groups")."""
+
+    name = models.CharField(max_length=255)
+    # Optional; unique within the environment when given.
+    code = models.CharField(max_length=25, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "mode", "code"],
+                condition=models.Q(code__isnull=False),
+                name="customer_group_code_uniq",
+            )
+        ]
+        indexes = [tenant_index("customer_group_tenant", "created_at")]
+
+
 class Customer(TenantModel):
     # Stored normalised (trimmed, lower case): unique within the environment (organization and mode).
     email = models.CharField(max_length=254)
@@ -19,6 +38,9 @@ class Customer(TenantModel):
     shopper_reference = models.CharField(max_length=255, null=True, blank=True)
     profile_id = models.CharField(max_length=255, null=True, blank=True)
     tax_exemption_code = models.CharField(max_length=255, null=True, blank=True)
+    customer_group = models.ForeignKey(
+        CustomerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -8,14 +8,22 @@ from django.db import models
 
 from orderfactory.addresses.resources import LOCATION_COLUMNS, NAME_COLUMNS, full_address, full_name
 from orderfactory.catalog.resources import ServiceResource
-from orderfactory.customers import services
-from orderfactory.customers.models import CUSTOMER_STATUSES, Customer, CustomerAddress, CustomerPaymentSource
+from orderfactory.customers import groups, services
+from orderfactory.customers.models import (
+    CUSTOMER_STATUSES,
+    Customer,
+    CustomerAddress,
+    CustomerGroup,
+    CustomerPaymentSource,
+)
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Integer, Payload, String, ToMany, ToOne
 from orderfactory.payments.models import SERVED_PAYMENT_SOURCE_TYPES
+from orderfactory.tags.resources import tagged
 
 
 @registry.register
+@tagged
 class CustomerResource(ServiceResource):
     type = "customers"
     model = Customer
@@ -37,8 +45,26 @@ class CustomerResource(ServiceResource):
         ToMany("customer_payment_sources", "customer_payment_sources", "f", reverse="customer_id"),
         ToMany("orders", "orders", "", reverse="customer_id"),
         ToMany("order_subscriptions", "order_subscriptions", "f", reverse="customer_id"),
+        ToOne("customer_group", "customer_groups", "CUf"),
         ToMany("sku_lists", "sku_lists", "f", reverse="customer_id"),
     )
+
+
+@registry.register
+class CustomerGroupResource(ServiceResource):
+    type = "customer_groups"
+    model = CustomerGroup
+    save = staticmethod(groups.save_group)
+    attributes = (String("name", "CUFfs", required=True), String("code", "CUFfs"))
+    relationships = (
+        ToMany("customers", "customers", "", reverse="customer_group_id"),
+        ToMany("markets", "markets", "", reverse="customer_group_id"),
+    )
+
+    @classmethod
+    def delete(cls, instance: models.Model) -> None:
+        assert isinstance(instance, CustomerGroup)
+        groups.delete_group(instance)
 
 
 ADDRESS_NAME_COLUMNS = NAME_COLUMNS + LOCATION_COLUMNS

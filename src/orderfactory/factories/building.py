@@ -8,10 +8,12 @@ from typing import Any
 from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock
 from orderfactory.core.errors import DomainError, Problem
+from orderfactory.customers.groups import outside_group
 from orderfactory.factories import loading, plan, policies
 from orderfactory.factories.failures import Notes
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders import services as orders
+from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, LineItemOption, Order
 from orderfactory.orders.services.gift_cards import usable_card
 
@@ -37,6 +39,11 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
                 raise DomainError.of(exc.reason, "coupon_code", exc.message) from None
             notes.setdefault("coupon_code", []).append(f"{exc.message}: dropped from the copy")
             coupon_code = None
+    market = source.market
+    assert market is not None
+    refused = outside_group(market.customer_group_id, source.customer_id, guest=source.guest)
+    if refused is not None:  # a customer no longer in the private market's group
+        raise DomainError.of(OrderErrorCode.PRIVATE_MARKET, "market", refused)
     gift_card_code = _gift_card_code(source, notes)
     # Written last, once priced (orders.recompute with new_lines): the rows below refer to it within this
     # transaction, and foreign keys are checked at commit.

@@ -55,6 +55,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "default_shipping_method",
         "tax_calculator",
         "tax_calculator_type",
+        "customer_group",  # a private market's (customers.groups.outside_group)
     ),
     "source_order__market__default_shipping_method": (
         "organization",

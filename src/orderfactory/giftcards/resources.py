@@ -20,9 +20,11 @@ from orderfactory.jsonapi.resource import (
     String,
     ToOne,
 )
+from orderfactory.tags.resources import tagged
 
 
 @registry.register
+@tagged
 class GiftCardResource(Resource):
     type = "gift_cards"
     model = GiftCard

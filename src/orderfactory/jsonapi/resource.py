@@ -147,6 +147,10 @@ class Resource:
     # transaction of the engine's open. None: the engine's PATCH, ``update`` with the row locked and the audit
     # trail written, in the request's one transaction (views.update).
     changed_by: ClassVar[staticmethod[[str, Payload], object] | None] = None
+    # Relationships and triggers the engine writes itself, after the resource's own write and in the same
+    # transaction (the resource's hooks never see them): name -> write(type, row id, value), in the order they
+    # apply. A declaration gains them from a helper of the domain that owns them (tags.resources.tagged).
+    side_writes: ClassVar[dict[str, Callable[[str, str, Any], None]]] = {}
     # One of the resource classes Commerce Layer calls cacheable (contract d): its reads have the cacheable rate
     # limits (auth.ratelimit) and its GETs are served from the response cache (orderfactory.cache).
     cacheable: ClassVar[bool] = False

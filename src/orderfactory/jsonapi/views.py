@@ -13,6 +13,7 @@ through scoped querysets.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -272,12 +273,47 @@ def _snapshot(resource: type[r.Resource], instance: models.Model) -> dict[str, A
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
+SideWrites = list[tuple[Callable[[str, str, Any], None], Any]]
+
+
+def _take_side_writes(resource: type[r.Resource], payload: r.Payload, ctx: Context) -> SideWrites:
+    """The payload's relationships and triggers the engine writes itself (Resource.side_writes), taken out of
+    it so that the resource's own write never sees them. A sales channel may pass none of them (Commerce
+    Layer's tags "cannot be passed by sales channels")."""
+    taken: SideWrites = []
+    for name, write in resource.side_writes.items():
+        for section, part in (("relationships", payload.relationships), ("attributes", payload.triggers)):
+            if name in part:
+                if ctx.public:
+                    raise errors.param_not_allowed(name, pointer=f"/data/{section}/{name}")
+                taken.append((write, part.pop(name)))
+    return taken
+
+
+def _only_side_writes(payload: r.Payload, side: SideWrites) -> bool:
+    """Whether the PATCH changes nothing but what the engine writes itself: the resource's own write is not
+    run (Commerce Layer tags an order that is no longer editable when the PATCH carries only its tags)."""
+    return bool(side) and not (payload.attributes or payload.relationships or payload.triggers)
+
+
+def _side_write(resource: type[r.Resource], rid: str, side: SideWrites) -> None:
+    for write, value in side:
+        write(resource.type, rid, value)
+
+
 def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> HttpResponse:
     document = _document(request)
     items = _items(request)
     with transaction.atomic():
         payload = body.parse(resource, document, action="create")
-        instance = body.write(payload, lambda: resource.create(payload))
+        side = _take_side_writes(resource, payload, ctx)
+
+        def run() -> models.Model:
+            instance = resource.create(payload)
+            _side_write(resource, instance.pk, side)
+            return instance
+
+        instance = body.write(payload, run)
         if ctx.on_write:
             ctx.on_write("create", resource.type, instance, None)
         return render_one(None, ctx, resource, instance.pk, status=201, items=items)
@@ -291,13 +327,25 @@ def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: 
         payload = body.parse(resource, document, action="update", url_id=rid)
         if payload.refused:  # the service's writes commit as they go: refused before any
             raise errors.ApiErrors(payload.refused)
-        resource.changed_by(rid, payload)
+        side = _take_side_writes(resource, payload, ctx)
+        if not _only_side_writes(payload, side):
+            resource.changed_by(rid, payload)
+        if side:
+            with transaction.atomic():  # after the service's: a refused change tags nothing
+                _side_write(resource, rid, side)
         return render_one(None, ctx, resource, rid, items=items)
     with transaction.atomic():
         instance = _get_instance(resource, rid, lock=True)
         payload = body.parse(resource, document, action="update", url_id=rid)
         before = _snapshot(resource, instance)
-        instance = body.write(payload, lambda: resource.update(instance, payload))
+        side = _take_side_writes(resource, payload, ctx)
+
+        def run() -> models.Model:
+            updated = instance if _only_side_writes(payload, side) else resource.update(instance, payload)
+            _side_write(resource, rid, side)
+            return updated
+
+        instance = body.write(payload, run)
         if ctx.on_write:
             ctx.on_write("update", resource.type, instance, before)
         return render_one(None, ctx, resource, rid, items=items)

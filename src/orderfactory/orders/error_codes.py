@@ -27,3 +27,5 @@ class OrderErrorCode(ErrorCode):
     # called since the order last changed, or a calculator given to the market since): ``_update_taxes``.
     TAXES_NOT_CALCULATED = "taxes_not_calculated"
     CHANGED_MEANWHILE = "changed_meanwhile"  # the order changed while a remote call was made for it
+    # The market has a customer group and the order's customer is not in it (or is a guest).
+    PRIVATE_MARKET = "private_market"

@@ -10,6 +10,7 @@ from orderfactory.jsonapi.resource import Integer, Object, Payload, Resource, St
 from orderfactory.orders.fields import amount
 from orderfactory.orders.models import LineItemOption
 from orderfactory.orders.services import options
+from orderfactory.tags.resources import tagged
 
 
 def _columns(payload: Payload) -> dict[str, object]:
@@ -19,6 +20,7 @@ def _columns(payload: Payload) -> dict[str, object]:
 
 
 @registry.register
+@tagged
 class LineItemOptionResource(Resource):
     type = "line_item_options"
     model = LineItemOption

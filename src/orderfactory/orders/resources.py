@@ -33,6 +33,7 @@ from orderfactory.orders.models import (
 )
 from orderfactory.orders.services import building, editing, transitions
 from orderfactory.orders.services.rules import EDITABLE, ITEM_TARGETS
+from orderfactory.tags.resources import tagged
 
 Row = dict[str, Any]
 
@@ -77,6 +78,7 @@ def _change_order(order_id: str, payload: Payload) -> Order:
 
 
 @registry.register
+@tagged
 class OrderResource(Resource):
     type = "orders"
     model = Order
@@ -216,7 +218,6 @@ class OrderResource(Resource):
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
         *triggers("_reset_circuit"),
-        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("market", "markets", "CUf"),
@@ -320,6 +321,7 @@ class OrderResource(Resource):
 
 
 @registry.register
+@tagged
 class LineItemResource(Resource):
     type = "line_items"
     model = LineItem
@@ -364,7 +366,6 @@ class LineItemResource(Resource):
         String("circuit_state", "Ffs"),
         Integer("circuit_failure_count", "Ffs"),
         *triggers("_reset_circuit"),
-        *triggers("_add_tags", "_remove_tags", kind=String),
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),

@@ -11,9 +11,11 @@ from orderfactory.orders import selectors
 from orderfactory.orders.fields import amount
 from orderfactory.orders.models import SHIPMENT_STATUSES, Shipment
 from orderfactory.orders.services import editing
+from orderfactory.tags.resources import tagged
 
 
 @registry.register
+@tagged
 class ShipmentResource(Resource):
     type = "shipments"
     model = Shipment

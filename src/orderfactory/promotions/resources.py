@@ -53,6 +53,7 @@ from orderfactory.promotions.models import (
     OrderAmountPromotionRule,
     Promotion,
 )
+from orderfactory.tags.resources import tagged
 
 PROMOTION_RULE_TYPES = (
     "order_amount_promotion_rules",
@@ -175,6 +176,7 @@ def _with_usage_reached(queryset: models.QuerySet) -> models.QuerySet:
 
 
 @registry.register
+@tagged
 class PromotionResource(ServiceResource):
     """Every promotion, of every served kind, read-only: each is written (and fires its events) as its own
     type, so there is no promotions.* topic to subscribe to (has_events would make one)."""
@@ -227,6 +229,7 @@ class TypedPromotionResource(ServiceResource):
 
 
 @registry.register
+@tagged
 class PercentageDiscountPromotionResource(TypedPromotionResource):
     type = PERCENTAGE_DISCOUNT
     promotion_type = PERCENTAGE_DISCOUNT
@@ -235,6 +238,7 @@ class PercentageDiscountPromotionResource(TypedPromotionResource):
 
 
 @registry.register
+@tagged
 class FixedAmountPromotionResource(TypedPromotionResource):
     type = FIXED_AMOUNT
     promotion_type = FIXED_AMOUNT
@@ -247,6 +251,7 @@ class FixedAmountPromotionResource(TypedPromotionResource):
 
 
 @registry.register
+@tagged
 class FreeShippingPromotionResource(TypedPromotionResource):
     type = FREE_SHIPPING
     promotion_type = FREE_SHIPPING
@@ -323,6 +328,7 @@ class CustomPromotionRuleResource(RuleResource):
 
 
 @registry.register
+@tagged
 class CouponResource(ServiceResource):
     type = "coupons"
     model = Coupon

@@ -8,4 +8,3 @@ from orderfactory.core.errors import ErrorCode
 
 class SubscriptionErrorCode(ErrorCode):
     NOT_PLACED = "not_placed"  # a subscription activated by its source order needs a placed one
-    NOT_SUPPORTED = "not_supported"  # a trigger we do not perform (tags)

@@ -36,6 +36,7 @@ from orderfactory.subscriptions.models import (
     SubscriptionModel,
     SubscriptionRun,
 )
+from orderfactory.tags.resources import tagged
 
 MAX_PREVIEW = 24
 
@@ -128,6 +129,7 @@ def _orders_of_subscriptions(target: models.QuerySet, parent_ids: Any) -> models
 
 
 @registry.register
+@tagged
 class OrderSubscriptionResource(Resource):
     type = "order_subscriptions"
     model = OrderSubscription
@@ -156,8 +158,6 @@ class OrderSubscriptionResource(Resource):
         Boolean("_deactivate", "U", trigger=True),
         Boolean("_cancel", "U", trigger=True),
         Boolean("_convert", "U", trigger=True),
-        String("_add_tags", "U", trigger=True),
-        String("_remove_tags", "U", trigger=True),
         # Extensions (docs/compatibility.md): retries, skips, pauses.
         *_policy_attributes(),
         Integer("skip_runs", "Ff"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from orderfactory.core import clock
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problems
+from orderfactory.customers.groups import outside_group
 from orderfactory.inventory.models import StockItem
 from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, Order, Shipment
@@ -85,6 +86,10 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
         _add(problems, "line_items", "can't be blank", CommonErrorCode.BLANK)
     if not order.customer_email:
         _add(problems, "customer_email", "can't be blank", CommonErrorCode.BLANK)
+    assert order.market is not None
+    refused = outside_group(order.market.customer_group_id, order.customer_id, guest=order.guest)
+    if refused is not None:
+        _add(problems, "market", refused, OrderErrorCode.PRIVATE_MARKET)
     if not order.billing_address_id:
         _add(problems, "billing_address", "can't be blank", CommonErrorCode.BLANK)
     if shippable(lines):

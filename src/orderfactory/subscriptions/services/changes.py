@@ -10,7 +10,6 @@ from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, problem
 from orderfactory.orders.models import LineItem
 from orderfactory.subscriptions import schedule
-from orderfactory.subscriptions.error_codes import SubscriptionErrorCode
 from orderfactory.subscriptions.frequencies import frequency_problems, model_of_market
 from orderfactory.subscriptions.models import OrderSubscription
 from orderfactory.subscriptions.services.making import add_items
@@ -28,10 +27,6 @@ def update(
     """Apply ``columns`` (``customer_payment_source``: the wallet entry to link, which must be the
     customer's) and ``triggers`` (name -> value; a null or false value is no trigger) to the subscription, as
     its PATCH does, inside the caller's transaction."""
-    if {"_add_tags", "_remove_tags"} & set(triggers):
-        raise DomainError.of(
-            SubscriptionErrorCode.NOT_SUPPORTED, "_add_tags", "tags are not supported by orderfactory"
-        )
     triggers = {k: v for k, v in triggers.items() if v not in (None, False)}
     entry = columns.get("customer_payment_source")
     if entry is not None and entry.customer_id != subscription.customer_id:
