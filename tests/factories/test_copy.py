@@ -12,7 +12,7 @@ import pytest
 from orderfactory.catalog.models import Price, ShippingMethod
 from orderfactory.core import clock, scope
 from orderfactory.inventory.models import StockItem
-from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, Promotion
 from tests.conftest import document
 from tests.factories.conftest import copied, copy, run_job, subscription
 from tests.orders.conftest import line_items, new_order, place, stock_of
@@ -290,9 +290,9 @@ def test_cancel_source_order_does_not_cancel_when_the_copy_fails(api, shop):
 # --- coupons and promotions -------------------------------------------------------------------------------
 
 
-def _promotion(percentage: int, code: str, **coupon: Any) -> tuple[PercentageDiscountPromotion, Coupon]:
+def _promotion(percentage: int, code: str, **coupon: Any) -> tuple[Promotion, Coupon]:
     now = clock.now()
-    promotion = PercentageDiscountPromotion.objects.create(
+    promotion = Promotion.objects.create(
         name=f"{percentage}% off",
         percentage=percentage,
         starts_at=now - dt.timedelta(days=1),
@@ -317,7 +317,7 @@ def with_coupon(api, shop):
 def test_the_coupon_and_its_discount_come_over_frozen(api, with_coupon):
     source, promotion, _ = with_coupon
     with scope.active(api.scope()):
-        PercentageDiscountPromotion.objects.filter(pk=promotion.pk).update(percentage=50)
+        Promotion.objects.filter(pk=promotion.pk).update(percentage=50)
     factory, target = run_copy(api, source["id"])
     assert factory["attributes"]["status"] == "completed", factory
     t = target["attributes"]
@@ -330,7 +330,7 @@ def test_the_coupon_and_its_discount_come_over_frozen(api, with_coupon):
 def test_apply_promotions_reevaluates_them_at_current_promotions(api, with_coupon):
     source, promotion, _ = with_coupon
     with scope.active(api.scope()):
-        PercentageDiscountPromotion.objects.filter(pk=promotion.pk).update(percentage=50)
+        Promotion.objects.filter(pk=promotion.pk).update(percentage=50)
     factory, target = run_copy(api, source["id"], apply_promotions=True)
     assert factory["attributes"]["status"] == "completed", factory
     assert target["attributes"]["coupon_code"] == "SPRING"

@@ -208,7 +208,7 @@ def test_a_preview_needs_its_source(api):
 
 
 def test_a_preview_shows_what_becomes_of_the_coupon_and_promotions(api, with_coupon):  # noqa: F811
-    from orderfactory.promotions.models import Coupon, PercentageDiscountPromotion
+    from orderfactory.promotions.models import Coupon, Promotion
 
     source_order, promotion, coupon = with_coupon
     kept = preview(api, source_order["id"]).data["attributes"]
@@ -219,7 +219,7 @@ def test_a_preview_shows_what_becomes_of_the_coupon_and_promotions(api, with_cou
     )
     assert kept["source_discount_amount_cents"] == -300 and kept["discount_amount_cents"] == -300
     with scope.active(api.scope()):
-        PercentageDiscountPromotion.objects.filter(pk=promotion.pk).update(percentage=50)
+        Promotion.objects.filter(pk=promotion.pk).update(percentage=50)
     again = preview(api, source_order["id"], apply_promotions=True).data["attributes"]
     assert (again["promotions_outcome"], again["discount_amount_cents"]) == ("reapplied", -1500)
     with scope.active(api.scope()):

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orderfactory.core import clock
 from orderfactory.core import scope as scopes
-from orderfactory.promotions.models import Coupon, PercentageDiscountPromotion
+from orderfactory.promotions.models import Coupon, Promotion
 
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 PROMOTIONS = "percentage_discount_promotions"
@@ -134,7 +134,7 @@ def test_a_promotion_reports_every_problem_at_once(api: Any) -> None:
     ]
     assert response.json["errors"][0]["detail"] == "percentage - must be less than or equal to 100"
     with scopes.active(api.scope()):
-        assert not PercentageDiscountPromotion.objects.exists()
+        assert not Promotion.objects.exists()
 
 
 def test_a_negative_percentage_and_an_update_that_inverts_the_dates_are_refused(api: Any) -> None:
@@ -186,7 +186,7 @@ def test_a_rule_refuses_promotion_types_we_do_not_serve(api: Any) -> None:
         {
             "data": {
                 "type": RULES,
-                "relationships": {"promotion": {"data": {"type": "free_shipping_promotions", "id": "x"}}},
+                "relationships": {"promotion": {"data": {"type": "buy_x_pay_y_promotions", "id": "x"}}},
             }
         },
     )
@@ -298,7 +298,7 @@ def test_filters_through_the_rule(api: Any, now: Any) -> None:
     assert ids(PROMOTIONS, "total_usage_limit_null", "true") == [spring["id"]]
 
     with scopes.active(api.scope()):
-        PercentageDiscountPromotion.objects.filter(pk=summer["id"]).update(total_usage_count=1)
+        Promotion.objects.filter(pk=summer["id"]).update(total_usage_count=1)
     assert ids(PROMOTIONS, "total_usage_reached_true", "true") == [summer["id"]]
     sorted_ids = [o["id"] for o in api.get(PROMOTIONS, {"sort": "-total_usage_reached"}).data]
     assert sorted_ids == [summer["id"], spring["id"]]

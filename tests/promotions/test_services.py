@@ -11,7 +11,7 @@ import pytest
 from orderfactory.catalog.models import Market
 from orderfactory.core import clock
 from orderfactory.core import scope as scopes
-from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, Promotion
 from orderfactory.promotions.services import (
     CouponInvalid,
     check_coupon,
@@ -35,7 +35,7 @@ def market(in_scope: scopes.Scope) -> Market:
     return Market.objects.create(name="Europe", code="eu")
 
 
-def promotion(**fields: Any) -> PercentageDiscountPromotion:
+def promotion(**fields: Any) -> Promotion:
     values = {
         "name": "Spring sale",
         "percentage": 10,
@@ -43,10 +43,10 @@ def promotion(**fields: Any) -> PercentageDiscountPromotion:
         "expires_at": T0 + DAY,
         **fields,
     }
-    return PercentageDiscountPromotion.objects.create(**values)
+    return Promotion.objects.create(**values)
 
 
-def coupon(promotion: PercentageDiscountPromotion, code: str = "SPRING2026", **fields: Any) -> Coupon:
+def coupon(promotion: Promotion, code: str = "SPRING2026", **fields: Any) -> Coupon:
     rule = CouponCodesPromotionRule.objects.get_or_create(promotion=promotion)[0]
     return Coupon.objects.create(promotion_rule=rule, code=code, **fields)
 
@@ -226,7 +226,7 @@ def test_count_and_release_usage(in_scope: scopes.Scope) -> None:
     spring.refresh_from_db()
     used.refresh_from_db()
     assert (spring.total_usage_count, used.usage_count) == (1, 1)
-    assert PercentageDiscountPromotion.objects.get(pk=everyone.pk).total_usage_count == 1
+    assert Promotion.objects.get(pk=everyone.pk).total_usage_count == 1
 
     with pytest.raises(CouponInvalid) as excinfo:
         count_usage(promotion_ids=[spring.pk], coupon_id=used.pk)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from orderfactory.core import scope as scopes
-from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, Promotion
 from orderfactory.promotions.services import CouponInvalid, check_coupon, count_usage
 
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
@@ -20,7 +20,7 @@ T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 def test_two_placements_race_for_the_last_use(api: Any) -> None:
     scope = api.scope()
     with scopes.active(scope):
-        promotion = PercentageDiscountPromotion.objects.create(
+        promotion = Promotion.objects.create(
             name="Last one", percentage=10, starts_at=T0, expires_at=T0 + dt.timedelta(days=1)
         )
         rule = CouponCodesPromotionRule.objects.create(promotion=promotion)
@@ -58,4 +58,4 @@ def test_two_placements_race_for_the_last_use(api: Any) -> None:
     assert sorted(outcomes) == ["counted", "exhausted"]
     with scopes.active(scope):
         assert Coupon.objects.get().usage_count == 1
-        assert PercentageDiscountPromotion.objects.get().total_usage_count == 1
+        assert Promotion.objects.get().total_usage_count == 1

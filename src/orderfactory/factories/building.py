@@ -123,6 +123,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
             options_amount_cents=line.options_amount_cents,
             total_amount_cents=line.total_amount_cents,
             discount_cents=0 if factory.apply_promotions else line.discount_cents,
+            discount_breakdown=None if factory.apply_promotions else line.discount_breakdown,
             name=line.name,
             image_url=line.image_url,
             frequency=line.frequency,
@@ -140,11 +141,11 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         frozen = [
             _as_it_was(line, target, coupon_code=line.coupon_code)
             for line in lines
-            if line.item_type == orders.PROMOTION_LINE and not (dropped and line.coupon_code == dropped)
+            if line.item_type in orders.PROMOTION_LINES and not (dropped and line.coupon_code == dropped)
         ]
         if dropped:
             for copy in copies.values():
-                copy.discount_cents = 0
+                _drop_coupon_share(copy, dropped)
     if run.wallet_entry is not None:
         _use_wallet_entry(run.wallet_entry, target)
     elif factory.reuse_wallet:
@@ -167,6 +168,18 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         LineItemOption.objects.bulk_create(options)
     _report_dropped_methods(factory, dropped_methods, notes)
     return target
+
+
+def _drop_coupon_share(line: LineItem, code: str) -> None:
+    """A frozen line without the share of the promotions ``code`` triggered (its discount_breakdown says
+    which); a line priced before breakdowns were kept loses its whole discount, as the coupon's may be any of
+    it."""
+    if line.discount_breakdown is None:
+        line.discount_cents = 0
+        return
+    kept = {k: v for k, v in line.discount_breakdown.items() if v.get("coupon_code") != code}
+    line.discount_cents = sum(int(v.get("cents", 0)) for v in kept.values())
+    line.discount_breakdown = kept or None
 
 
 def _gift_card_code(source: Order, notes: Log) -> str | None:

@@ -215,14 +215,15 @@ def resolve_path(resource: type[r.Resource], name: str, depth: int = 0) -> Path 
         rest = name[len(rel.name) + 1 :]
         if isinstance(rel, r.ToOne) and rel.column is None and rel.lookup is None:
             continue  # computed relationship: nothing to join
-        if rel.polymorphic and isinstance(rel, r.ToOne):
+        joins = rel.joins if isinstance(rel, r.ToOne) else None
+        if rel.polymorphic and isinstance(rel, r.ToOne) and joins is None:
             if rest == "id" and rel.column:
                 return Path(rel.column, r.String("id", "Ff"), False)
             if rest == "type" and rel.type_column:
                 return Path(rel.type_column, r.String("type", "Ff"), False)
             continue
-        # a polymorphic to-many's kinds share the rows of the resource that lists them all
-        target = registry.get(rel.listed_as if isinstance(rel, r.ToMany) else rel.targets[0])
+        # a polymorphic relationship's kinds share the rows of the resource that lists them all
+        target = registry.get(rel.listed_as if isinstance(rel, r.ToMany) else (joins or rel.targets[0]))
         if target is None:
             if rest == "id" and isinstance(rel, r.ToOne) and rel.column:
                 return Path(rel.column, r.String("id", "Ff"), False)

@@ -45,6 +45,8 @@ class Rel(Flagged):
 class ToOne(Rel):
     """A has_one relationship stored as a foreign key column (``column``, default ``<name>_id``); a
     polymorphic one also stores the JSON:API type of its target (``type_column``, default ``<name>_type``).
+    A polymorphic one whose targets share one table may name in ``joins`` the resource listing them all (e.g.
+    ``promotions``): association filters then join through it as through a single target.
     A ``resolve`` function may instead compute the target from the row (``depends`` columns). ``annotate``
     gives the targets, when included, values they have only as read through their parents (e.g. a
     shipping method's price for the shipment that chose it): ``annotate(targets, parent_rows)``."""
@@ -60,9 +62,11 @@ class ToOne(Rel):
         resolve: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
         depends: Sequence[str] = (),
         annotate: Callable[[Any, Sequence[dict[str, Any]]], models.QuerySet] | None = None,
+        joins: str | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(name, targets, flags, **kw)
+        self.joins = joins
         self.resolve = resolve
         self.annotate = annotate
         self.depends = tuple(depends)

@@ -1,4 +1,5 @@
-"""Percentage discount promotions, their coupon codes rule and its coupons."""
+"""Promotions (one table for every kind served, as Commerce Layer's single-table ``Promotion``), their coupon
+codes rule and its coupons."""
 
 from __future__ import annotations
 
@@ -6,8 +7,29 @@ from django.db import models
 
 from orderfactory.core.models import TenantModel, tenant_index
 
+# Every type a promotion has in Commerce Layer (the enum of ``promotions.type``)...
+PROMOTION_TYPES = (
+    "percentage_discount_promotions",
+    "free_shipping_promotions",
+    "buy_x_pay_y_promotions",
+    "free_gift_promotions",
+    "fixed_price_promotions",
+    "external_promotions",
+    "fixed_amount_promotions",
+    "flex_promotions",
+)
+# ... and those served here (the others need SKU lists or an external service: docs/compatibility.md).
+PERCENTAGE_DISCOUNT = "percentage_discount_promotions"
+FIXED_AMOUNT = "fixed_amount_promotions"
+FREE_SHIPPING = "free_shipping_promotions"
+SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT)
 
-class PercentageDiscountPromotion(TenantModel):
+
+class Promotion(TenantModel):
+    """A promotion of any served kind; ``type`` is its JSON:API type. ``percentage`` is set on percentage
+    discounts only, ``fixed_amount_cents`` on fixed amount promotions only."""
+
+    type = models.CharField(max_length=40, default=PERCENTAGE_DISCOUNT)
     name = models.CharField(max_length=255)
     currency_code = models.CharField(max_length=3, null=True, blank=True)
     exclusive = models.BooleanField(default=False)
@@ -17,7 +39,8 @@ class PercentageDiscountPromotion(TenantModel):
     expires_at = models.DateTimeField()
     total_usage_limit = models.IntegerField(null=True, blank=True)  # null: unlimited
     total_usage_count = models.IntegerField(default=0)
-    percentage = models.IntegerField()
+    percentage = models.IntegerField(null=True, blank=True)
+    fixed_amount_cents = models.BigIntegerField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     market = models.ForeignKey(
         "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -25,6 +48,7 @@ class PercentageDiscountPromotion(TenantModel):
 
     class Meta(TenantModel.Meta):
         constraints = [
+            models.CheckConstraint(condition=models.Q(type__in=SERVED_TYPES), name="promotion_type"),
             models.CheckConstraint(
                 condition=models.Q(percentage__gte=0, percentage__lte=100),
                 name="percentage_discount_promotion_percentage_range",
@@ -37,15 +61,26 @@ class PercentageDiscountPromotion(TenantModel):
                 condition=models.Q(total_usage_count__gte=0),
                 name="percentage_discount_promotion_usage_count_positive",
             ),
+            models.CheckConstraint(
+                condition=models.Q(fixed_amount_cents__gte=0), name="promotion_fixed_amount_positive"
+            ),
         ]
-        indexes = [tenant_index("promotion_tenant", "created_at")]
+        indexes = [
+            tenant_index("promotion_tenant", "created_at"),
+            # Each typed list (percentage_discount_promotions, ...) reads its own rows.
+            tenant_index("promotion_type_tenant", "type", "created_at"),
+        ]
+
+    @property
+    def jsonapi_type(self) -> str:
+        return self.type
 
 
 class CouponCodesPromotionRule(TenantModel):
     """A promotion with this rule applies only to orders carrying one of its coupons. One per promotion."""
 
     promotion = models.OneToOneField(
-        PercentageDiscountPromotion, on_delete=models.CASCADE, related_name="coupon_codes_promotion_rule"
+        Promotion, on_delete=models.CASCADE, related_name="coupon_codes_promotion_rule"
     )
 
     class Meta(TenantModel.Meta):
@@ -72,3 +107,30 @@ class Coupon(TenantModel):
             ),
         ]
         indexes = [tenant_index("coupon_tenant", "created_at")]
+
+
+class OrderAmountPromotionRule(TenantModel):
+    """A promotion with this rule applies only to orders of at least ``order_amount_cents`` (their subtotal
+    when ``use_subtotal``). One per promotion."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, related_name="order_amount_promotion_rule"
+    )
+    order_amount_cents = models.BigIntegerField(null=True, blank=True)
+    use_subtotal = models.BooleanField(default=False)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("order_amount_rule_tenant", "created_at")]
+
+
+class CustomPromotionRule(TenantModel):
+    """A promotion with this rule applies only to orders its ``filters`` (Ransack predicates on the order and
+    its line items, promotions.conditions) match. One per promotion."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, related_name="custom_promotion_rule"
+    )
+    filters = models.JSONField(default=dict)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("custom_rule_tenant", "created_at")]

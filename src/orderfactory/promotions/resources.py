@@ -1,15 +1,16 @@
-"""The percentage_discount_promotions, coupon_codes_promotion_rules and coupons resources.
+"""The promotions (the polymorphic, read-only list), percentage_discount_promotions, fixed_amount_promotions,
+free_shipping_promotions, coupon_codes_promotion_rules and coupons resources.
 
-Commerce Layer has eight promotion types and four rule types, and a rule's ``promotion`` may be any of the
-promotions. We serve one promotion type, so the rule's ``promotion`` targets percentage_discount_promotions
-only: a single target keeps association filters such as ``filter[q][promotion_rule_promotion_name_eq]`` on
-coupons reachable, which a polymorphic relationship would limit to ``_id``/``_type``.
+The promotions share one table (models.Promotion, as Commerce Layer's single-table ``Promotion``): each typed
+resource lists the rows of its type; ``promotions`` lists them all, each naming its own type in its ``type``
+attribute. A rule's ``promotion`` is polymorphic, its type read from the promotion's row; association filters
+such as ``filter[q][promotion_rule_promotion_name_eq]`` on coupons join the one table, through ``promotions``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import (
@@ -27,30 +28,33 @@ from django.db.models.functions import Coalesce
 
 from orderfactory.catalog.resources import ServiceResource
 from orderfactory.core import clock
+from orderfactory.core.money import money
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
     Boolean,
     Datetime,
     Integer,
+    Object,
     Payload,
     String,
     ToMany,
     ToOne,
 )
 from orderfactory.promotions import services
-from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.promotions.models import (
+    FIXED_AMOUNT,
+    FREE_SHIPPING,
+    PERCENTAGE_DISCOUNT,
+    PROMOTION_TYPES,
+    SERVED_TYPES,
+    Coupon,
+    CouponCodesPromotionRule,
+    CustomPromotionRule,
+    OrderAmountPromotionRule,
+    Promotion,
+)
 from orderfactory.tags.resources import tagged
 
-PROMOTION_TYPES = (
-    "percentage_discount_promotions",
-    "free_shipping_promotions",
-    "buy_x_pay_y_promotions",
-    "free_gift_promotions",
-    "fixed_price_promotions",
-    "external_promotions",
-    "fixed_amount_promotions",
-    "flex_promotions",
-)
 PROMOTION_RULE_TYPES = (
     "order_amount_promotion_rules",
     "sku_list_promotion_rules",
@@ -102,15 +106,11 @@ def _no_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.Quer
     return skus.none().annotate(_parent_id=F("id"))
 
 
-@registry.register
-@tagged
-class PercentageDiscountPromotionResource(ServiceResource):
-    type = "percentage_discount_promotions"
-    model = PercentageDiscountPromotion
-    has_events = True
-    attributes = (
+def promotion_attributes() -> tuple[Any, ...]:
+    """The attributes every promotion kind has (and ``promotions`` lists)."""
+    return (
         String("name", "CUFfs", required=True),
-        String("type", "Ffs", enum=PROMOTION_TYPES),  # annotated by queryset(), so filters and sorts reach it
+        String("type", "Ffs", enum=PROMOTION_TYPES),
         String("currency_code", "CUFfs"),
         Boolean("exclusive", "CUFfs", default=False, nullable=False),
         Integer("priority", "CUFfs"),
@@ -129,10 +129,11 @@ class PercentageDiscountPromotionResource(ServiceResource):
         Boolean("_disable", "CU", trigger=True),
         Boolean("_enable", "CU", trigger=True),
         Datetime("disabled_at", "Ffs"),
-        Integer("percentage", "CUF", required=True),
     )
-    relationships = (
-        # Markets are served by the orders domain; until then a market can be set only by the services.
+
+
+def promotion_relationships() -> tuple[Any, ...]:
+    return (
         ToOne("market", "markets", "CUf"),
         # The rule holds the foreign key; the column is the reverse one-to-one (see docs/compatibility.md).
         ToOne(
@@ -141,6 +142,14 @@ class PercentageDiscountPromotionResource(ServiceResource):
             "f",
             column="coupon_codes_promotion_rule",
         ),
+        # As coupon_codes_promotion_rule: the rules hold the keys.
+        ToOne(
+            "order_amount_promotion_rule",
+            "order_amount_promotion_rules",
+            "f",
+            column="order_amount_promotion_rule",
+        ),
+        ToOne("custom_promotion_rule", "custom_promotion_rules", "f", column="custom_promotion_rule"),
         ToMany(
             "coupons",
             "coupons",
@@ -148,33 +157,70 @@ class PercentageDiscountPromotionResource(ServiceResource):
             queryset=_coupons_of_promotions,
             lookup="coupon_codes_promotion_rule__coupons",
         ),
-        # In Commerce Layer the SKUs of the promotion's sku_list, empty without one; sku lists are not served,
-        # so a promotion here discounts every SKU and lists none, as one without a sku_list does there.
-        ToMany("skus", "skus", "", queryset=_no_skus),
+    )
+
+
+# In Commerce Layer the SKUs of the promotion's sku_list, empty without one (percentage discounts and fixed
+# amounts have it); sku lists are not served, so a promotion here discounts every SKU and lists none, as one
+# without a sku_list does there.
+SKUS = ToMany("skus", "skus", "", queryset=_no_skus)
+
+
+def _with_usage_reached(queryset: models.QuerySet) -> models.QuerySet:
+    return queryset.annotate(
+        total_usage_reached=ExpressionWrapper(
+            Q(total_usage_limit__isnull=False, total_usage_count__gte=F("total_usage_limit")),
+            output_field=BooleanField(),
+        )
+    )
+
+
+@registry.register
+@tagged
+class PromotionResource(ServiceResource):
+    """Every promotion, of every served kind, read-only: each is written (and fires its events) as its own
+    type, so there is no promotions.* topic to subscribe to (has_events would make one)."""
+
+    type = "promotions"
+    model = Promotion
+    actions = ("list", "retrieve")
+    # One of Commerce Layer's cacheable classes (contract d): served from the response cache, which any write
+    # of the environment invalidates; a status that changes with the clock alone (a promotion expiring) shows
+    # once the cached document is rendered again.
+    cacheable = True
+    scope_only_queryset = True  # annotates constants only
+    attributes = promotion_attributes()
+    relationships = (
+        *promotion_relationships(),
+        ToMany("events", "events", "f", reverse="resource_id"),
     )
 
     @classmethod
     def queryset(cls) -> models.QuerySet:
-        return (
-            super()
-            .queryset()
-            .annotate(
-                type=Value(cls.type, output_field=CharField()),
-                total_usage_reached=ExpressionWrapper(
-                    Q(total_usage_limit__isnull=False, total_usage_count__gte=F("total_usage_limit")),
-                    output_field=BooleanField(),
-                ),
-            )
-        )
+        return _with_usage_reached(super().queryset())
+
+
+class TypedPromotionResource(ServiceResource):
+    """The promotions of one kind."""
+
+    model = Promotion
+    has_events = True
+    promotion_type: ClassVar[str]
+    scope_only_queryset = True  # narrows by its type, a constant
+    relationships = promotion_relationships()
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        return _with_usage_reached(super().queryset().filter(type=cls.promotion_type))
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:
-        return cls.update(PercentageDiscountPromotion(), payload)
+        return cls.update(Promotion(type=cls.promotion_type), payload)
 
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        assert isinstance(instance, PercentageDiscountPromotion)
-        return services.save_percentage_discount_promotion(
+        assert isinstance(instance, Promotion)
+        return services.save_promotion(
             instance,
             payload.model_fields(cls),
             disable=payload.triggers.get("_disable") is True,
@@ -183,19 +229,102 @@ class PercentageDiscountPromotionResource(ServiceResource):
 
 
 @registry.register
+@tagged
+class PercentageDiscountPromotionResource(TypedPromotionResource):
+    type = PERCENTAGE_DISCOUNT
+    promotion_type = PERCENTAGE_DISCOUNT
+    relationships = (*promotion_relationships(), SKUS)
+    attributes = (*promotion_attributes(), Integer("percentage", "CUF", required=True))
+
+
+@registry.register
+@tagged
+class FixedAmountPromotionResource(TypedPromotionResource):
+    type = FIXED_AMOUNT
+    promotion_type = FIXED_AMOUNT
+    relationships = (*promotion_relationships(), SKUS)
+    attributes = (
+        *promotion_attributes(),
+        Integer("fixed_amount_cents", "CUF", required=True),
+        *money("fixed_amount_cents", "fixed_amount_float", "formatted_fixed_amount", flags="CUF")[1:],
+    )
+
+
+@registry.register
+@tagged
+class FreeShippingPromotionResource(TypedPromotionResource):
+    type = FREE_SHIPPING
+    promotion_type = FREE_SHIPPING
+    attributes = promotion_attributes()
+
+
+@registry.register
 class CouponCodesPromotionRuleResource(ServiceResource):
     type = "coupon_codes_promotion_rules"
     model = CouponCodesPromotionRule
-    save = staticmethod(services.save_coupon_codes_promotion_rule)
+    save = staticmethod(services.save_rule)
     attributes = (String("type", "Ffs", enum=PROMOTION_RULE_TYPES),)  # annotated by queryset()
     relationships = (
-        ToOne("promotion", ("percentage_discount_promotions",), "CUf", required=True),
+        # Polymorphic: the promotion's type is read from its row (the annotation of queryset()).
+        ToOne("promotion", SERVED_TYPES, "CUf", required=True, joins="promotions"),
         ToMany("coupons", "coupons", "f", reverse="promotion_rule_id"),
     )
 
     @classmethod
     def queryset(cls) -> models.QuerySet:
-        return super().queryset().annotate(type=Value(cls.type, output_field=CharField()))
+        return (
+            super()
+            .queryset()
+            .annotate(type=Value(cls.type, output_field=CharField()), promotion_type=F("promotion__type"))
+        )
+
+
+class RuleResource(ServiceResource):
+    """A rule of a promotion of any kind, one of each rule kind per promotion."""
+
+    save = staticmethod(services.save_rule)
+
+    @classmethod
+    def queryset(cls) -> models.QuerySet:
+        return (
+            super()
+            .queryset()
+            .annotate(type=Value(cls.type, output_field=CharField()), promotion_type=F("promotion__type"))
+        )
+
+
+RULE_PROMOTION = ToOne("promotion", SERVED_TYPES, "CUf", required=True, joins="promotions")
+
+
+@registry.register
+class OrderAmountPromotionRuleResource(RuleResource):
+    type = "order_amount_promotion_rules"
+    model = OrderAmountPromotionRule
+    attributes = (
+        String("type", "Ffs", enum=PROMOTION_RULE_TYPES),  # annotated by queryset()
+        Integer("order_amount_cents", "CUF"),
+        # The currency is the promotion's (none: the amount is read in the order's own).
+        *money(
+            "order_amount_cents",
+            "order_amount_float",
+            "formatted_order_amount",
+            flags="CUF",
+            currency="promotion__currency_code",
+        )[1:],
+        Boolean("use_subtotal", "CUF", default=False, nullable=False),
+    )
+    relationships = (RULE_PROMOTION,)
+
+
+@registry.register
+class CustomPromotionRuleResource(RuleResource):
+    type = "custom_promotion_rules"
+    model = CustomPromotionRule
+    attributes = (
+        String("type", "Ffs", enum=PROMOTION_RULE_TYPES),  # annotated by queryset()
+        Object("filters", "CUF"),
+    )
+    relationships = (RULE_PROMOTION,)
 
 
 @registry.register

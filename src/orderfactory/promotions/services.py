@@ -20,7 +20,17 @@ from orderfactory.core import clock, scope
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
-from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, PercentageDiscountPromotion
+from orderfactory.promotions import conditions
+from orderfactory.promotions.models import (
+    FIXED_AMOUNT,
+    FREE_SHIPPING,
+    PERCENTAGE_DISCOUNT,
+    Coupon,
+    CouponCodesPromotionRule,
+    CustomPromotionRule,
+    OrderAmountPromotionRule,
+    Promotion,
+)
 
 # Commerce Layer's organization defaults (coupons_min_code_length, coupons_max_code_length); an organization
 # may override them under the same keys of its ``config``.
@@ -46,8 +56,12 @@ def _at_least(instance: Any, column: str, minimum: int) -> list[Problem]:
     ]
 
 
-def promotion_problems(promotion: PercentageDiscountPromotion) -> list[Problem]:
-    found = required(promotion, "name", "starts_at", "expires_at", "percentage")
+def promotion_problems(promotion: Promotion) -> list[Problem]:
+    """Every problem of a promotion of any kind: the common columns, then its kind's own."""
+    own = {PERCENTAGE_DISCOUNT: ("percentage",), FIXED_AMOUNT: ("fixed_amount_cents",)}.get(
+        promotion.type, ()
+    )
+    found = required(promotion, "name", "starts_at", "expires_at", *own)
     percentage = promotion.percentage
     if percentage is not None and not 0 <= percentage <= 100:
         bound, comparison = (
@@ -70,18 +84,20 @@ def promotion_problems(promotion: PercentageDiscountPromotion) -> list[Problem]:
     code = promotion.currency_code
     if not blank(code) and not CURRENCY_CODE.fullmatch(code or ""):
         found.append(problem("currency_code", "is invalid", CommonErrorCode.INVALID, value=code))
-    return found + _at_least(promotion, "total_usage_limit", 1)
+    return (
+        found + _at_least(promotion, "fixed_amount_cents", 0) + _at_least(promotion, "total_usage_limit", 1)
+    )
 
 
-def save_percentage_discount_promotion(
-    promotion: PercentageDiscountPromotion,
+def save_promotion(
+    promotion: Promotion,
     changes: dict[str, Any],
     *,
     disable: bool = False,
     enable: bool = False,
-) -> PercentageDiscountPromotion:
-    """Create (an unsaved ``promotion``) or update one; ``disable``/``enable`` are the ``_disable``/``_enable``
-    triggers. Disabling a disabled promotion keeps its first ``disabled_at``."""
+) -> Promotion:
+    """Create (an unsaved ``promotion`` of its type) or update one; ``disable``/``enable`` are the
+    ``_disable``/``_enable`` triggers. Disabling a disabled promotion keeps its first ``disabled_at``."""
     if disable and promotion.disabled_at is None:
         changes = {**changes, "disabled_at": clock.now()}
     elif enable:
@@ -89,12 +105,15 @@ def save_percentage_discount_promotion(
     return save(promotion, changes, promotion_problems)
 
 
-def rule_problems(rule: CouponCodesPromotionRule) -> list[Problem]:
+Rule = CouponCodesPromotionRule | OrderAmountPromotionRule | CustomPromotionRule
+
+
+def rule_problems(rule: Rule) -> list[Problem]:
     if not rule.promotion_id:
         return [blank_problem("promotion", relationship=True)]
-    other = CouponCodesPromotionRule.objects.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
+    other = type(rule)._default_manager.filter(promotion_id=rule.promotion_id).exclude(pk=rule.pk)
     if other.exists():
-        # One coupon codes rule per promotion: a second one could never be told apart from the first.
+        # One rule of a kind per promotion: a second one could never be told apart from the first.
         return [
             problem(
                 "promotion",
@@ -107,10 +126,32 @@ def rule_problems(rule: CouponCodesPromotionRule) -> list[Problem]:
     return []
 
 
-def save_coupon_codes_promotion_rule(
-    rule: CouponCodesPromotionRule, changes: dict[str, Any]
-) -> CouponCodesPromotionRule:
-    return save(rule, changes, rule_problems)
+def save_rule(rule: Rule, changes: dict[str, Any]) -> Rule:
+    """A rule of any kind (coupon codes, order amount, custom). Its ``promotion`` is polymorphic (any kind of
+    promotion); the type it names is the promotion's own ``type``, not stored on the rule."""
+    changes = {k: v for k, v in changes.items() if k != "promotion_type"}
+    return save(rule, changes, _own_rule_problems)
+
+
+def _own_rule_problems(rule: Rule) -> list[Problem]:
+    found = rule_problems(rule)
+    if isinstance(rule, OrderAmountPromotionRule):
+        found += _at_least(rule, "order_amount_cents", 0)
+    if isinstance(rule, CustomPromotionRule):
+        unknown = conditions.unknown_keys(rule.filters)
+        if unknown:
+            found.append(
+                problem(
+                    "filters",
+                    f"has predicates that are not supported: {', '.join(map(str, unknown))}",
+                    CommonErrorCode.INVALID,
+                    value=rule.filters,
+                )
+            )
+    return found
+
+
+save_coupon_codes_promotion_rule = save_rule
 
 
 def code_length_bounds() -> tuple[int, int]:
@@ -237,29 +278,61 @@ class Line(NamedTuple):
 @dataclass(frozen=True)
 class Discount:
     """One promotion's discount on an order. Amounts are negative, as Commerce Layer stores discount line
-    items; ``per_line`` (line item id -> cents) sums to ``amount_cents``."""
+    items; ``per_line`` (line item id -> cents) sums to ``amount_cents``, but for free shipping, which
+    discounts the shipping and no line (``per_line`` empty)."""
 
-    promotion: PercentageDiscountPromotion
+    promotion: Promotion
     name: str
     amount_cents: int
     per_line: dict[str, int]
+    # The coupon code that triggered it (Commerce Layer's line item ``coupon_code``), None for a promotion
+    # that applies without one.
+    coupon_code: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the order amount and custom rules read of the order being priced: the order amount minimum
+    compares ``subtotal_cents`` (``use_subtotal``) or ``amount_cents`` (subtotal and shipping, before
+    discounts); custom filters read ``order`` (attribute -> value) and ``lines`` (its SKU lines, likewise)."""
+
+    subtotal_cents: int = 0
+    amount_cents: int = 0
+    order: dict[str, Any] | None = None
+    lines: tuple[dict[str, Any], ...] = ()
+
+
+def _rules_hold(promotion: Promotion, facts: OrderFacts) -> bool:
+    amount_rule = getattr(promotion, "order_amount_promotion_rule", None)
+    if amount_rule is not None and amount_rule.order_amount_cents is not None:
+        amount = facts.subtotal_cents if amount_rule.use_subtotal else facts.amount_cents
+        if amount < amount_rule.order_amount_cents:
+            return False
+    custom_rule = getattr(promotion, "custom_promotion_rule", None)
+    if custom_rule is not None and custom_rule.filters:
+        return conditions.matches(custom_rule.filters, facts.order or {}, facts.lines)
+    return True
 
 
 def applicable_promotions(
-    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime
-) -> list[PercentageDiscountPromotion]:
+    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime, facts: OrderFacts | None = None
+) -> list[Promotion]:
     """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
-    only with one of its own coupons; one without rules applies to every order of its market (of every market
-    when it has none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
+    only with one of its own coupons, one with an order amount or custom rule only to orders ``facts`` says
+    they hold for; one without rules applies to every order of its market (of every market when it has
+    none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
     priority number first, promotions without a priority last, then the oldest."""
     own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
     applying = list(
-        PercentageDiscountPromotion.objects.filter(
+        Promotion.objects.filter(
             _running(at),
             Q(market_id=market_id) | Q(market_id__isnull=True),
             Q(coupon_codes_promotion_rule__isnull=True) | Q(pk=own_promotion_id),
-        ).order_by(F("priority").asc(nulls_last=True), "created_at", "id")
+        )
+        .select_related("order_amount_promotion_rule", "custom_promotion_rule")
+        .order_by(F("priority").asc(nulls_last=True), "created_at", "id")
     )
+    applying = [p for p in applying if _rules_hold(p, facts or OrderFacts())]
     exclusive = [p for p in applying if p.exclusive]
     return exclusive[:1] if exclusive else applying
 
@@ -290,13 +363,19 @@ def discounts_for(
     lines: Iterable[Line | tuple[str, str, int]],
     at: dt.datetime,
     used_by_customer: bool = False,
+    currency_code: str | None = None,
+    shipping_cents: int = 0,
+    facts: OrderFacts | None = None,
 ) -> list[Discount]:
-    """The discounts of an order whose SKU lines are ``lines`` (summing to ``subtotal_cents``).
+    """The discounts of an order whose SKU lines are ``lines`` (summing to ``subtotal_cents``), in the order
+    its promotions apply (``applicable_promotions``).
 
-    Each percentage applies to the SKU subtotal, rounded half up to the cent, and is split over the lines in
-    proportion to what is left of them. Stacked promotions never discount more than the subtotal: a later
-    one gets at most what the earlier ones left. An invalid ``coupon_code`` raises ``CouponInvalid``; a caller
-    that should ignore it (``ignore_invalid_coupon``) checks it first and passes None."""
+    A percentage applies to the SKU subtotal, rounded half up to the cent; a fixed amount is taken whole (a
+    promotion with a currency other than the order's gives nothing). Either is split over the lines in
+    proportion to what is left of them, and stacked promotions never discount more than the subtotal: a later
+    one gets at most what the earlier ones left. Free shipping discounts the shipping (``shipping_cents``),
+    once, and no SKU line. An invalid ``coupon_code`` raises ``CouponInvalid``; a caller that should ignore it
+    (``ignore_invalid_coupon``) checks it first and passes None."""
     coupon = (
         check_coupon(coupon_code, market_id=market_id, at=at, used_by_customer=used_by_customer)
         if coupon_code
@@ -305,16 +384,33 @@ def discounts_for(
     order_lines = [Line(*line) for line in lines]
     remaining = [max(line.total_amount_cents, 0) for line in order_lines]
     left = max(min(subtotal_cents, sum(remaining)), 0)
+    shipping_left = max(shipping_cents, 0)
     discounts = []
-    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at):
-        amount = min(_round_half_up(max(subtotal_cents, 0), promotion.percentage), left)
+    if facts is None:
+        facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
+    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts):
+        code = (
+            coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
+        )
+        if promotion.type == FREE_SHIPPING:
+            amount, shipping_left = shipping_left, 0
+            if amount:
+                discounts.append(Discount(promotion, promotion.name, -amount, {}, code))
+            continue
+        if promotion.type == FIXED_AMOUNT:
+            other_currency = (
+                promotion.currency_code and currency_code and promotion.currency_code != currency_code
+            )
+            amount = 0 if other_currency else min(promotion.fixed_amount_cents or 0, left)
+        else:
+            amount = min(_round_half_up(max(subtotal_cents, 0), promotion.percentage or 0), left)
         if amount == 0:
             continue
         shares = _split(amount, remaining)
         remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
         left -= amount
         per_line = {line.line_item_id: -s for line, s in zip(order_lines, shares, strict=True) if s}
-        discounts.append(Discount(promotion, promotion.name, -amount, per_line))
+        discounts.append(Discount(promotion, promotion.name, -amount, per_line, code))
     return discounts
 
 
@@ -330,7 +426,7 @@ def count_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> None:
     now = clock.now()
     for promotion_id in sorted(set(promotion_ids)):
         counted = (
-            PercentageDiscountPromotion.objects.filter(pk=promotion_id)
+            Promotion.objects.filter(pk=promotion_id)
             .filter(Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit")))
             .update(total_usage_count=F("total_usage_count") + 1, updated_at=now)
         )
@@ -353,9 +449,9 @@ def release_usage(*, promotion_ids: Iterable[str], coupon_id: str | None) -> Non
     """Give back the uses ``count_usage`` counted, when the order is cancelled. The caller releases once per
     counted order (its cancel is a compare-and-set on the order's status); counts never go below zero."""
     now = clock.now()
-    PercentageDiscountPromotion.objects.filter(
-        pk__in=sorted(set(promotion_ids)), total_usage_count__gt=0
-    ).update(total_usage_count=F("total_usage_count") - 1, updated_at=now)
+    Promotion.objects.filter(pk__in=sorted(set(promotion_ids)), total_usage_count__gt=0).update(
+        total_usage_count=F("total_usage_count") - 1, updated_at=now
+    )
     if coupon_id is not None:
         Coupon.objects.filter(pk=coupon_id, usage_count__gt=0).update(
             usage_count=F("usage_count") - 1, updated_at=now

@@ -17,7 +17,7 @@ from orderfactory.orders.services import gift_cards
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.goods import goods_of, load_parts, ships
 from orderfactory.orders.services.loading import stock_on_hand
-from orderfactory.orders.services.rules import GIFT_CARD_LINE, GOODS, PROMOTION_LINE, pointer
+from orderfactory.orders.services.rules import GIFT_CARD_LINE, GOODS, PROMOTION_LINES, pointer
 from orderfactory.orders.services.taxing import require_taxes
 from orderfactory.payments.error_codes import PaymentErrorCode
 
@@ -69,7 +69,9 @@ def check(order: Order, problems: Problems, *, lock_stock: bool, status: str = "
     every_line = list(LineItem.objects.filter(order=order).select_related("sku").order_by("created_at", "id"))
     lines = [line for line in every_line if line.item_type in GOODS]
     load_parts(lines)
-    promotion_ids = [line.item_id for line in every_line if line.item_type == PROMOTION_LINE and line.item_id]
+    promotion_ids = [
+        line.item_id for line in every_line if line.item_type in PROMOTION_LINES and line.item_id
+    ]
     shipments = list(
         Shipment.objects.filter(order=order).order_by(
             "inventory_stock_location__on_hold", "inventory_stock_location__priority", "created_at", "id"

@@ -22,10 +22,11 @@ from orderfactory.orders.services import gift_cards, taxing
 from orderfactory.orders.services.rules import (
     ADJUSTMENT_LINE,
     BUNDLE_LINE,
+    FREE_SHIPPING_LINE,
     GIFT_CARD_LINE,
     GOODS,
     PAYMENT_LINE,
-    PROMOTION_LINE,
+    PROMOTION_LINES,
     SHIPMENT_LINE,
     SKU,
     check_amounts,
@@ -34,9 +35,24 @@ from orderfactory.orders.services.rules import (
 from orderfactory.orders.services.shipments import DroppedMethods, PreferredMethods, rebuild_shipments
 
 
-def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> list[LineItem]:
-    from orderfactory.promotions.services import CouponInvalid, discounts_for
+def _promotion_lines(
+    order: Order, sku_lines: list[LineItem], subtotal: int, shipping_cents: int
+) -> list[LineItem]:
+    from orderfactory.promotions.conditions import LINE_ATTRIBUTES, ORDER_ATTRIBUTES
+    from orderfactory.promotions.services import CouponInvalid, OrderFacts, discounts_for
 
+    # What the order amount and custom rules read: the order as it is being priced, before its discounts.
+    facts = OrderFacts(
+        subtotal,
+        subtotal + shipping_cents,
+        {
+            **{name: getattr(order, name, None) for name in ORDER_ATTRIBUTES},
+            "subtotal_amount_cents": subtotal,
+            "shipping_amount_cents": shipping_cents,
+            "skus_count": sum(line.quantity for line in sku_lines),
+        },
+        tuple({name: getattr(line, name, None) for name in LINE_ATTRIBUTES} for line in sku_lines),
+    )
     try:
         discounts = discounts_for(
             market_id=order.market_id,
@@ -44,30 +60,44 @@ def _promotion_lines(order: Order, sku_lines: list[LineItem], subtotal: int) -> 
             subtotal_cents=subtotal,
             lines=[(line.pk, line.sku_code or "", line.total_amount_cents) for line in sku_lines],
             at=clock.now(),
+            currency_code=order.currency_code,
+            shipping_cents=shipping_cents,
+            facts=facts,
         )
     except CouponInvalid:
         # The coupon stopped being valid after it was applied: it gives no discount; placing reports it.
         discounts = []
     per_line: dict[str, int] = defaultdict(int)
+    # Commerce Layer's discount_breakdown: promotion id -> its name, its cents on the line, the line's weight
+    # in the subtotal, and the coupon that triggered it.
+    weights = {line.pk: round(line.total_amount_cents / subtotal, 3) if subtotal else 0 for line in sku_lines}
+    breakdown: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
     lines = []
     for d in discounts:
         for line_id, cents in d.per_line.items():
             per_line[line_id] += cents
+            breakdown[line_id][d.promotion.pk] = {
+                "name": d.name,
+                "cents": cents,
+                "weight": weights.get(line_id, 0),
+                "coupon_code": d.coupon_code,
+            }
         lines.append(
             LineItem(
                 order=order,
-                item_type=PROMOTION_LINE,
+                item_type=d.promotion.type,
                 item_id=d.promotion.pk,
                 name=d.name,
                 quantity=1,
                 currency_code=order.currency_code,
                 unit_amount_cents=d.amount_cents,
                 total_amount_cents=d.amount_cents,
-                coupon_code=order.coupon_code if order.coupon_code else None,
+                coupon_code=d.coupon_code,
             )
         )
     for line in sku_lines:
         line.discount_cents = per_line.get(line.pk, 0)
+        line.discount_breakdown = breakdown.get(line.pk) or None
     return lines
 
 
@@ -119,12 +149,18 @@ def recompute(
     )
     # The lines of goods: SKUs and bundles.
     sku_lines = [line for line in lines if line.item_type in GOODS]
-    priced = ("total_amount_cents", "discount_cents", "fulfilling_shipment_id", "currency_code")
+    priced = (
+        "total_amount_cents",
+        "discount_cents",
+        "discount_breakdown",
+        "fulfilling_shipment_id",
+        "currency_code",
+    )
     was = {line.pk: tuple(getattr(line, column) for column in priced) for line in sku_lines}
     for line in sku_lines:
         line.currency_code = order.currency_code
     kept_promotions = (
-        [line for line in lines if line.item_type == PROMOTION_LINE] if frozen_promotions else []
+        [line for line in lines if line.item_type in PROMOTION_LINES] if frozen_promotions else []
     )
     # Added by hand, as SKU lines are: kept, at the amount they were added with.
     adjustments = [line for line in lines if line.item_type == ADJUSTMENT_LINE]
@@ -180,9 +216,17 @@ def recompute(
         for line in sku_lines:
             line.discount_cents = per_line_frozen.get(line.pk, 0)
     else:
-        derived.extend(_promotion_lines(order, sku_lines, subtotal))
+        derived.extend(
+            _promotion_lines(order, sku_lines, subtotal, sum(s.cost_amount_cents for s in shipments))
+        )
+    if any(line.item_type == FREE_SHIPPING_LINE for line in [*kept_promotions, *derived]):
+        # Free shipping is the shipping lines' own discount: their taxable base is zero, as a SKU line's is
+        # its amount plus its share of the discounts.
+        for line in derived:
+            if line.item_type == SHIPMENT_LINE:
+                line.discount_cents = -line.total_amount_cents
     taxing.apply(order, [*sku_lines, *purchases, *adjustments, *kept_promotions, *derived], fresh=fresh)
-    promotions = kept_promotions + [line for line in derived if line.item_type == PROMOTION_LINE]
+    promotions = kept_promotions + [line for line in derived if line.item_type in PROMOTION_LINES]
     order.subtotal_amount_cents = subtotal
     order.shipping_amount_cents = sum(s.cost_amount_cents for s in shipments)
     order.payment_method_amount_cents = sum(

@@ -14,7 +14,9 @@ MAX_AMOUNT = JSON_SAFE_INTEGER
 SKU = "skus"
 SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
-PROMOTION_LINE = "percentage_discount_promotions"
+# The promotion kinds served (promotions.models.SERVED_TYPES): a line of one of them is a discount line.
+PROMOTION_LINES = ("percentage_discount_promotions", "free_shipping_promotions", "fixed_amount_promotions")
+FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"
 GIFT_CARD_LINE = "gift_cards"  # a gift card the order sells (orders.services.gift_cards)
 BUNDLE_LINE = "bundles"
@@ -27,7 +29,7 @@ ITEM_TARGETS = (
     GIFT_CARD_LINE,
     SHIPMENT_LINE,
     PAYMENT_LINE,
-    PROMOTION_LINE,
+    *PROMOTION_LINES,
     ADJUSTMENT_LINE,
 )
 EDITABLE = ("draft", "pending", "editing")

@@ -15,7 +15,7 @@ from orderfactory.orders.services import gift_cards, paying
 from orderfactory.orders.services.building import payment_source_of
 from orderfactory.orders.services.loading import lock_order, lock_stock_items
 from orderfactory.orders.services.placing import Authorization, void_remotely
-from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINE, transition_error
+from orderfactory.orders.services.rules import EDITABLE, PROMOTION_LINES, transition_error
 
 
 def cancel(order_id: str) -> Order:
@@ -78,7 +78,7 @@ def _give_back(order: Order, now: object) -> None:
     gift_cards.give_back(order)
     promotion_ids = [
         p
-        for p in LineItem.objects.filter(order=order, item_type=PROMOTION_LINE).values_list(
+        for p in LineItem.objects.filter(order=order, item_type__in=PROMOTION_LINES).values_list(
             "item_id", flat=True
         )
         if p
