@@ -35,7 +35,24 @@ BATCH_FINAL = ("completed", "failed", "cancelled")
 MAX_BATCH_SOURCES = 10_000
 
 
-class OrderFactory(TenantModel):
+class CopyOptions(models.Model):
+    """The copy options (COPY_OPTIONS), as order_copies take them: columns of a copy, of the preview it may be
+    made from and of the batch that may make it."""
+
+    place_target_order = models.BooleanField(null=True, blank=True)
+    reuse_wallet = models.BooleanField(default=True)
+    cancel_source_order = models.BooleanField(default=False)
+    apply_promotions = models.BooleanField(default=False)
+    skip_errors = models.BooleanField(default=False)
+    ignore_invalid_coupon = models.BooleanField(default=False)
+    unavailable_lines = models.CharField(max_length=8, default="fail")
+    prices = models.CharField(max_length=8, default="frozen")
+
+    class Meta:
+        abstract = True
+
+
+class OrderFactory(TenantModel, CopyOptions):
     """Both kinds in one table; ``type`` tells them apart, as the ``type`` attribute does on the wire."""
 
     type = models.CharField(max_length=32, choices=[(k, k) for k in KINDS])
@@ -47,14 +64,6 @@ class OrderFactory(TenantModel):
     errors_count = models.IntegerField(default=0)
     # Extension: errors_log's messages with a stable code and whether retrying may help (docs/compatibility.md).
     errors_details = models.JSONField(default=list)
-    place_target_order = models.BooleanField(null=True, blank=True)
-    reuse_wallet = models.BooleanField(default=True)
-    cancel_source_order = models.BooleanField(default=False)
-    apply_promotions = models.BooleanField(default=False)
-    skip_errors = models.BooleanField(default=False)
-    ignore_invalid_coupon = models.BooleanField(default=False)
-    unavailable_lines = models.CharField(max_length=8, default="fail")
-    prices = models.CharField(max_length=8, default="frozen")
     # A copy made from a preview builds what the preview showed, or fails (factories.previews).
     preview = models.ForeignKey(
         "factories.OrderCopyPreview", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -113,7 +122,7 @@ class OrderFactory(TenantModel):
         return self.type
 
 
-class OrderCopyPreview(TenantModel):
+class OrderCopyPreview(TenantModel, CopyOptions):
     """A dry run of an order copy (an extension): the target as the copy would build it when the preview was
     made, with the copy's options, for a day (``expires_at``). Nothing of the target was kept."""
 
@@ -121,15 +130,6 @@ class OrderCopyPreview(TenantModel):
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     expires_at = models.DateTimeField()
-    # the copy's options
-    place_target_order = models.BooleanField(null=True, blank=True)
-    reuse_wallet = models.BooleanField(default=True)
-    cancel_source_order = models.BooleanField(default=False)
-    apply_promotions = models.BooleanField(default=False)
-    skip_errors = models.BooleanField(default=False)
-    ignore_invalid_coupon = models.BooleanField(default=False)
-    unavailable_lines = models.CharField(max_length=8, default="fail")
-    prices = models.CharField(max_length=8, default="frozen")
     # what the copy would build
     status = models.CharField(max_length=16)  # the copy's outcome: completed or failed
     placeable = models.BooleanField(default=False)
@@ -151,7 +151,7 @@ class OrderCopyPreview(TenantModel):
         indexes = [tenant_index("copy_preview_tenant", "created_at")]
 
 
-class OrderCopyBatch(TenantModel):
+class OrderCopyBatch(TenantModel, CopyOptions):
     """Extension (docs/compatibility.md): many order copies made and followed as one. Its sources (the given
     ``source_order_ids``, or the orders ``orders_filter`` matched when it was created) are expanded into
     ``order_copies`` by a job, a chunk per transaction; the copies run as any copy, and each one's ending
@@ -163,15 +163,6 @@ class OrderCopyBatch(TenantModel):
     source_order_ids = models.JSONField(null=True, blank=True)  # as given
     orders_filter = models.JSONField(null=True, blank=True)  # as given: filter[q] keys -> values
     sources = models.JSONField(default=list)  # the source ids to copy, in order (not served)
-    # the copy options (COPY_OPTIONS), as order_copies take them
-    place_target_order = models.BooleanField(null=True, blank=True)
-    reuse_wallet = models.BooleanField(default=True)
-    cancel_source_order = models.BooleanField(default=False)
-    apply_promotions = models.BooleanField(default=False)
-    skip_errors = models.BooleanField(default=False)
-    ignore_invalid_coupon = models.BooleanField(default=False)
-    unavailable_lines = models.CharField(max_length=8, default="fail")
-    prices = models.CharField(max_length=8, default="frozen")
     total_count = models.IntegerField(default=0)
     expanded_count = models.IntegerField(default=0)  # sources expanded into copies so far (the cursor)
     completed_count = models.IntegerField(default=0)

@@ -14,21 +14,12 @@ from orderfactory.core import clock
 from orderfactory.core.errors import DomainError, Problem, Problems, blank
 from orderfactory.factories import failures
 from orderfactory.factories.error_codes import FactoryErrorCode
-from orderfactory.factories.models import OrderCopyPreview, OrderFactory
+from orderfactory.factories.models import COPY_OPTIONS, OrderCopyPreview, OrderFactory
 from orderfactory.orders.models import Order
 
 LIFE = dt.timedelta(hours=24)
 # The copy's options a preview is made with and a copy made from it takes.
-OPTIONS = (
-    "place_target_order",
-    "reuse_wallet",
-    "cancel_source_order",
-    "apply_promotions",
-    "skip_errors",
-    "ignore_invalid_coupon",
-    "unavailable_lines",
-    "prices",
-)
+OPTIONS = COPY_OPTIONS  # the same list as a batch passes on
 
 
 class _Discarded(Exception):

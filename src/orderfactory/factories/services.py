@@ -27,7 +27,7 @@ from orderfactory.core.errors import CommonErrorCode, DomainError, blank
 from orderfactory.factories import failures, loading, plan, previews
 from orderfactory.factories.building import build_target, source_pointers
 from orderfactory.factories.error_codes import FactoryErrorCode
-from orderfactory.factories.models import ENDINGS, FINAL, OrderCopyBatch, OrderFactory
+from orderfactory.factories.models import COPY_OPTIONS, ENDINGS, FINAL, OrderCopyBatch, OrderFactory
 from orderfactory.orders import services as orders
 from orderfactory.orders.services import taxing
 
@@ -71,18 +71,7 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
 
 # What a retry copies of the copy it retries: its source, subscription and options (not the client's own
 # reference and metadata, which name the first copy).
-RETRIED_COLUMNS = (
-    "source_order_id",
-    "order_subscription_id",
-    "place_target_order",
-    "reuse_wallet",
-    "cancel_source_order",
-    "apply_promotions",
-    "skip_errors",
-    "ignore_invalid_coupon",
-    "unavailable_lines",
-    "prices",
-)
+RETRIED_COLUMNS = ("source_order_id", "order_subscription_id", *COPY_OPTIONS)
 
 
 def retry(factory_id: str) -> OrderFactory:
