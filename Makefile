@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgres node-clients lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/orderfactory serve
 
-test: $(STAMP) lint test-sqlite test-postgres
+# The two passes run side by side (each on its own database and data directory); make prints each pass's output
+# when it ends. Run one alone with `make test-sqlite` or `make test-postgres`.
+test: $(STAMP) lint node-clients
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+# The official JS clients the SDK tests drive (tests/sdk), installed once before the passes start: each pass would
+# otherwise install them into the same folder at the same time. Without npm the SDK tests are skipped.
+node-clients:
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/sdk/node_modules/@commercelayer/sdk ]; then \
+		(cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error) || \
+			echo "npm ci failed in tests/sdk: the SDK tests will try again"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
