@@ -18,8 +18,6 @@ from orderfactory.factories.models import COPY_OPTIONS, OrderCopyPreview, OrderF
 from orderfactory.orders.models import Order
 
 LIFE = dt.timedelta(hours=24)
-# The copy's options a preview is made with and a copy made from it takes.
-OPTIONS = COPY_OPTIONS  # the same list as a batch passes on
 
 
 class _Discarded(Exception):
@@ -50,7 +48,7 @@ def create_preview(columns: dict[str, Any]) -> OrderCopyPreview:
         )
     preview = OrderCopyPreview(**columns, expires_at=clock.now() + LIFE)
     factory = OrderFactory(
-        type="order_copies", source_order=source, **{o: getattr(preview, o) for o in OPTIONS}
+        type="order_copies", source_order=source, **{o: getattr(preview, o) for o in COPY_OPTIONS}
     )
     _dry_run(factory, source, preview)
     preview.save()
@@ -125,7 +123,7 @@ def options_for_copy(columns: dict[str, Any]) -> dict[str, Any]:
         problems.append(
             Problem(FactoryErrorCode.PREVIEW_MISMATCH, "source_order", "is not the preview's source order")
         )
-    for option in OPTIONS:
+    for option in COPY_OPTIONS:
         if option in columns and columns[option] != getattr(preview, option):
             problems.append(
                 Problem(
@@ -136,7 +134,7 @@ def options_for_copy(columns: dict[str, Any]) -> dict[str, Any]:
             )
     if problems:
         raise DomainError(problems)
-    return {**columns, **{option: getattr(preview, option) for option in OPTIONS}}
+    return {**columns, **{option: getattr(preview, option) for option in COPY_OPTIONS}}
 
 
 def check_still_holds(factory: OrderFactory, facts: list[Any], target: Order) -> None:
