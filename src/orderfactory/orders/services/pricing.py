@@ -39,7 +39,9 @@ def _promotion_lines(
     order: Order, sku_lines: list[LineItem], subtotal: int, shipping_cents: int
 ) -> list[LineItem]:
     from orderfactory.promotions.conditions import LINE_ATTRIBUTES, ORDER_ATTRIBUTES
-    from orderfactory.promotions.services import CouponInvalid, OrderFacts, discounts_for
+    from orderfactory.promotions.discounts import OrderFacts, discounts_for
+    from orderfactory.promotions.lists import Line
+    from orderfactory.promotions.services import CouponInvalid
 
     # What the order amount and custom rules read: the order as it is being priced, before its discounts.
     facts = OrderFacts(
@@ -58,7 +60,17 @@ def _promotion_lines(
             market_id=order.market_id,
             coupon_code=order.coupon_code,
             subtotal_cents=subtotal,
-            lines=[(line.pk, line.sku_code or "", line.total_amount_cents) for line in sku_lines],
+            lines=[
+                Line(
+                    line.pk,
+                    line.sku_code or "",
+                    line.total_amount_cents,
+                    line.quantity,
+                    line.unit_amount_cents,
+                    line.bundle_id if line.item_type == BUNDLE_LINE else None,
+                )
+                for line in sku_lines
+            ],
             at=clock.now(),
             currency_code=order.currency_code,
             shipping_cents=shipping_cents,
