@@ -172,6 +172,8 @@ def save_promotion(
         changes = {**changes, "disabled_at": clock.now()}
     elif enable:
         changes = {**changes, "disabled_at": None}
+    if promotion.type == FREE_GIFT and promotion.max_quantity is None:
+        changes = {"max_quantity": 1, **changes}  # Commerce Layer's default
     return save(promotion, changes, lambda p: promotion_problems(p) + _rule_link_problems(p, rules or {}))
 
 
