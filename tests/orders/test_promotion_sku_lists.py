@@ -248,3 +248,27 @@ def test_other_organizations_and_modes_see_and_link_none_of_them(
             },
         )
         assert foreign_list.status == 404, foreign_list
+
+
+def test_a_bundle_line_takes_the_promotion_of_the_list_it_sells(api: Api, shop: Shop) -> None:
+    from tests.orders.test_bundles_and_options import add_bundle, make_bundle
+
+    kit = make_bundle(api, shop, {"TSHIRT": 1, "MUG": 1}, price=2000)
+    the_list = {"type": "sku_lists", "id": kit["sku_list_id"]}
+    listed(api, "fixed_price_promotions", the_list, fixed_amount_cents=1500)
+    order = new_order(api, shop, {"MUG": 1})  # the MUG alone is in the list too
+    add_bundle(api, order["id"], "KIT", 2)
+    r = api.get(f"orders/{order['id']}")
+    # Each kit at 1500 instead of 2000 (2 x 500); the MUG line at 1500 is no dearer than the price.
+    [bundle_line] = line_items(api, order["id"], "bundles")
+    assert bundle_line["attributes"]["discount_cents"] == -1000
+    assert discounts(api, order["id"]) == {"MUG": 0}
+    assert totals(r.data)[:3] == (4000 + 800, 700, -1000)
+
+
+def test_a_sku_list_in_use_by_a_promotion_is_not_deleted(api: Api, shop: Shop) -> None:
+    the_list = sku_list(api, {"MUG": 1})
+    listed(api, "free_gift_promotions", the_list)
+    r = api.delete(f"sku_lists/{the_list['id']}")
+    assert r.status == 423, r
+    assert api.get(f"sku_lists/{the_list['id']}").status == 200
