@@ -14,6 +14,7 @@ from orderfactory.jsonapi.resource import format_datetime
 from tests.conftest import Api
 from tests.orders.conftest import Shop, build_shop, line_items, new_order, place
 from tests.orders.test_promotion_kinds import discounts, totals
+from tests.orders.test_queries import ADD_LINE_QUERIES, SKUS, queries_of
 
 
 @pytest.fixture
@@ -272,3 +273,31 @@ def test_a_sku_list_in_use_by_a_promotion_is_not_deleted(api: Api, shop: Shop) -
     r = api.delete(f"sku_lists/{the_list['id']}")
     assert r.status == 423, r
     assert api.get(f"sku_lists/{the_list['id']}").status == 200
+
+
+# Adding a line item to an order under SKU list promotions, whatever the order's size: as without them
+# (tests/orders/test_queries.py, ADD_LINE_QUERIES), plus one query for the items of every list the
+# promotions and their rules name, read once for all of them.
+ADD_LINE_WITH_LISTS_QUERIES = ADD_LINE_QUERIES + 1
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_pricing_reads_the_lists_once_whatever_the_number_of_lines(api: Api, size: int) -> None:
+    shop = build_shop(api, skus=SKUS)
+    some = sku_list(api, {"SKU00": 1, "SKU01": 1})
+    listed(api, "free_gift_promotions", some)
+    cut = listed(
+        api,
+        "percentage_discount_promotions",
+        sku_list(api, manual=False, sku_code_regex="^SKU0"),
+        percentage=5,
+    )
+    api.create("sku_list_promotion_rules", {}, {"promotion": cut, "sku_list": some})
+    order = new_order(api, shop, {code: 1 for code in list(SKUS)[:size]})
+    count, r = queries_of(
+        lambda: api.create(
+            "line_items", {"sku_code": "SKU01", "quantity": 1}, {"order": ("orders", order["id"])}
+        )
+    )
+    assert count == ADD_LINE_WITH_LISTS_QUERIES, count
+    assert discounts(api, order["id"])["SKU01"] < 0
