@@ -577,7 +577,8 @@ def main() -> int:
                             f"{'rich':<9} {args.rich_orders} copies in {seconds:.2f} s: {results['rich']:.1f} "
                             f"copies/s (median of {len(rich_rounds)} rounds; "
                             f"{args.rich_orders / max(rich_rounds):.1f}-{args.rich_orders / min(rich_rounds):.1f}; "
-                            f"{args.lines} lines, taxes, a volume tier, an adjustment, a zone's method, options, a bundle)"
+                            f"{args.lines} lines, taxes, a volume tier, an adjustment, a zone's method, options, a bundle, "
+                            "a gift card redeemed, three promotion kinds)"
                         )
                         print(f"ratio rich/embedded: {results['rich'] / results['embedded']:.3f}")
                     if phase == "embedded":
