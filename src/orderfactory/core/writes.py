@@ -15,6 +15,7 @@ values, conflict options, models with parents or with save signals listening) ta
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -89,6 +90,7 @@ class _Column:
     plain_pre_save: bool  # Field.pre_save, which only reads the attribute
     as_is: type | None
     none_as_is: bool
+    moment: bool  # a DateTimeField: an aware datetime is what PostgreSQL's driver takes as it is
 
 
 def _column(field: models.Field) -> _Column:
@@ -99,6 +101,7 @@ def _column(field: models.Field) -> _Column:
         plain_pre_save=type(field).pre_save is models.Field.pre_save,
         as_is=_AS_IS.get(type(target)),
         none_as_is=type(target) in _NONE_AS_IS,
+        moment=type(target) is models.DateTimeField,
     )
 
 
@@ -111,9 +114,14 @@ def _values(obj: models.Model, columns: tuple[_Column, ...], add: bool, connecti
     """The values of ``columns`` of ``obj`` for the database, as Django's pre_save and get_db_prep_save make
     them."""
     values = []
+    postgresql = connection.vendor == "postgresql"
     for c in columns:
         value = getattr(obj, c.attname) if c.plain_pre_save else c.field.pre_save(obj, add)
-        if (value is None and c.none_as_is) or (c.as_is is not None and type(value) is c.as_is):
+        if (
+            (value is None and c.none_as_is)
+            or (c.as_is is not None and type(value) is c.as_is)
+            or (c.moment and postgresql and type(value) is dt.datetime and value.tzinfo is not None)
+        ):
             values.append(value)
         elif hasattr(value, "resolve_expression"):
             raise NotPlain(c.field.name)
@@ -122,16 +130,18 @@ def _values(obj: models.Model, columns: tuple[_Column, ...], add: bool, connecti
     return values
 
 
-def insert(objs: Sequence[models.Model], using: str, operation: str = "bulk_create") -> None:
+def insert(
+    objs: Sequence[models.Model], using: str, operation: str = "bulk_create", *, prepared: bool = False
+) -> None:
     """INSERT ``objs`` (one model, primary keys set), in as few statements as the database allows; they are
     then saved instances, as after Django's ``bulk_create``. Raises NotPlain before writing anything when a
-    value is an expression."""
+    value is an expression. ``prepared``: their keys and related rows were checked already (held rows)."""
     if not objs:
         return
     model = type(objs[0])
     connection = connections[using]
     fields = _insert_fields(model)
-    for obj in objs:
+    for obj in () if prepared else objs:
         if obj.pk is None:
             obj.pk = obj._meta.pk.get_pk_value_on_save(obj)  # type: ignore[attr-defined]
         obj._prepare_related_fields_for_save(operation_name=operation)  # type: ignore[attr-defined]
@@ -261,7 +271,7 @@ def _flush(rows: _Held) -> None:
         elif id(obj) not in inserted:
             updates.setdefault(id(obj), (obj, set()))[1].update(names)
     for objs in inserts.values():
-        insert(objs, rows.using)
+        insert(objs, rows.using, prepared=True)
     by_columns: dict[tuple[type[models.Model], frozenset[str]], list[models.Model]] = {}
     for obj, columns in updates.values():
         by_columns.setdefault((type(obj), frozenset(columns)), []).append(obj)
