@@ -22,7 +22,8 @@ PROMOTION_TYPES = (
 PERCENTAGE_DISCOUNT = "percentage_discount_promotions"
 FIXED_AMOUNT = "fixed_amount_promotions"
 FREE_SHIPPING = "free_shipping_promotions"
-SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT)
+EXTERNAL = "external_promotions"
+SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT, EXTERNAL)
 
 
 class Promotion(TenantModel):
@@ -45,6 +46,13 @@ class Promotion(TenantModel):
     market = models.ForeignKey(
         "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # External promotions only (promotions.external): the merchant's service, the key of the HMAC that signs
+    # each call to it, and its circuit breaker.
+    promotion_url = models.CharField(max_length=2048, null=True, blank=True)
+    shared_secret = models.CharField(max_length=255, null=True, blank=True)
+    external_includes = models.JSONField(null=True, blank=True)
+    circuit_state = models.CharField(max_length=16, null=True, blank=True)
+    circuit_failure_count = models.IntegerField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -134,3 +142,30 @@ class CustomPromotionRule(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("custom_rule_tenant", "created_at")]
+
+
+class ExternalDiscount(TenantModel):
+    """What an external promotion's service answered for one order in one state (``fingerprint``: the order's
+    lines and the attributes a discount may depend on, promotions.external), one row per promotion and order,
+    replaced at each call. ``outcome`` ``applied`` carries the discount; ``failed`` (no answer, an answer that
+    is not one) and ``declined`` (``success: false``) give none until the order changes."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="+")
+    # The order's id: the orders app builds on this one, so no foreign key points up to it.
+    order_id = models.CharField(max_length=10)
+    fingerprint = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16)
+    name = models.CharField(max_length=255, null=True, blank=True)
+    discount_cents = models.BigIntegerField(default=0)
+    # Line item id -> its own cents, or the ids the discount is split over (values null); null: every SKU line.
+    line_items = models.JSONField(null=True, blank=True)
+    message = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "order_id"], name="external_discount_uniq"),
+        ]
+        indexes = [
+            tenant_index("external_discount_tenant", "created_at"),
+            tenant_index("external_discount_order_tenant", "order_id"),
+        ]

@@ -20,8 +20,9 @@ from orderfactory.core import clock, scope
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
-from orderfactory.promotions import conditions
+from orderfactory.promotions import conditions, external
 from orderfactory.promotions.models import (
+    EXTERNAL,
     FIXED_AMOUNT,
     FREE_SHIPPING,
     PERCENTAGE_DISCOUNT,
@@ -300,6 +301,8 @@ class OrderFacts:
     amount_cents: int = 0
     order: dict[str, Any] | None = None
     lines: tuple[dict[str, Any], ...] = ()
+    # The order's id, for the answers of its external promotions (promotions.external).
+    order_id: str | None = None
 
 
 def _rules_hold(promotion: Promotion, facts: OrderFacts) -> bool:
@@ -388,16 +391,36 @@ def discounts_for(
     discounts = []
     if facts is None:
         facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
-    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts):
+    applying = applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts)
+    outside = [p.pk for p in applying if p.type == EXTERNAL]
+    if outside:
+        state = external.fingerprint(facts.order or {}, order_lines, facts.lines)
+        stored = external.answers(facts.order_id, outside)
+        stale = []
+    for promotion in applying:
         code = (
             coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
         )
+        name = promotion.name
+        shares: list[int] | None = None
         if promotion.type == FREE_SHIPPING:
             amount, shipping_left = shipping_left, 0
             if amount:
                 discounts.append(Discount(promotion, promotion.name, -amount, {}, code))
             continue
-        if promotion.type == FIXED_AMOUNT:
+        if promotion.type == EXTERNAL:
+            answer, call = external.usable(
+                stored.get(promotion.pk), state=state, status=(facts.order or {}).get("status")
+            )
+            if call:
+                stale.append(promotion.pk)
+            if answer is None:
+                continue
+            name = answer.name or name
+            ids = [line.line_item_id for line in order_lines]
+            shares = external.shares(answer, ids, remaining, left, _split)
+            amount = sum(shares)
+        elif promotion.type == FIXED_AMOUNT:
             other_currency = (
                 promotion.currency_code and currency_code and promotion.currency_code != currency_code
             )
@@ -406,11 +429,14 @@ def discounts_for(
             amount = min(_round_half_up(max(subtotal_cents, 0), promotion.percentage or 0), left)
         if amount == 0:
             continue
-        shares = _split(amount, remaining)
+        if shares is None:
+            shares = _split(amount, remaining)
         remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
         left -= amount
         per_line = {line.line_item_id: -s for line, s in zip(order_lines, shares, strict=True) if s}
-        discounts.append(Discount(promotion, promotion.name, -amount, per_line, code))
+        discounts.append(Discount(promotion, name, -amount, per_line, code))
+    if outside:
+        external.ask(facts.order_id, state, stale)
     return discounts
 
 
