@@ -23,7 +23,8 @@ PERCENTAGE_DISCOUNT = "percentage_discount_promotions"
 FIXED_AMOUNT = "fixed_amount_promotions"
 FREE_SHIPPING = "free_shipping_promotions"
 EXTERNAL = "external_promotions"
-SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT, EXTERNAL)
+FLEX = "flex_promotions"
+SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT, EXTERNAL, FLEX)
 
 
 class Promotion(TenantModel):
@@ -53,6 +54,8 @@ class Promotion(TenantModel):
     external_includes = models.JSONField(null=True, blank=True)
     circuit_state = models.CharField(max_length=16, null=True, blank=True)
     circuit_failure_count = models.IntegerField(null=True, blank=True)
+    # Flex promotions only: their Rules Engine order rules (promotions.flex).
+    rules = models.JSONField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -20,10 +20,11 @@ from orderfactory.core import clock, scope
 from orderfactory.core.errors import CommonErrorCode, ErrorCode, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
-from orderfactory.promotions import conditions, external
+from orderfactory.promotions import conditions, external, flex
 from orderfactory.promotions.models import (
     EXTERNAL,
     FIXED_AMOUNT,
+    FLEX,
     FREE_SHIPPING,
     PERCENTAGE_DISCOUNT,
     Coupon,
@@ -419,6 +420,9 @@ def discounts_for(
             name = answer.name or name
             ids = [line.line_item_id for line in order_lines]
             shares = external.shares(answer, ids, remaining, left, _split)
+            amount = sum(shares)
+        elif promotion.type == FLEX:
+            shares = flex.shares(promotion.rules, facts.order or {}, facts.lines, remaining, left, _split)
             amount = sum(shares)
         elif promotion.type == FIXED_AMOUNT:
             other_currency = (

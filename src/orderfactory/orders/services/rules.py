@@ -20,6 +20,7 @@ PROMOTION_LINES = (
     "free_shipping_promotions",
     "fixed_amount_promotions",
     "external_promotions",
+    "flex_promotions",
 )
 FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"
