@@ -392,3 +392,21 @@ def test_the_copy_keeps_the_line_frozen_unless_apply_promotions_calls_again(
     assert len(receiver.requests) == calls + 1
     assert line_items(api, target["id"], "external_promotions") == []
     assert order_totals(api, target["id"]) == (3800, 0, 4500)
+
+
+# Committed for real: the copy's job commits its copy, then places the target in a later transaction, and the
+# call must come between the two (in the other tests, the test's own transaction holds every commit back).
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_placed_at_once_is_placed_with_the_answer_for_its_target(
+    api: Api, shop: Shop, receiver: Receiver
+) -> None:
+    promotion = external_promotion(api, receiver)
+    source = new_order(api, shop, {"TSHIRT": 2})
+    assert api.update("orders", source["id"], {"_save_payment_source_to_customer_wallet": True}).status == 200
+    assert place(api, source["id"]).status == 200
+    receiver.answer({"success": True, "data": {"discount_cents": 400}})
+    target = run_copy(api, source["id"], apply_promotions=True, place_target_order=True)
+    assert target["attributes"]["status"] == "placed"
+    assert order_totals(api, target["id"]) == (3000, -400, 3300)
+    # Placed: its usage counted, and its promotions are never called again.
+    assert api.get(f"external_promotions/{promotion['id']}").data["attributes"]["total_usage_count"] == 2

@@ -32,9 +32,9 @@ from functools import partial
 from typing import Any
 
 import orjson
-from django.db import models, transaction
+from django.db import transaction
 
-from orderfactory.core import outbound
+from orderfactory.core import circuits, outbound
 from orderfactory.core import scope as scopes
 from orderfactory.promotions.models import ExternalDiscount, Promotion
 
@@ -42,9 +42,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 MAX_RESPONSE_BYTES = 64 * 1024
-# Consecutive failures that open a promotion's circuit, as for external gateways and tax calculators;
-# ``_reset_circuit`` closes it.
-CIRCUIT_THRESHOLD = 30
+CIRCUIT_THRESHOLD = circuits.THRESHOLD
 APPLIED, FAILED, DECLINED = "applied", "failed", "declined"
 # What Commerce Layer includes with the order it sends (its documentation of external promotions).
 DOCUMENT_INCLUDE = (
@@ -214,17 +212,17 @@ def call(promotion: Promotion, document: Mapping[str, Any]) -> Result:
         # Not sent, and sending again cannot help; the service did not fail: its circuit is left as it is.
         return Result(FAILED, message=f"the promotion's service was not called: its URL {exc}")
     except (outbound.Unreached, outbound.Failed) as exc:
-        _record_failure(promotion)
+        circuits.record_failure(promotion)
         log.warning("external promotion %s failed: %s", promotion.pk, exc)
         return Result(FAILED, message=f"the promotion's service {exc}"[:255])
     if answer.status >= 500:
-        _record_failure(promotion)
+        circuits.record_failure(promotion)
         return Result(FAILED, message=f"the promotion's service answered {answer.status}")
     result = parse(answer.status, answer.body)
     if result.outcome == FAILED:
-        _record_failure(promotion)
+        circuits.record_failure(promotion)
     else:
-        _record_success(promotion)
+        circuits.record_success(promotion)
     return result
 
 
@@ -294,20 +292,4 @@ def store(order_id: str, state: str, results: Mapping[str, Result]) -> None:
             message=result.message,
         )
         for promotion_id, result in results.items()
-    )
-
-
-def _record_success(promotion: Promotion) -> None:
-    if promotion.circuit_failure_count:
-        Promotion.objects.filter(pk=promotion.pk).update(circuit_failure_count=0)
-
-
-def _record_failure(promotion: Promotion) -> None:
-    """One UPDATE: concurrent failures all count; the circuit opens at the threshold."""
-    Promotion.objects.filter(pk=promotion.pk).update(
-        circuit_failure_count=models.F("circuit_failure_count") + 1,
-        circuit_state=models.Case(
-            models.When(circuit_failure_count__gte=CIRCUIT_THRESHOLD - 1, then=models.Value("open")),
-            default=models.F("circuit_state"),
-        ),
     )

@@ -6,16 +6,11 @@ more. An order changed meanwhile was priced by its own change, which asked for i
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.db import transaction
 
 from orderfactory.core import hooks
-from orderfactory.core import scope as scopes
-from orderfactory.jsonapi import documents, registry
 from orderfactory.orders.models import Order
-from orderfactory.orders.services import pricing
+from orderfactory.orders.services import pricing, taxing
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.promotions import external
 from orderfactory.promotions.models import Promotion
@@ -29,7 +24,7 @@ def refresh(order_id: str, state: str, promotion_ids: tuple[str, ...]) -> None:
             if status not in external.CALLED_STATUSES:
                 return  # gone, or placed meanwhile: its promotions are what they were
             promotions = list(Promotion.objects.filter(pk__in=promotion_ids).order_by("id"))
-            document = _document(order_id)
+            document = taxing.document(order_id, ",".join(external.DOCUMENT_INCLUDE))
         results = {promotion.pk: external.call(promotion, document) for promotion in promotions}
         with transaction.atomic():
             order = lock_order(order_id)
@@ -37,15 +32,3 @@ def refresh(order_id: str, state: str, promotion_ids: tuple[str, ...]) -> None:
             if order.status in external.CALLED_STATUSES:
                 with hooks.recording("orders", order, only_if_changed=True):
                     pricing.recompute(order)
-
-
-def _document(order_id: str) -> dict[str, Any]:
-    """The order's document with Commerce Layer's includes, as ``GET /api/orders/<id>?include=...`` renders it."""
-    s = scopes.current()
-    ctx = documents.Context(
-        base_url=str(settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost"),
-        meta={"mode": s.mode, "organization_id": s.organization_id},
-    )
-    resource = registry.get("orders")
-    assert resource is not None
-    return documents.document_for(ctx, resource, order_id, [("include", ",".join(external.DOCUMENT_INCLUDE))])
