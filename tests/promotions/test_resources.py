@@ -180,13 +180,15 @@ def test_a_promotion_has_one_coupon_codes_rule(api: Any) -> None:
     assert pointers(response) == [("/data/relationships/promotion", "taken")]
 
 
-def test_a_rule_refuses_promotion_types_we_do_not_serve(api: Any) -> None:
+def test_a_rule_refuses_a_promotion_of_a_type_that_is_no_promotion(api: Any) -> None:
+    # Every promotion kind of Commerce Layer is served (external and flex ones too): a type that is none of
+    # them is refused before any lookup.
     response = api.post(
         RULES,
         {
             "data": {
                 "type": RULES,
-                "relationships": {"promotion": {"data": {"type": "flex_promotions", "id": "x"}}},
+                "relationships": {"promotion": {"data": {"type": "gift_cards", "id": "x"}}},
             }
         },
     )

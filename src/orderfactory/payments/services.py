@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 
 from orderfactory.catalog.models import Market
 from orderfactory.catalog.services import CURRENCY_CODE, blank, required, save
-from orderfactory.core import clock, outbound
+from orderfactory.core import circuits, clock, outbound
 from orderfactory.core.errors import CommonErrorCode, Problem, problem
 from orderfactory.core.errors import blank as blank_problem
 from orderfactory.payments.models import (
@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 
 # Which payment source type each of our gateways processes.
 GATEWAY_SOURCE_TYPES = {"manual_gateways": "wire_transfers", "external_gateways": "external_payments"}
-# Consecutive transport failures (timeouts, refused connections, 5xx) that open a gateway's circuit, as
-# Commerce Layer does for webhooks; ``_reset_circuit`` closes it.
-CIRCUIT_THRESHOLD = 30
+# Consecutive transport failures (timeouts, refused connections, 5xx) that open a gateway's circuit
+# (core.circuits).
+CIRCUIT_THRESHOLD = circuits.THRESHOLD
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 VOID_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.2  # before the 2nd try; doubled before each later one
@@ -408,10 +408,10 @@ def _call(
             if attempt < attempts and isinstance(exc, retry_on):
                 time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
                 continue
-            _record_failure(gateway)
+            circuits.record_failure(gateway)
             log.warning("%s to gateway %s failed: %s", kind, gateway.pk, message)
             return AuthorizationResult(False, message)
-        _record_success(gateway)
+        circuits.record_success(gateway)
         return _result(status, answer)
     raise AssertionError("attempts must be at least 1")
 
@@ -454,19 +454,3 @@ def _result(status: int, answer: Any) -> AuthorizationResult:
         or f"the gateway answered {status}"
     )
     return AuthorizationResult(False, str(message)[:255], token, response)
-
-
-def _record_success(gateway: ExternalGateway) -> None:
-    if gateway.circuit_failure_count:
-        ExternalGateway.objects.filter(pk=gateway.pk).update(circuit_failure_count=0)
-
-
-def _record_failure(gateway: ExternalGateway) -> None:
-    """One UPDATE: concurrent failures all count; the circuit opens at the threshold."""
-    ExternalGateway.objects.filter(pk=gateway.pk).update(
-        circuit_failure_count=models.F("circuit_failure_count") + 1,
-        circuit_state=models.Case(
-            models.When(circuit_failure_count__gte=CIRCUIT_THRESHOLD - 1, then=models.Value("open")),
-            default=models.F("circuit_state"),
-        ),
-    )

@@ -6,4 +6,4 @@ class PromotionsConfig(AppConfig):
     label = "promotions"
 
     def ready(self) -> None:
-        from orderfactory.promotions import resources  # noqa: F401  (registers the resources)
+        from orderfactory.promotions import external_resources, flex_resources, resources  # noqa: F401  (registers the resources)

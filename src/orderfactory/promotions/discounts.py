@@ -10,11 +10,13 @@ from typing import Any
 
 from django.db.models import F, Q
 
-from orderfactory.promotions import conditions, lists
+from orderfactory.promotions import conditions, external, flex, lists
 from orderfactory.promotions.lists import Line, ListedSkus
 from orderfactory.promotions.models import (
+    EXTERNAL,
     FIXED_AMOUNT,
     FIXED_PRICE,
+    FLEX,
     FREE_SHIPPING,
     LIST_TYPES,
     Coupon,
@@ -55,6 +57,8 @@ class OrderFacts:
     amount_cents: int = 0
     order: dict[str, Any] | None = None
     lines: tuple[dict[str, Any], ...] = ()
+    # The order's id, for the answers of its external promotions (promotions.external).
+    order_id: str | None = None
 
 
 def _rules_hold(promotion: Promotion, facts: OrderFacts, listed: ListedSkus) -> bool:
@@ -149,7 +153,9 @@ def discounts_for(
     price promotions take off the units they make free or the difference to the fixed price
     (``lists.unit_discounts``). Stacked promotions never discount more than a line holds: a later one gets at
     most what the earlier ones left. Free shipping discounts the shipping (``shipping_cents``), once, and no
-    line. An invalid ``coupon_code`` raises ``CouponInvalid``; a caller that should ignore it
+    line. An external promotion takes what its service last answered for this state of the order (the service
+    is called after the transaction commits when the answer is stale: ``promotions.external``); a flex
+    promotion what its rules give (``promotions.flex``). An invalid ``coupon_code`` raises ``CouponInvalid``; a caller that should ignore it
     (``ignore_invalid_coupon``) checks it first and passes None."""
     coupon = (
         check_coupon(coupon_code, market_id=market_id, at=at, used_by_customer=used_by_customer)
@@ -165,10 +171,20 @@ def discounts_for(
     if facts is None:
         facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
     promotions = applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts, listed=listed)
+    outside = [p.pk for p in promotions if p.type == EXTERNAL]
+    if outside:
+        state = external.fingerprint(
+            facts.order or {},
+            [(line.line_item_id, line.sku_code, line.total_amount_cents) for line in order_lines],
+            facts.lines,
+        )
+        stored = external.answers(facts.order_id, outside)
+        stale: list[str] = []
     for promotion in promotions:
         code = (
             coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
         )
+        name = promotion.name
         if promotion.type == FREE_SHIPPING:
             amount, shipping_left = shipping_left, 0
             if amount:
@@ -177,7 +193,23 @@ def discounts_for(
         other_currency = bool(
             promotion.currency_code and currency_code and promotion.currency_code != currency_code
         )
-        if promotion.type in LIST_TYPES:
+        if promotion.type == EXTERNAL:
+            answer, call = external.usable(
+                stored.get(promotion.pk), state=state, status=(facts.order or {}).get("status")
+            )
+            if call:
+                stale.append(promotion.pk)
+            if answer is None:
+                continue
+            name = answer.name or name
+            ids = [line.line_item_id for line in order_lines]
+            shares = dict(enumerate(external.shares(answer, ids, remaining, max(sum(remaining), 0), _split)))
+        elif promotion.type == FLEX:
+            flexed = flex.shares(
+                promotion.rules, facts.order or {}, facts.lines, remaining, max(sum(remaining), 0), _split
+            )
+            shares = dict(enumerate(flexed))
+        elif promotion.type in LIST_TYPES:
             same_currency = promotion.type != FIXED_PRICE or not other_currency
             shares = lists.unit_discounts(promotion, listed, remaining, taken) if same_currency else {}
         else:
@@ -188,7 +220,9 @@ def discounts_for(
         for i, cents in shares.items():
             remaining[i] -= cents
         per_line = {order_lines[i].line_item_id: -cents for i, cents in shares.items() if cents}
-        discounts.append(Discount(promotion, promotion.name, -amount, per_line, code))
+        discounts.append(Discount(promotion, name, -amount, per_line, code))
+    if outside:
+        external.ask(facts.order_id, state, stale)
     return discounts
 
 

@@ -25,7 +25,18 @@ FREE_SHIPPING = "free_shipping_promotions"
 FREE_GIFT = "free_gift_promotions"
 BUY_X_PAY_Y = "buy_x_pay_y_promotions"
 FIXED_PRICE = "fixed_price_promotions"
-SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT, FREE_GIFT, BUY_X_PAY_Y, FIXED_PRICE)
+EXTERNAL = "external_promotions"
+FLEX = "flex_promotions"
+SERVED_TYPES = (
+    PERCENTAGE_DISCOUNT,
+    FREE_SHIPPING,
+    FIXED_AMOUNT,
+    FREE_GIFT,
+    BUY_X_PAY_Y,
+    FIXED_PRICE,
+    EXTERNAL,
+    FLEX,
+)
 # The kinds that price units of their SKU list's SKUs, and so need one.
 LIST_TYPES = (FREE_GIFT, BUY_X_PAY_Y, FIXED_PRICE)
 
@@ -60,6 +71,15 @@ class Promotion(TenantModel):
     market = models.ForeignKey(
         "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # External promotions only (promotions.external): the merchant's service, the key of the HMAC that signs
+    # each call to it, and its circuit breaker.
+    promotion_url = models.CharField(max_length=2048, null=True, blank=True)
+    shared_secret = models.CharField(max_length=255, null=True, blank=True)
+    external_includes = models.JSONField(null=True, blank=True)
+    circuit_state = models.CharField(max_length=16, null=True, blank=True)
+    circuit_failure_count = models.IntegerField(null=True, blank=True)
+    # Flex promotions only: their Rules Engine order rules (promotions.flex).
+    rules = models.JSONField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -171,3 +191,30 @@ class SkuListPromotionRule(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("sku_list_rule_tenant", "created_at")]
+
+
+class ExternalDiscount(TenantModel):
+    """What an external promotion's service answered for one order in one state (``fingerprint``: the order's
+    lines and the attributes a discount may depend on, promotions.external), one row per promotion and order,
+    replaced at each call. ``outcome`` ``applied`` carries the discount; ``failed`` (no answer, an answer that
+    is not one) and ``declined`` (``success: false``) give none until the order changes."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="+")
+    # The order's id: the orders app builds on this one, so no foreign key points up to it.
+    order_id = models.CharField(max_length=10)
+    fingerprint = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16)
+    name = models.CharField(max_length=255, null=True, blank=True)
+    discount_cents = models.BigIntegerField(default=0)
+    # Line item id -> its own cents, or the ids the discount is split over (values null); null: every SKU line.
+    line_items = models.JSONField(null=True, blank=True)
+    message = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "order_id"], name="external_discount_uniq"),
+        ]
+        indexes = [
+            tenant_index("external_discount_tenant", "created_at"),
+            tenant_index("external_discount_order_tenant", "order_id"),
+        ]

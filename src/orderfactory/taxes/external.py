@@ -25,9 +25,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from django.db import models
 
-from orderfactory.core import outbound
+from orderfactory.core import circuits, outbound
 from orderfactory.core.errors import DomainError
 from orderfactory.core.money import to_float
 from orderfactory.taxes.calculation import LineKind, LineTax, Order, Taxes, line_tax
@@ -38,9 +37,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 MAX_RESPONSE_BYTES = 64 * 1024
-# Consecutive failures (no answer, 5xx) that open a calculator's circuit, as for external gateways;
-# ``_reset_circuit`` closes it.
-CIRCUIT_THRESHOLD = 30
+CIRCUIT_THRESHOLD = circuits.THRESHOLD  # consecutive failures (no answer, 5xx): core.circuits
 
 
 def _error(code: TaxErrorCode, message: str, **meta: Any) -> DomainError:
@@ -76,13 +73,13 @@ def calculate(calculator: TaxCalculator, document: Mapping[str, Any], order: Ord
             TaxErrorCode.CALCULATOR_REFUSED, f"the tax calculator was not called: its URL {exc}"
         ) from None
     except (outbound.Unreached, outbound.Failed) as exc:
-        _record_failure(calculator)
+        circuits.record_failure(calculator)
         log.warning("tax calculator %s failed: %s", calculator.pk, exc)
         raise _error(TaxErrorCode.CALCULATOR_UNREACHABLE, f"the tax calculator {exc}") from None
     if answer.status >= 500:
-        _record_failure(calculator)
+        circuits.record_failure(calculator)
         raise _error(TaxErrorCode.CALCULATOR_FAILED, f"the tax calculator answered {answer.status}")
-    _record_success(calculator)
+    circuits.record_success(calculator)
     return parse(answer.status, answer.body, order)
 
 
@@ -171,19 +168,3 @@ def _cents(value: Any, currency_code: str, line_id: str) -> int:
         )
     units_per_cent = Decimal(str(to_float(1, currency_code)))
     return int((amount / units_per_cent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _record_success(calculator: TaxCalculator) -> None:
-    if calculator.circuit_failure_count:
-        TaxCalculator.objects.filter(pk=calculator.pk).update(circuit_failure_count=0)
-
-
-def _record_failure(calculator: TaxCalculator) -> None:
-    """One UPDATE: concurrent failures all count; the circuit opens at the threshold."""
-    TaxCalculator.objects.filter(pk=calculator.pk).update(
-        circuit_failure_count=models.F("circuit_failure_count") + 1,
-        circuit_state=models.Case(
-            models.When(circuit_failure_count__gte=CIRCUIT_THRESHOLD - 1, then=models.Value("open")),
-            default=models.F("circuit_state"),
-        ),
-    )

@@ -7,6 +7,7 @@
 - ``goods``: what a line of goods holds (a bundle line its bundle's SKUs);
 - ``pricing``: price an order from its lines (``recompute``), ``_refresh``;
 - ``taxing``: the order's taxes from its market's tax calculator, ``_update_taxes``;
+- ``external_promotions``: an order's external promotions, called once its pricing commits;
 - ``shipments``: build the shipments and choose their shipping methods;
 - ``checks``: what placing requires (``_validate``);
 - ``placing``: ``_place``, with the payment authorization;
@@ -18,6 +19,7 @@
 The names other apps use are re-exported here; new code imports from the module that owns the name.
 """
 
+from orderfactory.orders.services import external_promotions  # noqa: F401  (registers its refresher)
 from orderfactory.orders.services.building import (
     clone_address,
     clone_addresses,

@@ -58,6 +58,7 @@ def _promotion_lines(
             "skus_count": sum(line.quantity for line in sku_lines),
         },
         tuple({name: getattr(line, name, None) for name in LINE_ATTRIBUTES} for line in sku_lines),
+        order_id=order.pk,
     )
     try:
         discounts = discounts_for(

@@ -22,6 +22,8 @@ PROMOTION_LINES = (
     "free_gift_promotions",
     "buy_x_pay_y_promotions",
     "fixed_price_promotions",
+    "external_promotions",
+    "flex_promotions",
 )
 FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"

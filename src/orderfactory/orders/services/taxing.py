@@ -249,9 +249,9 @@ def update_taxes(order_id: str) -> Order:
             return order
         calculator = TaxCalculator.objects.get(pk=calculator_id)
         order_facts = facts(order, lines)
-        document = _document(order_id)
+        sent = document(order_id)
         seen = order.updated_at
-    taxes = external.calculate(calculator, document, order_facts)
+    taxes = external.calculate(calculator, sent, order_facts)
     with transaction.atomic():
         order = lock_order(order_id)
         if order.updated_at != seen:
@@ -266,8 +266,9 @@ def update_taxes(order_id: str) -> Order:
         return order
 
 
-def _document(order_id: str) -> dict[str, Any]:
-    """The order's document, as ``GET /api/orders/<id>?include=line_items,line_items.item`` renders it."""
+def document(order_id: str, include: str = DOCUMENT_INCLUDE) -> dict[str, Any]:
+    """The order's document, as ``GET /api/orders/<id>?include=<include>`` renders it (what an external
+    service is sent)."""
     s = scopes.current()
     ctx = documents.Context(
         base_url=str(settings.ORDERFACTORY["PUBLIC_URL"] or "http://localhost"),
@@ -275,4 +276,4 @@ def _document(order_id: str) -> dict[str, Any]:
     )
     resource = registry.get("orders")
     assert resource is not None
-    return documents.document_for(ctx, resource, order_id, [("include", DOCUMENT_INCLUDE)])
+    return documents.document_for(ctx, resource, order_id, [("include", include)])
