@@ -160,11 +160,11 @@ def discounts_for(
     listed = ListedSkus(order_lines)
     remaining = [max(line.total_amount_cents, 0) for line in order_lines]
     shipping_left = max(shipping_cents, 0)
-    taken: set[int] = set()
     discounts = []
     if facts is None:
         facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
     promotions = applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts, listed=listed)
+    claims = lists.Claims(promotions, listed)
     for promotion in promotions:
         code = (
             coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
@@ -179,7 +179,11 @@ def discounts_for(
         )
         if promotion.type in LIST_TYPES:
             same_currency = promotion.type != FIXED_PRICE or not other_currency
-            shares = lists.unit_discounts(promotion, listed, remaining, taken) if same_currency else {}
+            shares = (
+                lists.unit_discounts(promotion, listed, remaining, claims.of(promotion))
+                if same_currency
+                else {}
+            )
         else:
             shares = _amount_shares(promotion, listed, remaining, subtotal_cents, other_currency)
         amount = sum(shares.values())
