@@ -301,3 +301,18 @@ def test_pricing_reads_the_lists_once_whatever_the_number_of_lines(api: Api, siz
     )
     assert count == ADD_LINE_WITH_LISTS_QUERIES, count
     assert discounts(api, order["id"])["SKU01"] < 0
+
+
+def test_a_free_gift_keeps_its_line_from_a_fixed_price_whatever_their_priorities(
+    api: Api, shop: Shop
+) -> None:
+    both = sku_list(api, {"MUG": 1, "TSHIRT": 1})
+    listed(api, "fixed_price_promotions", both, fixed_amount_cents=500, priority=1)
+    listed(api, "free_gift_promotions", both, priority=2)
+    order = new_order(api, shop, {"TSHIRT": 1, "MUG": 2})  # 1500 + 1600, shipping 700
+    # The gift is the list's first item, one MUG (800); the fixed price leaves the MUG line to it and sells
+    # the TSHIRT at 500 (1000 off). Ranked first, the fixed price would have taken 600 off the MUGs instead.
+    assert discounts(api, order["id"]) == {"TSHIRT": -1000, "MUG": -800}
+    assert promotion_lines(api, order["id"], "fixed_price_promotions") == [-1000]
+    assert promotion_lines(api, order["id"], "free_gift_promotions") == [-800]
+    assert totals(order) == (3100, 700, -1800, 3100 - 1800 + 700)

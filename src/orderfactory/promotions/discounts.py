@@ -166,11 +166,11 @@ def discounts_for(
     listed = ListedSkus(order_lines)
     remaining = [max(line.total_amount_cents, 0) for line in order_lines]
     shipping_left = max(shipping_cents, 0)
-    taken: set[int] = set()
     discounts = []
     if facts is None:
         facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
     promotions = applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts, listed=listed)
+    claims = lists.Claims(promotions, listed)
     outside = [p.pk for p in promotions if p.type == EXTERNAL]
     if outside:
         state = external.fingerprint(
@@ -211,7 +211,11 @@ def discounts_for(
             shares = dict(enumerate(flexed))
         elif promotion.type in LIST_TYPES:
             same_currency = promotion.type != FIXED_PRICE or not other_currency
-            shares = lists.unit_discounts(promotion, listed, remaining, taken) if same_currency else {}
+            shares = (
+                lists.unit_discounts(promotion, listed, remaining, claims.of(promotion))
+                if same_currency
+                else {}
+            )
         else:
             shares = _amount_shares(promotion, listed, remaining, subtotal_cents, other_currency)
         amount = sum(shares.values())

@@ -105,8 +105,8 @@ def unit_discounts(
     promotion: Promotion, listed: ListedSkus, remaining: Sequence[int], taken: set[int]
 ) -> dict[int, int]:
     """Line index -> the cents (positive) a free gift, buy X pay Y or fixed price promotion takes off the
-    line, each at most what is ``remaining`` of it. Free gift and fixed price promotions do not overlap, as
-    Commerce Layer's: a line one of them discounted (``taken``, which this extends) is left to it."""
+    line, each at most what is ``remaining`` of it. ``taken``: the lines a free gift or fixed price promotion
+    leaves alone (``Claims``), which this extends with its own."""
     lines = listed.lines
     sku_list = promotion.sku_list
     held = [i for i in listed.matching(sku_list) if remaining[i] > 0]
@@ -144,3 +144,23 @@ def unit_discounts(
     if promotion.type == FREE_GIFT:
         taken.update(i for i, c in cents.items() if c)
     return {i: c for i, c in cents.items() if c}
+
+
+class Claims:
+    """The lines free gift and fixed price promotions keep to themselves. Commerce Layer's do not overlap: a
+    free gift ranks above any fixed price, whatever their priorities, and among promotions of one of the two
+    kinds the first that discounts a line keeps it. So the lines the free gifts give (in their order, on the
+    whole lines) are claimed before any fixed price is computed."""
+
+    def __init__(self, promotions: Sequence[Promotion], listed: ListedSkus) -> None:
+        self.gifts: set[int] = set()
+        whole = [max(line.total_amount_cents, 0) for line in listed.lines]
+        gifted: set[int] = set()
+        for promotion in promotions:
+            if promotion.type == FREE_GIFT:
+                unit_discounts(promotion, listed, whole, gifted)
+        self.prices: set[int] = gifted
+
+    def of(self, promotion: Promotion) -> set[int]:
+        """The lines ``promotion`` leaves alone and extends (a buy X pay Y reads neither)."""
+        return self.gifts if promotion.type == FREE_GIFT else self.prices
