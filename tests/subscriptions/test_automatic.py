@@ -274,3 +274,54 @@ def test_an_item_may_be_a_bundle_and_a_run_copies_it_as_a_bundle_line(api, shop,
     taken = {key: before[key] - after[key] for key in before if before[key] != after[key]}
     assert sum(q for (sku, _), q in taken.items() if sku == "TSHIRT") == 4
     assert sum(q for (sku, _), q in taken.items() if sku == "MUG") == 6
+
+
+def test_an_item_may_be_an_adjustment_and_a_run_copies_it_as_an_adjustment_line(api, shop, model):
+    from tests.orders.conftest import problems
+    from tests.orders.test_tiers_and_adjustments import adjustment
+
+    model()
+    order = _subscribed_order(api, shop, [("TSHIRT", 1, "weekly")])
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    subscription = ("order_subscriptions", sub["id"])
+    loyalty = adjustment(api, -300, "Loyalty")
+    item = api.create(
+        "order_subscription_items", {"quantity": 1}, {"order_subscription": subscription, "item": loyalty}
+    )
+    a = item["attributes"]
+    assert (a["sku_code"], a["bundle_code"], a["unit_amount_cents"], a["total_amount_cents"]) == (
+        None,
+        None,
+        -300,
+        -300,
+    )
+    r = api.get(f"order_subscription_items/{item['id']}", {"include": "item,adjustment"})
+    assert r.data["relationships"]["item"]["data"] == {"type": "adjustments", "id": loyalty["id"]}
+    assert r.data["relationships"]["adjustment"]["data"] == {"type": "adjustments", "id": loyalty["id"]}
+    found = api.get("order_subscription_items", {"filter[q][adjustment_id_eq]": loyalty["id"]}).data
+    assert [i["id"] for i in found] == [item["id"]]
+    dollars = adjustment(api, 100, "Dollars", currency_code="USD")
+    wrong = api.post(
+        "order_subscription_items",
+        document(
+            "order_subscription_items",
+            {"quantity": 1},
+            {"order_subscription": subscription, "adjustment": dollars},
+        ),
+    )
+    assert wrong.status == 422 and list(problems(wrong)) == ["/data/relationships/adjustment"], wrong
+
+    with clock.frozen(parse(sub["attributes"]["next_run_at"])):
+        assert tick()["runs"] == 1
+        assert run_pending_factories() == ["completed"]
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/recurring_order_copies").data
+    target = api.get(f"recurring_order_copies/{copy['id']}/target_order", {"include": "line_items"})
+    t = target.data["attributes"]
+    assert (t["status"], t["subtotal_amount_cents"], t["adjustment_amount_cents"]) == ("placed", 1500, -300)
+    adjusted = [
+        (i["attributes"]["name"], i["attributes"]["total_amount_cents"])
+        for i in target.json["included"]
+        if i["attributes"]["item_type"] == "adjustments"
+    ]
+    assert adjusted == [("Loyalty", -300)]

@@ -86,9 +86,13 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
     ]
     if run.items is not None:
-        # An automatic subscription's run copies its items (they may differ from the source's lines): SKUs and
-        # bundles, each a line of its kind.
-        skus = _skus([item.sku_id for item in run.items if item.sku_id])
+        # An automatic subscription's run copies its items (they may differ from the source's lines): SKUs,
+        # bundles and adjustments, each a line of its kind.
+        goods = [item for item in run.items if item.adjustment_id is None]
+        adjustments = _adjustment_items(
+            [item for item in run.items if item.adjustment_id is not None], target, source.currency_code
+        )
+        skus = _skus([item.sku_id for item in goods if item.sku_id])
         lines = sku_lines = [
             LineItem(
                 id=item.id,
@@ -108,7 +112,7 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
                 name=getattr(skus.get(item.sku_id), "name", None) or item.bundle_code,
                 image_url=getattr(skus.get(item.sku_id), "image_url", None),
             )
-            for item in run.items
+            for item in goods
         ]
     pointers = {line.pk: _pointer(line, run) for line in sku_lines}
     copies = {
@@ -269,6 +273,31 @@ def _as_it_was(line: LineItem, target: Order, **more: Any) -> LineItem:
         total_amount_cents=line.total_amount_cents,
         **more,
     )
+
+
+def _adjustment_items(items: list[plan.PlanItem], target: Order, currency_code: str | None) -> list[LineItem]:
+    """A run's adjustment items as the target's adjustment lines, at the items' amounts (one query, none
+    without them)."""
+    if not items:
+        return []
+    from orderfactory.adjustments.models import Adjustment
+
+    found = Adjustment.objects.in_bulk([item.adjustment_id for item in items])
+    return [
+        LineItem(
+            order=target,
+            item_type=orders.ADJUSTMENT_LINE,
+            item_id=item.adjustment_id,
+            adjustment=found[item.adjustment_id],
+            name=found[item.adjustment_id].name,
+            quantity=item.quantity,
+            currency_code=currency_code,
+            unit_amount_cents=item.unit_amount_cents,
+            total_amount_cents=(item.unit_amount_cents or 0) * item.quantity,
+        )
+        for item in items
+        if item.adjustment_id in found
+    ]
 
 
 def _skus(sku_ids: list[str | None]) -> dict[str | None, Any]:

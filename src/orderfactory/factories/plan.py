@@ -13,13 +13,14 @@ from orderfactory.subscriptions.models import OrderSubscription, SubscriptionRun
 
 
 class PlanItem(NamedTuple):
-    """An item of an automatic subscription, as its run copies it: a SKU or a bundle."""
+    """An item of an automatic subscription, as its run copies it: a SKU, a bundle or an adjustment."""
 
     id: str
     sku_id: str | None
     sku_code: str | None
     bundle_id: str | None
     bundle_code: str | None
+    adjustment_id: str | None
     quantity: int
     unit_amount_cents: int | None
 
@@ -57,6 +58,7 @@ def run_plan(subscription: OrderSubscription) -> Plan:
                 item.sku_code,
                 item.bundle_id,
                 item.bundle_code,
+                item.adjustment_id,
                 item.quantity,
                 item.unit_amount_cents,
             )

@@ -198,6 +198,14 @@ class OrderSubscriptionResource(Resource):
         return services.update(instance, columns, payload.triggers)
 
 
+def _item_of(row: dict[str, Any]) -> tuple[str, str] | None:
+    """An item's ``item``: its SKU, its bundle or its adjustment."""
+    for type_name, column in (("skus", "sku_id"), ("bundles", "bundle_id"), ("adjustments", "adjustment_id")):
+        if row[column]:
+            return (type_name, row[column])
+    return None
+
+
 @registry.register
 class OrderSubscriptionItemResource(Resource):
     type = "order_subscription_items"
@@ -234,26 +242,21 @@ class OrderSubscriptionItemResource(Resource):
         ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
         ToOne(
             "item",
-            ("skus", "bundles"),
+            ("skus", "bundles", "adjustments"),
             "C",
-            resolve=lambda row: (
-                ("skus", row["sku_id"])
-                if row["sku_id"]
-                else ("bundles", row["bundle_id"])
-                if row["bundle_id"]
-                else None
-            ),
-            depends=("sku_id", "bundle_id"),
+            resolve=_item_of,
+            depends=("sku_id", "bundle_id", "adjustment_id"),
         ),
         ToOne("sku", "skus", "Cf"),
         ToOne("bundle", "bundles", "Cf"),
+        ToOne("adjustment", "adjustments", "Cf"),
         ToOne("source_line_item", "line_items", "f"),
     )
 
     @classmethod
     def _save(cls, item: OrderSubscriptionItem, payload: Payload) -> OrderSubscriptionItem:
         given = payload.relationships
-        target = given.get("sku") or given.get("bundle") or given.get("item")
+        target = given.get("sku") or given.get("bundle") or given.get("adjustment") or given.get("item")
         return services.save_item(item, payload.model_fields(cls), target)
 
     @classmethod

@@ -35,9 +35,11 @@ def save_subscription_model(model: SubscriptionModel, columns: dict[str, Any]) -
 
 
 def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], target: Any) -> OrderSubscriptionItem:
-    """Create or change a subscription's item. Its item is ``target`` (a SKU or a bundle), else the SKU of the
-    ``sku_code`` or the market's bundle of the ``bundle_code`` among ``columns`` when given, else the one it
-    has; its price, unless given, the SKU's in the subscription's market, or the bundle's."""
+    """Create or change a subscription's item. Its item is ``target`` (a SKU, a bundle or an adjustment), else
+    the SKU of the ``sku_code`` or the market's bundle of the ``bundle_code`` among ``columns`` when given, else
+    the one it has; its price, unless given, the SKU's in the subscription's market, the bundle's, or the
+    adjustment's amount."""
+    from orderfactory.adjustments.models import Adjustment
     from orderfactory.catalog.bundles import bundle_for
     from orderfactory.catalog.models import Bundle, Price, Sku
 
@@ -60,7 +62,7 @@ def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], target: Any)
                 CommonErrorCode.INVALID, "bundle_code", "is invalid", value=columns["bundle_code"]
             )
     if isinstance(target, Sku):
-        item.sku, item.sku_code, item.bundle, item.bundle_code = target, target.code, None, None
+        _item_is(item, sku=target, sku_code=target.code)
     elif isinstance(target, Bundle):
         if target.market_id not in (None, subscription.market_id):
             raise DomainError.of(
@@ -69,9 +71,18 @@ def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], target: Any)
                 "is of another market",
                 pointer="/data/relationships/bundle",
             )
-        item.bundle, item.bundle_code, item.sku, item.sku_code = target, target.code, None, None
+        _item_is(item, bundle=target, bundle_code=target.code)
+    elif isinstance(target, Adjustment):
+        if currency_code and target.currency_code != currency_code:
+            raise DomainError.of(
+                CommonErrorCode.INVALID,
+                "adjustment",
+                f"is in {target.currency_code}, not the subscription's {currency_code}",
+                pointer="/data/relationships/adjustment",
+            )
+        _item_is(item, adjustment=target)
     problems: list[Problem] = []
-    if item.sku_id is None and item.bundle_id is None:
+    if item.sku_id is None and item.bundle_id is None and item.adjustment_id is None:
         problems.append(blank("sku_code"))
     if item.quantity is None or item.quantity <= 0:
         problems.append(
@@ -86,7 +97,9 @@ def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], target: Any)
     if problems:
         raise DomainError(problems)
     if item.unit_amount_cents is None and market is not None:
-        if item.bundle is not None:
+        if item.adjustment is not None:
+            item.unit_amount_cents = item.adjustment.amount_cents
+        elif item.bundle is not None:
             item.unit_amount_cents = item.bundle.price_amount_cents
         else:
             price = Price.objects.filter(price_list_id=market.price_list_id, sku_id=item.sku_id).first()
@@ -94,3 +107,9 @@ def save_item(item: OrderSubscriptionItem, columns: dict[str, Any], target: Any)
         item.currency_code = currency_code
     item.save()
     return item
+
+
+def _item_is(item: OrderSubscriptionItem, **target: Any) -> None:
+    """The item becomes one thing only: what ``target`` names, the other kinds cleared."""
+    for column in ("sku", "sku_code", "bundle", "bundle_code", "adjustment"):
+        setattr(item, column, target.get(column))
