@@ -201,3 +201,24 @@ def test_a_group_costs_the_same_queries_whatever_its_number_of_copies(api, shop,
     # shipments, lines, orders), one UPDATE of the copies and one of the batch; the audit trail, the events
     # and the webhook lookup; the savepoint around it.
     assert measured[2] == 24, measured
+
+
+def test_a_copy_that_writes_directly_runs_its_group_alone(api, shop, monkeypatch):
+    sources = [placed(api, shop, {"TSHIRT": 1}) for _ in range(2)]
+    real_build = groups.build_target
+
+    def writes_directly(factory: Any, notes: Any) -> Any:
+        target = real_build(factory, notes)
+        if factory.source_order_id == sources[0]:
+            # a write that does not wait for the group's end (it could touch a row the group holds)
+            Order.objects.filter(pk=factory.source_order_id).update(reference="touched")
+        return target
+
+    monkeypatch.setattr(groups, "build_target", writes_directly)
+    batch_id = batch_of(api, sources)
+    made = copies_by_source(api, batch_id)
+    assert len({f.claimed_by for f in made.values()}) == 2  # each alone, after the group rolled back
+    assert {f.status for f in made.values()} == {"completed"}
+    with scope.active(api.scope()):
+        assert Order.objects.filter(order_factory__order_copy_batch_id=batch_id).count() == 2
+        assert Order.objects.get(pk=sources[0]).reference is None  # the group's write rolled back

@@ -11,14 +11,15 @@ counts as one UPDATE (``batches.counting``). The claim commits with the targets,
 its copies pending and nothing of them written; the batch's sweep queues them again.
 
 A copy refused by its checks fails with its own errors and the others go on: its rows were only held, and are
-dropped. When the group cannot end that way (a write refused at the end, a refused copy that wrote something
-directly), the transaction rolls back whole and each copy runs alone (``services.run``), so one bad copy never
+dropped. When the group cannot end that way (a write refused at the end, a copy that wrote something directly
+instead of holding it), the transaction rolls back whole and each copy runs alone (``services.run``), so one bad copy never
 fails its neighbours. A copy whose target is taxed by an external calculator (a network call, made with no
 transaction open) runs alone after the group.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,7 +43,8 @@ CLAIMED = ["status", "started_at", "claimed_by", "lease_expires_at", "attempts",
 
 
 class _NotIsolated(Exception):
-    """A copy refused after writing something that held writes could not take back: the group rolls back."""
+    """A copy wrote something directly, which held writes could neither order with the group's rows nor take
+    back: the group rolls back and its copies run alone."""
 
 
 def run(factory_ids: list[str]) -> int:
@@ -76,6 +78,7 @@ def _copy_group(factory_ids: list[str], token: str) -> tuple[int, list[str]]:
     """The group's transaction: (how many copies it ended, the ids of those that run alone after it)."""
     now = clock.now()
     with (
+        _no_cycle_collection(),
         transaction.atomic(),
         hooks.batched(),  # its events render their webhooks' payloads once the held rows are written
         writes.held() as held,
@@ -141,11 +144,28 @@ def _copy(factory: OrderFactory, held: writes.Held) -> None:
             refusal, codes, lines = failures.reasons(exc)
             services._end(factory, "failed", refusal, codes, lines=lines)
             return
+    if wrote():
+        # A write that did not wait for the group's end may touch a row the group holds: run alone.
+        raise _NotIsolated(factory.pk)
     before = hooks.snapshot(factory)
     factory.target_order = target
     factory.errors_log = dict(notes)
     factory.errors_count = failures.count(notes)
     services._complete(factory, {}, {}, before, lines=notes.lines)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The interpreter's cycle collector paused for the group: a group makes and keeps thousands of rows
+    until its end, and each collection would walk them all again and again (reference counting still frees
+    what is dropped; the collector runs again after). docs/decisions.md has the figures."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 @contextmanager
