@@ -516,7 +516,7 @@ SEARCHED = {  # resource: (table, trigram index, attributes)
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
 def test_substring_filters_of_searched_columns_are_what_their_trigram_indexes_serve(api):
-    """Each searched column has a GIN trigram index that leads with the tenant, and a substring filter on it
+    """Each searched column has a GIN trigram index of its text alone, and a substring filter on it
     is an ILIKE of that very column with the pattern written in: what pg_trgm's operator class serves. How
     PostgreSQL chooses between it and the tenant's own rows at scale is in docs/decisions.md, "Scale"."""
     for path, (table, index, attributes) in SEARCHED.items():
@@ -524,7 +524,7 @@ def test_substring_filters_of_searched_columns_are_what_their_trigram_indexes_se
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index])
             (definition,) = cursor.fetchone()
         operators = ", ".join(f"{a} gin_trgm_ops" for a in attributes)
-        assert f"{table} USING gin (organization_id, mode, {operators})" in definition, definition
+        assert f"{table} USING gin ({operators})" in definition, definition
         for attribute in attributes:
             with statements() as captured:
                 assert api.get(path, {f"filter[q][{attribute}_cont]": "a%_b"}).status == 200
