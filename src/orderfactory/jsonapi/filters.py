@@ -168,11 +168,11 @@ def planned_for_the_tenant(conditions: list[Condition]) -> Iterator[None]:
     trigram indexes hold every organization's text (docs/decisions.md, "Scale"): a generic plan, which cannot
     tell a small organization from a big one, read a big neighbour's matches through them for a 10-row
     organization; planned for its organization it walks its own rows, and a big organization is planned with
-    its own figures."""
+    its own figures. One statement more (the SET; a transaction of its own needs no savepoint)."""
     if connection.vendor != "postgresql" or not searches(conditions):
         yield
         return
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         yield
 
