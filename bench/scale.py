@@ -18,6 +18,11 @@ over HTTP on a keep-alive connection:
 - **copy**: ``POST /api/order_copies`` of a placed 5-line order over HTTP, then its job
   (``factories.services.run``) in this process; the figure is the job's.
 
+The background steps are repeated ``--requests`` times (the sweep five times as many) and shown with their
+minimum as well as p50/p99: on a shared machine they vary more between runs than between sizes, and the
+minimum is the figure least moved by other processes. Which rows they read is proven without timings in
+tests/test_scale.py.
+
 It prints one table with the targets: the small tenant within 1.2x of its cost with no neighbour; the big
 tenant's first page, filters and include at the largest size within 2x of the smallest; a 50%-deep page under
 100 ms at the largest size; tick, sweep and copy within 1.2x across sizes. Figures only: nothing here asserts
@@ -50,6 +55,7 @@ from copy_throughput import Shop, environment, process, setup_django, tenant_sco
 from scheduler import temporary_database
 
 SMALL = 10
+BACKGROUND = ("tick", "sweep", "copy")
 DUE = 20  # subscriptions made due before each tick
 PAGE = 25
 SERIES_GAP = 500_000_000  # the small tenant's series numbers start here, far from the big tenant's
@@ -316,7 +322,11 @@ def requests(tenant: Tenant) -> list[tuple[str, str]]:
         ]
     rows += [
         ("filter email_eq", {"page[size]": PAGE, "filter[q][email_eq]": one}),
-        ("filter email_cont", {"page[size]": PAGE, "filter[q][email_cont]": "999" if n > SMALL else "0"}),
+        # the small tenant's: a pattern the trigram indexes serve too (three characters or more)
+        (
+            "filter email_cont",
+            {"page[size]": PAGE, "filter[q][email_cont]": "999" if n > SMALL else "c00000"},
+        ),
     ]
     out = [(name, "/api/customers?" + urlencode(params)) for name, params in rows]
     out.append(
@@ -334,6 +344,10 @@ class Figures:
     @property
     def p50(self) -> float:
         return statistics.median(self.samples)
+
+    @property
+    def least(self) -> float:
+        return min(self.samples)
 
     @property
     def p99(self) -> float:
@@ -394,7 +408,7 @@ def report(results: dict[str, dict[tuple[str, str], Figures]], sizes: list[str],
     for figures in results.values():
         keys += [k for k in figures if k not in keys]
     width = max(len(f"{t} {n}") for t, n in keys) + 2
-    print(" " * width + "".join(f"{size:>27}" for size in sizes) + "   target")
+    print(" " * width + "".join(f"{size:>36}" for size in sizes) + "   target")
     smallest, largest = sizes[1] if len(sizes) > 1 else sizes[0], sizes[-1]
     for key in keys:
         tenant, name = key
@@ -402,7 +416,9 @@ def report(results: dict[str, dict[tuple[str, str], Figures]], sizes: list[str],
         for size in sizes:
             f = results[size].get(key)
             cells.append(f"{ms(f.cold)} / {ms(f.p50)} / {ms(f.p99)}" if f else "-")
-        line = f"{tenant} {name}".ljust(width) + "".join(f"{c:>27}" for c in cells)
+            if f and name in BACKGROUND:
+                cells[-1] = f"min {ms(f.least)}  " + cells[-1]
+        line = f"{tenant} {name}".ljust(width) + "".join(f"{c:>36}" for c in cells)
         line += "   " + verdict(results, key, sizes, smallest, largest)
         print(line)
 
@@ -431,8 +447,12 @@ def verdict(
     if "deep" in name:
         return ""
     r = ratio(results, key, smallest, largest)
-    limit = "1.2" if name in ("tick", "sweep", "copy") else "2"
-    return "" if r is None else f"p50 {r:.2f}x of {smallest} (<= {limit})"
+    if r is None:
+        return ""
+    if name in BACKGROUND:
+        least = results[largest][key].least / results[smallest][key].least
+        return f"p50 {r:.2f}x, min {least:.2f}x of {smallest} (<= 1.2)"
+    return f"p50 {r:.2f}x of {smallest} (<= 2)"
 
 
 # --- main -----------------------------------------------------------------------------------------------
@@ -490,9 +510,11 @@ def main() -> int:
                 for t in tenants:
                     t.token = token(endpoint, t.app)
                 figures = measure_requests(endpoint, [small, big], args.requests)
-                figures[("big", "tick")] = repeat(lambda: tick(big), max(3, args.requests // 4))
-                figures[("big", "sweep")] = repeat(sweep, args.requests)
-                figures[("big", "copy")] = repeat(lambda: copy(endpoint, big), max(3, args.requests // 4))
+                # The background steps vary more between runs on a shared machine than between sizes: as many
+                # repetitions as requests (the sweep, cheap, five times as many), and their minimum beside p50.
+                figures[("big", "tick")] = repeat(lambda: tick(big), args.requests)
+                figures[("big", "sweep")] = repeat(sweep, 5 * args.requests)
+                figures[("big", "copy")] = repeat(lambda: copy(endpoint, big), args.requests)
             results[label] = figures
             print(f"measured at {label}", flush=True)
         report(results, list(results), database)

@@ -27,14 +27,15 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
 import orjson
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q
 from psycopg import sql as psycopg_sql
 
@@ -149,6 +150,31 @@ class Condition:
     def q(self) -> Q:
         parts = [_build(self.predicate, p, v) for p, v in zip(self.paths, self.values, strict=True)]
         return reduce(operator.or_ if self.combinator == "or" else operator.and_, parts)
+
+
+def searches(conditions: list[Condition]) -> bool:
+    """Whether a condition is a LIKE pattern (``Like``): a substring filter the trigram indexes may serve."""
+    return any(
+        (_LISTS[c.predicate][0] if c.predicate in _LISTS else c.predicate) in _TEXT_ONLY
+        for c in conditions
+        if c.value is not None
+    )
+
+
+@contextmanager
+def planned_for_the_tenant(conditions: list[Condition]) -> Iterator[None]:
+    """On PostgreSQL, the statements of a list with a substring filter are planned for their values, the
+    organization's included (``force_custom_plan``, until the transaction ends), never generically. The
+    trigram indexes hold every organization's text (docs/decisions.md, "Scale"): a generic plan, which cannot
+    tell a small organization from a big one, read a big neighbour's matches through them for a 10-row
+    organization; planned for its organization it walks its own rows, and a big organization is planned with
+    its own figures. One statement more (the SET; a transaction of its own needs no savepoint)."""
+    if connection.vendor != "postgresql" or not searches(conditions):
+        yield
+        return
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
 
 
 def _invalid_filter(key: str) -> errors.ApiError:

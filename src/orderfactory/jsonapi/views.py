@@ -21,7 +21,7 @@ import orjson
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 
-from orderfactory.jsonapi import body, commerce_layer, errors, query, registry
+from orderfactory.jsonapi import body, commerce_layer, errors, filters, query, registry
 from orderfactory.jsonapi import resource as r
 from orderfactory.jsonapi.documents import Context, attach_included, document_for
 from orderfactory.jsonapi.render import Renderer
@@ -153,11 +153,18 @@ def render_list(
     request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet
 ) -> HttpResponse:
     q = query.parse(resource, _items(request), collection=True)
+    with filters.planned_for_the_tenant(q.filters):
+        return _render_list(request, ctx, resource, qs, q)
+
+
+def _render_list(
+    request: HttpRequest, ctx: Context, resource: type[r.Resource], qs: models.QuerySet, q: query.Query
+) -> HttpResponse:
     qs = query.filtered(resource, qs, q)
     ordering = query.order_by(resource, q.sort)
     ordered = qs.order_by(*ordering)
-    filters = tuple((k, v) for k, v in q.params if k.startswith("filter["))
-    record_count = ctx.count((ctx.public, request.path, filters), ordered)
+    filter_params = tuple((k, v) for k, v in q.params if k.startswith("filter["))
+    record_count = ctx.count((ctx.public, request.path, filter_params), ordered)
     page_count = math.ceil(record_count / q.page_size)
     offset = (q.page_number - 1) * q.page_size
     renderer = Renderer(ctx.base_url, ctx.meta, q.fields, public=ctx.public)
