@@ -138,6 +138,19 @@ def test_a_false_trigger_is_no_trigger_and_several_apply_in_workflow_order(api: 
     assert r.status == 200 and r.data["attributes"]["status"] == "packing", r
 
 
+def test_a_placed_shipment_takes_metadata_but_not_another_shipping_method(api: Api, shop: Shop) -> None:
+    order = placed_order(api, shop, {"TSHIRT": 1})
+    [shipment] = shipments_of(api, order["id"])
+    r = api.update("shipments", shipment["id"], {"metadata": {"dock": 4}, "_picking": True})
+    assert r.status == 200, r
+    assert (r.data["attributes"]["metadata"], r.data["attributes"]["status"]) == ({"dock": 4}, "picking")
+    method = ("shipping_methods", shop.shipping_method.pk)
+    r = api.update("shipments", shipment["id"], relationships={"shipping_method": method})
+    assert r.status == 422 and problems(r)["/data/attributes/status"] == [
+        "cannot modify an order in status approved"
+    ]
+
+
 def test_goods_are_handled_only_once_the_order_is_approved(api: Api, shop: Shop) -> None:
     order = placed_order(api, shop, {"TSHIRT": 1}, approve=False)
     assert order_of(api, order["id"])["fulfillment_status"] == "unfulfilled"
@@ -246,3 +259,45 @@ def test_a_transition_costs_a_pinned_number_of_queries(api: Api, shop: Shop) -> 
         assert r.status == 200, r
         counts.append(len(captured.captured_queries))
     assert counts == [TRANSITION_QUERIES] * 2
+
+
+def at_once(api: Api, calls: list[tuple[str, str]]) -> list[int]:
+    """PATCH each (shipment id, trigger) at the same moment, each from its own thread, client and database
+    connection: their statuses, in the calls' order."""
+    import threading
+
+    from django.db import connections
+
+    start = threading.Barrier(len(calls), timeout=30)
+    statuses: list[int] = [0] * len(calls)
+
+    def call(n: int, shipment_id: str, name: str) -> None:
+        caller = Api(api.token, api.app, api.organization)
+        try:
+            start.wait()
+            statuses[n] = shipment_trigger(caller, shipment_id, name).status
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call, args=(n, *c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shipments_shipped_at_once_fulfil_their_order_once(api: Api) -> None:
+    shop = build_shop(api, skus=SKUS)
+    order = placed_order(api, shop, {"TSHIRT": 1, "CAP": 1})
+    first, second = shipments_of(api, order["id"])
+    for shipment in (first, second):
+        for name in ("_picking", "_packing", "_ready_to_ship"):
+            assert shipment_trigger(api, shipment["id"], name).status == 200
+    # the same step twice at once: one wins, the other finds the shipment moved on
+    assert sorted(at_once(api, [(first["id"], "_ship"), (first["id"], "_ship")])) == [200, 422]
+    assert order_of(api, order["id"])["fulfillment_status"] == "in_progress"
+    assert at_once(api, [(second["id"], "_ship"), (first["id"], "_deliver")]) == [200, 200]
+    assert order_of(api, order["id"])["fulfillment_status"] == "fulfilled"
+    assert names(api, f"orders/{order['id']}/events").count("orders.fulfill") == 1

@@ -7,9 +7,6 @@ from django.db import models
 from orderfactory.core.models import TenantModel, tenant_index
 
 CUSTOMER_STATUSES = ("prospect", "acquired", "repeat")
-# An anonymization request's life (customers.anonymization): requested -> in_progress -> completed | failed;
-# requested -> cancelled.
-ANONYMIZATION_STATUSES = ("requested", "in_progress", "completed", "failed", "cancelled")
 
 
 class CustomerGroup(TenantModel):
@@ -44,7 +41,8 @@ class Customer(TenantModel):
     customer_group = models.ForeignKey(
         CustomerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
-    # The current anonymization request (None: never requested): its status, Commerce Layer's
+    # The current anonymization request (None: never requested): its status (customers.anonymization:
+    # requested -> in_progress -> completed | failed; requested -> cancelled), Commerce Layer's
     # ``anonymization_info`` object, and the id its job carries, so that a job of an earlier request (one
     # cancelled, then requested again) does nothing.
     anonymization_status = models.CharField(max_length=16, null=True, blank=True)
