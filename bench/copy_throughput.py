@@ -18,7 +18,9 @@ the copies' jobs on the phase's workers (target: >= 1.0 of the ceiling on Postgr
 copying one transaction at a time).
 - **rich** (issue 13): inside the embedded phase's server, ``--rich-orders`` placed rich orders of ``--lines``
   lines (taxes from a manual tax calculator, a volume-tiered price, an adjustment that distributes its
-  discount, a zone-restricted shipping method: bench/rich_orders.py) copied ``--rounds`` times; its copies/s
+  discount, a zone-restricted shipping method; issue 14: options, a bundle, a gift card redeemed, a
+  percentage, a fixed amount and a free shipping promotion: bench/rich_orders.py) copied ``--rounds`` times;
+  what one holds is printed once seeded; its copies/s
   and its ratio to the plain embedded phase of the same run (0: no rich phase).
 
 It prints copies/s per phase, the ratios to the ceiling (targets: >= 0.25 embedded, >= 0.5 workers on
@@ -529,6 +531,8 @@ def main() -> int:
             rich = RichMarket(shop) if args.rich_orders else None
             rich_sources = [rich.placed_order(args.lines) for _ in range(args.rich_orders)] if rich else []
             database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
+            if rich and rich_sources:
+                print(rich.describe(rich_sources[0]))
             print(
                 f"database: {database}; seeded {args.orders} placed orders of {args.lines} lines, "
                 f"{args.rich_orders} rich ones and {args.per_size} of each of {sizes} lines in "
@@ -573,7 +577,8 @@ def main() -> int:
                             f"{'rich':<9} {args.rich_orders} copies in {seconds:.2f} s: {results['rich']:.1f} "
                             f"copies/s (median of {len(rich_rounds)} rounds; "
                             f"{args.rich_orders / max(rich_rounds):.1f}-{args.rich_orders / min(rich_rounds):.1f}; "
-                            f"{args.lines} lines, taxes, a volume tier, an adjustment, a zone's method, options, a bundle)"
+                            f"{args.lines} lines, taxes, a volume tier, an adjustment, a zone's method, options, a bundle, "
+                            "a gift card redeemed, three promotion kinds)"
                         )
                         print(f"ratio rich/embedded: {results['rich'] / results['embedded']:.3f}")
                     if phase == "embedded":

@@ -2,9 +2,10 @@
 plain shop's price list, stock and payment method, each order has ``lines`` SKU lines at a volume tier's
 price, each with a gift-wrap option (issue 14: +1.50 per line), a bundle line (two SKUs, issue 14), a -3.00
 adjustment that distributes its discount, a shipping method restricted to an Italian zone (the market's
-default) and taxes at 22% from the market's manual calculator (freight taxable). Seeded in
-the bench's process through the services, as the plain orders are; Django must be set up and a scope
-active."""
+default) and taxes at 22% from the market's manual calculator (freight taxable); and (issue 14) the market's
+promotions, 10% off then 2.00 off then free shipping by the coupon RICHSHIP, and a gift card of its own that
+pays 5.00 of it, recharged once the order is placed so that its copies redeem it too. Seeded in the bench's process through the services, as
+the plain orders are; Django must be set up and a scope active."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ QUANTITY = 3
 ADJUSTMENT_CENTS = -300
 OPTION_CENTS = 150
 BUNDLE_CENTS = 1999
+PERCENTAGE = 10
+FIXED_AMOUNT_CENTS = 200
+COUPON_CODE = "RICHSHIP"
+GIFT_CARD_CENTS = 500
 
 
 class RichMarket:
@@ -92,20 +97,81 @@ class RichMarket:
         self.adjustment = Adjustment.objects.create(
             name="Goodwill", currency_code="EUR", amount_cents=ADJUSTMENT_CENTS, distribute_discount=True
         )
+        self._promotions()
+        self.cards = 0
         self.shop = shop
 
+    def _promotions(self) -> None:
+        """The market's promotions: a percentage, then a fixed amount, then free shipping by coupon."""
+        import datetime as dt
+
+        from orderfactory.core import clock
+        from orderfactory.promotions.models import (
+            FIXED_AMOUNT,
+            FREE_SHIPPING,
+            PERCENTAGE_DISCOUNT,
+            Coupon,
+            CouponCodesPromotionRule,
+            Promotion,
+        )
+
+        now = clock.now()
+        period = {"starts_at": now - dt.timedelta(days=1), "expires_at": now + dt.timedelta(days=365)}
+        Promotion.objects.create(
+            type=PERCENTAGE_DISCOUNT,
+            name="10% off",
+            percentage=PERCENTAGE,
+            priority=1,
+            market=self.market,
+            **period,
+        )
+        Promotion.objects.create(
+            type=FIXED_AMOUNT,
+            name="2.00 off",
+            fixed_amount_cents=FIXED_AMOUNT_CENTS,
+            currency_code="EUR",
+            priority=2,
+            market=self.market,
+            **period,
+        )
+        free = Promotion.objects.create(
+            type=FREE_SHIPPING, name="Free shipping", priority=3, market=self.market, **period
+        )
+        rule = CouponCodesPromotionRule.objects.create(promotion=free)
+        Coupon.objects.create(code=COUPON_CODE, promotion_rule=rule)
+
+    def _gift_card(self) -> str:
+        """A new active card of GIFT_CARD_CENTS in the market: its code."""
+        from orderfactory.giftcards.models import GiftCard
+
+        self.cards += 1
+        code = f"RICH-CARD-{self.cards:06d}"
+        GiftCard.objects.create(
+            code=code,
+            status="active",
+            currency_code="EUR",
+            initial_balance_cents=GIFT_CARD_CENTS,
+            balance_cents=GIFT_CARD_CENTS,
+            market=self.market,
+        )
+        return code
+
     def placed_order(self, lines: int, customer_email: str = "rich@example.com") -> str:
-        """A placed rich order of ``lines`` SKU lines with their options, a bundle line and the adjustment, paid
-        by wire transfer."""
+        """A placed rich order of ``lines`` SKU lines with their options, a bundle line and the adjustment, under
+        the market's promotions and its coupon, paid by its gift card and wire transfer; the card recharged
+        (the bench's copies are not placed: each redeems what is on the card without taking it)."""
         from django.db import transaction
 
         from orderfactory.addresses.models import Address
+        from orderfactory.giftcards.models import GiftCard
         from orderfactory.orders import services as orders
         from orderfactory.orders.models import LineItem, LineItemOption
         from orderfactory.payments.models import WireTransfer
 
         with transaction.atomic():
             order = orders.create_order({}, market=self.market, customer_email=customer_email)
+            order.coupon_code = COUPON_CODE
+            order.gift_card_code = self._gift_card()
             order.billing_address = Address.objects.create(**self.shop.address)
             order.shipping_address = Address.objects.create(**self.shop.address)
             order.payment_method = self.payment_method
@@ -176,4 +242,17 @@ class RichMarket:
             order.line_item_options_count = len(skus)
             orders.recompute(order)
         orders.place(order.pk)
+        GiftCard.objects.filter(code=order.gift_card_code).update(balance_cents=GIFT_CARD_CENTS)
         return str(order.pk)
+
+    def describe(self, order_id: str) -> str:
+        """What a rich order holds, in one line: that the bench copies what it says it copies."""
+        from orderfactory.orders.models import LineItem, Order
+
+        order = Order.objects.get(pk=order_id)
+        kinds = sorted(set(LineItem.objects.filter(order_id=order_id).values_list("item_type", flat=True)))
+        return (
+            f"one rich order: subtotal {order.subtotal_amount_cents}, discount {order.discount_amount_cents}, "
+            f"gift card {order.gift_card_amount_cents}, tax {order.total_tax_amount_cents}, total "
+            f"{order.total_amount_cents} cents; lines of {', '.join(kinds)}"
+        )

@@ -54,6 +54,11 @@ def test_copy_benchmark_runs_end_to_end() -> None:
     assert "median of 3 rounds" in completed.stdout, completed.stdout  # before, between and after the phases
     assert completed.stdout.count("(median of 2 rounds;") == 3, completed.stdout  # each phase, rich included
     assert ["ratio", "rich/embedded:"] in [row[:2] for row in rows], completed.stdout
+    # The rich orders hold what issue 14 added: options and a bundle, a redeemed card, three promotion kinds.
+    [rich] = [line for line in completed.stdout.splitlines() if line.startswith("one rich order:")]
+    for kind in ("bundles", "gift_cards", "percentage_discount_promotions", "fixed_amount_promotions"):
+        assert kind in rich, rich
+    assert "free_shipping_promotions" in rich and "gift card -500" in rich, rich
     assert ["ratio", "embedded/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert ["ratio", "workers/ceiling:"] in [row[:2] for row in rows], completed.stdout
     assert [row[:2] for row in rows if row[:1] == ["batch"]] == [["batch", "5"]] * 2, completed.stdout

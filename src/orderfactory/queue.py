@@ -22,6 +22,7 @@ RUN_ORDER_FACTORY = "orderfactory.tasks.run_order_factory"
 DELIVER_WEBHOOK = "orderfactory.tasks.deliver_webhook"
 EXPAND_ORDER_COPY_BATCH = "orderfactory.tasks.expand_order_copy_batch"
 ANONYMIZE_CUSTOMER = "orderfactory.tasks.anonymize_customer"
+RUN_ORDER_COPY_GROUP = "orderfactory.tasks.run_order_copy_group"
 
 # How long a job whose database went away waits for it to answer again before giving up (its lease and the
 # sweep take over from there).
@@ -42,6 +43,12 @@ def enqueue_order_factories(factory_ids: list[str]) -> None:
     """The jobs of many copies, written set-wise (an order copy batch's chunk)."""
     run = job(RUN_ORDER_FACTORY)
     run.get_backend().enqueue_many(run, [(factory_id,) for factory_id in factory_ids])
+
+
+def enqueue_order_copy_groups(groups: list[list[str]]) -> None:
+    """One job per group of a batch's copies (factories/groups.py), written set-wise."""
+    run = job(RUN_ORDER_COPY_GROUP)
+    run.get_backend().enqueue_many(run, [(factory_ids,) for factory_ids in groups if factory_ids])
 
 
 def enqueue_order_copy_batch(batch_id: str) -> None:
@@ -74,4 +81,17 @@ def queued_order_factories(factory_ids: list[str]) -> set[str]:
                 args_kwargs__args__0__in=factory_ids[start : start + 500],
             ).values_list("args_kwargs__args__0", flat=True)
         )
+    return waiting
+
+
+def queued_order_copy_groups() -> set[str]:
+    """The copies whose group's job still waits in the queue (the sweep renews their lease instead of queuing
+    them twice)."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting: set[str] = set()
+    for args in DBTaskResult.objects.filter(status="READY", task_path=RUN_ORDER_COPY_GROUP).values_list(
+        "args_kwargs__args", flat=True
+    ):
+        waiting.update(args[0] if args else [])
     return waiting

@@ -12,7 +12,7 @@ from orderfactory import config
 from orderfactory.core import database
 from orderfactory.customers import anonymization
 from orderfactory.events import services as events
-from orderfactory.factories import batches
+from orderfactory.factories import batches, groups
 from orderfactory.factories import services as factories
 from orderfactory.queue import (
     OUTAGE_PATIENCE,
@@ -30,6 +30,7 @@ __all__ = [
     "expand_order_copy_batch",
     "purge_finished_jobs",
     "queued_order_factories",
+    "run_order_copy_group",
     "run_order_factory",
 ]
 
@@ -41,6 +42,11 @@ FINISHED_JOBS_KEPT = dt.timedelta(days=config.number("ORDERFACTORY_FINISHED_JOBS
 @task()
 def run_order_factory(factory_id: str) -> None:
     factories.run(factory_id)
+
+
+@task()
+def run_order_copy_group(factory_ids: list[str]) -> None:
+    groups.run(factory_ids)
 
 
 @task()

@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from orderfactory import queue
 from orderfactory.core import clock, scope
 from orderfactory.events.services import topics
-from orderfactory.factories import batches, services
+from orderfactory.factories import batches, groups, services
 from orderfactory.factories.models import COPY_OPTIONS, OrderCopyBatch, OrderFactory
 from orderfactory.factories.resources import OrderCopyResource
 from orderfactory.orders.models import Order
@@ -47,17 +47,25 @@ def jobs(path: str) -> list[DBTaskResult]:
     return list(DBTaskResult.objects.filter(status="READY", task_path=path).order_by("enqueued_at"))
 
 
+RUNS = {
+    queue.EXPAND_ORDER_COPY_BATCH: batches.expand,
+    queue.RUN_ORDER_COPY_GROUP: groups.run,
+    queue.RUN_ORDER_FACTORY: run_job,
+}
+
+
 def drain(*, copies: bool = True) -> None:
-    """Run the queued expansion jobs, then (``copies``) the copies' jobs, as a worker would."""
+    """Run the queued expansion jobs, then (``copies``) the copies' jobs (groups or single), as a worker
+    would."""
     while True:
-        ready = jobs(queue.EXPAND_ORDER_COPY_BATCH) + (jobs(queue.RUN_ORDER_FACTORY) if copies else [])
+        ready = jobs(queue.EXPAND_ORDER_COPY_BATCH) + (
+            jobs(queue.RUN_ORDER_COPY_GROUP) + jobs(queue.RUN_ORDER_FACTORY) if copies else []
+        )
         if not ready:
             return
         for job in ready:
             DBTaskResult.objects.filter(pk=job.pk).update(status="SUCCESSFUL")
-            (batches.expand if job.task_path == queue.EXPAND_ORDER_COPY_BATCH else run_job)(
-                job.args_kwargs["args"][0]
-            )
+            RUNS[job.task_path](job.args_kwargs["args"][0])
 
 
 def attributes(api: Any, batch_id: str) -> dict[str, Any]:
@@ -220,6 +228,7 @@ def test_a_copy_deleted_before_it_ended_counts_as_aborted(api, shop):
 
 def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
     monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setattr(batches, "GROUP", 1)
     sources = placed_orders(api, shop, 5)
     batch_id = create(api, source_order_ids=sources).data["id"]
     # one chunk expanded, one copy of it done: then cancelled
@@ -227,8 +236,8 @@ def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
     DBTaskResult.objects.filter(pk=expansion.pk).update(status="SUCCESSFUL")
     with scope.active(services.worker_scope(api.organization.id, api.mode)):
         assert batches._expand_chunk(batch_id) == 2
-    first, second = jobs(queue.RUN_ORDER_FACTORY)
-    assert run_job(first.args_kwargs["args"][0]) == "completed"
+    first, second = jobs(queue.RUN_ORDER_COPY_GROUP)
+    assert groups.run(first.args_kwargs["args"][0]) == 1
     r = api.patch(
         f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
     )
@@ -241,7 +250,7 @@ def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
     with scope.active(api.scope()):
         assert OrderFactory.objects.filter(order_copy_batch_id=batch_id).count() == 2
         made = dict(OrderFactory.objects.values_list("pk", "status"))
-    assert made[second.args_kwargs["args"][0]] == "aborted"
+    assert made[second.args_kwargs["args"][0][0]] == "aborted"
     assert counts(attributes(api, batch_id))["aborted"] == 4
     again = api.patch(
         f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
@@ -253,9 +262,9 @@ def test_a_copy_claimed_as_its_batch_is_cancelled_is_not_made(api, shop):
     sources = placed_orders(api, shop, 2)
     batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
     drain(copies=False)
-    first, second = jobs(queue.RUN_ORDER_FACTORY)
-    factory_id = first.args_kwargs["args"][0]
-    token = "the-claimer"
+    [group] = jobs(queue.RUN_ORDER_COPY_GROUP)
+    factory_id = group.args_kwargs["args"][0][0]
+    token = "the-claimer"  # a copy of the group taken alone (after its group rolled back)
     assert services._claim(factory_id, token) is not None  # claimed: no longer pending
     api.patch(
         f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
@@ -278,41 +287,43 @@ def test_a_worker_killed_during_a_batch_copies_each_source_exactly_once(api, sho
     monkeypatch.setattr(batches, "CHUNK", 2)
     sources = placed_orders(api, shop, 5)
     batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
-    real_enqueue = queue.enqueue_order_factories
+    real_enqueue = queue.enqueue_order_copy_groups
     chunks = []
 
-    def dies_in_the_second_chunk(ids):
-        chunks.append(ids)
-        real_enqueue(ids)
+    def dies_in_the_second_chunk(groups_):
+        chunks.append(groups_)
+        real_enqueue(groups_)
         if len(chunks) == 2:
             raise death
 
-    monkeypatch.setattr(queue, "enqueue_order_factories", dies_in_the_second_chunk)
+    monkeypatch.setattr(queue, "enqueue_order_copy_groups", dies_in_the_second_chunk)
     [expansion] = jobs(queue.EXPAND_ORDER_COPY_BATCH)
     DBTaskResult.objects.filter(pk=expansion.pk).update(status="FAILED")  # as the worker records it
     with pytest.raises(death):
         batches.expand(batch_id)
     with scope.active(api.scope()):
         assert OrderFactory.objects.filter(order_copy_batch_id=batch_id).count() == 2  # the 2nd rolled back
-    # a copy's worker dies too, mid-copy
-    real_build = services.build_target
+    # a group's worker dies too, mid-copy: its claim rolls back with its writes
+    real_build = groups.build_target
 
     def dies_building(factory, notes):
         real_build(factory, notes)
         raise death
 
-    monkeypatch.setattr(services, "build_target", dies_building)
-    first = jobs(queue.RUN_ORDER_FACTORY)[0]
+    monkeypatch.setattr(groups, "build_target", dies_building)
+    [first] = jobs(queue.RUN_ORDER_COPY_GROUP)
     DBTaskResult.objects.filter(pk=first.pk).update(status="FAILED")
     with pytest.raises(death):
-        run_job(first.args_kwargs["args"][0])
-    monkeypatch.setattr(services, "build_target", real_build)
-    monkeypatch.setattr(queue, "enqueue_order_factories", real_enqueue)
+        groups.run(first.args_kwargs["args"][0])
+    monkeypatch.setattr(groups, "build_target", real_build)
+    monkeypatch.setattr(queue, "enqueue_order_copy_groups", real_enqueue)
+    with scope.active(api.scope()):
+        assert set(OrderFactory.objects.values_list("status", flat=True)) == {"pending"}
 
     later = clock.now() + services.LEASE + SECOND
     assert batches.sweep(clock.now()) == 0  # the expansion's lease still runs
-    assert batches.sweep(later) == 1
-    assert services.sweep(later) == 1
+    assert batches.sweep(later) == 1 + 2  # the expansion, and the group's two copies
+    assert services.sweep(later) == 0  # a batch's pending copies are its own sweep's
     drain()
     batches.expand(batch_id)  # a duplicate delivery of the expansion job
     with scope.active(api.scope()):

@@ -1,6 +1,6 @@
 """Fault injection for tests that kill a real worker mid-copy: a process started with
 ``ORDERFACTORY_FAULT_COPY_DELAY=<seconds>`` and ``environment()``'s settings stalls that long inside each
-copy's transaction once the target's rows are written (tests/test_worker.py, tests/test_database_restart.py).
+copy's transaction once the target's rows are built (written, or held by a group of copies) (tests/test_worker.py, tests/test_database_restart.py).
 The product knows nothing of it."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ class FaultsConfig(AppConfig):
     label = "faults"
 
     def ready(self) -> None:
-        from orderfactory.factories import services
+        from orderfactory.factories import groups, services
 
         delay = float(os.environ.get("ORDERFACTORY_FAULT_COPY_DELAY") or 0)
         if not delay:
@@ -29,3 +29,4 @@ class FaultsConfig(AppConfig):
             return target
 
         services.build_target = stalling
+        groups.build_target = stalling  # a batch's copies, a group at a time

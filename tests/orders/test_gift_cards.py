@@ -228,6 +228,31 @@ def test_a_card_sold_as_a_line_item_is_purchased_when_placed_and_active_when_pai
     assert sold["attributes"]["name"] == "Gift card"
 
 
+def test_a_card_the_order_sells_is_neither_discounted_nor_counted_by_an_order_amount_rule(
+    api: Api, shop: Shop
+) -> None:
+    from tests.orders.test_promotion_kinds import promotion
+    from tests.promotions.test_rules import rule
+
+    promotion(api, "percentage_discount_promotions", percentage=10, priority=1)
+    fixed = promotion(api, "fixed_amount_promotions", fixed_amount_cents=500, priority=2)
+    assert rule(api, "order_amount_promotion_rules", fixed, order_amount_cents=3000).status == 201
+    order = new_order(api, shop, {"TSHIRT": 1})  # 1500, shipping 700
+    card = gift_card(api, 5000, active=False)
+    r = api.post("line_items", document("line_items", {"quantity": 1}, {"order": order, "item": card}))
+    assert r.status == 201, r
+    a = api.get(f"orders/{order['id']}").data["attributes"]
+    # 10% of the TSHIRT's 1500, not of the 6500 subtotal; the 2200 of goods and shipping is under the rule's
+    # 3000 (the card's 5000 does not count): no fixed amount.
+    assert (a["subtotal_amount_cents"], a["discount_amount_cents"], a["total_amount_cents"]) == (
+        6500,
+        -150,
+        6500 + 700 - 150,
+    )
+    assert [li["attributes"]["discount_cents"] for li in line_items(api, order["id"])] == [-150]
+    assert line_items(api, order["id"], "fixed_amount_promotions") == []
+
+
 def test_only_a_draft_card_in_the_orders_currency_can_be_sold(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1})
     for card in (gift_card(api, 1000), gift_card(api, 1000, active=False, currency_code="USD")):

@@ -186,7 +186,7 @@ def test_a_rule_refuses_promotion_types_we_do_not_serve(api: Any) -> None:
         {
             "data": {
                 "type": RULES,
-                "relationships": {"promotion": {"data": {"type": "buy_x_pay_y_promotions", "id": "x"}}},
+                "relationships": {"promotion": {"data": {"type": "flex_promotions", "id": "x"}}},
             }
         },
     )

@@ -11,14 +11,9 @@ import pytest
 from orderfactory.catalog.models import Market
 from orderfactory.core import clock
 from orderfactory.core import scope as scopes
+from orderfactory.promotions.discounts import discounts_for
 from orderfactory.promotions.models import Coupon, CouponCodesPromotionRule, Promotion
-from orderfactory.promotions.services import (
-    CouponInvalid,
-    check_coupon,
-    count_usage,
-    discounts_for,
-    release_usage,
-)
+from orderfactory.promotions.services import CouponInvalid, check_coupon, count_usage, release_usage
 
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

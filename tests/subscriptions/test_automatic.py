@@ -203,3 +203,74 @@ def test_a_run_copies_no_adjustment_of_its_source(api, shop, model):
     target = api.get(f"recurring_order_copies/{copy['id']}/target_order", {"include": "line_items"})
     assert target.data["attributes"]["adjustment_amount_cents"] == 0
     assert [i["attributes"]["item_type"] for i in target.json["included"]].count("adjustments") == 0
+
+
+def test_an_item_may_be_a_bundle_and_a_run_copies_it_as_a_bundle_line(api, shop, model):
+    from tests.factories.conftest import set_stock
+    from tests.orders.conftest import problems, stock_of
+    from tests.orders.test_bundles_and_options import make_bundle
+
+    model()
+    kit = make_bundle(api, shop)  # TSHIRT x 1 and MUG x 2, at 25.00
+    set_stock(api, "MUG", 20)
+    order = _subscribed_order(api, shop, [("TSHIRT", 1, "weekly")])
+    api.update("orders", order["id"], {"_create_subscriptions": True})
+    [sub] = api.get(f"orders/{order['id']}/order_subscriptions").data
+    subscription = ("order_subscriptions", sub["id"])
+    item = api.create(
+        "order_subscription_items", {"quantity": 1}, {"order_subscription": subscription, "item": kit}
+    )
+    a = item["attributes"]
+    assert (a["bundle_code"], a["sku_code"], a["unit_amount_cents"], a["total_amount_cents"]) == (
+        "KIT",
+        None,
+        2500,
+        2500,
+    )
+    r = api.get(f"order_subscription_items/{item['id']}", {"include": "item,bundle,sku"})
+    assert r.data["relationships"]["item"]["data"] == {"type": "bundles", "id": kit["id"]}
+    assert r.data["relationships"]["bundle"]["data"] == {"type": "bundles", "id": kit["id"]}
+    assert r.data["relationships"]["sku"]["data"] is None
+    by_code = api.create(
+        "order_subscription_items",
+        {"bundle_code": "KIT", "quantity": 1},
+        {"order_subscription": subscription},
+    )
+    assert api.get(f"order_subscription_items/{by_code['id']}/bundle").data["id"] == kit["id"]
+    assert api.update("order_subscription_items", by_code["id"], {"quantity": 2}).status == 200
+    wrong = api.post(
+        "order_subscription_items",
+        document(
+            "order_subscription_items",
+            {"bundle_code": "NOPE", "quantity": 1},
+            {"order_subscription": subscription},
+        ),
+    )
+    assert wrong.status == 422 and list(problems(wrong)) == ["/data/attributes/bundle_code"], wrong
+    found = api.get("order_subscription_items", {"filter[q][bundle_id_eq]": kit["id"]}).data
+    assert sorted(i["id"] for i in found) == sorted([item["id"], by_code["id"]])
+
+    before = stock_of(api, shop)
+    with clock.frozen(parse(sub["attributes"]["next_run_at"])):
+        assert tick()["runs"] == 1
+        assert run_pending_factories() == ["completed"]
+    [copy] = api.get(f"order_subscriptions/{sub['id']}/recurring_order_copies").data
+    target = api.get(f"recurring_order_copies/{copy['id']}/target_order", {"include": "line_items"})
+    assert target.data["attributes"]["status"] == "placed"
+    goods = sorted(
+        (
+            i["attributes"]["item_type"],
+            i["attributes"]["sku_code"] or i["attributes"]["bundle_code"],
+            i["attributes"]["quantity"],
+            i["attributes"]["total_amount_cents"],
+        )
+        for i in target.json["included"]
+        if i["attributes"]["item_type"] in ("skus", "bundles")
+    )
+    assert goods == [("bundles", "KIT", 1, 2500), ("bundles", "KIT", 2, 5000), ("skus", "TSHIRT", 1, 1500)]
+    assert target.data["attributes"]["subtotal_amount_cents"] == 1500 + 2500 + 5000
+    # Placed: the bundles' SKUs were taken with the TSHIRT line's (TSHIRT 1 + 3 x 1, MUG 3 x 2).
+    after = stock_of(api, shop)
+    taken = {key: before[key] - after[key] for key in before if before[key] != after[key]}
+    assert sum(q for (sku, _), q in taken.items() if sku == "TSHIRT") == 4
+    assert sum(q for (sku, _), q in taken.items() if sku == "MUG") == 6

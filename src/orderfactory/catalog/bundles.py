@@ -1,17 +1,17 @@
 """SKU lists, their items, bundles and SKU options: their writes, every problem reported at once, and what the
 orders read of them: the SKUs of bundles (``bundle_parts``, one query for any number of bundles) and whether
-an option applies to a SKU (``applies_to``)."""
+an option applies to a SKU (``applies_to``), and the options of SKUs (``options_of_skus``: skus.sku_options)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils.text import slugify
 
 from orderfactory.addresses.matching import MAX_REGEX_LENGTH, REGEX_TIMEOUT_SECONDS
@@ -268,3 +268,37 @@ def save_sku_option(option: SkuOption, changes: dict[str, Any]) -> SkuOption:
 
 def applies_to(option: SkuOption, sku_code: str | None) -> bool:
     return bool(sku_code) and code_matches(option.sku_code_regex, sku_code or "")
+
+
+def options_of_skus(options: QuerySet, sku_ids: Sequence[str]) -> QuerySet:
+    """skus.sku_options: of ``options`` (the caller's), those that apply to each SKU, one row per option and SKU
+    with the SKU as ``_parent_id``. The expressions are matched here, as a line item option's are
+    (``applies_to``): SQL's regular expressions are not the same on both databases. Two reads (the SKUs'
+    codes, the options' expressions), then the options joined to the SKUs they apply to, by pairs."""
+    codes = dict(Sku.objects.filter(pk__in=list(sku_ids)).values_list("pk", "code"))
+    pairs = [
+        f"{option_id}/{sku_id}"
+        for option_id, pattern in options.values_list("pk", "sku_code_regex")
+        for sku_id, code in codes.items()
+        if _describes(pattern, code)
+    ]
+    if not pairs:
+        return options.none()
+    q = connection.ops.quote_name
+    sku, option = q(Sku._meta.db_table), q(SkuOption._meta.db_table)
+    # A join Django's ORM cannot express (no relation between the tables): the SKUs' table in FROM, the pairs
+    # matched in Python as the condition, bound as parameters.
+    return options.extra(
+        select={"_parent_id": f"{sku}.{q('id')}"},
+        tables=[Sku._meta.db_table],
+        where=[f"({option}.{q('id')} || '/' || {sku}.{q('id')}) IN ({', '.join(['%s'] * len(pairs))})"],
+        params=pairs,
+    )
+
+
+def _describes(pattern: str | None, code: str) -> bool:
+    """``code_matches`` for a read: a pattern past the time limit describes no SKU (a write reports it)."""
+    try:
+        return code_matches(pattern, code)
+    except DomainError:
+        return False

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.db.models import F
 
-from orderfactory.catalog import services
+from orderfactory.catalog import bundles, services
 from orderfactory.catalog.models import (
     FREQUENCY_TIERS,
     PRICE_TIER_TYPES,
@@ -163,6 +163,8 @@ class SkuResource(ServiceResource):
             ),
             lookup="sku_list_items__sku_list",
         ),
+        # The options whose expression matches the SKU's code (Commerce Layer's is virtual, not filterable).
+        ToMany("sku_options", "sku_options", "", queryset=bundles.options_of_skus),
         # The lead times from the stock locations that stock the SKU.
         ToMany(
             "delivery_lead_times",

@@ -25,8 +25,10 @@ none). With no scope active, a run of a scoped query raises ScopeMissing, as the
 
 from __future__ import annotations
 
+import contextvars
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -77,9 +79,32 @@ class _Base:
 
     iterable: type = ModelIterable
 
-    def __init__(self, build: Callable[..., models.QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[..., models.QuerySet[Any]], *, shared: bool = False) -> None:
         self._build = build
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
+        # Whether its rows, read once inside ``ahead()``, serve every later call with the same values there.
+        self.shared = shared
+
+    def _ahead(self, values: dict[str, Any], run: Callable[[], list[Any]]) -> list[Any]:
+        """The rows of the call, from ``ahead()``'s reads when it holds them."""
+        known = _read.get()
+        if known is None:
+            return run()
+        key = (self, _key(values))
+        rows = known.get(key)
+        if rows is None:
+            rows = run()
+            if not self.shared:
+                return rows
+            known[key] = rows
+        return list(rows)
+
+    def fill(self, rows_by_values: Iterable[tuple[dict[str, Any], list[Any]]]) -> None:
+        """Inside ``ahead()``: what later calls with these values answer, read set-wise by the caller (the
+        lines of many orders in one query, say), as the query itself would answer (its order, its columns)."""
+        known = _read.get()
+        if known is not None:
+            known.update(((self, _key(values)), rows) for values, rows in rows_by_values)
 
     def _execute(self, values: dict[str, Any]) -> tuple[_Compiled, Any, list[tuple[Any, ...]]]:
         """(compiled query, its compiler bound to this thread's connection, rows with converted values)."""
@@ -193,11 +218,11 @@ class _Base:
 class Prepared(_Base, Generic[M]):
     """A model query compiled once per (database, lengths of list values) and run with new values."""
 
-    def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
-        super().__init__(build)
+    def __init__(self, build: Callable[..., models.QuerySet[M]], *, shared: bool = False) -> None:
+        super().__init__(build, shared=shared)
 
     def all(self, **values: Any) -> list[M]:
-        return self._run(values)[0]
+        return self._ahead(values, lambda: self._run(values)[0])
 
     def _run(self, values: dict[str, Any]) -> tuple[list[M], type[models.Model]]:
         compiled, compiler, rows = self._execute(values)
@@ -236,6 +261,35 @@ class PreparedValues(_Base):
     iterable = ValuesIterable
 
     def all(self, **values: Any) -> list[dict[str, Any]]:
+        return self._ahead(values, lambda: self._rows(values))
+
+    def _rows(self, values: dict[str, Any]) -> list[dict[str, Any]]:
         compiled, _, rows = self._execute(values)
         names = compiled.names
         return [dict(zip(names, row, strict=False)) for row in rows]
+
+
+# --- reading ahead --------------------------------------------------------------------------------------
+
+_read: contextvars.ContextVar[dict[tuple[Any, Any], list[Any]] | None] = contextvars.ContextVar(
+    "orderfactory_read_ahead", default=None
+)
+
+
+def _key(values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        (name, tuple(value) if isinstance(value, list) else value) for name, value in sorted(values.items())
+    )
+
+
+@contextmanager
+def ahead() -> Iterator[None]:
+    """Inside, a query's calls answer from what was read before: the rows a caller read set-wise and gave it
+    (``fill``), and, for a ``shared`` query, what its first call with the same values read (a market's stock
+    locations, read once for a group of copies). For a block that reads what it does not write meanwhile
+    (a group of order copies holds its writes back until it ends: factories/groups.py)."""
+    token = _read.set({})
+    try:
+        yield
+    finally:
+        _read.reset(token)

@@ -14,10 +14,12 @@ values, conflict options, models with parents or with save signals listening) ta
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
 import functools
-from collections.abc import Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
@@ -88,6 +90,7 @@ class _Column:
     plain_pre_save: bool  # Field.pre_save, which only reads the attribute
     as_is: type | None
     none_as_is: bool
+    moment: bool  # a DateTimeField: an aware datetime is what PostgreSQL's driver takes as it is
 
 
 def _column(field: models.Field) -> _Column:
@@ -98,6 +101,7 @@ def _column(field: models.Field) -> _Column:
         plain_pre_save=type(field).pre_save is models.Field.pre_save,
         as_is=_AS_IS.get(type(target)),
         none_as_is=type(target) in _NONE_AS_IS,
+        moment=type(target) is models.DateTimeField,
     )
 
 
@@ -110,9 +114,14 @@ def _values(obj: models.Model, columns: tuple[_Column, ...], add: bool, connecti
     """The values of ``columns`` of ``obj`` for the database, as Django's pre_save and get_db_prep_save make
     them."""
     values = []
+    postgresql = connection.vendor == "postgresql"
     for c in columns:
         value = getattr(obj, c.attname) if c.plain_pre_save else c.field.pre_save(obj, add)
-        if (value is None and c.none_as_is) or (c.as_is is not None and type(value) is c.as_is):
+        if (
+            (value is None and c.none_as_is)
+            or (c.as_is is not None and type(value) is c.as_is)
+            or (c.moment and postgresql and type(value) is dt.datetime and value.tzinfo is not None)
+        ):
             values.append(value)
         elif hasattr(value, "resolve_expression"):
             raise NotPlain(c.field.name)
@@ -121,19 +130,28 @@ def _values(obj: models.Model, columns: tuple[_Column, ...], add: bool, connecti
     return values
 
 
-def insert(objs: Sequence[models.Model], using: str, operation: str = "bulk_create") -> None:
+def insert(
+    objs: Sequence[models.Model], using: str, operation: str = "bulk_create", *, prepared: bool = False
+) -> None:
     """INSERT ``objs`` (one model, primary keys set), in as few statements as the database allows; they are
     then saved instances, as after Django's ``bulk_create``. Raises NotPlain before writing anything when a
-    value is an expression."""
+    value is an expression. ``prepared``: their keys and related rows were checked already (held rows)."""
     if not objs:
         return
     model = type(objs[0])
     connection = connections[using]
     fields = _insert_fields(model)
-    for obj in objs:
+    for obj in () if prepared else objs:
         if obj.pk is None:
             obj.pk = obj._meta.pk.get_pk_value_on_save(obj)  # type: ignore[attr-defined]
         obj._prepare_related_fields_for_save(operation_name=operation)  # type: ignore[attr-defined]
+    held = _held.get()
+    if held is not None and held.using == using:
+        held.journal.extend((obj, None) for obj in objs)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = using
+        return
     columns = _columns(fields)
     rows = [_values(obj, columns, True, connection) for obj in objs]
     head = _insert_head(model, using)
@@ -184,6 +202,11 @@ def update(obj: models.Model, names: frozenset[str], using: str) -> None:
     sql, fields, relations = _update_sql(type(obj), names, using)
     if relations:  # Django's check of the related objects assigned, on the relations written
         obj._prepare_related_fields_for_save(operation_name="save", fields=relations)  # type: ignore[attr-defined]
+    held = _held.get()
+    if held is not None and held.using == using:
+        held.journal.append((obj, names))
+        obj._state.db = using
+        return
     values = _values(obj, _columns(fields), False, connection)
     values.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:  # as Model.save_base
@@ -191,3 +214,106 @@ def update(obj: models.Model, names: frozenset[str], using: str) -> None:
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.db = using
+
+
+# --- held writes ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Held:
+    using: str
+    # In the order they were asked for: (row, None) an insert, (row, column names) an update.
+    journal: list[tuple[models.Model, frozenset[str] | None]] = field(default_factory=list)
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("orderfactory_held_writes", default=None)
+
+
+class Held:
+    """The writes held back by ``held()``: ``mark`` and ``discard`` drop those asked for since a mark (a copy
+    of a group refused before anything of it reached the database)."""
+
+    def __init__(self, rows: _Held) -> None:
+        self._rows = rows
+
+    def mark(self) -> int:
+        return len(self._rows.journal)
+
+    def discard(self, mark: int) -> None:
+        del self._rows.journal[mark:]
+
+
+@contextmanager
+def held(using: str = "default") -> Iterator[Held]:
+    """Inside, the inserts and column updates of this module (every plain ``save`` and ``bulk_create`` of a
+    tenant row) are held back and written when the block ends without an error: one INSERT per table and
+    one UPDATE per table and set of columns, the values as the rows hold them then (a row inserted and then
+    updated is inserted as it ends). For a block that writes many rows of the same tables (a group of order
+    copies, factories/groups.py) and reads none of them back: held rows are not in the database until the
+    end. Other writes (a queryset's ``update``, ``delete``) go through at once."""
+    rows = _Held(using)
+    token = _held.set(rows)
+    try:
+        yield Held(rows)
+    finally:
+        _held.reset(token)
+    _flush(rows)
+
+
+def _flush(rows: _Held) -> None:
+    inserts: dict[type[models.Model], list[models.Model]] = {}
+    inserted: set[int] = set()
+    updates: dict[int, tuple[models.Model, set[str]]] = {}
+    for obj, names in rows.journal:
+        if names is None:
+            inserts.setdefault(type(obj), []).append(obj)
+            inserted.add(id(obj))
+        elif id(obj) not in inserted:
+            updates.setdefault(id(obj), (obj, set()))[1].update(names)
+    for objs in inserts.values():
+        insert(objs, rows.using, prepared=True)
+    by_columns: dict[tuple[type[models.Model], frozenset[str]], list[models.Model]] = {}
+    for obj, columns in updates.values():
+        by_columns.setdefault((type(obj), frozenset(columns)), []).append(obj)
+    for (model, written), objs in by_columns.items():
+        _update_many(model, written, objs, rows.using)
+
+
+@functools.cache
+def _update_many_sql(model: type[models.Model], names: frozenset[str], alias: str) -> str:
+    """PostgreSQL: one UPDATE of any number of rows, from one array per column (as inserts are)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    _, fields, _ = _update_sql(model, names, alias)
+    pk = model._meta.pk
+    assert pk is not None
+    columns = [pk, *fields]
+    arrays = ", ".join(f"(%s)::{str(f.db_type(connection)).split('(')[0]}[]" for f in columns)
+    names_ = ", ".join(f"c{i}" for i in range(len(columns)))
+    sets = ", ".join(f"{quote(f.column)} = v.c{i + 1}" for i, f in enumerate(fields))
+    table = quote(model._meta.db_table)
+    return (
+        f"UPDATE {table} SET {sets} FROM (SELECT * FROM UNNEST({arrays})) AS v({names_})"
+        f" WHERE {table}.{quote(pk.column)} = v.c0"
+    )
+
+
+def _update_many(
+    model: type[models.Model], names: frozenset[str], objs: list[models.Model], using: str
+) -> None:
+    """UPDATE the columns ``names`` of saved rows, each to its own values, in one statement (PostgreSQL) or
+    one ``executemany`` (SQLite)."""
+    connection = connections[using]
+    sql, fields, _ = _update_sql(model, names, using)
+    columns = _columns(fields)
+    rows = []
+    for obj in objs:
+        values = _values(obj, columns, False, connection)
+        values.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
+        rows.append(values)
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > 1:
+            arrays = [list(column) for column in zip(*[[row[-1], *row[:-1]] for row in rows], strict=True)]
+            cursor.execute(_update_many_sql(model, names, using), arrays)
+        else:
+            cursor.executemany(sql, rows)

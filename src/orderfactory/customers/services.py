@@ -250,6 +250,25 @@ def wallet_entry_for(source_type: str, source_id: str) -> CustomerPaymentSource 
     return _WALLET_ENTRY.first(source_type=source_type, source_id=source_id)
 
 
+def read_wallet_entries_ahead(sources: list[tuple[str, str]]) -> None:
+    """Inside ``core.prepared.ahead()``: the wallet entries of these payment sources ((JSON:API type, id)
+    pairs), read in one query, so that ``wallet_entry_for`` reads nothing more for them."""
+    if not sources:
+        return
+    found: dict[tuple[str, str], list[CustomerPaymentSource]] = {pair: [] for pair in sources}
+    entries = CustomerPaymentSource.objects.filter(
+        payment_source_id__in=sorted({source_id for _, source_id in sources})
+    ).order_by("pk")
+    for entry in entries:
+        rows = found.get((entry.payment_source_type, entry.payment_source_id))
+        if rows is not None and not rows:
+            rows.append(entry)
+    _WALLET_ENTRY.fill(
+        ({"source_type": source_type, "source_id": source_id}, rows)
+        for (source_type, source_id), rows in found.items()
+    )
+
+
 def source_type_of(source: WireTransfer | ExternalPayment) -> str:
     for type_name, model in PAYMENT_SOURCE_MODELS.items():
         if isinstance(source, model):

@@ -5,15 +5,21 @@ matched) and its expansion job queued after the commit. The job turns the source
 chunk at a time, each chunk one transaction holding the batch's row lock: the chunk's copies and their jobs
 are written set-wise and the cursor (``expanded_count``) moves past them in the same commit, so a job that
 dies mid-chunk leaves nothing of it and the next one resumes at the cursor; a unique constraint keeps one
-copy per source and batch whatever happens. The copies run as any copy (factories.services) and each one's
-ending counts here in its own ending transaction (exactly once: a copy ends once); the last one ends the batch
+copy per source and batch whatever happens. The copies run in groups (factories/groups.py: a group's copies
+claimed, built and written together, in one transaction), or one by one as any copy (factories.services)
+when their options call out of the database (placing the target, cancelling the source); each one's ending
+counts here in its ending transaction (exactly once: a copy ends once); the last one ends the batch
 (``order_copy_batches.complete`` or ``.fail``). ``_cancel`` aborts the copies not yet claimed, and the
 sources not yet expanded are never made.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -38,6 +44,12 @@ from orderfactory.orders.models import Order
 
 TYPE = "order_copy_batches"
 CHUNK = config.integer("ORDERFACTORY_BATCH_CHUNK", 500, minimum=1)
+# The copies of one group job (factories/groups.py).
+GROUP = config.integer("ORDERFACTORY_BATCH_GROUP", 100, minimum=1)
+# Options whose copies run one by one: placing the target (a payment gateway may be called, and placing
+# manages its own transactions) and cancelling the source (its payments voided) happen after the copy's
+# transaction, as services._execute orders them (docs/decisions.md, "Copies in groups").
+ALONE = ("place_target_order", "cancel_source_order")
 
 
 # --- creation (inside the request's transaction) ----------------------------------------------------------
@@ -144,7 +156,7 @@ def _expand_chunk(batch_id: str) -> int | None:
             OrderFactory.objects.bulk_create(copies)
             for copy in copies:
                 hooks.on_write("create", "order_copies", copy, None)
-        queue.enqueue_order_factories([copy.pk for copy in copies])
+        enqueue_copies(batch, [copy.pk for copy in copies])
         # A source deleted since the batch was made is not copied: it counts as aborted.
         OrderCopyBatch.objects.filter(pk=batch.pk).update(
             expanded_count=F("expanded_count") + len(chunk),
@@ -153,6 +165,17 @@ def _expand_chunk(batch_id: str) -> int | None:
             updated_at=now,
         )
         return len(copies)
+
+
+def enqueue_copies(batch: OrderCopyBatch, factory_ids: list[str]) -> None:
+    """The jobs of these copies of ``batch``: one per GROUP copies, or one per copy when its options call out
+    of the database (ALONE)."""
+    if any(getattr(batch, name) for name in ALONE):
+        queue.enqueue_order_factories(factory_ids)
+    else:
+        queue.enqueue_order_copy_groups(
+            [factory_ids[start : start + GROUP] for start in range(0, len(factory_ids), GROUP)]
+        )
 
 
 # --- counting the copies' endings -------------------------------------------------------------------------
@@ -167,12 +190,35 @@ def _on_event(name: str, resource_type: str, instance: Any) -> None:
     batch_id = getattr(instance, "order_copy_batch_id", None) if counter else None
     if counter is None or batch_id is None:
         return
+    tallies = _tallies.get()
+    if tallies is not None:
+        tallies.setdefault(batch_id, Counter())[counter] += 1
+        return
     # The UPDATE takes the batch's row lock until the copy's transaction commits: endings count one at a time.
-    _count(batch_id, counter)
+    _count(batch_id, {counter: 1})
 
 
-def _count(batch_id: str, counter: str) -> None:
-    OrderCopyBatch.objects.filter(pk=batch_id).update(**{counter: F(counter) + 1})
+_tallies: contextvars.ContextVar[dict[str, Counter[str]] | None] = contextvars.ContextVar(
+    "orderfactory_batch_tallies", default=None
+)
+
+
+@contextmanager
+def counting() -> Iterator[None]:
+    """Inside, the endings of copies are tallied, and counted in their batches when the block ends without an
+    error (one UPDATE per batch: a group of copies ends in one transaction, factories/groups.py)."""
+    tallies: dict[str, Counter[str]] = {}
+    token = _tallies.set(tallies)
+    try:
+        yield
+    finally:
+        _tallies.reset(token)
+    for batch_id in sorted(tallies):  # batch rows locked in primary-key order
+        _count(batch_id, tallies[batch_id])
+
+
+def _count(batch_id: str, counters: dict[str, int]) -> None:
+    OrderCopyBatch.objects.filter(pk=batch_id).update(**{name: F(name) + n for name, n in counters.items()})
     # Without its sources: a batch's 10,000 ids are not read again for each of its copies.
     batch = locks.lock_one(OrderCopyBatch.objects.defer(*UNREAD), batch_id)
     if batch is not None:
@@ -186,7 +232,7 @@ def copy_deleted(factory: OrderFactory) -> None:
     """A copy of a batch is deleted before it ended (inside the DELETE's transaction): it counts as aborted,
     or its batch would wait for it forever."""
     if factory.order_copy_batch_id is not None and factory.status not in FINAL:
-        _count(factory.order_copy_batch_id, "aborted_count")
+        _count(factory.order_copy_batch_id, {"aborted_count": 1})
 
 
 def _finish_if_done(batch: OrderCopyBatch) -> None:
@@ -258,7 +304,47 @@ def sweep(now: dt.datetime | None = None) -> int:
         with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
             OrderCopyBatch.objects.filter(pk=pk).update(lease_expires_at=now + LEASE)
             queue.enqueue_order_copy_batch(pk)
-    return len(stale)
+    return len(stale) + _sweep_copies(now)
 
 
-__all__ = ["COPY_OPTIONS", "cancel", "copy_deleted", "create_batch", "expand", "sweep"]
+def _sweep_copies(now: dt.datetime) -> int:
+    """Queue again the batches' pending copies whose job was lost (a group's worker died: its claim rolled
+    back with its writes), as their batch queued them, unless their job still waits in the queue (a backlog
+    longer than their lease), which only renews their lease. Returns how many were queued again."""
+    stale: dict[tuple[str, str, str], list[str]] = {}
+    for pk, batch_id, organization_id, mode in OrderFactory.unscoped.filter(
+        status="pending", lease_expires_at__lt=now, order_copy_batch__isnull=False
+    ).values_list("pk", "order_copy_batch_id", "organization_id", "mode"):
+        stale.setdefault((batch_id, organization_id, mode), []).append(pk)
+    if not stale:
+        return 0
+    waiting = queue.queued_order_copy_groups() | queue.queued_order_factories(
+        [pk for ids in stale.values() for pk in ids]
+    )
+    requeued = 0
+    for (batch_id, organization_id, mode), ids in stale.items():
+        with scopes.active(worker_scope(organization_id, mode)), transaction.atomic():
+            batch = OrderCopyBatch.objects.defer(*UNREAD).filter(pk=batch_id).first()
+            lapsed = sorted(
+                OrderFactory.objects.filter(
+                    pk__in=ids, status="pending", lease_expires_at__lt=now
+                ).values_list("pk", flat=True)
+            )
+            OrderFactory.objects.filter(pk__in=lapsed).update(lease_expires_at=now + LEASE)
+            lost = [pk for pk in lapsed if pk not in waiting]
+            if batch is not None and lost:
+                enqueue_copies(batch, lost)
+                requeued += len(lost)
+    return requeued
+
+
+__all__ = [
+    "COPY_OPTIONS",
+    "cancel",
+    "copy_deleted",
+    "counting",
+    "create_batch",
+    "enqueue_copies",
+    "expand",
+    "sweep",
+]

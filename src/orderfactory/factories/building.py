@@ -86,25 +86,29 @@ def build_target(factory: OrderFactory, notes: Log) -> Order:
         if line.item_type == orders.ADJUSTMENT_LINE and run.items is None
     ]
     if run.items is not None:
-        # An automatic subscription's run copies its items (they may differ from the source's lines).
-        skus = _skus([item[1] for item in run.items])
+        # An automatic subscription's run copies its items (they may differ from the source's lines): SKUs and
+        # bundles, each a line of its kind.
+        skus = _skus([item.sku_id for item in run.items if item.sku_id])
         lines = sku_lines = [
             LineItem(
-                id=item_id,
-                sku=skus.get(sku_id),
-                sku_id=sku_id,
-                item_id=sku_id,
-                sku_code=sku_code,
-                quantity=quantity,
+                id=item.id,
+                item_type=orders.SKU if item.sku_id else orders.BUNDLE_LINE,
+                sku=skus.get(item.sku_id),
+                sku_id=item.sku_id,
+                bundle_id=item.bundle_id,
+                bundle_code=item.bundle_code,
+                item_id=item.sku_id or item.bundle_id,
+                sku_code=item.sku_code,
+                quantity=item.quantity,
                 currency_code=source.currency_code,
-                unit_amount_cents=unit,
-                total_amount_cents=(unit or 0) * quantity,
+                unit_amount_cents=item.unit_amount_cents,
+                total_amount_cents=(item.unit_amount_cents or 0) * item.quantity,
                 discount_cents=0,
                 options_amount_cents=0,
-                name=getattr(skus.get(sku_id), "name", None),
-                image_url=getattr(skus.get(sku_id), "image_url", None),
+                name=getattr(skus.get(item.sku_id), "name", None) or item.bundle_code,
+                image_url=getattr(skus.get(item.sku_id), "image_url", None),
             )
-            for item_id, sku_id, sku_code, quantity, unit in run.items
+            for item in run.items
         ]
     pointers = {line.pk: _pointer(line, run) for line in sku_lines}
     copies = {
@@ -207,7 +211,11 @@ def source_pointers(factory: OrderFactory) -> dict[str, str]:
     pointed at: they name the target's SKU only). Read when placing refused a line only."""
     run = plan.plan_of(factory)
     if run.items is not None:
-        found = {code: f"/order_subscription_items/{pk}" for pk, _, code, _, _ in reversed(run.items) if code}
+        found = {
+            item.sku_code: f"/order_subscription_items/{item.id}"
+            for item in reversed(run.items)
+            if item.sku_code
+        }
         return found
     assert factory.source_order_id is not None
     lines = [line for line in loading.source_lines(factory.source_order_id) if line.item_type == orders.SKU]

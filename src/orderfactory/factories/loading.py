@@ -173,6 +173,52 @@ class CopySource:
     options: list[LineItemOption]
 
 
+def claim_group(factory_ids: list[str]) -> list[OrderFactory]:
+    """The factories of ``factory_ids`` still pending, locked, with what their copies read of their sources
+    (SOURCE_COLUMNS), in primary-key order; those another transaction holds are left out (``SKIP LOCKED``):
+    a group's claim (factories/groups.py). Read in no scope: the job knows only the ids."""
+    queryset = (
+        OrderFactory.unscoped.select_related(*SOURCE_COLUMNS)
+        .only(*_source_columns())
+        .filter(pk__in=factory_ids, status="pending")
+    )
+    return list(locks.for_update(queryset, skip_locked=True))
+
+
+def read_ahead(factories: list[OrderFactory]) -> None:
+    """Inside ``core.prepared.ahead()``: the lines, chosen shipping methods and line item options of the
+    sources of ``factories``, read set-wise (three queries whatever their number), so that each copy's
+    ``copy_source`` reads nothing more."""
+    sources = [f.source_order for f in factories if f.source_order is not None]
+    ids = sorted({order.pk for order in sources})
+    if not ids:
+        return
+    lines: dict[str, list[LineItem]] = {pk: [] for pk in ids}
+    for line in (
+        LineItem.objects.filter(order_id__in=ids)
+        .select_related("sku", "adjustment")
+        .order_by("created_at", "id")
+    ):
+        lines[line.order_id].append(line)
+    _LINES.fill(({"order_id": pk}, rows) for pk, rows in lines.items())
+    methods: dict[str, list[Shipment]] = {pk: [] for pk in ids}
+    for shipment in Shipment.objects.filter(order_id__in=ids, shipping_method__isnull=False).select_related(
+        "shipping_method"
+    ):
+        methods[shipment.order_id].append(shipment)
+    _CHOSEN_METHODS.fill(({"order_id": pk}, rows) for pk, rows in methods.items())
+    with_options = sorted({order.pk for order in sources if order.line_item_options_count})
+    if with_options:
+        options: dict[str, list[LineItemOption]] = {pk: [] for pk in with_options}
+        for option in (
+            LineItemOption.objects.filter(line_item__order_id__in=with_options)
+            .annotate(source_order_id=models.F("line_item__order_id"))
+            .order_by("created_at", "id")
+        ):
+            options[option.source_order_id].append(option)  # type: ignore[attr-defined]
+        _OPTIONS.fill(({"order_id": pk}, rows) for pk, rows in options.items())
+
+
 def copy_source(factory: OrderFactory) -> CopySource:
     """The source of ``factory``, locked ``with_source``, and its lines and chosen methods (two queries), and
     its line item options (a third, only when it has some)."""

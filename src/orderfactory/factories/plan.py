@@ -5,20 +5,31 @@ rows only (the subscriptions app starts the runs and follows them through the ev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from orderfactory.core import locks
 from orderfactory.factories.models import OrderFactory
 from orderfactory.subscriptions.models import OrderSubscription, SubscriptionRun, SubscriptionRunAttempt
 
 
+class PlanItem(NamedTuple):
+    """An item of an automatic subscription, as its run copies it: a SKU or a bundle."""
+
+    id: str
+    sku_id: str | None
+    sku_code: str | None
+    bundle_id: str | None
+    bundle_code: str | None
+    quantity: int
+    unit_amount_cents: int | None
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What a run copies instead of the source order's own; None: the source's. ``items``: (sku id, sku
-    code, quantity, unit amount), each with its item's id first, of an automatic subscription (its items may
-    differ from the source's lines)."""
+    """What a run copies instead of the source order's own; None: the source's. ``items``: the items of an
+    automatic subscription (they may differ from the source's lines)."""
 
-    items: list[tuple[str, str | None, str | None, int, int | None]] | None = None
+    items: list[PlanItem] | None = None
     billing_address: Any = None
     shipping_address: Any = None
     wallet_entry: Any = None
@@ -40,7 +51,15 @@ def plan_of(factory: OrderFactory) -> Plan:
 def run_plan(subscription: OrderSubscription) -> Plan:
     items = (
         [
-            (item.pk, item.sku_id, item.sku_code, item.quantity, item.unit_amount_cents)
+            PlanItem(
+                item.pk,
+                item.sku_id,
+                item.sku_code,
+                item.bundle_id,
+                item.bundle_code,
+                item.quantity,
+                item.unit_amount_cents,
+            )
             for item in subscription.order_subscription_items.all().order_by("created_at", "id")
         ]
         if subscription.automatic

@@ -283,13 +283,17 @@ def _complete(
     return _end(factory, "completed", log_, codes, before, lines=lines)
 
 
-def _abort_reason(factory: OrderFactory) -> failures.Log | None:
+def _abort_reason(factory: OrderFactory, batch_cancelled: bool | None = None) -> failures.Log | None:
+    """Why the copy is not made, if it is not; ``batch_cancelled``: whether its batch was cancelled, when the
+    caller read it (a group of copies reads it once)."""
     source = factory.source_order
     if source is None:
         return {"source_order": ["no longer exists"]}
     if source.archived_at is not None:
         return {"source_order": ["is archived"]}
-    if factory.order_copy_batch_id is not None and _batch_cancelled(factory.order_copy_batch_id):
+    if factory.order_copy_batch_id is not None and (
+        batch_cancelled if batch_cancelled is not None else _batch_cancelled(factory.order_copy_batch_id)
+    ):
         return {"order_copy_batch": ["was cancelled"]}
     if factory.type == "recurring_order_copies":
         subscription = factory.order_subscription
@@ -360,9 +364,10 @@ def sweep(now: dt.datetime | None = None) -> int:
     how many were re-queued. Runs periodically in every worker process."""
     now = now or clock.now()
     stale = list(
-        OrderFactory.unscoped.filter(
-            status__in=("pending", "in_progress"), lease_expires_at__lt=now
-        ).values_list("pk", "organization_id", "mode")
+        OrderFactory.unscoped.filter(status__in=("pending", "in_progress"), lease_expires_at__lt=now)
+        # a batch's pending copies are its sweep's (factories/batches.py): it queues them as it made them
+        .exclude(status="pending", order_copy_batch__isnull=False)
+        .values_list("pk", "organization_id", "mode")
     )
     queued = queue.queued_order_factories([pk for pk, _, _ in stale])
     requeued = 0

@@ -18,16 +18,24 @@ PROMOTION_TYPES = (
     "fixed_amount_promotions",
     "flex_promotions",
 )
-# ... and those served here (the others need SKU lists or an external service: docs/compatibility.md).
+# ... and those served here (the others need an external service: docs/compatibility.md).
 PERCENTAGE_DISCOUNT = "percentage_discount_promotions"
 FIXED_AMOUNT = "fixed_amount_promotions"
 FREE_SHIPPING = "free_shipping_promotions"
-SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT)
+FREE_GIFT = "free_gift_promotions"
+BUY_X_PAY_Y = "buy_x_pay_y_promotions"
+FIXED_PRICE = "fixed_price_promotions"
+SERVED_TYPES = (PERCENTAGE_DISCOUNT, FREE_SHIPPING, FIXED_AMOUNT, FREE_GIFT, BUY_X_PAY_Y, FIXED_PRICE)
+# The kinds that price units of their SKU list's SKUs, and so need one.
+LIST_TYPES = (FREE_GIFT, BUY_X_PAY_Y, FIXED_PRICE)
 
 
 class Promotion(TenantModel):
     """A promotion of any served kind; ``type`` is its JSON:API type. ``percentage`` is set on percentage
-    discounts only, ``fixed_amount_cents`` on fixed amount promotions only."""
+    discounts only, ``fixed_amount_cents`` on fixed amount and fixed price promotions only, ``max_quantity``
+    on free gifts, ``x``, ``y`` and ``cheapest_free`` on buy X pay Y promotions. ``sku_list`` restricts a
+    percentage discount or fixed amount to the list's SKUs, and is what the free gift, buy X pay Y and fixed
+    price kinds price."""
 
     type = models.CharField(max_length=40, default=PERCENTAGE_DISCOUNT)
     name = models.CharField(max_length=255)
@@ -41,6 +49,13 @@ class Promotion(TenantModel):
     total_usage_count = models.IntegerField(default=0)
     percentage = models.IntegerField(null=True, blank=True)
     fixed_amount_cents = models.BigIntegerField(null=True, blank=True)
+    max_quantity = models.IntegerField(null=True, blank=True)
+    x = models.IntegerField(null=True, blank=True)
+    y = models.IntegerField(null=True, blank=True)
+    cheapest_free = models.BooleanField(default=False)
+    sku_list = models.ForeignKey(
+        "catalog.SkuList", null=True, blank=True, on_delete=models.PROTECT, related_name="promotions"
+    )
     disabled_at = models.DateTimeField(null=True, blank=True)
     market = models.ForeignKey(
         "catalog.Market", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -134,3 +149,25 @@ class CustomPromotionRule(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_index("custom_rule_tenant", "created_at")]
+
+
+class SkuListPromotionRule(TenantModel):
+    """A promotion with this rule applies only to orders holding any (``all_skus``: every one) of the SKUs
+    of its list (its promotion's when it has none), or at least ``min_quantity`` units of them. One per
+    promotion."""
+
+    promotion = models.OneToOneField(
+        Promotion, on_delete=models.CASCADE, related_name="sku_list_promotion_rule"
+    )
+    sku_list = models.ForeignKey(
+        "catalog.SkuList",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sku_list_promotion_rules",
+    )
+    all_skus = models.BooleanField(default=False)
+    min_quantity = models.IntegerField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [tenant_index("sku_list_rule_tenant", "created_at")]

@@ -1,5 +1,6 @@
 """The promotions (the polymorphic, read-only list), percentage_discount_promotions, fixed_amount_promotions,
-free_shipping_promotions, coupon_codes_promotion_rules and coupons resources.
+free_shipping_promotions, free_gift_promotions, buy_x_pay_y_promotions, fixed_price_promotions, their rules
+(coupon codes, order amount, custom, SKU list) and coupons resources.
 
 The promotions share one table (models.Promotion, as Commerce Layer's single-table ``Promotion``): each typed
 resource lists the rows of its type; ``promotions`` lists them all, each naming its own type in its ``type``
@@ -42,7 +43,10 @@ from orderfactory.jsonapi.resource import (
 )
 from orderfactory.promotions import services
 from orderfactory.promotions.models import (
+    BUY_X_PAY_Y,
     FIXED_AMOUNT,
+    FIXED_PRICE,
+    FREE_GIFT,
     FREE_SHIPPING,
     PERCENTAGE_DISCOUNT,
     PROMOTION_TYPES,
@@ -52,6 +56,7 @@ from orderfactory.promotions.models import (
     CustomPromotionRule,
     OrderAmountPromotionRule,
     Promotion,
+    SkuListPromotionRule,
 )
 from orderfactory.tags.resources import tagged
 
@@ -102,8 +107,16 @@ def _coupons_of_promotions(coupons: models.QuerySet, promotion_ids: Sequence[str
     )
 
 
-def _no_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.QuerySet:
-    return skus.none().annotate(_parent_id=F("id"))
+def _promotion_skus(skus: models.QuerySet, promotion_ids: Sequence[str]) -> models.QuerySet:
+    return skus.filter(sku_list_items__sku_list__promotions__id__in=promotion_ids).annotate(
+        _parent_id=F("sku_list_items__sku_list__promotions__id")
+    )
+
+
+def _rule_skus(skus: models.QuerySet, rule_ids: Sequence[str]) -> models.QuerySet:
+    return skus.filter(sku_list_items__sku_list__sku_list_promotion_rules__id__in=rule_ids).annotate(
+        _parent_id=F("sku_list_items__sku_list__sku_list_promotion_rules__id")
+    )
 
 
 def promotion_attributes() -> tuple[Any, ...]:
@@ -123,7 +136,7 @@ def promotion_attributes() -> tuple[Any, ...]:
             "active", "F", compute=lambda row: promotion_status(row) == "active", depends=_STATUS_COLUMNS
         ),
         String("status", "F", enum=PROMOTION_STATUSES, compute=promotion_status, depends=_STATUS_COLUMNS),
-        # Commerce Layer's internal ranking score; promotions here rank by priority (services.applicable_promotions).
+        # Commerce Layer's internal ranking score; promotions here rank by priority (discounts.applicable_promotions).
         Integer("weight", "F", compute=lambda row: None),
         Integer("coupons_count", "F", expression=_COUPONS_COUNT),
         Boolean("_disable", "CU", trigger=True),
@@ -135,21 +148,10 @@ def promotion_attributes() -> tuple[Any, ...]:
 def promotion_relationships() -> tuple[Any, ...]:
     return (
         ToOne("market", "markets", "CUf"),
-        # The rule holds the foreign key; the column is the reverse one-to-one (see docs/compatibility.md).
-        ToOne(
-            "coupon_codes_promotion_rule",
-            "coupon_codes_promotion_rules",
-            "f",
-            column="coupon_codes_promotion_rule",
-        ),
-        # As coupon_codes_promotion_rule: the rules hold the keys.
-        ToOne(
-            "order_amount_promotion_rule",
-            "order_amount_promotion_rules",
-            "f",
-            column="order_amount_promotion_rule",
-        ),
-        ToOne("custom_promotion_rule", "custom_promotion_rules", "f", column="custom_promotion_rule"),
+        # The rules hold the foreign keys; each column is the reverse one-to-one. Written from this side, a
+        # rule may only be the promotion's own (services.save_promotion).
+        *(ToOne(name, f"{name}s", "CUf", column=name) for name in services.RULE_RELATIONSHIPS),
+        ToOne("sku_list", "sku_lists", "CUf"),
         ToMany(
             "coupons",
             "coupons",
@@ -160,10 +162,9 @@ def promotion_relationships() -> tuple[Any, ...]:
     )
 
 
-# In Commerce Layer the SKUs of the promotion's sku_list, empty without one (percentage discounts and fixed
-# amounts have it); sku lists are not served, so a promotion here discounts every SKU and lists none, as one
-# without a sku_list does there.
-SKUS = ToMany("skus", "skus", "", queryset=_no_skus)
+# The SKUs of the promotion's sku_list (a manual list's items; none for a list by regular expression, as the
+# list's own skus), empty without one.
+SKUS = ToMany("skus", "skus", "", queryset=_promotion_skus, lookup="sku_list__sku_list_items__sku")
 
 
 def _with_usage_reached(queryset: models.QuerySet) -> models.QuerySet:
@@ -220,11 +221,14 @@ class TypedPromotionResource(ServiceResource):
     @classmethod
     def update(cls, instance: models.Model, payload: Payload) -> models.Model:
         assert isinstance(instance, Promotion)
+        changes = payload.model_fields(cls)
+        rules = {name: payload.relationships[name] for name in services.RULE_RELATIONSHIPS if name in changes}
         return services.save_promotion(
             instance,
-            payload.model_fields(cls),
+            {k: v for k, v in changes.items() if k not in rules},
             disable=payload.triggers.get("_disable") is True,
             enable=payload.triggers.get("_enable") is True,
+            rules=rules,
         )
 
 
@@ -256,6 +260,45 @@ class FreeShippingPromotionResource(TypedPromotionResource):
     type = FREE_SHIPPING
     promotion_type = FREE_SHIPPING
     attributes = promotion_attributes()
+
+
+@registry.register
+@tagged
+class FreeGiftPromotionResource(TypedPromotionResource):
+    type = FREE_GIFT
+    promotion_type = FREE_GIFT
+    relationships = (*promotion_relationships(), SKUS)
+    attributes = (
+        *promotion_attributes(),
+        Integer("max_quantity", "CUF", default=1, nullable=False),
+    )
+
+
+@registry.register
+@tagged
+class BuyXPayYPromotionResource(TypedPromotionResource):
+    type = BUY_X_PAY_Y
+    promotion_type = BUY_X_PAY_Y
+    relationships = (*promotion_relationships(), SKUS)
+    attributes = (
+        *promotion_attributes(),
+        Integer("x", "CUFfs", required=True),
+        Integer("y", "CUFfs", required=True),
+        Boolean("cheapest_free", "CUF", default=False, nullable=False),
+    )
+
+
+@registry.register
+@tagged
+class FixedPricePromotionResource(TypedPromotionResource):
+    type = FIXED_PRICE
+    promotion_type = FIXED_PRICE
+    relationships = (*promotion_relationships(), SKUS)
+    attributes = (
+        *promotion_attributes(),
+        Integer("fixed_amount_cents", "CUF", required=True),
+        *money("fixed_amount_cents", "fixed_amount_float", "formatted_fixed_amount", flags="CUF")[1:],
+    )
 
 
 @registry.register
@@ -344,3 +387,19 @@ class CouponResource(ServiceResource):
         Datetime("expires_at", "CUFfs"),
     )
     relationships = (ToOne("promotion_rule", "coupon_codes_promotion_rules", "CUf", required=True),)
+
+
+@registry.register
+class SkuListPromotionRuleResource(RuleResource):
+    type = "sku_list_promotion_rules"
+    model = SkuListPromotionRule
+    attributes = (
+        String("type", "Ffs", enum=PROMOTION_RULE_TYPES),  # annotated by queryset()
+        Boolean("all_skus", "CUF", default=False, nullable=False),
+        Integer("min_quantity", "CUF"),
+    )
+    relationships = (
+        RULE_PROMOTION,
+        ToOne("sku_list", "sku_lists", "CUf"),
+        ToMany("skus", "skus", "", queryset=_rule_skus, lookup="sku_list__sku_list_items__sku"),
+    )

@@ -7,9 +7,8 @@ so a coupon checked, a discount computed and a usage counted while placing an or
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -22,14 +21,18 @@ from orderfactory.core.errors import blank as blank_problem
 from orderfactory.jsonapi.resource import format_datetime
 from orderfactory.promotions import conditions
 from orderfactory.promotions.models import (
+    BUY_X_PAY_Y,
     FIXED_AMOUNT,
-    FREE_SHIPPING,
+    FIXED_PRICE,
+    FREE_GIFT,
+    LIST_TYPES,
     PERCENTAGE_DISCOUNT,
     Coupon,
     CouponCodesPromotionRule,
     CustomPromotionRule,
     OrderAmountPromotionRule,
     Promotion,
+    SkuListPromotionRule,
 )
 
 # Commerce Layer's organization defaults (coupons_min_code_length, coupons_max_code_length); an organization
@@ -58,10 +61,13 @@ def _at_least(instance: Any, column: str, minimum: int) -> list[Problem]:
 
 def promotion_problems(promotion: Promotion) -> list[Problem]:
     """Every problem of a promotion of any kind: the common columns, then its kind's own."""
-    own = {PERCENTAGE_DISCOUNT: ("percentage",), FIXED_AMOUNT: ("fixed_amount_cents",)}.get(
-        promotion.type, ()
-    )
-    found = required(promotion, "name", "starts_at", "expires_at", *own)
+    own = {
+        PERCENTAGE_DISCOUNT: ("percentage",),
+        FIXED_AMOUNT: ("fixed_amount_cents",),
+        FIXED_PRICE: ("fixed_amount_cents",),
+        BUY_X_PAY_Y: ("x", "y"),
+    }.get(promotion.type, ())
+    found = required(promotion, "name", "starts_at", "expires_at", *own) + _list_problems(promotion)
     percentage = promotion.percentage
     if percentage is not None and not 0 <= percentage <= 100:
         bound, comparison = (
@@ -85,8 +91,70 @@ def promotion_problems(promotion: Promotion) -> list[Problem]:
     if not blank(code) and not CURRENCY_CODE.fullmatch(code or ""):
         found.append(problem("currency_code", "is invalid", CommonErrorCode.INVALID, value=code))
     return (
-        found + _at_least(promotion, "fixed_amount_cents", 0) + _at_least(promotion, "total_usage_limit", 1)
+        found
+        + _at_least(promotion, "fixed_amount_cents", 0)
+        + _at_least(promotion, "total_usage_limit", 1)
+        + _at_least(promotion, "max_quantity", 1)
+        + _at_least(promotion, "y", 1)
+        + _x_above_y(promotion)
     )
+
+
+def _x_above_y(promotion: Promotion) -> list[Problem]:
+    x, y = promotion.x, promotion.y
+    if x is None or y is None or x > y:
+        return []
+    return [problem("x", "must be greater than y", CommonErrorCode.GREATER_THAN, value=x, count=y)]
+
+
+def _list_problems(promotion: Promotion) -> list[Problem]:
+    """The kinds that price a list's units need one; a free gift, a manual one (its items' positions and
+    quantities say which units are free)."""
+    if promotion.type not in LIST_TYPES:
+        return []
+    sku_list = promotion.sku_list
+    if sku_list is None:
+        return [blank_problem("sku_list", relationship=True)]
+    if promotion.type == FREE_GIFT and not sku_list.manual:
+        return [
+            problem(
+                "sku_list",
+                "must be manual: a free gift gives its items",
+                CommonErrorCode.INVALID,
+                pointer="/data/relationships/sku_list",
+                value=promotion.sku_list_id,
+            )
+        ]
+    return []
+
+
+# A promotion's rule relationships, one rule of each kind; the rule holds the link (its ``promotion``).
+RULE_RELATIONSHIPS = (
+    "coupon_codes_promotion_rule",
+    "order_amount_promotion_rule",
+    "custom_promotion_rule",
+    "sku_list_promotion_rule",
+)
+
+
+def _rule_link_problems(promotion: Promotion, rules: Mapping[str, Any]) -> list[Problem]:
+    """A rule named on the promotion's side must already be its own: a rule always has a promotion (it is
+    created with one), so linking another promotion's rule would take it from that one, and unlinking would
+    leave it with none."""
+    found = []
+    for name, rule in rules.items():
+        if rule is not None and rule.promotion_id == promotion.pk:
+            continue
+        found.append(
+            problem(
+                name,
+                "has already been taken" if rule is not None else "can't be unlinked: delete the rule",
+                CommonErrorCode.TAKEN if rule is not None else CommonErrorCode.INVALID,
+                pointer=f"/data/relationships/{name}",
+                value=rule.pk if rule is not None else None,
+            )
+        )
+    return found
 
 
 def save_promotion(
@@ -95,17 +163,21 @@ def save_promotion(
     *,
     disable: bool = False,
     enable: bool = False,
+    rules: Mapping[str, Any] | None = None,
 ) -> Promotion:
     """Create (an unsaved ``promotion`` of its type) or update one; ``disable``/``enable`` are the
-    ``_disable``/``_enable`` triggers. Disabling a disabled promotion keeps its first ``disabled_at``."""
+    ``_disable``/``_enable`` triggers. Disabling a disabled promotion keeps its first ``disabled_at``.
+    ``rules``: the rule relationships written on the promotion's side (name -> rule or None)."""
     if disable and promotion.disabled_at is None:
         changes = {**changes, "disabled_at": clock.now()}
     elif enable:
         changes = {**changes, "disabled_at": None}
-    return save(promotion, changes, promotion_problems)
+    if promotion.type == FREE_GIFT and promotion.max_quantity is None:
+        changes = {"max_quantity": 1, **changes}  # Commerce Layer's default
+    return save(promotion, changes, lambda p: promotion_problems(p) + _rule_link_problems(p, rules or {}))
 
 
-Rule = CouponCodesPromotionRule | OrderAmountPromotionRule | CustomPromotionRule
+Rule = CouponCodesPromotionRule | OrderAmountPromotionRule | CustomPromotionRule | SkuListPromotionRule
 
 
 def rule_problems(rule: Rule) -> list[Problem]:
@@ -127,7 +199,7 @@ def rule_problems(rule: Rule) -> list[Problem]:
 
 
 def save_rule(rule: Rule, changes: dict[str, Any]) -> Rule:
-    """A rule of any kind (coupon codes, order amount, custom). Its ``promotion`` is polymorphic (any kind of
+    """A rule of any kind (coupon codes, order amount, custom, SKU list). Its ``promotion`` is polymorphic (any kind of
     promotion); the type it names is the promotion's own ``type``, not stored on the rule."""
     changes = {k: v for k, v in changes.items() if k != "promotion_type"}
     return save(rule, changes, _own_rule_problems)
@@ -137,6 +209,8 @@ def _own_rule_problems(rule: Rule) -> list[Problem]:
     found = rule_problems(rule)
     if isinstance(rule, OrderAmountPromotionRule):
         found += _at_least(rule, "order_amount_cents", 0)
+    if isinstance(rule, SkuListPromotionRule):
+        found += _at_least(rule, "min_quantity", 0)
     if isinstance(rule, CustomPromotionRule):
         unknown = conditions.unknown_keys(rule.filters)
         if unknown:
@@ -224,13 +298,6 @@ class CouponInvalid(Exception):
         self.message = message
 
 
-def _running(at: dt.datetime) -> Q:
-    """Enabled, started, not expired, and below its usage limit at ``at``."""
-    return Q(disabled_at__isnull=True, starts_at__lte=at, expires_at__gt=at) & (
-        Q(total_usage_limit__isnull=True) | Q(total_usage_count__lt=F("total_usage_limit"))
-    )
-
-
 def check_coupon(
     code: str, *, market_id: str | None, at: dt.datetime, used_by_customer: bool = False
 ) -> Coupon:
@@ -262,156 +329,6 @@ def check_coupon(
     if coupon.customer_single_use and used_by_customer:
         raise CouponInvalid(CouponReason.EXHAUSTED, f"coupon {code!r} can be used once per customer")
     return coupon
-
-
-# --- discounts --------------------------------------------------------------------------------------------
-
-
-class Line(NamedTuple):
-    """A SKU line of an order, as the discount sees it."""
-
-    line_item_id: str
-    sku_code: str
-    total_amount_cents: int
-
-
-@dataclass(frozen=True)
-class Discount:
-    """One promotion's discount on an order. Amounts are negative, as Commerce Layer stores discount line
-    items; ``per_line`` (line item id -> cents) sums to ``amount_cents``, but for free shipping, which
-    discounts the shipping and no line (``per_line`` empty)."""
-
-    promotion: Promotion
-    name: str
-    amount_cents: int
-    per_line: dict[str, int]
-    # The coupon code that triggered it (Commerce Layer's line item ``coupon_code``), None for a promotion
-    # that applies without one.
-    coupon_code: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    """What the order amount and custom rules read of the order being priced: the order amount minimum
-    compares ``subtotal_cents`` (``use_subtotal``) or ``amount_cents`` (subtotal and shipping, before
-    discounts); custom filters read ``order`` (attribute -> value) and ``lines`` (its SKU lines, likewise)."""
-
-    subtotal_cents: int = 0
-    amount_cents: int = 0
-    order: dict[str, Any] | None = None
-    lines: tuple[dict[str, Any], ...] = ()
-
-
-def _rules_hold(promotion: Promotion, facts: OrderFacts) -> bool:
-    amount_rule = getattr(promotion, "order_amount_promotion_rule", None)
-    if amount_rule is not None and amount_rule.order_amount_cents is not None:
-        amount = facts.subtotal_cents if amount_rule.use_subtotal else facts.amount_cents
-        if amount < amount_rule.order_amount_cents:
-            return False
-    custom_rule = getattr(promotion, "custom_promotion_rule", None)
-    if custom_rule is not None and custom_rule.filters:
-        return conditions.matches(custom_rule.filters, facts.order or {}, facts.lines)
-    return True
-
-
-def applicable_promotions(
-    *, market_id: str | None, coupon: Coupon | None, at: dt.datetime, facts: OrderFacts | None = None
-) -> list[Promotion]:
-    """The promotions an order gets, in the order they apply. A promotion with a coupon codes rule applies
-    only with one of its own coupons, one with an order amount or custom rule only to orders ``facts`` says
-    they hold for; one without rules applies to every order of its market (of every market when it has
-    none). If any exclusive promotion applies, only the highest-ranked exclusive one does: lower
-    priority number first, promotions without a priority last, then the oldest."""
-    own_promotion_id = coupon.promotion_rule.promotion_id if coupon is not None else None
-    applying = list(
-        Promotion.objects.filter(
-            _running(at),
-            Q(market_id=market_id) | Q(market_id__isnull=True),
-            Q(coupon_codes_promotion_rule__isnull=True) | Q(pk=own_promotion_id),
-        )
-        .select_related("order_amount_promotion_rule", "custom_promotion_rule")
-        .order_by(F("priority").asc(nulls_last=True), "created_at", "id")
-    )
-    applying = [p for p in applying if _rules_hold(p, facts or OrderFacts())]
-    exclusive = [p for p in applying if p.exclusive]
-    return exclusive[:1] if exclusive else applying
-
-
-def _round_half_up(cents: int, percentage: int) -> int:
-    return (cents * percentage + 50) // 100
-
-
-def _split(total: int, weights: Sequence[int]) -> list[int]:
-    """``total`` split in proportion to ``weights``, in whole cents that add up to it: each share is rounded
-    down, and the cents left over go to the shares with the largest remainders (the first on ties)."""
-    weight = sum(weights)
-    if weight == 0:
-        return [0] * len(weights)
-    shares = [total * w // weight for w in weights]
-    left = total - sum(shares)
-    by_remainder = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % weight))
-    for i in by_remainder[:left]:
-        shares[i] += 1
-    return shares
-
-
-def discounts_for(
-    *,
-    market_id: str | None,
-    coupon_code: str | None,
-    subtotal_cents: int,
-    lines: Iterable[Line | tuple[str, str, int]],
-    at: dt.datetime,
-    used_by_customer: bool = False,
-    currency_code: str | None = None,
-    shipping_cents: int = 0,
-    facts: OrderFacts | None = None,
-) -> list[Discount]:
-    """The discounts of an order whose SKU lines are ``lines`` (summing to ``subtotal_cents``), in the order
-    its promotions apply (``applicable_promotions``).
-
-    A percentage applies to the SKU subtotal, rounded half up to the cent; a fixed amount is taken whole (a
-    promotion with a currency other than the order's gives nothing). Either is split over the lines in
-    proportion to what is left of them, and stacked promotions never discount more than the subtotal: a later
-    one gets at most what the earlier ones left. Free shipping discounts the shipping (``shipping_cents``),
-    once, and no SKU line. An invalid ``coupon_code`` raises ``CouponInvalid``; a caller that should ignore it
-    (``ignore_invalid_coupon``) checks it first and passes None."""
-    coupon = (
-        check_coupon(coupon_code, market_id=market_id, at=at, used_by_customer=used_by_customer)
-        if coupon_code
-        else None
-    )
-    order_lines = [Line(*line) for line in lines]
-    remaining = [max(line.total_amount_cents, 0) for line in order_lines]
-    left = max(min(subtotal_cents, sum(remaining)), 0)
-    shipping_left = max(shipping_cents, 0)
-    discounts = []
-    if facts is None:
-        facts = OrderFacts(subtotal_cents, subtotal_cents + shipping_left)
-    for promotion in applicable_promotions(market_id=market_id, coupon=coupon, at=at, facts=facts):
-        code = (
-            coupon.code if coupon is not None and coupon.promotion_rule.promotion_id == promotion.pk else None
-        )
-        if promotion.type == FREE_SHIPPING:
-            amount, shipping_left = shipping_left, 0
-            if amount:
-                discounts.append(Discount(promotion, promotion.name, -amount, {}, code))
-            continue
-        if promotion.type == FIXED_AMOUNT:
-            other_currency = (
-                promotion.currency_code and currency_code and promotion.currency_code != currency_code
-            )
-            amount = 0 if other_currency else min(promotion.fixed_amount_cents or 0, left)
-        else:
-            amount = min(_round_half_up(max(subtotal_cents, 0), promotion.percentage or 0), left)
-        if amount == 0:
-            continue
-        shares = _split(amount, remaining)
-        remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
-        left -= amount
-        per_line = {line.line_item_id: -s for line, s in zip(order_lines, shares, strict=True) if s}
-        discounts.append(Discount(promotion, promotion.name, -amount, per_line, code))
-    return discounts
 
 
 # --- usage ------------------------------------------------------------------------------------------------

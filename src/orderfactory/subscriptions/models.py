@@ -118,8 +118,12 @@ class OrderSubscriptionItem(TenantModel):
     order_subscription = models.ForeignKey(
         OrderSubscription, on_delete=models.CASCADE, related_name="order_subscription_items"
     )
+    # Its item: a SKU or a bundle (docs/decisions.md, "Subscription items of bundles").
     sku = models.ForeignKey("catalog.Sku", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sku_code = models.CharField(max_length=255, null=True, blank=True)
+    bundle = models.ForeignKey(
+        "catalog.Bundle", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     bundle_code = models.CharField(max_length=255, null=True, blank=True)
     quantity = models.IntegerField()
     unit_amount_cents = models.BigIntegerField(null=True, blank=True)

@@ -234,19 +234,27 @@ class OrderSubscriptionItemResource(Resource):
         ToOne("order_subscription", "order_subscriptions", "Cf", required=True),
         ToOne(
             "item",
-            ("skus",),
+            ("skus", "bundles"),
             "C",
-            resolve=lambda row: ("skus", row["sku_id"]) if row["sku_id"] else None,
-            depends=("sku_id",),
+            resolve=lambda row: (
+                ("skus", row["sku_id"])
+                if row["sku_id"]
+                else ("bundles", row["bundle_id"])
+                if row["bundle_id"]
+                else None
+            ),
+            depends=("sku_id", "bundle_id"),
         ),
         ToOne("sku", "skus", "Cf"),
+        ToOne("bundle", "bundles", "Cf"),
         ToOne("source_line_item", "line_items", "f"),
     )
 
     @classmethod
     def _save(cls, item: OrderSubscriptionItem, payload: Payload) -> OrderSubscriptionItem:
-        sku = payload.relationships.get("sku") or payload.relationships.get("item")
-        return services.save_item(item, payload.model_fields(cls), sku)
+        given = payload.relationships
+        target = given.get("sku") or given.get("bundle") or given.get("item")
+        return services.save_item(item, payload.model_fields(cls), target)
 
     @classmethod
     def create(cls, payload: Payload) -> models.Model:

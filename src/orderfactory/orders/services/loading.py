@@ -38,7 +38,8 @@ _STOCK_LOCATIONS = Prepared(
         InventoryStockLocation.objects.filter(inventory_model_id=inventory_model_id)
         .select_related("stock_location")
         .order_by("on_hold", "priority", "created_at")
-    )
+    ),
+    shared=True,  # one read for a group of copies (factories/groups.py)
 )
 
 
@@ -66,7 +67,8 @@ def stock_levels(order: Order, sku_ids: Iterable[str]) -> StockLevels:
 _STOCK_ITEMS = PreparedValues(
     lambda sku_ids, location_ids: StockItem.objects.filter(
         sku_id__in=sku_ids, stock_location_id__in=location_ids
-    ).values("sku_id", "stock_location_id", "quantity")
+    ).values("sku_id", "stock_location_id", "quantity"),
+    shared=True,
 )
 
 

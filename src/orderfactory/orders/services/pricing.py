@@ -38,13 +38,19 @@ from orderfactory.orders.services.shipments import DroppedMethods, PreferredMeth
 def _promotion_lines(
     order: Order, sku_lines: list[LineItem], subtotal: int, shipping_cents: int
 ) -> list[LineItem]:
+    """The promotion lines of an order whose goods are ``sku_lines``, and each of those lines' share. A
+    promotion's base is the goods alone: a gift card the order sells is in its ``subtotal`` but is money, never
+    discounted nor counted towards an order amount rule (docs/decisions.md, "Promotion kinds")."""
     from orderfactory.promotions.conditions import LINE_ATTRIBUTES, ORDER_ATTRIBUTES
-    from orderfactory.promotions.services import CouponInvalid, OrderFacts, discounts_for
+    from orderfactory.promotions.discounts import OrderFacts, discounts_for
+    from orderfactory.promotions.lists import Line
+    from orderfactory.promotions.services import CouponInvalid
 
+    goods = sum(line.total_amount_cents for line in sku_lines)
     # What the order amount and custom rules read: the order as it is being priced, before its discounts.
     facts = OrderFacts(
-        subtotal,
-        subtotal + shipping_cents,
+        goods,
+        goods + shipping_cents,
         {
             **{name: getattr(order, name, None) for name in ORDER_ATTRIBUTES},
             "subtotal_amount_cents": subtotal,
@@ -57,8 +63,18 @@ def _promotion_lines(
         discounts = discounts_for(
             market_id=order.market_id,
             coupon_code=order.coupon_code,
-            subtotal_cents=subtotal,
-            lines=[(line.pk, line.sku_code or "", line.total_amount_cents) for line in sku_lines],
+            subtotal_cents=goods,
+            lines=[
+                Line(
+                    line.pk,
+                    line.sku_code or "",
+                    line.total_amount_cents,
+                    line.quantity,
+                    line.unit_amount_cents,
+                    line.bundle_id if line.item_type == BUNDLE_LINE else None,
+                )
+                for line in sku_lines
+            ],
             at=clock.now(),
             currency_code=order.currency_code,
             shipping_cents=shipping_cents,
@@ -70,7 +86,7 @@ def _promotion_lines(
     per_line: dict[str, int] = defaultdict(int)
     # Commerce Layer's discount_breakdown: promotion id -> its name, its cents on the line, the line's weight
     # in the subtotal, and the coupon that triggered it.
-    weights = {line.pk: round(line.total_amount_cents / subtotal, 3) if subtotal else 0 for line in sku_lines}
+    weights = {line.pk: round(line.total_amount_cents / goods, 3) if goods else 0 for line in sku_lines}
     breakdown: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
     lines = []
     for d in discounts:

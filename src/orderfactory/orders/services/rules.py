@@ -15,7 +15,14 @@ SKU = "skus"
 SHIPMENT_LINE = "shipments"
 PAYMENT_LINE = "payment_methods"
 # The promotion kinds served (promotions.models.SERVED_TYPES): a line of one of them is a discount line.
-PROMOTION_LINES = ("percentage_discount_promotions", "free_shipping_promotions", "fixed_amount_promotions")
+PROMOTION_LINES = (
+    "percentage_discount_promotions",
+    "free_shipping_promotions",
+    "fixed_amount_promotions",
+    "free_gift_promotions",
+    "buy_x_pay_y_promotions",
+    "fixed_price_promotions",
+)
 FREE_SHIPPING_LINE = "free_shipping_promotions"
 ADJUSTMENT_LINE = "adjustments"
 GIFT_CARD_LINE = "gift_cards"  # a gift card the order sells (orders.services.gift_cards)

@@ -32,9 +32,10 @@ def projections(subscriptions: list[OrderSubscription]) -> dict[str, Projection]
     lines: dict[str, list[tuple[str | None, str | None, int]]] = {s.pk: [] for s in subscriptions}
     automatic = [s.pk for s in subscriptions if s.automatic]
     if automatic:
-        for item in OrderSubscriptionItem.objects.filter(order_subscription_id__in=automatic).order_by(
-            "created_at", "id"
-        ):
+        # SKU items, as a manual subscription's SKU lines below (a bundle item's SKUs are not projected).
+        for item in OrderSubscriptionItem.objects.filter(
+            order_subscription_id__in=automatic, sku__isnull=False
+        ).order_by("created_at", "id"):
             lines[item.order_subscription_id].append((item.sku_id, item.sku_code, item.quantity))
     by_source: dict[str, list[str]] = defaultdict(list)
     for s in subscriptions:
