@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 RUN_ORDER_FACTORY = "orderfactory.tasks.run_order_factory"
 DELIVER_WEBHOOK = "orderfactory.tasks.deliver_webhook"
 EXPAND_ORDER_COPY_BATCH = "orderfactory.tasks.expand_order_copy_batch"
+ANONYMIZE_CUSTOMER = "orderfactory.tasks.anonymize_customer"
 RUN_ORDER_COPY_GROUP = "orderfactory.tasks.run_order_copy_group"
 
 # How long a job whose database went away waits for it to answer again before giving up (its lease and the
@@ -57,6 +58,10 @@ def enqueue_order_copy_batch(batch_id: str) -> None:
 def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:
     deliver = job(DELIVER_WEBHOOK)
     (deliver.using(run_after=run_after) if run_after else deliver).enqueue(delivery_id)
+
+
+def enqueue_customer_anonymization(customer_id: str, request_id: str, run_after: dt.datetime) -> None:
+    job(ANONYMIZE_CUSTOMER).using(run_after=run_after).enqueue(customer_id, request_id)
 
 
 def queued_order_factories(factory_ids: list[str]) -> set[str]:

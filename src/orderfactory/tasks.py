@@ -10,6 +10,7 @@ from django_tasks import task
 
 from orderfactory import config
 from orderfactory.core import database
+from orderfactory.customers import anonymization
 from orderfactory.events import services as events
 from orderfactory.factories import batches, groups
 from orderfactory.factories import services as factories
@@ -22,6 +23,7 @@ from orderfactory.queue import (
 
 __all__ = [
     "FINISHED_JOBS_KEPT",
+    "anonymize_customer",
     "deliver_webhook",
     "enqueue_order_factory",
     "enqueue_webhook_delivery",
@@ -60,6 +62,15 @@ def deliver_webhook(delivery_id: str) -> None:
     # webhooks are delivered at least once).
     database.outlasting(
         lambda: events.deliver(delivery_id), patience=OUTAGE_PATIENCE, what="webhook delivery"
+    )
+
+
+@task()
+def anonymize_customer(customer_id: str, request_id: str) -> None:
+    database.outlasting(
+        lambda: anonymization.run(customer_id, request_id),
+        patience=OUTAGE_PATIENCE,
+        what=f"customer anonymization {customer_id}",
     )
 
 

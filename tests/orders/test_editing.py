@@ -44,5 +44,5 @@ def test_change_order_refuses_with_a_domain_error_and_changes_nothing(api, shop)
         assert (problem.code, problem.attribute) == (OrderErrorCode.NOT_EDITABLE, "status")
         assert Order.objects.get(pk=order_id).reference != "too late"
         with pytest.raises(DomainError) as unknown:
-            change_order(order_id, {}, {"_fulfill": True})
+            change_order(order_id, {}, {"_commit_invoice": True})
         assert unknown.value.problems[0].code is OrderErrorCode.NOT_SUPPORTED

@@ -105,8 +105,8 @@ def test_refresh_and_update_taxes_are_accepted(api: Api, shop: Shop) -> None:
 
 def test_unsupported_triggers_are_422_naming_them(api: Api, shop: Shop) -> None:
     order = new_order(api, shop, {"TSHIRT": 1})
-    r = trigger(api, order["id"], "_fulfill")
-    assert r.status == 422 and list(problems(r)) == ["/data/attributes/_fulfill"], r
+    r = trigger(api, order["id"], "_commit_invoice")
+    assert r.status == 422 and list(problems(r)) == ["/data/attributes/_commit_invoice"], r
 
 
 def test_the_wire_transfer_goes_to_the_customers_wallet_when_placed(api: Api, shop: Shop) -> None:

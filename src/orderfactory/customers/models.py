@@ -41,6 +41,13 @@ class Customer(TenantModel):
     customer_group = models.ForeignKey(
         CustomerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
+    # The current anonymization request (None: never requested): its status (customers.anonymization:
+    # requested -> in_progress -> completed | failed; requested -> cancelled), Commerce Layer's
+    # ``anonymization_info`` object, and the id its job carries, so that a job of an earlier request (one
+    # cancelled, then requested again) does nothing.
+    anonymization_status = models.CharField(max_length=16, null=True, blank=True)
+    anonymization_info = models.JSONField(null=True, blank=True)
+    anonymization_request_id = models.CharField(max_length=10, null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -8,7 +8,8 @@ from django.db import models
 
 from orderfactory.addresses.resources import LOCATION_COLUMNS, NAME_COLUMNS, full_address, full_name
 from orderfactory.catalog.resources import ServiceResource
-from orderfactory.customers import groups, services
+from orderfactory.core import scope as scopes
+from orderfactory.customers import anonymization, groups, services
 from orderfactory.customers.models import (
     CUSTOMER_STATUSES,
     Customer,
@@ -16,8 +17,8 @@ from orderfactory.customers.models import (
     CustomerGroup,
     CustomerPaymentSource,
 )
-from orderfactory.jsonapi import registry
-from orderfactory.jsonapi.resource import Boolean, Integer, Payload, String, ToMany, ToOne
+from orderfactory.jsonapi import errors, registry
+from orderfactory.jsonapi.resource import Boolean, Integer, Object, Payload, String, ToMany, ToOne
 from orderfactory.payments.models import SERVED_PAYMENT_SOURCE_TYPES
 from orderfactory.tags.resources import tagged
 
@@ -39,6 +40,10 @@ class CustomerResource(ServiceResource):
         String("shopper_reference", "CUF"),
         String("profile_id", "CUF"),
         String("tax_exemption_code", "CUF"),
+        Boolean("_request_anonymization", "U", trigger=True),
+        Boolean("_cancel_anonymization", "U", trigger=True),
+        Object("anonymization_info", "F"),
+        String("anonymization_status", "Ffs"),
     )
     relationships = (
         ToMany("customer_addresses", "customer_addresses", "f", reverse="customer_id"),
@@ -48,6 +53,19 @@ class CustomerResource(ServiceResource):
         ToOne("customer_group", "customer_groups", "CUf"),
         ToMany("sku_lists", "sku_lists", "f", reverse="customer_id"),
     )
+
+    @classmethod
+    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
+        """The customer's PATCH, its row locked by the engine's transaction: its attributes, then its
+        anonymization triggers (Commerce Layer: "cannot be passed by sales channels")."""
+        assert isinstance(instance, Customer)
+        fired = [name for name in anonymization.TRIGGERS if payload.triggers.get(name)]
+        if fired and scopes.current().application_kind == "sales_channel":
+            raise errors.param_not_allowed(fired[0], pointer=f"/data/attributes/{fired[0]}")
+        changes = payload.model_fields(cls)
+        customer = services.save_customer(instance, changes) if changes else instance
+        anonymization.apply_triggers(customer, payload.triggers)
+        return customer
 
 
 @registry.register

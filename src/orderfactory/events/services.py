@@ -77,7 +77,15 @@ def backoff_seconds() -> float:
 
 # Named domain events beyond <type>.create / .update / .destroy (docs/events.md).
 DOMAIN_EVENTS = {
-    "orders": ("place", "cancel", "approve", "archive", "unarchive"),
+    "customers": (
+        "request_anonymization",
+        "cancel_anonymization",
+        "start_anonymization",
+        "complete_anonymization",
+        "fail_anonymization",
+    ),
+    "orders": ("place", "cancel", "approve", "archive", "unarchive", "start_fulfilling", "fulfill"),
+    "shipments": ("upcoming", "on_hold", "picking", "packing", "ready_to_ship", "ship", "deliver", "cancel"),
     "order_copies": ("start", "complete", "fail", "abort"),
     "recurring_order_copies": ("start", "complete", "fail", "abort"),
     "order_copy_batches": ("complete", "fail"),

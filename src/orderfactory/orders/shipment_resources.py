@@ -1,17 +1,36 @@
 """The shipments resource: built from the line items and the inventory model, each with its shipping method
-(orders.services.shipments)."""
+(orders.services.shipments), fulfilled through its triggers (orders.services.fulfilment)."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from orderfactory.core import scope as scopes
+from orderfactory.core.errors import DomainError
 from orderfactory.jsonapi import errors, registry
 from orderfactory.jsonapi.resource import Array, Datetime, Integer, Payload, Resource, String, ToMany, ToOne
 from orderfactory.orders import selectors
-from orderfactory.orders.fields import amount
+from orderfactory.orders.error_codes import OrderErrorCode
+from orderfactory.orders.fields import amount, triggers
 from orderfactory.orders.models import SHIPMENT_STATUSES, Shipment
-from orderfactory.orders.services import editing
+from orderfactory.orders.services import fulfilment
 from orderfactory.tags.resources import tagged
+
+_WRITABLE = frozenset({"reference", "reference_origin", "metadata"})
+
+
+def _change_shipment(shipment_id: str, payload: Payload) -> object:
+    """A shipment's PATCH: its shipping method, reference and metadata, and its fulfilment triggers."""
+    refused = (set(payload.relationships) - {"shipping_method"}) | (set(payload.attributes) - _WRITABLE)
+    if refused:
+        raise errors.param_not_allowed(sorted(refused)[0])
+    staff = [name for name in fulfilment.STAFF_SHIPMENT_TRIGGERS if payload.triggers.get(name)]
+    if staff and scopes.current().application_kind == "sales_channel":
+        raise errors.param_not_allowed(staff[0], pointer=f"/data/attributes/{staff[0]}")
+    unknown = sorted(set(payload.triggers) - fulfilment.SHIPMENT_TRIGGERS)
+    if unknown:
+        raise DomainError.of(OrderErrorCode.NOT_SUPPORTED, unknown[0], "is not supported by orderfactory")
+    return fulfilment.change_shipment(shipment_id, payload.model_fields(ShipmentResource), payload.triggers)
 
 
 @registry.register
@@ -50,6 +69,7 @@ class ShipmentResource(Resource):
         Datetime("ready_to_ship_at", "Ffs"),
         Datetime("shipped_at", "Ffs"),
         Datetime("delivered_at", "Ffs"),
+        *triggers(*fulfilment.STEPS),
     )
     relationships = (
         ToOne("order", "orders", "Cf", required=True),
@@ -72,17 +92,10 @@ class ShipmentResource(Resource):
         ToOne("delivery_lead_time", "delivery_lead_times", "", lookup=None),
     )
     scope_only_queryset = True  # the annotation reads no more of the caller
+    # The service owns the transaction: the order's row is locked before the shipment's, as in every order
+    # use-case.
+    changed_by = staticmethod(_change_shipment)
 
     @classmethod
     def queryset(cls) -> models.QuerySet:
         return super().queryset().annotate(delivery_lead_time_id=selectors.delivery_lead_time_id())
-
-    @classmethod
-    def update(cls, instance: models.Model, payload: Payload) -> models.Model:
-        assert isinstance(instance, Shipment)
-        refused = (set(payload.relationships) - {"shipping_method"}) | (
-            set(payload.attributes) - {"reference", "reference_origin", "metadata"}
-        )
-        if refused:
-            raise errors.param_not_allowed(sorted(refused)[0])
-        return editing.change_shipment(instance, payload.model_fields(cls))

@@ -13,6 +13,7 @@
 - ``placing``: ``_place``, with the payment authorization;
 - ``paying``: after placing, ``_capture``, ``_refund`` and voids, with their transactions and payment status;
 - ``transitions``: cancel, approve, archive, delete;
+- ``fulfilment``: a shipment's PATCH and fulfilment triggers, and the order's ``fulfillment_status``;
 - ``loading``: the reads and row locks the use-cases start from;
 - ``rules``: the editable statuses, limits, line kinds and the errors every use-case raises.
 
@@ -35,10 +36,10 @@ from orderfactory.orders.services.editing import (
     add_line_item,
     change_line_item,
     change_order,
-    change_shipment,
     link_order_payment_source,
     remove_line_item,
 )
+from orderfactory.orders.services.fulfilment import change_shipment
 from orderfactory.orders.services.lines import add_sku_line_item, delete_line_item, update_line_item
 from orderfactory.orders.services.loading import lock_order
 from orderfactory.orders.services.placing import place

@@ -1,7 +1,7 @@
-"""Changing an order as ``PATCH /api/orders/<id>`` does, and its line items and shipments as their endpoints
-do: one entry per change, each owning its transaction, callable alike from the API, the worker and the CLI.
-The entries for line items, shipments and payment sources join the caller's transaction when there is one
-(the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
+"""Changing an order as ``PATCH /api/orders/<id>`` does, and its line items as their endpoints do (a
+shipment's PATCH is ``fulfilment.change_shipment``): one entry per change, each owning its transaction,
+callable alike from the API, the worker and the CLI. The entries for line items and payment sources join
+the caller's transaction when there is one (the API's write runs in one), without a savepoint: a refusal undoes the caller's whole transaction.
 
 ``change_order`` is the order's PATCH: attribute and relationship changes and the cheap triggers in one
 transaction under the order's row lock, recorded in the audit trail when a column changed; then
@@ -16,21 +16,20 @@ from typing import Any, cast
 from django.db import transaction
 
 from orderfactory.adjustments.models import Adjustment
-from orderfactory.catalog.error_codes import ShippingErrorCode
-from orderfactory.catalog.models import Bundle, PriceList, ShippingMethod, Sku
+from orderfactory.catalog.models import Bundle, PriceList, Sku
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.giftcards.models import GiftCard
 from orderfactory.orders.error_codes import OrderErrorCode
-from orderfactory.orders.models import LineItem, Order, Shipment
+from orderfactory.orders.models import LineItem, Order
 from orderfactory.orders.services import (
     building,
+    fulfilment,
     gift_cards,
     lines,
     paying,
     placing,
     pricing,
-    shipments,
     taxing,
     transitions,
 )
@@ -63,6 +62,7 @@ TRIGGERS = frozenset(
         "_capture",
         "_refund",
         "_refund_amount_cents",
+        "_fulfill",
     }
 )
 # Triggers that are not edits: they act on an order whatever its status, or have their own rules.
@@ -80,6 +80,7 @@ _NOT_EDITS = frozenset(
         "_capture",
         "_refund",
         "_refund_amount_cents",
+        "_fulfill",
     }
 )
 # Run after the changes, each as its own use-case with its own transaction(s); ``_update_taxes`` may call an
@@ -202,6 +203,8 @@ def _apply(order: Order, columns: dict[str, Any], triggers: dict[str, Any]) -> N
             order.save(update_fields=["save_payment_source_to_wallet"])
     if "_approve" in triggers:
         transitions.approve(order)
+    if "_fulfill" in triggers:
+        fulfilment.fulfil_order(order)
     if "_archive" in triggers or "_unarchive" in triggers:
         transitions.archive(order, "_archive" in triggers)
         order.save(update_fields=["archived_at"])
@@ -262,7 +265,7 @@ def _use_wallet_entry(order: Order, entry_id: str) -> None:
         order.payment_method_id = entry.payment_method_id
 
 
-# --- line items and shipments -----------------------------------------------------------------------------
+# --- line items -----------------------------------------------------------------------------------------
 
 
 def add_line_item(
@@ -350,30 +353,6 @@ def remove_line_item(line: LineItem) -> None:
     with transaction.atomic(savepoint=False):
         line.order = lock_order(line.order_id)
         lines.delete_line_item(line)
-
-
-def change_shipment(shipment: Shipment, changes: dict[str, Any]) -> Shipment:
-    """A shipment's shipping method (one available to it) and its reference and metadata; the order is
-    priced again."""
-    with transaction.atomic(savepoint=False):
-        order = lock_order(shipment.order_id)
-        require_editable(order)
-        method_id = changes.get("shipping_method_id")
-        if method_id is not None:
-            method = ShippingMethod.objects.get(pk=method_id)  # the engine found it in the caller's scope
-            why = shipments.unavailable_because(order, shipment, method)
-            if why is not None:
-                raise DomainError.of(
-                    ShippingErrorCode.SHIPPING_METHOD_UNAVAILABLE,
-                    "shipping_method",
-                    why,
-                    pointer="/data/relationships/shipping_method",
-                )
-        for column, value in changes.items():
-            setattr(shipment, column, value)
-        shipment.save()
-        pricing.recompute(order)
-        return shipment
 
 
 def link_order_payment_source(order_id: str, source: Any) -> Order:

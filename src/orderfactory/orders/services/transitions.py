@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from orderfactory.core import clock, hooks
 from orderfactory.core.errors import CommonErrorCode, DomainError
 from orderfactory.inventory.models import StockItem
+from orderfactory.orders.error_codes import OrderErrorCode
 from orderfactory.orders.models import LineItem, LineItemOption, Order, Shipment, StockAllocation
 from orderfactory.orders.services import gift_cards, paying
 from orderfactory.orders.services.building import payment_source_of
@@ -28,6 +30,12 @@ def cancel(order_id: str) -> Order:
         if order.status not in ("placed", "approved", "pending", "placing"):
             raise transition_error(order.status, "cancelled")
         placed = order.status in ("placed", "approved")
+        if placed and order.fulfillment_status in ("in_progress", "fulfilled") and _sent(order):
+            raise DomainError.of(
+                OrderErrorCode.TRANSITION,
+                "status",
+                "cannot cancel an order whose goods have shipped: cancel its other shipments instead",
+            )
         with hooks.recording("orders", order) as before:
             _mark_cancelled(order, placed=placed)
             order.refresh_from_db()
@@ -40,6 +48,10 @@ def cancel(order_id: str) -> Order:
             if after is not None:
                 transaction.on_commit(after)
     return order
+
+
+def _sent(order: Order) -> bool:
+    return Shipment.objects.filter(order=order, status__in=("shipped", "delivered")).exists()
 
 
 def _mark_cancelled(order: Order, *, placed: bool) -> None:
@@ -58,23 +70,27 @@ def _mark_cancelled(order: Order, *, placed: bool) -> None:
         Shipment.objects.filter(order=order).update(status="cancelled")
 
 
-def _give_back(order: Order, now: object) -> None:
-    """The stock a placed order took, its gift card's balance, and the uses of its promotions and coupon."""
-    from orderfactory.promotions.models import Coupon
-    from orderfactory.promotions.services import release_usage
-
-    allocations = list(
-        StockAllocation.objects.filter(order=order, released_at__isnull=True).order_by("stock_item_id")
-    )
+def release_stock(allocations: QuerySet[StockAllocation], now: object) -> None:
+    """Give back the stock of these allocations not released yet (an order or a shipment cancelled), the stock
+    items locked in primary-key order."""
+    taken = list(allocations.filter(released_at__isnull=True).order_by("stock_item_id"))
     given: dict[str, int] = defaultdict(int)
-    for a in allocations:
+    for a in taken:
         given[a.stock_item_id] += a.quantity
     items = lock_stock_items(given)
     for item in items:
         item.quantity += given[item.pk]
     if items:
         StockItem.objects.bulk_update(items, ["quantity"])
-    StockAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(released_at=now)
+    StockAllocation.objects.filter(pk__in=[a.pk for a in taken]).update(released_at=now)
+
+
+def _give_back(order: Order, now: object) -> None:
+    """The stock a placed order took, its gift card's balance, and the uses of its promotions and coupon."""
+    from orderfactory.promotions.models import Coupon
+    from orderfactory.promotions.services import release_usage
+
+    release_stock(StockAllocation.objects.filter(order=order), now)
     gift_cards.give_back(order)
     promotion_ids = [
         p
@@ -94,12 +110,20 @@ def approve(order: Order) -> None:
     if order.status != "placed":
         raise transition_error(order.status, "approved")
     now = clock.now()
+    # Approving starts the fulfilment (docs/decisions.md, "Shipments' fulfilment"): the warehouse may handle
+    # the goods from now on.
+    starts = order.fulfillment_status == "unfulfilled"
+    fulfilment = {"fulfillment_status": "in_progress", "fulfillment_updated_at": now} if starts else {}
     if not Order.objects.filter(pk=order.pk, status="placed").update(
-        status="approved", approved_at=now, updated_at=now
+        status="approved", approved_at=now, updated_at=now, **fulfilment
     ):
         raise transition_error(order.status, "approved")
     order.status, order.approved_at = "approved", now
+    for column, value in fulfilment.items():
+        setattr(order, column, value)
     hooks.event("orders.approve", "orders", order)
+    if starts:
+        hooks.event("orders.start_fulfilling", "orders", order)
 
 
 def archive(order: Order, archived: bool) -> None:

@@ -4,7 +4,7 @@ from orderfactory.core.schema import trigram_index_of_text_only
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0003_customer_groups")]
+    dependencies = [("customers", "0004_anonymization")]
 
     operations = [
         trigram_index_of_text_only("customers", "customer", "customer_search", ["email", "reference"])
