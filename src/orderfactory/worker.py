@@ -303,7 +303,8 @@ class _Runner(threading.Thread):
 
 class _Ticker(threading.Thread):
     """Runs the periodic jobs, each every its own number of seconds: the sweep of factories whose worker died,
-    the purges of old idempotency keys and finished jobs and, in ``serve``, the subscription scheduler."""
+    the purges of old idempotency keys, finished jobs and expired copy previews and, in ``serve``, the
+    subscription scheduler."""
 
     def __init__(self, jobs: list[tuple[Callable[[], object], float]]) -> None:
         super().__init__(name="orderfactory-ticker", daemon=True)
@@ -338,7 +339,7 @@ class _Ticker(threading.Thread):
 
 def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]]:
     from orderfactory import idempotency, tasks
-    from orderfactory.factories import batches
+    from orderfactory.factories import batches, previews
     from orderfactory.factories.services import sweep
     from orderfactory.subscriptions.services import tick
 
@@ -347,6 +348,7 @@ def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]
         (batches.sweep, TICK_INTERVAL),
         (idempotency.purge, 3600.0),
         (tasks.purge_finished_jobs, 3600.0),
+        (previews.purge_expired, 3600.0),
     ]
     if scheduler:
         jobs.append((tick, SCHEDULER_INTERVAL))
