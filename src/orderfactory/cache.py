@@ -67,12 +67,24 @@ def _bump_local(key: tuple[str, str]) -> None:
         _local_generation[key] = _local_generation.get(key, 0) + 1
 
 
+# On PostgreSQL the bump runs after its write's commit, in a transaction of its own: committing it
+# asynchronously (``synchronous_commit`` off for that transaction only, set in the same statement) spares a
+# WAL flush per write transaction. It becomes durable with the next synced commit of any session, or within
+# a few wal_writer_delay; a server crash before then loses at most that bump, as a writer process that dies
+# between its commit and its bump loses it (docs/decisions.md, "Fewer synced commits per copy").
+_BUMP = {
+    "postgresql": f"WITH unsynced AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    f"UPDATE {VERSION_TABLE} SET version = version + 1 FROM unsynced WHERE organization_id = %s AND mode = %s",
+}
+_BUMP_SYNCED = f"UPDATE {VERSION_TABLE} SET version = version + 1 WHERE organization_id = %s AND mode = %s"
+
+
 def _bump_database(key: tuple[str, str], alias: str) -> None:
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {VERSION_TABLE} SET version = version + 1 WHERE organization_id = %s AND mode = %s",
-            list(key),
-        )
+    db = connections[alias]
+    # inside a transaction (SQLite's, just before its COMMIT) the bump commits with the data, synced as it is
+    bump = _BUMP_SYNCED if db.in_atomic_block else _BUMP.get(db.vendor, _BUMP_SYNCED)
+    with db.cursor() as cursor:
+        cursor.execute(bump, list(key))
         if cursor.rowcount == 0:
             cursor.execute(
                 f"INSERT INTO {VERSION_TABLE} (organization_id, mode, version) VALUES (%s, %s, 1) "

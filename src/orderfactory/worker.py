@@ -11,7 +11,6 @@ Domain code never imports this module: it enqueues through orderfactory.queue.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -62,7 +61,7 @@ def _worker_class() -> type:
     from django_tasks_db.utils import is_locked_database_exception
 
     class _Worker(Worker):  # type: ignore[misc]
-        """The library's loop (db_worker.Worker.run and run_task), with three changes:
+        """The library's loop (db_worker.Worker.run and run_task), with four changes:
 
         - the find-lock-claim of the next job (a transaction of four statements, each built by the ORM anew) is
           one UPDATE of the row a subquery picks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
@@ -73,6 +72,8 @@ def _worker_class() -> type:
           PostgreSQL, the same transaction on SQLite), which runs as soon as the job returns, and when the
           worker stops: one statement (and one commit) less per job. A job that fails is written at once, as
           the library writes it;
+        - the take commits unsynced (core.database.unsynced): it is the queue's bookkeeping, made durable by
+          the job's own synced commit;
         - between polls it sleeps on ``wakes``, which a committed job rings."""
 
         # (id, return value as JSON, finished_at) of the job whose success the next take writes
@@ -167,7 +168,8 @@ def _worker_class() -> type:
             appended = "worker_ids || %s::jsonb" if postgresql else "json_insert(worker_ids, '$[#]', %s)"
             take = (
                 f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = {appended} "
-                f"WHERE id = ({pick}) AND status = '{ready}' RETURNING {columns}"
+                + ("FROM unsynced " if postgresql else "")
+                + f"WHERE id = ({pick}) AND status = '{ready}' RETURNING {columns}"
             )
             success = str(TaskResultStatus.SUCCESSFUL)
             assert success.isalpha()
@@ -177,7 +179,10 @@ def _worker_class() -> type:
                 + ", exception_class_path = '', traceback = '' WHERE id = %s"
             )
             if postgresql:
-                take = f"WITH finished AS ({record}) {take}"
+                # The take and the success it records commit without waiting for the WAL flush
+                # (``synchronous_commit`` off for this statement's transaction), as database.unsynced() on SQLite.
+                unsynced = "SELECT set_config('synchronous_commit', 'off', true)"
+                take = f"WITH finished AS ({record}), unsynced AS ({unsynced}) {take}"
             return take, record, queues
 
         def _take_next(self) -> Any:
@@ -192,7 +197,11 @@ def _worker_class() -> type:
             if connection.vendor == "postgresql":
                 rows = list(DBTaskResult.objects.raw(take, [*finished, *claim, *picking]))
             else:
-                with self._unsynced():
+                # The take is the queue's bookkeeping, not a copy: it commits unsynced (database.unsynced), and
+                # the job's own synced commit makes it durable with everything before it. A power cut before
+                # then may lose the take (the job runs again: a copy made already is not made twice) or a
+                # success record (the job shows running).
+                with database.unsynced():
                     if self.finished is None:
                         rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
                     else:
@@ -201,27 +210,6 @@ def _worker_class() -> type:
                             rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
             self.finished = None
             return rows[0] if rows else None
-
-        synchronous: int | None = None  # the connection's own PRAGMA synchronous level (SQLite)
-
-        @contextlib.contextmanager
-        def _unsynced(self) -> Any:
-            """On SQLite, the take commits without syncing the WAL to disk (``synchronous=NORMAL``): it is the
-            queue's bookkeeping, not a copy, and the next commit that syncs (the job's own) makes it durable
-            with everything before it. A power cut before then may lose the take (the job runs again: a copy
-            made already is not made twice) or a success record (the job shows running)."""
-            with connection.cursor() as cursor:
-                if self.synchronous is None:
-                    cursor.execute("PRAGMA synchronous")
-                    self.synchronous = int(cursor.fetchone()[0])
-                if self.synchronous <= 1:  # NORMAL or OFF already
-                    yield
-                    return
-                cursor.execute("PRAGMA synchronous = NORMAL")
-                try:
-                    yield
-                finally:
-                    cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
 
         def _finished_params(self) -> list[Any]:
             pk, value, at = self.finished if self.finished is not None else (None, None, None)
@@ -303,7 +291,8 @@ class _Runner(threading.Thread):
 
 class _Ticker(threading.Thread):
     """Runs the periodic jobs, each every its own number of seconds: the sweep of factories whose worker died,
-    the purges of old idempotency keys and finished jobs and, in ``serve``, the subscription scheduler."""
+    the purges of old idempotency keys, finished jobs and expired copy previews and, in ``serve``, the
+    subscription scheduler."""
 
     def __init__(self, jobs: list[tuple[Callable[[], object], float]]) -> None:
         super().__init__(name="orderfactory-ticker", daemon=True)
@@ -338,7 +327,7 @@ class _Ticker(threading.Thread):
 
 def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]]:
     from orderfactory import idempotency, tasks
-    from orderfactory.factories import batches
+    from orderfactory.factories import batches, previews
     from orderfactory.factories.services import sweep
     from orderfactory.subscriptions.services import tick
 
@@ -347,6 +336,7 @@ def periodic_jobs(*, scheduler: bool) -> list[tuple[Callable[[], object], float]
         (batches.sweep, TICK_INTERVAL),
         (idempotency.purge, 3600.0),
         (tasks.purge_finished_jobs, 3600.0),
+        (previews.purge_expired, 3600.0),
     ]
     if scheduler:
         jobs.append((tick, SCHEDULER_INTERVAL))

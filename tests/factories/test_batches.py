@@ -258,6 +258,45 @@ def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
     assert again.status == 422, again
 
 
+def test_the_copies_a_cancel_aborts_end_as_an_aborted_copy_ends(api, shop, receiver):  # noqa: F811
+    subscribe(api, "order_copies.abort", receiver.url)
+    sources = placed_orders(api, shop, 3)
+    batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
+    drain(copies=False)
+    done, *waiting = (job.args_kwargs["args"][0] for job in jobs(queue.RUN_ORDER_FACTORY))
+    assert run_job(done) == "completed"
+    r = api.patch(
+        f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
+    )
+    assert r.status == 200, r
+    # counted once each, by the cancel: not again by their ending events
+    assert counts(r.data["attributes"]) == {
+        "total": 3,
+        "pending": 0,
+        "completed": 1,
+        "failed": 0,
+        "aborted": 2,
+    }
+    for copy_id in waiting:
+        events = api.get(f"order_copies/{copy_id}/events", {"page[size]": "25"}).data
+        names = [e["attributes"]["name"] for e in events]
+        assert names[-1] == "order_copies.abort" and names.count("order_copies.abort") == 1, names
+        assert "order_copies.update" in names, names
+        trail = api.get(f"order_copies/{copy_id}/event_stores", {"page[size]": "25"}).data
+        changes = [e["attributes"]["payload"] for e in trail if e["attributes"]["event"] == "update"]
+        assert changes[-1]["status"] == ["pending", "aborted"], trail  # the trail, as a copy's own ending
+    assert deliver_pending(api) == 2
+    delivered = {(d.json["data"]["id"], d.json["data"]["attributes"]["status"]) for d in receiver.received}
+    assert delivered == {(copy_id, "aborted") for copy_id in waiting}
+    with scope.active(api.scope()):
+        assert {
+            pk: (status, errors["order_copy_batch"])
+            for pk, status, errors in OrderFactory.objects.filter(pk__in=waiting).values_list(
+                "pk", "status", "errors_log"
+            )
+        } == {copy_id: ("aborted", ["was cancelled"]) for copy_id in waiting}
+
+
 def test_a_copy_claimed_as_its_batch_is_cancelled_is_not_made(api, shop):
     sources = placed_orders(api, shop, 2)
     batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]

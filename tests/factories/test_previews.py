@@ -10,9 +10,12 @@ from typing import Any
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
+from orderfactory import worker
 from orderfactory.addresses.models import Address
 from orderfactory.catalog.models import Price
 from orderfactory.core import clock, scope
+from orderfactory.factories import previews
+from orderfactory.factories.models import OrderCopyPreview
 from orderfactory.orders.models import LineItem, Shipment
 from tests.conftest import document
 from tests.factories.conftest import copied, run_job, set_stock, source_lines, target_lines
@@ -188,6 +191,31 @@ def test_an_expired_preview_is_gone_and_a_copy_waiting_on_it_fails(api, source):
     assert [(e["attribute"], e["code"]) for e in factory["attributes"]["errors_details"]] == [
         ("preview", "preview_expired")
     ]
+
+
+def test_expired_previews_are_purged_except_one_a_waiting_copy_still_names(api, source):
+    waited_on = preview(api, source["id"]).data["id"]
+    waiting = copy_from(api, source["id"], waited_on)
+    assert waiting.status == 201, waiting
+    used = preview(api, source["id"]).data["id"]
+    made = copy_from(api, source["id"], used).data["id"]
+    assert run_job(made) == "completed"
+    unused = preview(api, source["id"]).data["id"]
+    with clock.frozen(clock.now() + dt.timedelta(hours=24, seconds=1)):
+        fresh = preview(api, source["id"]).data["id"]
+        assert previews.purge_expired() == 2
+        with scope.active(api.scope()):
+            kept = set(OrderCopyPreview.objects.values_list("pk", flat=True))
+        assert kept == {waited_on, fresh} and not kept & {used, unused}
+        # the copy that waited on its preview still fails as expired, then the preview goes
+        assert run_job(waiting.data["id"]) == "failed"
+        assert previews.purge_expired() == 1
+    factory, _ = copied(api, waiting.data["id"])
+    assert [e["code"] for e in factory["attributes"]["errors_details"]] == ["preview_expired"]
+    assert copied(api, made)[0]["attributes"]["status"] == "completed"  # a copy outlives its preview
+    assert api.get(f"order_copy_previews/{fresh}").status == 200
+    # the worker's periodic jobs run the purge
+    assert (previews.purge_expired, 3600.0) in worker.periodic_jobs(scheduler=False)
 
 
 def test_a_preview_of_another_organization_or_mode_cannot_be_read_or_used(api, other_org, live_api, source):

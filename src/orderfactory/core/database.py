@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
@@ -113,3 +113,21 @@ def outlasting(work: Callable[[], T], *, patience: float, what: str) -> T:
             if not wait_until_available(patience):
                 raise
             log.warning("%s: the database answers again; running it again", what)
+
+
+@contextlib.contextmanager
+def unsynced(using: str = "default") -> Iterator[None]:
+    """Transactions begun inside commit without waiting for the disk: bookkeeping that the next synced commit
+    makes durable with everything committed before it (a worker's take of a job, a copy's claim), never data a
+    client is told about. SQLite commits them under ``PRAGMA synchronous = NORMAL`` (core.sqlite_engine),
+    PostgreSQL with ``synchronous_commit`` off (core.postgresql_engine); a crash of the machine, or of
+    PostgreSQL, before that next synced commit may lose them, and never half of one. Only a transaction that
+    begins here counts: a savepoint commits with its outer transaction, synced or not."""
+    from django.db import connections
+
+    db: Any = connections[using]  # the engines' own wrappers read ``unsynced``
+    db.unsynced = getattr(db, "unsynced", 0) + 1
+    try:
+        yield
+    finally:
+        db.unsynced -= 1

@@ -188,7 +188,7 @@ def _on_event(name: str, resource_type: str, instance: Any) -> None:
     """A copy ended (in its ending transaction): count it in its batch, and end the batch with its last copy."""
     counter = COUNTERS.get(name)
     batch_id = getattr(instance, "order_copy_batch_id", None) if counter else None
-    if counter is None or batch_id is None:
+    if counter is None or batch_id is None or batch_id == _counted_here.get():
         return
     tallies = _tallies.get()
     if tallies is not None:
@@ -196,6 +196,12 @@ def _on_event(name: str, resource_type: str, instance: Any) -> None:
         return
     # The UPDATE takes the batch's row lock until the copy's transaction commits: endings count one at a time.
     _count(batch_id, {counter: 1})
+
+
+# The batch whose copies' endings its ``_cancel`` counts itself, while it ends them.
+_counted_here: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "orderfactory_counted_here", default=None
+)
 
 
 _tallies: contextvars.ContextVar[dict[str, Counter[str]] | None] = contextvars.ContextVar(
@@ -268,21 +274,36 @@ def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
         )
     now = clock.now()
     why = {"order_copy_batch": ["was cancelled"]}
+    ending = {
+        "status": "aborted",
+        "failed_at": now,
+        "lease_expires_at": None,
+        "errors_log": why,
+        "errors_count": 1,
+        "errors_details": failures.details(why, failures.ABORT_CODES),
+        "updated_at": now,
+    }
     # Claims lock a copy before moving it out of pending: one claimed meanwhile is no longer pending here.
-    aborted = OrderFactory.objects.filter(order_copy_batch_id=batch.pk, status="pending").update(
-        status="aborted",
-        failed_at=now,
-        lease_expires_at=None,
-        errors_log=why,
-        errors_count=1,
-        errors_details=failures.details(why, failures.ABORT_CODES),
-        updated_at=now,
-    )
+    waiting = OrderFactory.objects.filter(order_copy_batch_id=batch.pk, status="pending")
+    pending = locks.lock_all(waiting)
+    waiting.update(**ending)  # the rows just locked: none can leave pending meanwhile
+    # Each copy ends as an aborted copy ends (factories.services._end): its trail and ``order_copies.abort``,
+    # written set-wise; counted below at once, not one by one as a copy's own ending counts.
+    token = _counted_here.set(batch.pk)
+    try:
+        with hooks.batched():
+            for copy in pending:
+                with hooks.recording("order_copies", copy):
+                    for column, value in ending.items():
+                        setattr(copy, column, value)
+                hooks.event("order_copies.abort", "order_copies", copy)
+    finally:
+        _counted_here.reset(token)
     never_made = batch.total_count - batch.expanded_count
     batch.status = "cancelled"
     batch.completed_at = now
     batch.lease_expires_at = None
-    batch.aborted_count += aborted + never_made
+    batch.aborted_count += len(pending) + never_made
     batch.save(update_fields=["status", "completed_at", "lease_expires_at", "aborted_count", "updated_at"])
     return batch
 

@@ -104,6 +104,17 @@ def _dry_run(factory: OrderFactory, source: Order, preview: OrderCopyPreview) ->
     preview.errors_details = failures.details(log, codes, {**notes.lines, **lines})
 
 
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Delete the expired previews of every tenant (a periodic job): hidden since they expired, now gone.
+    One still named by a copy waiting to run is kept until that copy ends: its copy must fail with
+    ``preview_expired``, not lose its preview (``SET_NULL``) and copy unchecked. Returns how many it deleted."""
+    waited_on = OrderFactory.unscoped.filter(
+        status__in=("pending", "in_progress"), preview__isnull=False
+    ).values("preview_id")
+    expired = OrderCopyPreview.unscoped.filter(expires_at__lte=now or clock.now()).exclude(pk__in=waited_on)
+    return expired.delete()[1].get(OrderCopyPreview._meta.label, 0)
+
+
 def _pointers(notes: failures.Notes) -> dict[str, str]:
     return {fact.sku_code: fact.pointer for fact in reversed(notes.facts or []) if fact.sku_code}
 

@@ -127,9 +127,11 @@ def _run(factory_id: str, token: str) -> str | None:
 def _claim(factory_id: str, token: str) -> tuple[str, str] | None:
     """``pending -> in_progress`` under ``token``: (organization id, mode), or None when the factory is not
     pending (or gone). A factory this token already holds is claimed as it is (the job runs again after its
-    database went away, perhaps once the claim had committed)."""
+    database went away, perhaps once the claim had committed). The claim commits unsynced (database.unsynced):
+    the copy's synced commit makes it durable, and a crash before then loses at most the claim, whose job
+    runs again (its take was lost with it) or is queued again by the sweep."""
     now = clock.now()
-    with transaction.atomic():
+    with database.unsynced(), transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
         # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
         factory = loading.claimable(factory_id, token)

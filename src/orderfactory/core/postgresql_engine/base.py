@@ -1,6 +1,7 @@
 """Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one, no
 health-check round trip for a connection that has just answered (``RECENTLY_ALIVE`` below), and integers
-out of their column's range refused rather than wrapped (``DatabaseOperations`` below).
+out of their column's range refused rather than wrapped (``DatabaseOperations`` below). A transaction begun
+inside ``database.unsynced()`` commits with ``synchronous_commit`` off.
 
 Django registers its own ``timestamptz`` loader on every connection: a Python subclass of psycopg's, to pin
 the time zone of the values it returns. psycopg swaps its own Python loaders for their C builds, but never a
@@ -91,6 +92,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self.answered_at = -math.inf
         self.execute_wrappers.append(self._note_answer)
+        self.unsynced = 0  # > 0 inside database.unsynced()
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        super()._set_autocommit(autocommit)  # type: ignore[misc]  # private in django-stubs
+        if not autocommit and self.unsynced:
+            # A transaction begins inside database.unsynced(): its commit does not wait for the WAL flush. The
+            # cursor skips ``cursor()``'s health check, which could reconnect (in autocommit) mid-``atomic``.
+            django: Any = self  # attributes of Django's wrapper missing from its stubs
+            with self.wrap_database_errors, django._prepare_cursor(self.create_cursor()) as cursor:
+                cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
 
     def _note_answer(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)

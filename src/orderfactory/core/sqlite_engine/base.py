@@ -7,6 +7,11 @@ writing. Here every write transaction of the process (``BEGIN IMMEDIATE`` .. ``C
 every autocommit write first takes one lock per database file, so threads hand the database over the moment it
 is free. Other processes (standalone workers, the scheduler) still meet at SQLite's own lock, as before.
 
+Transactions begun inside ``database.unsynced()`` commit under ``PRAGMA synchronous = NORMAL`` (when the
+database is configured FULL): the connection switches its level only when the next transaction or autocommit
+write needs another one, so a worker's take and the claim that follows it share one switch, and the copy's
+transaction switches back.
+
 It also gives the cache a pre-commit hook (``before_commit``): work that must commit with the transaction, such
 as the response cache's version bump, runs just before ``COMMIT`` and is dropped on ``ROLLBACK``.
 """
@@ -24,6 +29,7 @@ from orderfactory.core.database import WriteLockTimeout
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+_NORMAL = 1  # PRAGMA synchronous = NORMAL (FULL is 2)
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
@@ -39,6 +45,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.holds_write_lock = False
         self.before_commit: dict[Any, Callable[[], None]] = {}
         self.execute_wrappers.append(_autocommit_write)
+        self.unsynced = 0  # > 0 inside database.unsynced()
+        # PRAGMA synchronous as configured (init_command) and as it is now, read when the connection opens
+        self.configured_synchronous = self.current_synchronous = _NORMAL
+
+    def get_new_connection(self, conn_params: Any) -> Any:
+        conn = super().get_new_connection(conn_params)
+        (level,) = conn.execute("PRAGMA synchronous").fetchone()
+        self.configured_synchronous = self.current_synchronous = int(level)
+        return conn
+
+    def synchronize(self) -> None:
+        """Set PRAGMA synchronous for the commit to come: NORMAL inside ``database.unsynced()``, else as
+        configured (a statement only when the level changes; outside a transaction, where SQLite allows it)."""
+        wanted = min(_NORMAL, self.configured_synchronous) if self.unsynced else self.configured_synchronous
+        if wanted != self.current_synchronous:
+            with self.cursor() as cursor:
+                cursor.execute(f"PRAGMA synchronous = {wanted}")
+            self.current_synchronous = wanted
 
     @property
     def lock_timeout(self) -> float:
@@ -59,6 +83,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self) -> None:
         self.acquire_write_lock()
         try:
+            self.synchronize()
             super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in django-stubs
         except BaseException:
             self.release_write_lock()
@@ -95,6 +120,7 @@ def _autocommit_write(
         return execute(sql, params, many, context)
     db.acquire_write_lock()
     try:
+        db.synchronize()
         return execute(sql, params, many, context)
     finally:
         db.release_write_lock()
