@@ -258,13 +258,15 @@ def test_cancelling_midway_aborts_what_has_not_started(api, shop, monkeypatch):
     assert again.status == 422, again
 
 
-def test_the_copies_a_cancel_aborts_end_as_an_aborted_copy_ends(api, shop, receiver):  # noqa: F811
+def test_the_copies_a_cancel_aborts_end_as_an_aborted_copy_ends(api, shop, receiver, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(batches, "GROUP", 1)
     subscribe(api, "order_copies.abort", receiver.url)
     sources = placed_orders(api, shop, 3)
     batch_id = create(api, source_order_ids=sources, place_target_order=False).data["id"]
     drain(copies=False)
-    done, *waiting = (job.args_kwargs["args"][0] for job in jobs(queue.RUN_ORDER_FACTORY))
-    assert run_job(done) == "completed"
+    done, *others = (job.args_kwargs["args"][0] for job in jobs(queue.RUN_ORDER_COPY_GROUP))
+    assert groups.run(done) == 1
+    waiting = [copy_id for group in others for copy_id in group]
     r = api.patch(
         f"order_copy_batches/{batch_id}", document("order_copy_batches", {"_cancel": True}, rid=batch_id)
     )
