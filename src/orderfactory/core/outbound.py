@@ -217,6 +217,19 @@ def _connection(
     return connection
 
 
+SIGNATURE_HEADER = "X-CommerceLayer-Signature"
+
+
+def signed_json_headers(body: bytes, shared_secret: str) -> dict[str, str]:
+    """The headers of a signed JSON call to a merchant's service (a gateway, a tax calculator, an external
+    promotion): its body's signature under the called resource's shared secret."""
+    return {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        SIGNATURE_HEADER: sign(body, shared_secret),
+    }
+
+
 def sign(body: bytes, shared_secret: str) -> str:
     """Commerce Layer's signature of a call's body (``X-CommerceLayer-Signature``): base64 of its HMAC-SHA256
     keyed with the shared secret of the resource that is called."""

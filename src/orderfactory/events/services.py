@@ -42,7 +42,7 @@ from orderfactory.jsonapi.resource import ToOne, format_datetime
 
 log = logging.getLogger("orderfactory.webhooks")
 
-SIGNATURE_HEADER = "X-CommerceLayer-Signature"
+SIGNATURE_HEADER = outbound.SIGNATURE_HEADER
 RESPONSE_MESSAGE_LENGTH = 1024  # of the answer, kept in event_callbacks.response_message
 # Standard fields the audit trail leaves out: the id is the row's resource_id, and the timestamps are the row's own.
 IGNORED_ATTRIBUTES = {"id", "created_at", "updated_at"}

@@ -37,7 +37,6 @@ GATEWAY_SOURCE_TYPES = {"manual_gateways": "wire_transfers", "external_gateways"
 # Consecutive transport failures (timeouts, refused connections, 5xx) that open a gateway's circuit
 # (core.circuits).
 CIRCUIT_THRESHOLD = circuits.THRESHOLD
-SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 VOID_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.2  # before the 2nd try; doubled before each later one
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -391,11 +390,7 @@ def _call(
     if gateway.circuit_state == "open":
         return AuthorizationResult(False, "the gateway's circuit is open")
     body = json.dumps({"data": {"type": kind, "attributes": attributes}}, separators=(",", ":")).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        SIGNATURE_HEADER: outbound.sign(body, gateway.shared_secret),
-    }
+    headers = outbound.signed_json_headers(body, gateway.shared_secret)
     for attempt in range(1, attempts + 1):
         try:
             status, answer = _post(url, body, headers)

@@ -40,7 +40,6 @@ from orderfactory.promotions.models import ExternalDiscount, Promotion
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 MAX_RESPONSE_BYTES = 64 * 1024
 CIRCUIT_THRESHOLD = circuits.THRESHOLD
 APPLIED, FAILED, DECLINED = "applied", "failed", "declined"
@@ -195,11 +194,7 @@ def call(promotion: Promotion, document: Mapping[str, Any]) -> Result:
         # Commerce Layer counts failures while the circuit is closed only.
         return Result(FAILED, message="the promotion's circuit is open (reset it with _reset_circuit)")
     body = orjson.dumps(dict(document))
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        SIGNATURE_HEADER: outbound.sign(body, promotion.shared_secret or ""),
-    }
+    headers = outbound.signed_json_headers(body, promotion.shared_secret or "")
     try:
         answer = outbound.post(
             promotion.promotion_url or "",

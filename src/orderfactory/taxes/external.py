@@ -35,7 +35,6 @@ from orderfactory.taxes.models import TaxCalculator
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 MAX_RESPONSE_BYTES = 64 * 1024
 CIRCUIT_THRESHOLD = circuits.THRESHOLD  # consecutive failures (no answer, 5xx): core.circuits
 
@@ -54,11 +53,7 @@ def calculate(calculator: TaxCalculator, document: Mapping[str, Any], order: Ord
         )
     url = calculator.tax_calculator_url or ""
     body = orjson.dumps(dict(document))
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        SIGNATURE_HEADER: outbound.sign(body, calculator.shared_secret or ""),
-    }
+    headers = outbound.signed_json_headers(body, calculator.shared_secret or "")
     try:
         answer = outbound.post(
             url,
