@@ -1,5 +1,6 @@
 """The worker of ``orderfactory serve`` is a child process of it, and a job that commits wakes the workers at
-once: a datagram from ``serve`` to its worker, a NOTIFY from PostgreSQL to any worker. The workers here poll
+once: a datagram from ``serve`` to its worker, a NOTIFY from PostgreSQL to any worker, on SQLite a datagram to
+every worker's socket in the directory beside the database file. The workers here poll
 every ``SLEEPY`` seconds, longer than any wait of these tests: a copy that completes was woken, not polled
 for. Real processes on this run's test database, so the tests commit their rows (transaction=True)."""
 
@@ -132,6 +133,77 @@ def test_a_copy_posted_to_an_idle_server_wakes_its_worker(api, placed_order, tmp
         wait_for(lambda: job_recorded(first), "the first copy's job recorded", processes=(server,))
         second = post_copy(api, port, placed_order["id"])
         wait_for(lambda: statuses(api).get(second) == "completed", "the second copy", processes=(server,))
+
+
+def wake_sockets() -> set[str]:
+    """The sockets of the worker processes listening on this SQLite database: ``<database file>-wakes/<pid>-*``."""
+    directory = Path(f"{connection.settings_dict['NAME']}-wakes")
+    return {p.name for p in directory.glob("[0-9]*")} if directory.exists() else set()
+
+
+def sockets_of(pids: set[int]) -> set[str]:
+    return {name for name in wake_sockets() if int(name.split("-")[0]) in pids}
+
+
+def listening_children(parent: int) -> set[int] | None:
+    """The two worker processes of ``parent``, once each listens on a socket of its own."""
+    children = children_of(parent)
+    listening = {int(name.split("-")[0]) for name in sockets_of(children)}
+    return children if len(children) == 2 and listening == children else None
+
+
+def test_a_copy_posted_to_a_server_without_worker_wakes_every_worker_process(api, placed_order, tmp_path):
+    port = free_port()
+    with (
+        orderfactory(tmp_path, "serve", "--port", str(port), "--no-worker") as server,
+        orderfactory(tmp_path, "worker", ORDERFACTORY_WORKER_POLL_INTERVAL=SLEEPY) as standalone,
+    ):
+        processes = (server, standalone)
+        first = wait_for(
+            lambda: post_copy(api, port, placed_order["id"]), "the server answers", processes=processes
+        )
+        wait_for(lambda: job_recorded(first), "the first copy's job recorded", processes=processes)
+        worker.listen_for_wakes()  # this process listens too, as a second worker process would
+        try:
+            before = worker.wakes.rings()
+            second = post_copy(api, port, placed_order["id"])
+            wait_for(lambda: statuses(api).get(second) == "completed", "the second copy", processes=processes)
+            wait_for(lambda: worker.wakes.rings() > before, "this process woken", processes=processes)
+        finally:
+            worker.stop_listening()
+
+
+@PROC
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the wake sockets are SQLite's (NOTIFY on PostgreSQL)"
+)
+def test_each_worker_process_on_sqlite_listens_on_a_socket_of_its_own_removed_when_it_is_gone(
+    api, placed_order, tmp_path
+):
+    env = {"ORDERFACTORY_WORKER_POLL_INTERVAL": SLEEPY}
+    with orderfactory(tmp_path, "worker", "--concurrency", "2", **env) as supervisor:
+        children = wait_for(
+            lambda: listening_children(supervisor.pid),
+            "a socket for each worker process",
+            processes=(supervisor,),
+        )
+        assert not sockets_of({supervisor.pid})  # the supervisor runs no jobs
+        killed = min(children)
+        os.kill(killed, signal.SIGKILL)
+        stale = sockets_of({killed})
+        assert stale  # left behind by a worker killed with no time to remove it
+        wait_for(
+            lambda: killed not in (listening_children(supervisor.pid) or {killed}),
+            "a socket for the worker started again",
+            processes=(supervisor,),
+        )
+        factory_id = copy(api, placed_order["id"]).data["id"]  # wakes the workers: the dead one refuses
+        assert not wake_sockets() & stale
+        wait_for(lambda: statuses(api).get(factory_id) == "completed", "the copy", processes=(supervisor,))
+        children = children_of(supervisor.pid)
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(60) == 0, supervisor.log.read_text()[-3000:]
+    assert not sockets_of(children | {supervisor.pid})
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
