@@ -180,7 +180,8 @@ def test_a_copy_posted_to_a_server_without_worker_wakes_every_worker_process(api
 def test_each_worker_process_on_sqlite_listens_on_a_socket_of_its_own_removed_when_it_is_gone(
     api, placed_order, tmp_path
 ):
-    env = {"ORDERFACTORY_WORKER_POLL_INTERVAL": SLEEPY}
+    # no periodic job either: the killed worker's socket is left for this test's commit to find
+    env = {"ORDERFACTORY_WORKER_POLL_INTERVAL": SLEEPY, "ORDERFACTORY_TICK_INTERVAL": SLEEPY}
     with orderfactory(tmp_path, "worker", "--concurrency", "2", **env) as supervisor:
         children = wait_for(
             lambda: listening_children(supervisor.pid),
