@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
+import stat
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
-from orderfactory import worker
+from orderfactory import wakes, worker
 from orderfactory.factories.models import OrderFactory
 from tests.factories.conftest import copy, placed
 from tests.orders.conftest import build_shop
@@ -205,6 +207,24 @@ def test_each_worker_process_on_sqlite_listens_on_a_socket_of_its_own_removed_wh
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(60) == 0, supervisor.log.read_text()[-3000:]
     assert not sockets_of(children | {supervisor.pid})
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reaches long paths through /proc/self/fd")
+def test_a_wake_directory_too_long_for_a_socket_address_still_wakes_its_workers(tmp_path):
+    database = tmp_path / ("d" * 120) / "orderfactory.sqlite3"  # a socket address holds 108 bytes at most
+    database.parent.mkdir()
+    listener = wakes._WakeDirectory(f"{database}-wakes")  # as a worker process binds it
+    bound = listener.bind()
+    assert bound is not None
+    listening, name = bound
+    try:
+        assert (database.parent / "orderfactory.sqlite3-wakes" / name).exists()
+        assert stat.S_IMODE(os.stat(f"{database}-wakes").st_mode) == 0o700
+        wakes._WakeDirectory(f"{database}-wakes").wake_all()  # as another process, committing a job
+        assert select.select([listening], [], [], 5)[0] == [listening]
+    finally:
+        listener.unbind(listening, name)
+    assert not list(Path(f"{database}-wakes").iterdir())
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
