@@ -47,18 +47,59 @@ class _NotIsolated(Exception):
     back: the group rolls back and its copies run alone."""
 
 
-def run(factory_ids: list[str]) -> int:
+def run(factory_ids: list[str], head: tuple[str, str] | None = None) -> int:
     """The job: copies the group's pending copies; returns how many it ended in the group (the others ran
-    alone or were another job's). A database that goes away meanwhile is waited for, and the group runs again
-    from what was committed."""
+    alone or were another job's). ``head``: the copies' organization and mode, when the caller knows them. A
+    database that goes away meanwhile is waited for, and the group runs again from what was committed."""
     token = uuid.uuid4().hex
     return database.outlasting(
-        lambda: _run(factory_ids, token), patience=queue.OUTAGE_PATIENCE, what="a group of order copies"
+        lambda: _run(factory_ids, token, head), patience=queue.OUTAGE_PATIENCE, what="a group of order copies"
     )
 
 
-def _run(factory_ids: list[str], token: str) -> int:
-    head = OrderFactory.unscoped.filter(pk__in=factory_ids).values_list("organization_id", "mode").first()
+def run_singles(factory_ids: list[str]) -> dict[str, Exception]:
+    """Single copies whose jobs a worker took together (worker._worker_class): those the group path makes as
+    services.run would make them (``_together``) are made in groups, one per organization and mode (a group
+    runs in one scope), the others alone, each as its own job. Returns the copies whose run raised, with what
+    it raised (their jobs fail as a job alone fails); a group that raises fails the jobs of its copies."""
+    tenants: dict[tuple[str, str], list[str]] = {}
+    for pk, organization_id, mode, *options in (
+        OrderFactory.unscoped.filter(pk__in=factory_ids, status="pending")
+        .order_by("pk")
+        .values_list("pk", "organization_id", "mode", "type", "preview_id", *batches.ALONE)
+    ):
+        if _together(*options):
+            tenants.setdefault((organization_id, mode), []).append(pk)
+    failed: dict[str, Exception] = {}
+    grouped: set[str] = set()
+    for head, ids in tenants.items():
+        if len(ids) < 2:
+            continue  # a group of one costs what the copy alone costs
+        grouped.update(ids)
+        try:
+            run(ids, head)
+        except Exception as exc:
+            failed.update(dict.fromkeys(ids, exc))
+    for factory_id in factory_ids:
+        if factory_id not in grouped:
+            try:
+                services.run(factory_id)
+            except Exception as exc:
+                failed[factory_id] = exc
+    return failed
+
+
+def _together(kind: str, preview_id: str | None, *alone: bool) -> bool:
+    """Whether the group path makes this single copy as services.run makes it: an order copy (a recurring
+    one's run bookkeeping and placing are the single path's), made from no preview (whose facts only the
+    single path checks), with no option that calls out of the database after its transaction (batches.ALONE);
+    one taxed by an external calculator is sent alone by the group itself."""
+    return kind == "order_copies" and preview_id is None and not any(alone)
+
+
+def _run(factory_ids: list[str], token: str, head: tuple[str, str] | None = None) -> int:
+    if head is None:
+        head = OrderFactory.unscoped.filter(pk__in=factory_ids).values_list("organization_id", "mode").first()
     if head is None:
         return 0
     with scopes.active(services.worker_scope(*head)):
@@ -182,4 +223,4 @@ def _direct_writes() -> Iterator[Callable[[], bool]]:
         yield lambda: bool(seen)
 
 
-__all__ = ["run"]
+__all__ = ["run", "run_singles"]
