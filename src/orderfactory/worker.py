@@ -176,7 +176,13 @@ def _worker_class() -> type:
                         db_task_result.return_value = None
                         succeeded.append(db_task_result.pk)
                     backend = db_task_result.task.get_backend()
-                    task_finished.send(sender=backend, task_result=db_task_result.task_result)
+                    if error is None:
+                        task_finished.send(sender=backend, task_result=db_task_result.task_result)
+                        continue
+                    try:  # the library logs a failed job with its exception, as the one being handled
+                        raise error
+                    except BaseException:
+                        task_finished.send(sender=backend, task_result=db_task_result.task_result)
                 self.finished = (succeeded, None, now) if succeeded else None
             finally:
                 self.running_task = False

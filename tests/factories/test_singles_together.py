@@ -202,7 +202,7 @@ def test_a_copy_refused_by_its_checks_fails_alone_and_the_copies_taken_with_it_c
     assert set(job_statuses().values()) == {"SUCCESSFUL"}  # a refused copy is a job that ran
 
 
-def test_a_copy_whose_run_raises_fails_its_own_job_only(api, shop, monkeypatch):
+def test_a_copy_whose_run_raises_fails_its_own_job_only(api, shop, monkeypatch, caplog):
     sources = [placed(api, shop, {"MUG": 1}) for _ in range(3)]
     made = [posted(api, source) for source in sources[:2]]
     broken = posted(api, sources[2], attributes={"cancel_source_order": True})  # runs alone
@@ -219,6 +219,9 @@ def test_a_copy_whose_run_raises_fails_its_own_job_only(api, shop, monkeypatch):
     assert statuses == {made[0]: "SUCCESSFUL", made[1]: "SUCCESSFUL", broken: "FAILED"}
     failed = DBTaskResult.objects.get(task_path=queue.RUN_ORDER_FACTORY, status="FAILED")
     assert failed.exception_class_path == "builtins.RuntimeError" and "boom" in failed.traceback
+    # logged as the library logs a failed job: with its exception, for error monitoring
+    [logged] = [r for r in caplog.records if "state=FAILED" in r.getMessage()]
+    assert logged.exc_info is not None and logged.exc_info[0] is RuntimeError
     for factory_id in made:
         assert copied(api, factory_id)[0]["attributes"]["status"] == "completed"
 
