@@ -7,6 +7,7 @@ group of them costs the same statements whatever its number of copies."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from orderfactory import queue, tasks, worker
 from orderfactory.core import clock, scope
+from orderfactory.events.models import WebhookDelivery
 from orderfactory.factories import batches, groups, services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders.models import Order
@@ -81,13 +83,16 @@ def job_statuses() -> dict[str, str]:
     }
 
 
-def test_a_burst_of_single_copies_is_taken_together_and_made_as_each_alone(api, shop):
+def test_a_burst_of_single_copies_is_taken_together_and_made_as_each_alone(api, shop, monkeypatch):
+    import orderfactory.events.services as events
+
+    monkeypatch.setattr(events, "deliver", lambda delivery_id: None)  # the deliveries' jobs, not sent
+    api.create("webhooks", {"topic": "order_copies.start", "callback_url": "https://example.com/hooks"})
     sources = [placed(api, shop, {"TSHIRT": 2, "MUG": 1}) for _ in range(3)]
     alone = posted(api, sources[0])
-    assert work(_taker()) == [1]  # one job ready: taken and run alone, as before
+    assert work(_taker()) == [1, 1]  # one job ready: taken and run alone, as before (then its webhook's)
     burst = [posted(api, source) for source in sources]
-    taker = _taker()
-    assert work(taker) == [3]  # one take
+    assert work(_taker()) == [3, 1, 1, 1]  # one take (then the three webhooks' deliveries, one at a time)
     assert len(set(claims(api, burst).values())) == 1  # one group made them
     lone, lone_target = copied(api, alone)
     for factory_id in burst:
@@ -101,6 +106,13 @@ def test_a_burst_of_single_copies_is_taken_together_and_made_as_each_alone(api, 
         rendered(api, first["id"])["order"]["total_amount_cents"]
         == (rendered(api, lone_target["id"])["order"]["total_amount_cents"])
     )
+    # The ``.start`` webhook shows each copy as it started, in progress, as it shows a copy made alone.
+    with scope.active(api.scope()):
+        started = {
+            body["data"]["id"]: body["data"]["attributes"]["status"]
+            for body in (json.loads(bytes(d.body)) for d in WebhookDelivery.objects.all())
+        }
+    assert started == dict.fromkeys([alone, *burst], "in_progress")
     # The jobs taken together end as jobs alone end; their successes are written by the next take, at once.
     assert set(job_statuses().values()) == {"SUCCESSFUL"}
     with scope.active(api.scope()):
@@ -263,11 +275,11 @@ def test_a_take_of_single_copies_costs_the_same_statements_whatever_its_number(a
     measured = {size: len(_statements_of_a_take(api, shop, size)) for size in (2, 8)}
     print(f"statements per take: {measured}")
     assert measured[2] == measured[8], measured
-    # Pinned (statements, BEGIN and SAVEPOINT included): the take; the copies' options read; the group (16, as a
+    # Pinned (statements, BEGIN and SAVEPOINT included): the take; the copies' options read; the group (20, as a
     # batch's group less its scope's read and its batch's bookkeeping); the next take, which writes the jobs'
     # successes (on SQLite, a statement before it in their transaction). A change here is a change in what a
     # burst of copies costs, to make on purpose.
-    assert measured[2] == (19 if connection.vendor == "postgresql" else 22), measured
+    assert measured[2] == (23 if connection.vendor == "postgresql" else 26), measured
 
 
 def test_as_many_jobs_as_a_group_holds_are_taken_at_once(api, shop, monkeypatch):

@@ -118,48 +118,51 @@ def _run(factory_ids: list[str], token: str, head: tuple[str, str] | None = None
 def _copy_group(factory_ids: list[str], token: str) -> tuple[int, list[str]]:
     """The group's transaction: (how many copies it ended, the ids of those that run alone after it)."""
     now = clock.now()
-    with (
-        _no_cycle_collection(),
-        transaction.atomic(),
-        hooks.batched(),  # its events render their webhooks' payloads once the held rows are written
-        writes.held() as held,
-        batches.counting(),
-        prepared.ahead(),
-    ):
+    with _no_cycle_collection(), transaction.atomic():
         factories = loading.claim_group(factory_ids)
         alone = [f.pk for f in factories if services._taxed_outside(f)]
         factories = [f for f in factories if f.pk not in alone]
         if not factories:
             return 0, alone
-        loading.read_ahead(factories)
-        read_wallet_entries_ahead(
-            [
-                (f.source_order.payment_source_type, f.source_order.payment_source_id)
-                for f in factories
-                if f.reuse_wallet
-                and f.source_order is not None
-                and f.source_order.payment_source_type
-                and f.source_order.payment_source_id
-            ]
-        )
-        cancelled = set(
-            OrderCopyBatch.objects.filter(
-                pk__in={f.order_copy_batch_id for f in factories}, status="cancelled"
-            ).values_list("pk", flat=True)
-        )
-        for factory in factories:
-            _claim(factory, token, now)
-            reason = services._abort_reason(factory, factory.order_copy_batch_id in cancelled)
-            if reason is not None:
-                services._end(factory, "aborted", reason, failures.ABORT_CODES)
-                continue
-            _copy(factory, held)
+        # The claims written first (one UPDATE) and their ``.start`` events rendered then: a webhook's payload
+        # shows the copy ``in_progress``, as a copy claimed alone shows it, not as the group leaves it.
+        with hooks.batched(), writes.held():
+            for factory in factories:
+                _claim(factory, token, now)
+        with (
+            hooks.batched(),  # its events render their webhooks' payloads once the held rows are written
+            writes.held() as held,
+            batches.counting(),
+            prepared.ahead(),
+        ):
+            loading.read_ahead(factories)
+            read_wallet_entries_ahead(
+                [
+                    (f.source_order.payment_source_type, f.source_order.payment_source_id)
+                    for f in factories
+                    if f.reuse_wallet
+                    and f.source_order is not None
+                    and f.source_order.payment_source_type
+                    and f.source_order.payment_source_id
+                ]
+            )
+            cancelled = set(
+                OrderCopyBatch.objects.filter(
+                    pk__in={f.order_copy_batch_id for f in factories}, status="cancelled"
+                ).values_list("pk", flat=True)
+            )
+            for factory in factories:
+                reason = services._abort_reason(factory, factory.order_copy_batch_id in cancelled)
+                if reason is not None:
+                    services._end(factory, "aborted", reason, failures.ABORT_CODES)
+                    continue
+                _copy(factory, held)
     return len(factories), alone
 
 
 def _claim(factory: OrderFactory, token: str, now: Any) -> None:
-    """``pending -> in_progress``, as services._claim moves a single copy (held: it is written with the
-    copy's ending)."""
+    """``pending -> in_progress``, as services._claim moves a single copy (held: written with the group's
+    other claims)."""
     with hooks.recording(factory.type, factory):
         factory.status = "in_progress"
         factory.started_at = factory.started_at or now
