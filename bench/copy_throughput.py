@@ -284,6 +284,13 @@ class Shop:
 # --- measuring ----------------------------------------------------------------------------------------
 
 
+# Seconds the POSTs of each copy_all took, before waiting for the copies: when they are most of a round's
+# seconds, the round measures the POSTs, not the worker.
+POSTING: list[float] = []
+# How many claims made the copies of each copy_all (copies made in one group share their claim).
+CLAIMS: list[int] = []
+
+
 def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str]]:
     """POST one copy per source, then wait until every one is completed: (seconds, factory ids)."""
     from django.db import connection as db
@@ -305,6 +312,7 @@ def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str
         status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
         ids.append(json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"])
     connection.close()
+    POSTING.append(time.perf_counter() - started)
     deadline = time.monotonic() + 600
     # The probe is one statement built once (its CPU is taken from the service measured): how many are done.
     table = OrderFactory._meta.db_table
@@ -323,8 +331,9 @@ def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str
         # between 5 and 50 ms, so the figure is off by at most that much.
         time.sleep(min(0.05, max(0.005, (time.perf_counter() - started) / 100)))
     elapsed = time.perf_counter() - started
-    finished = dict(OrderFactory.unscoped.filter(pk__in=ids).values_list("pk", "status"))
-    failed = {pk: status for pk, status in finished.items() if status != "completed"}
+    ended = list(OrderFactory.unscoped.filter(pk__in=ids).values_list("pk", "status", "claimed_by"))
+    CLAIMS.append(len({claim for _, _, claim in ended}))
+    failed = {pk: status for pk, status, _ in ended if status != "completed"}
     if failed:
         raise BenchError(f"copies did not complete: {failed}")
     return elapsed, ids
@@ -559,7 +568,9 @@ def main() -> int:
                     print(
                         f"{phase:<9} {args.orders} copies in {seconds:.2f} s: {results[phase]:.1f} copies/s "
                         f"(median of {len(rounds)} rounds; {args.orders / max(rounds):.1f}-"
-                        f"{args.orders / min(rounds):.1f})"
+                        f"{args.orders / min(rounds):.1f}; the POSTs alone "
+                        f"{statistics.median(POSTING[-len(rounds) :]):.2f} s; made under "
+                        f"{statistics.median(CLAIMS[-len(rounds) :]):.0f} claims)"
                     )
                     if args.batch:
                         seconds = copy_batch(endpoint, batch_sources)

@@ -31,6 +31,7 @@ __all__ = [
     "purge_finished_jobs",
     "queued_order_factories",
     "run_order_copy_group",
+    "run_order_factories",
     "run_order_factory",
 ]
 
@@ -42,6 +43,17 @@ FINISHED_JOBS_KEPT = dt.timedelta(days=config.number("ORDERFACTORY_FINISHED_JOBS
 @task()
 def run_order_factory(factory_id: str) -> None:
     factories.run(factory_id)
+
+
+# How many ready single-copy jobs a worker takes at once (worker._worker_class), to run them through
+# ``run_order_factories``: a batch's group size.
+TAKEN_TOGETHER = batches.GROUP
+
+
+def run_order_factories(factory_ids: list[str]) -> dict[str, Exception]:
+    """The jobs of these single copies, taken together by a worker: the copies the group path can make, in
+    groups; the others alone (groups.run_singles). Returns the copies whose run raised, with what it raised."""
+    return groups.run_singles(factory_ids)
 
 
 @task()

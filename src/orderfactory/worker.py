@@ -74,10 +74,15 @@ def _worker_class() -> type:
           the library writes it;
         - the take commits unsynced (core.database.unsynced): it is the queue's bookkeeping, made durable by
           the job's own synced commit;
-        - between polls it sleeps on ``wakes``, which a committed job rings."""
+        - between polls it sleeps on ``wakes``, which a committed job rings;
+        - when the job it takes is a single copy's and more of them are ready, the same statement takes up to
+          ``tasks.TAKEN_TOGETHER`` of them (the next in the same order), run together (``run_together``:
+          the copies the group path can make, in groups) and each ending as it would alone: SUCCESSFUL,
+          written set-wise by the next take, or FAILED, as the library writes it. One job ready: it runs
+          alone, as any job (docs/decisions.md, "Single copies taken together")."""
 
-        # (id, return value as JSON, finished_at) of the job whose success the next take writes
-        finished: tuple[Any, str | None, Any] | None = None
+        # (ids, return value as JSON, finished_at) of the jobs whose success the next take writes
+        finished: tuple[list[Any], str | None, Any] | None = None
 
         def run(self) -> None:
             try:
@@ -85,27 +90,29 @@ def _worker_class() -> type:
                     close_old_connections()  # as the library's loop: expired connections, health checks
                     seen = wakes.rings()
                     try:
-                        task_result = self._take_next()
+                        taken = self._take()
                         retrieved = True
                     except OperationalError as exc:
                         retrieved = False
                         if not is_locked_database_exception(exc):
                             raise
-                        task_result = None
-                    if task_result is not None:
-                        self.run_task(task_result)
-                    if self.batch and retrieved and task_result is None:
+                        taken = []
+                    if len(taken) == 1:
+                        self.run_task(taken[0])
+                    elif taken:
+                        self.run_together(taken)
+                    if self.batch and retrieved and not taken:
                         return
                     if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                         return
-                    if self.running and not task_result:
+                    if self.running and not taken:
                         wakes.wait(seen, self.interval)
             finally:
                 if self.finished is not None:
                     try:
                         self._write_finished()
                     except DatabaseError:
-                        log.warning("the success of job %s is not recorded yet", self.finished[0])
+                        log.warning("the success of jobs %s is not recorded yet", self.finished[0])
 
         def run_task(self, db_task_result: Any) -> None:
             """The library's, but for the success, left to the next take (``finished``)."""
@@ -125,7 +132,7 @@ def _worker_class() -> type:
                 db_task_result.status = TaskResultStatus.SUCCESSFUL
                 db_task_result.finished_at = timezone.now()
                 db_task_result.return_value = return_value
-                self.finished = (db_task_result.pk, encoded, db_task_result.finished_at)
+                self.finished = ([db_task_result.pk], encoded, db_task_result.finished_at)
                 task_finished.send(sender=backend, task_result=db_task_result.task_result)
             except BaseException as exc:
                 self.finished = None
@@ -141,10 +148,52 @@ def _worker_class() -> type:
                 self.running_task = False
                 self._run_tasks += 1
 
+        def run_together(self, taken: list[Any]) -> None:
+            """Single copies' jobs taken together (all ``run_order_factory``): their copies made by
+            tasks.run_order_factories, each job then ending as run_task ends it: started and finished
+            signals, FAILED at once with what its copy's run raised, else SUCCESSFUL with the next take."""
+            from orderfactory import tasks
+
+            try:
+                self.running_task = True
+                factory_ids = [row.args_kwargs["args"][0] for row in taken]
+                try:
+                    for db_task_result in taken:
+                        backend = db_task_result.task.get_backend()
+                        task_started.send(sender=backend, task_result=db_task_result.task_result)
+                    failed: dict[str, BaseException] = {**tasks.run_order_factories(factory_ids)}
+                except BaseException as exc:
+                    failed = dict.fromkeys(factory_ids, exc)
+                now = timezone.now()
+                succeeded = []
+                for db_task_result in taken:
+                    error = failed.get(db_task_result.args_kwargs["args"][0])
+                    if error is not None:
+                        db_task_result.set_failed(error)
+                    else:
+                        db_task_result.status = TaskResultStatus.SUCCESSFUL
+                        db_task_result.finished_at = now
+                        db_task_result.return_value = None
+                        succeeded.append(db_task_result.pk)
+                    backend = db_task_result.task.get_backend()
+                    if error is None:
+                        task_finished.send(sender=backend, task_result=db_task_result.task_result)
+                        continue
+                    try:  # the library logs a failed job with its exception, as the one being handled
+                        raise error
+                    except BaseException:
+                        task_finished.send(sender=backend, task_result=db_task_result.task_result)
+                self.finished = (succeeded, None, now) if succeeded else None
+            finally:
+                self.running_task = False
+                self._run_tasks += len(taken)
+
         @functools.cached_property
         def _statements(self) -> tuple[str, str, list[Any]]:
-            """The take statement of this worker's backend and queues, the statement that records a success, and
+            """The take statement of this worker's backend and queues, the statement that records successes, and
             the take's fixed parameters (built once: the worker runs them for every job)."""
+            from orderfactory import queue, tasks
+
             table = DBTaskResult._meta.db_table
             columns = ", ".join(f'"{f.column}"' for f in DBTaskResult._meta.concrete_fields)
             # READY written out, not a parameter: a prepared statement's generic plan can then use the
@@ -160,32 +209,54 @@ def _worker_class() -> type:
                 where.append(f"queue_name NOT IN ({', '.join(['%s'] * len(self.excluded_queue_names))})")
                 queues += self.excluded_queue_names
             postgresql = connection.vendor == "postgresql"
-            pick = (
-                f"SELECT id FROM {table} WHERE {' AND '.join(where)} "
-                "ORDER BY priority DESC, run_after ASC, enqueued_at ASC LIMIT 1"
-                + (" FOR UPDATE SKIP LOCKED" if postgresql else "")
+            order = "ORDER BY priority DESC, run_after ASC, enqueued_at ASC"
+            locking = " FOR UPDATE SKIP LOCKED" if postgresql else ""
+            # The next job; and, when it is a single copy's, the next ready single copies' after it.
+            head = f"SELECT id, task_path FROM {table} WHERE {' AND '.join(where)} {order} LIMIT 1{locking}"
+            path = queue.RUN_ORDER_FACTORY
+            assert path.replace(".", "").replace("_", "").isalnum()
+            more = (
+                f"SELECT id FROM {table} WHERE {' AND '.join(where)} AND task_path = '{path}' "
+                f"AND id NOT IN (SELECT id FROM head) AND EXISTS (SELECT 1 FROM head WHERE task_path = '{path}') "
+                f"{order} LIMIT {max(0, tasks.TAKEN_TOGETHER - 1)}{locking}"
             )
             appended = "worker_ids || %s::jsonb" if postgresql else "json_insert(worker_ids, '$[#]', %s)"
+            if postgresql:
+                picked = "SELECT id FROM head UNION ALL SELECT id FROM more"
+            else:
+                # One statement that begins with UPDATE (core.sqlite_engine queues it on the write lock): the
+                # head read once, in the FROM clause; it is the first of the ready single copies when it is one.
+                picked = (
+                    f"SELECT id FROM {table}, ({head.replace('id, task_path', 'id AS head_id, task_path AS head_path', 1)}) "
+                    f"AS head WHERE {' AND '.join(where)} "
+                    f"AND (id = head_id OR (task_path = '{path}' AND head_path = '{path}')) "
+                    f"{order} LIMIT {max(1, tasks.TAKEN_TOGETHER)}"
+                )
             take = (
                 f"UPDATE {table} SET status = %s, started_at = %s, worker_ids = {appended} "
                 + ("FROM unsynced " if postgresql else "")
-                + f"WHERE id = ({pick}) AND status = '{ready}' RETURNING {columns}"
+                + f"WHERE id IN ({picked}) AND status = '{ready}' RETURNING {columns}"
             )
             success = str(TaskResultStatus.SUCCESSFUL)
             assert success.isalpha()
             record = (
                 f"UPDATE {table} SET status = '{success}', finished_at = %s, "
                 + ("return_value = %s::jsonb" if postgresql else "return_value = %s")
-                + ", exception_class_path = '', traceback = '' WHERE id = %s"
+                + ", exception_class_path = '', traceback = '' WHERE "
+                + ("id = ANY(%s::uuid[])" if postgresql else "id IN (SELECT value FROM json_each(%s))")
             )
             if postgresql:
-                # The take and the success it records commit without waiting for the WAL flush
+                # The take and the successes it records commit without waiting for the WAL flush
                 # (``synchronous_commit`` off for this statement's transaction), as database.unsynced() on SQLite.
                 unsynced = "SELECT set_config('synchronous_commit', 'off', true)"
-                take = f"WITH finished AS ({record}), unsynced AS ({unsynced}) {take}"
+                take = (
+                    f"WITH finished AS ({record}), unsynced AS ({unsynced}), head AS ({head}), more AS ({more}) "
+                    + take
+                )
             return take, record, queues
 
-        def _take_next(self) -> Any:
+        def _take(self) -> list[Any]:
+            """The jobs taken (none, one, or single copies' taken together), in the queue's order."""
             take, record, queues = self._statements
             ops = connection.ops
             now = timezone.now()
@@ -195,7 +266,7 @@ def _worker_class() -> type:
             picking += [ops.adapt_datetimefield_value(now), *queues]
             finished = self._finished_params()
             if connection.vendor == "postgresql":
-                rows = list(DBTaskResult.objects.raw(take, [*finished, *claim, *picking]))
+                rows = list(DBTaskResult.objects.raw(take, [*finished, *picking, *picking, *claim]))
             else:
                 # The take is the queue's bookkeeping, not a copy: it commits unsynced (database.unsynced), and
                 # the job's own synced commit makes it durable with everything before it. A power cut before
@@ -203,18 +274,20 @@ def _worker_class() -> type:
                 # success record (the job shows running).
                 with database.unsynced():
                     if self.finished is None:
-                        rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+                        rows = list(DBTaskResult.objects.raw(take, [*claim, *picking, *picking]))
                     else:
                         with transaction.atomic(), connection.cursor() as cursor:
                             cursor.execute(record, finished)
-                            rows = list(DBTaskResult.objects.raw(take, [*claim, *picking]))
+                            rows = list(DBTaskResult.objects.raw(take, [*claim, *picking, *picking]))
             self.finished = None
-            return rows[0] if rows else None
+            rows.sort(key=lambda row: (-row.priority, row.run_after, row.enqueued_at))
+            return rows
 
         def _finished_params(self) -> list[Any]:
-            pk, value, at = self.finished if self.finished is not None else (None, None, None)
-            db_pk = DBTaskResult._meta.pk.get_db_prep_value(pk, connection) if pk is not None else None
-            return [connection.ops.adapt_datetimefield_value(at), value, db_pk]
+            pks, value, at = self.finished if self.finished is not None else ([], None, None)
+            prepared = [DBTaskResult._meta.pk.get_db_prep_value(pk, connection) for pk in pks]
+            ids: Any = prepared if connection.vendor == "postgresql" else json.dumps(prepared)
+            return [connection.ops.adapt_datetimefield_value(at), value, ids]
 
         def _write_finished(self) -> None:
             _take, record, _queues = self._statements
@@ -268,13 +341,14 @@ class _Runner(threading.Thread):
         """The jobs this worker took and still shows as running are not running: the database went away while
         this worker claimed one, ran it or recorded its end, and the error ended the job here. They go back to
         the queue now that the database answers, rather than wait for the sweep of lost copies. A job whose
-        success this worker has yet to record is not among them: its next take records it."""
+        success this worker has yet to record is not among them: its next take records it. Jobs taken together
+        go back together (their copies not yet made are made by their jobs, run again)."""
         from django_tasks_db.compat import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
 
         running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, backend_name="default")
         if self.worker.finished is not None:
-            running = running.exclude(pk=self.worker.finished[0])
+            running = running.exclude(pk__in=self.worker.finished[0])
         mine = [
             pk for pk, ids in running.values_list("pk", "worker_ids") if ids and ids[-1] == self.name[:64]
         ]

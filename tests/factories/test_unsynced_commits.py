@@ -97,11 +97,11 @@ def test_the_take_of_a_job_commits_unsynced(api, placed_order, synced_by_default
     taker = _taker()
     if POSTGRESQL:  # one statement: its own transaction, made unsynced by the statement itself
         with transaction.atomic():
-            assert taker._take_next() is not None
+            assert taker._take()
             assert _unsynced_now()
     else:
         with CaptureQueriesContext(connection) as captured:
-            assert taker._take_next() is not None
+            assert taker._take()
         statements = [q["sql"] for q in captured]
         assert statements[0] == "PRAGMA synchronous = 1" and statements[1].startswith("UPDATE"), statements
     with transaction.atomic():  # the next transaction, synced again

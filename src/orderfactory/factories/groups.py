@@ -47,18 +47,59 @@ class _NotIsolated(Exception):
     back: the group rolls back and its copies run alone."""
 
 
-def run(factory_ids: list[str]) -> int:
+def run(factory_ids: list[str], head: tuple[str, str] | None = None) -> int:
     """The job: copies the group's pending copies; returns how many it ended in the group (the others ran
-    alone or were another job's). A database that goes away meanwhile is waited for, and the group runs again
-    from what was committed."""
+    alone or were another job's). ``head``: the copies' organization and mode, when the caller knows them. A
+    database that goes away meanwhile is waited for, and the group runs again from what was committed."""
     token = uuid.uuid4().hex
     return database.outlasting(
-        lambda: _run(factory_ids, token), patience=queue.OUTAGE_PATIENCE, what="a group of order copies"
+        lambda: _run(factory_ids, token, head), patience=queue.OUTAGE_PATIENCE, what="a group of order copies"
     )
 
 
-def _run(factory_ids: list[str], token: str) -> int:
-    head = OrderFactory.unscoped.filter(pk__in=factory_ids).values_list("organization_id", "mode").first()
+def run_singles(factory_ids: list[str]) -> dict[str, Exception]:
+    """Single copies whose jobs a worker took together (worker._worker_class): those the group path makes as
+    services.run would make them (``_together``) are made in groups, one per organization and mode (a group
+    runs in one scope), the others alone, each as its own job. Returns the copies whose run raised, with what
+    it raised (their jobs fail as a job alone fails); a group that raises fails the jobs of its copies."""
+    tenants: dict[tuple[str, str], list[str]] = {}
+    for pk, organization_id, mode, *options in (
+        OrderFactory.unscoped.filter(pk__in=factory_ids, status="pending")
+        .order_by("pk")
+        .values_list("pk", "organization_id", "mode", "type", "preview_id", *batches.ALONE)
+    ):
+        if _together(*options):
+            tenants.setdefault((organization_id, mode), []).append(pk)
+    failed: dict[str, Exception] = {}
+    grouped: set[str] = set()
+    for head, ids in tenants.items():
+        if len(ids) < 2:
+            continue  # a group of one costs what the copy alone costs
+        grouped.update(ids)
+        try:
+            run(ids, head)
+        except Exception as exc:
+            failed.update(dict.fromkeys(ids, exc))
+    for factory_id in factory_ids:
+        if factory_id not in grouped:
+            try:
+                services.run(factory_id)
+            except Exception as exc:
+                failed[factory_id] = exc
+    return failed
+
+
+def _together(kind: str, preview_id: str | None, *alone: bool) -> bool:
+    """Whether the group path makes this single copy as services.run makes it: an order copy (a recurring
+    one's run bookkeeping and placing are the single path's), made from no preview (whose facts only the
+    single path checks), with no option that calls out of the database after its transaction (batches.ALONE);
+    one taxed by an external calculator is sent alone by the group itself."""
+    return kind == "order_copies" and preview_id is None and not any(alone)
+
+
+def _run(factory_ids: list[str], token: str, head: tuple[str, str] | None = None) -> int:
+    if head is None:
+        head = OrderFactory.unscoped.filter(pk__in=factory_ids).values_list("organization_id", "mode").first()
     if head is None:
         return 0
     with scopes.active(services.worker_scope(*head)):
@@ -77,48 +118,51 @@ def _run(factory_ids: list[str], token: str) -> int:
 def _copy_group(factory_ids: list[str], token: str) -> tuple[int, list[str]]:
     """The group's transaction: (how many copies it ended, the ids of those that run alone after it)."""
     now = clock.now()
-    with (
-        _no_cycle_collection(),
-        transaction.atomic(),
-        hooks.batched(),  # its events render their webhooks' payloads once the held rows are written
-        writes.held() as held,
-        batches.counting(),
-        prepared.ahead(),
-    ):
+    with _no_cycle_collection(), transaction.atomic():
         factories = loading.claim_group(factory_ids)
         alone = [f.pk for f in factories if services._taxed_outside(f)]
         factories = [f for f in factories if f.pk not in alone]
         if not factories:
             return 0, alone
-        loading.read_ahead(factories)
-        read_wallet_entries_ahead(
-            [
-                (f.source_order.payment_source_type, f.source_order.payment_source_id)
-                for f in factories
-                if f.reuse_wallet
-                and f.source_order is not None
-                and f.source_order.payment_source_type
-                and f.source_order.payment_source_id
-            ]
-        )
-        cancelled = set(
-            OrderCopyBatch.objects.filter(
-                pk__in={f.order_copy_batch_id for f in factories}, status="cancelled"
-            ).values_list("pk", flat=True)
-        )
-        for factory in factories:
-            _claim(factory, token, now)
-            reason = services._abort_reason(factory, factory.order_copy_batch_id in cancelled)
-            if reason is not None:
-                services._end(factory, "aborted", reason, failures.ABORT_CODES)
-                continue
-            _copy(factory, held)
+        # The claims written first (one UPDATE) and their ``.start`` events rendered then: a webhook's payload
+        # shows the copy ``in_progress``, as a copy claimed alone shows it, not as the group leaves it.
+        with hooks.batched(), writes.held():
+            for factory in factories:
+                _claim(factory, token, now)
+        with (
+            hooks.batched(),  # its events render their webhooks' payloads once the held rows are written
+            writes.held() as held,
+            batches.counting(),
+            prepared.ahead(),
+        ):
+            loading.read_ahead(factories)
+            read_wallet_entries_ahead(
+                [
+                    (f.source_order.payment_source_type, f.source_order.payment_source_id)
+                    for f in factories
+                    if f.reuse_wallet
+                    and f.source_order is not None
+                    and f.source_order.payment_source_type
+                    and f.source_order.payment_source_id
+                ]
+            )
+            cancelled = set(
+                OrderCopyBatch.objects.filter(
+                    pk__in={f.order_copy_batch_id for f in factories}, status="cancelled"
+                ).values_list("pk", flat=True)
+            )
+            for factory in factories:
+                reason = services._abort_reason(factory, factory.order_copy_batch_id in cancelled)
+                if reason is not None:
+                    services._end(factory, "aborted", reason, failures.ABORT_CODES)
+                    continue
+                _copy(factory, held)
     return len(factories), alone
 
 
 def _claim(factory: OrderFactory, token: str, now: Any) -> None:
-    """``pending -> in_progress``, as services._claim moves a single copy (held: it is written with the
-    copy's ending)."""
+    """``pending -> in_progress``, as services._claim moves a single copy (held: written with the group's
+    other claims)."""
     with hooks.recording(factory.type, factory):
         factory.status = "in_progress"
         factory.started_at = factory.started_at or now
@@ -182,4 +226,4 @@ def _direct_writes() -> Iterator[Callable[[], bool]]:
         yield lambda: bool(seen)
 
 
-__all__ = ["run"]
+__all__ = ["run", "run_singles"]
