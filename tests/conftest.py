@@ -203,3 +203,20 @@ def other_org(make_api: Callable[..., Api]) -> Api:
 @pytest.fixture
 def live_api(make_api: Callable[..., Api]) -> Api:
     return make_api(mode="live")
+
+
+def job_taker(name: str = "w1", queues: tuple[str, ...] = ("default",)) -> Any:
+    """The worker's job loop (orderfactory.worker), built to be driven by hand: no poll interval, no start-up
+    delay, ``batch`` (its ``run`` returns once nothing is ready)."""
+    from orderfactory import worker
+
+    return worker._worker_class()(
+        queue_names=list(queues),
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=name,
+        excluded_queue_names=[],
+    )

@@ -10,26 +10,14 @@ import pytest
 from django.db import connection, connections
 from django_tasks_db.models import DBTaskResult
 
-from orderfactory import tasks, worker
+from orderfactory import tasks
 from orderfactory.core import clock
+from tests.conftest import job_taker
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite keeps the library's loop"),
 ]
-
-
-def _worker(name: str = "w1", queues: tuple[str, ...] = ("default",)):
-    return worker._worker_class()(
-        queue_names=list(queues),
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=name,
-        excluded_queue_names=[],
-    )
 
 
 def _enqueue(label: str, **using) -> str:
@@ -51,7 +39,7 @@ def test_jobs_are_taken_in_the_librarys_order_and_claimed_as_it_claims():
     }
     DBTaskResult.objects.filter(pk=ids["other-queue"]).update(queue_name="other")
     DBTaskResult.objects.filter(pk=ids["other-backend"]).update(backend_name="elsewhere")
-    taker = _worker()
+    taker = job_taker()
     taken = []
     while taken_now := taker._take():
         [row] = taken_now  # webhook deliveries: one at a time
@@ -71,7 +59,7 @@ def test_two_workers_never_take_the_same_job():
     start = threading.Barrier(2)
 
     def take(name: str) -> None:
-        taker = _worker(name)
+        taker = job_taker(name)
         start.wait()
         while rows := taker._take():
             taken[name].extend(str(row.pk) for row in rows)
@@ -98,6 +86,6 @@ def test_the_worker_runs_the_jobs_it_takes_to_completion(monkeypatch):
     monkeypatch.setattr(events, "deliver", ran.append)
     for i in range(3):
         _enqueue(f"run-{i}")
-    _worker().run()  # batch: until nothing is ready
+    job_taker().run()  # batch: until nothing is ready
     assert sorted(ran) == ["run-0", "run-1", "run-2"]
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}

@@ -15,13 +15,14 @@ from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
-from orderfactory import queue, tasks, worker
+from orderfactory import queue, tasks
 from orderfactory.core import clock, scope
 from orderfactory.events.models import WebhookDelivery
 from orderfactory.factories import batches, groups, services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders.models import Order
 from orderfactory.promotions.models import Coupon
+from tests.conftest import job_taker
 from tests.factories.conftest import copied, copy, subscription
 from tests.factories.test_copy import _promotion
 from tests.factories.test_groups import ending, placed, rendered
@@ -32,19 +33,6 @@ from tests.orders.conftest import build_shop
 @pytest.fixture
 def shop(api: Any) -> Any:
     return build_shop(api, skus={"TSHIRT": (1500, {"milan": 100}), "MUG": (800, {"milan": 100})})
-
-
-def _taker(name: str = "w1") -> Any:
-    return worker._worker_class()(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=name,
-        excluded_queue_names=[],
-    )
 
 
 def work(taker: Any) -> list[int]:
@@ -90,9 +78,9 @@ def test_a_burst_of_single_copies_is_taken_together_and_made_as_each_alone(api, 
     api.create("webhooks", {"topic": "order_copies.start", "callback_url": "https://example.com/hooks"})
     sources = [placed(api, shop, {"TSHIRT": 2, "MUG": 1}) for _ in range(3)]
     alone = posted(api, sources[0])
-    assert work(_taker()) == [1, 1]  # one job ready: taken and run alone, as before (then its webhook's)
+    assert work(job_taker()) == [1, 1]  # one job ready: taken and run alone, as before (then its webhook's)
     burst = [posted(api, source) for source in sources]
-    assert work(_taker()) == [3, 1, 1, 1]  # one take (then the three webhooks' deliveries, one at a time)
+    assert work(job_taker()) == [3, 1, 1, 1]  # one take (then the three webhooks' deliveries, one at a time)
     assert len(set(claims(api, burst).values())) == 1  # one group made them
     lone, lone_target = copied(api, alone)
     for factory_id in burst:
@@ -123,7 +111,7 @@ def test_the_successes_of_jobs_taken_together_are_written_in_one_statement(api, 
     sources = [placed(api, shop, {"MUG": 1}) for _ in range(4)]
     for source in sources:
         posted(api, source)
-    taker = _taker()
+    taker = job_taker()
     taken = taker._take()
     assert len(taken) == 4
     taker.run_together(taken)
@@ -153,7 +141,7 @@ def test_copies_the_group_path_does_not_make_as_alone_run_alone(api, shop):
     r = copy_from(api, sources[4], r.data["id"], place_target_order=False)
     assert r.status == 201, r
     apart.append(r.data["id"])
-    assert work(_taker()) == [5]
+    assert work(job_taker()) == [5]
     made = claims(api, together + apart)
     assert made[together[0]] == made[together[1]]
     assert (
@@ -174,7 +162,7 @@ def test_copies_of_two_organizations_taken_together_are_made_each_in_its_own_sco
     theirs = [placed(other_org, their_shop, {"TSHIRT": 1}) for _ in range(2)]
     mine = [posted(api, source) for source in ours]
     others = [posted(other_org, source) for source in theirs]
-    assert work(_taker()) == [4]
+    assert work(job_taker()) == [4]
     ours_made, theirs_made = claims(api, mine), claims(other_org, others)
     assert len(set(ours_made.values())) == len(set(theirs_made.values())) == 1  # a group per organization
     assert set(ours_made.values()) != set(theirs_made.values())
@@ -200,7 +188,7 @@ def test_a_copy_refused_by_its_checks_fails_alone_and_the_copies_taken_with_it_c
     with scope.active(api.scope()):
         Coupon.objects.filter(pk=coupon.pk).update(expires_at=clock.now() - dt.timedelta(minutes=1))
     made = [posted(api, source) for source in sources]
-    assert work(_taker()) == [3]
+    assert work(job_taker()) == [3]
     assert len(set(claims(api, made).values())) == 1
     refused, target = copied(api, made[1])
     assert refused["attributes"]["status"] == "failed" and target is None
@@ -226,7 +214,7 @@ def test_a_copy_whose_run_raises_fails_its_own_job_only(api, shop, monkeypatch, 
         return real_run(factory_id)
 
     monkeypatch.setattr(services, "run", run)
-    assert work(_taker()) == [3]
+    assert work(job_taker()) == [3]
     statuses = job_statuses()
     assert statuses == {made[0]: "SUCCESSFUL", made[1]: "SUCCESSFUL", broken: "FAILED"}
     failed = DBTaskResult.objects.get(task_path=queue.RUN_ORDER_FACTORY, status="FAILED")
@@ -241,12 +229,12 @@ def test_a_copy_whose_run_raises_fails_its_own_job_only(api, shop, monkeypatch, 
 def test_jobs_taken_together_by_a_worker_that_died_are_made_once_after_the_sweep(api, shop):
     sources = [placed(api, shop, {"TSHIRT": 1}) for _ in range(3)]
     made = [posted(api, source) for source in sources]
-    assert len(_taker("dead")._take()) == 3  # taken, never run: the worker died
+    assert len(job_taker("dead")._take()) == 3  # taken, never run: the worker died
     assert set(job_statuses().values()) == {"RUNNING"}
-    assert work(_taker()) == []  # nothing ready: the copies wait for the sweep
+    assert work(job_taker()) == []  # nothing ready: the copies wait for the sweep
     later = clock.now() + services.LEASE + dt.timedelta(seconds=1)
     assert services.sweep(later) == 3  # pending past their lease, their jobs not ready: queued again
-    assert work(_taker()) == [3]
+    assert work(job_taker()) == [3]
     assert services.sweep(later + services.LEASE * 2) == 0
     with scope.active(api.scope()):
         assert Order.objects.filter(order_factory__id__in=made).count() == 3
@@ -260,7 +248,7 @@ def _statements_of_a_take(api: Any, shop: Any, size: int) -> list[str]:
     sources = [placed(api, shop, {"TSHIRT": 2, "MUG": 1}) for _ in range(size)]
     for source in sources:
         posted(api, source)
-    taker = _taker()
+    taker = job_taker()
     reset_queries()
     with CaptureQueriesContext(connection) as captured:
         taken = taker._take()
@@ -288,5 +276,5 @@ def test_as_many_jobs_as_a_group_holds_are_taken_at_once(api, shop, monkeypatch)
     sources = [placed(api, shop, {"MUG": 1}) for _ in range(5)]
     for source in sources:
         posted(api, source)
-    assert work(_taker()) == [2, 2, 1]
+    assert work(job_taker()) == [2, 2, 1]
     assert groups.run_singles([]) == {}

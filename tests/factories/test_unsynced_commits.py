@@ -4,14 +4,13 @@ and every other, waits for it as configured."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from orderfactory import cache, worker
+from orderfactory import cache
 from orderfactory.core import database
+from tests.conftest import job_taker
 from tests.factories.conftest import copied, copy, run_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,22 +78,9 @@ def test_a_copys_claim_commits_unsynced_and_its_copy_synced(api, placed_order, s
     assert target is not None and target["attributes"]["status"] == "pending"
 
 
-def _taker() -> Any:
-    return worker._worker_class()(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="taker",
-        excluded_queue_names=[],
-    )
-
-
 def test_the_take_of_a_job_commits_unsynced(api, placed_order, synced_by_default):
     copy(api, placed_order["id"])
-    taker = _taker()
+    taker = job_taker()
     if POSTGRESQL:  # one statement: its own transaction, made unsynced by the statement itself
         with transaction.atomic():
             assert taker._take()
