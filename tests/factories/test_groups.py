@@ -126,7 +126,8 @@ def test_a_group_makes_what_single_copies_make(api, shop):
     assert api.get(f"order_copy_batches/{batch_id}").data["attributes"]["status"] == "completed"
 
 
-def test_a_source_refused_by_its_checks_fails_alone_and_its_group_completes(api, shop):
+def sources_one_with_an_expired_coupon(api: Any, shop: Any) -> list[str]:
+    """Three placed orders; the second's coupon (SPRING) has expired since, so a copy of it is refused."""
     with scope.active(api.scope()):
         _, coupon = _promotion(10, "SPRING")
     sources = [
@@ -136,6 +137,12 @@ def test_a_source_refused_by_its_checks_fails_alone_and_its_group_completes(api,
     ]
     with scope.active(api.scope()):
         Coupon.objects.filter(pk=coupon.pk).update(expires_at=clock.now() - dt.timedelta(minutes=1))
+    return sources
+
+
+def test_a_source_refused_by_its_checks_fails_alone_and_its_group_completes(api, shop):
+    sources = sources_one_with_an_expired_coupon(api, shop)
+    with scope.active(api.scope()):
         orders_before = Order.objects.count()
     batch_id = batch_of(api, sources)
     made = copies_by_source(api, batch_id)

@@ -21,11 +21,9 @@ from orderfactory.events.models import WebhookDelivery
 from orderfactory.factories import batches, groups, services
 from orderfactory.factories.models import OrderFactory
 from orderfactory.orders.models import Order
-from orderfactory.promotions.models import Coupon
 from tests.conftest import job_taker
 from tests.factories.conftest import copied, copy, subscription
-from tests.factories.test_copy import _promotion
-from tests.factories.test_groups import ending, placed, rendered
+from tests.factories.test_groups import ending, placed, rendered, sources_one_with_an_expired_coupon
 from tests.factories.test_previews import copy_from, preview
 from tests.orders.conftest import build_shop
 
@@ -178,16 +176,7 @@ def test_copies_of_two_organizations_taken_together_are_made_each_in_its_own_sco
 
 
 def test_a_copy_refused_by_its_checks_fails_alone_and_the_copies_taken_with_it_complete(api, shop):
-    with scope.active(api.scope()):
-        _, coupon = _promotion(10, "SPRING")
-    sources = [
-        placed(api, shop, {"TSHIRT": 2}),
-        placed(api, shop, {"TSHIRT": 1}, coupon="SPRING"),
-        placed(api, shop, {"MUG": 1}),
-    ]
-    with scope.active(api.scope()):
-        Coupon.objects.filter(pk=coupon.pk).update(expires_at=clock.now() - dt.timedelta(minutes=1))
-    made = [posted(api, source) for source in sources]
+    made = [posted(api, source) for source in sources_one_with_an_expired_coupon(api, shop)]
     assert work(job_taker()) == [3]
     assert len(set(claims(api, made).values())) == 1
     refused, target = copied(api, made[1])
