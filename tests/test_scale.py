@@ -236,18 +236,26 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
 
 
 @contextmanager
-def generic_plans() -> Iterator[None]:
-    """PostgreSQL plans every prepared statement of this connection generically (for any values) meanwhile."""
+def postgresql_settings(**settings: str) -> Iterator[None]:
+    """These settings of this PostgreSQL connection's planner meanwhile, reset whatever happens; SQLite has
+    none (it has one plan)."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        for name, value in settings.items():
+            cursor.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET plan_cache_mode")
+            for name in settings:
+                cursor.execute(f"RESET {name}")
+
+
+def generic_plans() -> Any:
+    """PostgreSQL plans every prepared statement of this connection generically (for any values) meanwhile."""
+    return postgresql_settings(plan_cache_mode="force_generic_plan")
 
 
 KEY_CONDITION = re.compile(r"\b(?:id|\w+_id)\)?(?:::text)?\s*=")
@@ -353,22 +361,10 @@ def reads_beyond_the_tenant(captured: list[tuple[str, Any]], tables: set[str]) -
     return checked, wrong
 
 
-@contextmanager
-def no_nested_loops_nor_hash_joins() -> Iterator[None]:
+def no_nested_loops_nor_hash_joins() -> Any:
     """On PostgreSQL, joins planned as merge joins meanwhile (the plan a generic plan took under load: the
-    related table's whole primary key walked in order); SQLite has one plan."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_nestloop = off")
-        cursor.execute("SET enable_hashjoin = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET enable_nestloop")
-            cursor.execute("RESET enable_hashjoin")
+    related table's whole primary key walked in order)."""
+    return postgresql_settings(enable_nestloop="off", enable_hashjoin="off")
 
 
 def test_a_join_to_a_neighbours_table_reads_the_tenants_rows_whatever_the_join(make_api):
