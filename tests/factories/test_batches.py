@@ -14,7 +14,7 @@ from orderfactory import queue
 from orderfactory.core import clock, scope
 from orderfactory.events.services import topics
 from orderfactory.factories import batches, groups, services
-from orderfactory.factories.models import COPY_OPTIONS, OrderCopyBatch, OrderFactory
+from orderfactory.factories.models import COPY_OPTIONS, MAX_BATCH_SOURCES, OrderCopyBatch, OrderFactory
 from orderfactory.factories.resources import OrderCopyResource
 from orderfactory.orders.models import Order
 from tests.conftest import document
@@ -181,6 +181,17 @@ def test_sources_are_refused_when_missing_both_malformed_or_too_many(api, shop, 
     r = create(api, orders_filter={})
     assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "too_long", r
     assert not OrderCopyBatch.unscoped.exists()
+
+
+def test_as_many_ids_as_a_batch_may_copy_fit_in_source_order_ids(api, shop):
+    # 10,000 ids are 130 KB of JSON, beyond the 64 KiB other JSON attributes may hold: the 10,000 sources the
+    # issue promises were refused as too long. Given each once, or as here two given 5,000 times each.
+    sources = placed_orders(api, shop, 2)
+    r = create(api, source_order_ids=sources * (MAX_BATCH_SOURCES // 2))
+    assert r.status == 201, r
+    assert r.data["attributes"]["total_count"] == 2
+    r = create(api, source_order_ids=sources * (MAX_BATCH_SOURCES // 2) + ["x" * 10])
+    assert r.status == 422 and r.json["errors"][0]["meta"]["error"] == "too_long", r
 
 
 def test_counts_and_status_follow_failures_and_fire_the_ending_events(api, shop):
