@@ -175,6 +175,18 @@ def insert(
         obj._state.db = using
 
 
+def row_statement(model: type[models.Model], using: str) -> tuple[str, tuple[models.Field, ...]]:
+    """The INSERT of one row of ``model`` (built once) and its columns, in the order of its placeholders: for
+    a caller that makes the values of a row itself, most of them once (the job queue, task_backend)."""
+    fields = _insert_fields(model)
+    return _insert_head(model, using) + _values_tail(len(fields), 1), fields
+
+
+def database_values(obj: models.Model, using: str) -> list[Any]:
+    """The values ``insert`` writes for a new ``obj``, in the order of ``row_statement``'s placeholders."""
+    return _values(obj, _columns(_insert_fields(type(obj))), True, connections[using])
+
+
 @functools.cache
 def _update_sql(
     model: type[models.Model], names: frozenset[str], alias: str
