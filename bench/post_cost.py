@@ -81,6 +81,32 @@ def _serve_instrumented(argv: list[str]) -> int:
             Path(counts_file).write_text(json.dumps(seen))
 
     server.ThreadWorker.handle = counted  # type: ignore[method-assign]
+
+    def timed(name: str, method: Any) -> Any:
+        def run(self: Any, *args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(self, *args)
+            finally:
+                if seen["requests"] > skip:
+                    seen[name] = seen.get(name, 0.0) + time.perf_counter() - started
+
+        return run
+
+    # the wall time of beginning (on SQLite: waiting for the write lock) and of committing (a synced commit)
+    if os.environ.get("ORDERFACTORY_DATABASE_URL", "").startswith("postgres"):
+        from orderfactory.core.postgresql_engine import base as postgresql_engine
+
+        engine: Any = postgresql_engine.DatabaseWrapper
+        engine._set_autocommit = timed("begin", engine._set_autocommit)
+    else:
+        from orderfactory.core.sqlite_engine import base as sqlite_engine
+
+        engine = sqlite_engine.DatabaseWrapper
+        engine._start_transaction_under_autocommit = timed(
+            "begin", engine._start_transaction_under_autocommit
+        )
+    engine._commit = timed("commit", engine._commit)  # type: ignore[method-assign]
     return cli.main(argv)
 
 
@@ -102,12 +128,16 @@ def main() -> int:
     from api_read import _cli, _free_port, _wait_until_listening, call, expect
     from copy_throughput import Endpoint, Shop, environment, setup_django, tenant_scope, token
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--posts", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--profile", action="store_true", help="cProfile the requests (slower; calls counted)")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the requests (slower; calls counted)"
+    )
     parser.add_argument("--worker", action="store_true", help="serve with its embedded worker copying beside")
     parser.add_argument("--profile-out", default="", help="keep the profile in this file (pstats)")
     parser.add_argument("--top", type=int, default=25, help="functions listed with --profile")
@@ -155,7 +185,9 @@ def main() -> int:
             endpoint = Endpoint("127.0.0.1", port)
             endpoint.token = token(endpoint, app)
             # gunicorn's web worker, forked from this script's process (the embedded worker is spawned anew)
-            [web_pid] = [p for p in _children(served.pid) if "post_cost" in Path(f"/proc/{p}/cmdline").read_text()]
+            [web_pid] = [
+                p for p in _children(served.pid) if "post_cost" in Path(f"/proc/{p}/cmdline").read_text()
+            ]
             connection = endpoint.connect()
             headers = endpoint.headers(body=True)
 
@@ -167,7 +199,9 @@ def main() -> int:
                         "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
                     }
                 }
-                status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+                status, answer = call(
+                    connection, "POST", "/api/order_copies", headers, json.dumps(body).encode()
+                )
                 expect(status, answer, 201, "POST /api/order_copies")
 
             for i in range(args.warmup - 1):  # the token's request was one
@@ -187,7 +221,8 @@ def main() -> int:
                 f"{'with' if args.worker else 'no'} worker, {'profiled' if args.profile else 'unprofiled'}, "
                 f"load {load:.1f}): CPU {cpu / args.posts * 1000:.2f} ms/POST in the web process, "
                 f"{seen['statements'] / args.posts:.2f} "
-                f"statements/POST, wall p50 {statistics.median(each) * 1000:.2f} ms, {args.posts / wall:.0f} POSTs/s"
+                f"statements/POST, begin {seen.get('begin', 0) / args.posts * 1000:.2f} ms/POST, commit "
+                f"{seen.get('commit', 0) / args.posts * 1000:.2f} ms/POST, wall p50 {statistics.median(each) * 1000:.2f} ms, {args.posts / wall:.0f} POSTs/s"
             )
             if args.sql:
                 print("\n".join(f"{n:6d} {text}" for text, n in seen["sql"].items()))
@@ -199,7 +234,9 @@ def main() -> int:
 
             stats = pstats.Stats(profile_out)
             measured = seen["requests"] - args.warmup
-            print(f"Python calls per POST: {stats.total_calls / measured:.0f} (primitive {stats.prim_calls / measured:.0f})")
+            print(
+                f"Python calls per POST: {stats.total_calls / measured:.0f} (primitive {stats.prim_calls / measured:.0f})"
+            )
             stats.sort_stats("tottime").print_stats(args.top)
             stats.sort_stats("cumulative").print_stats(args.top * 2)
     return 0

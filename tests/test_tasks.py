@@ -37,7 +37,9 @@ def test_a_job_row_is_the_row_the_librarys_backend_writes(db, django_capture_on_
     ours = task_backends["default"]
     assert type(ours) is DatabaseBackend
     later = clock.now() + dt.timedelta(hours=1)
-    columns = [f.attname for f in DBTaskResult._meta.concrete_fields if f.attname not in ("id", "enqueued_at")]
+    columns = [
+        f.attname for f in DBTaskResult._meta.concrete_fields if f.attname not in ("id", "enqueued_at")
+    ]
     for task in (tasks.run_order_factory, tasks.deliver_webhook.using(run_after=later)):
         with CaptureQueriesContext(connection) as captured:
             mine = ours._task_to_db_task(task, ["f1"], {})
