@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -137,13 +137,13 @@ def _written_columns(
             f = model._meta.get_field(column)
         except FieldDoesNotExist:
             return None
-        if not f.concrete or f.many_to_many or f.one_to_many:
+        if not isinstance(f, models.Field) or not f.concrete or f.many_to_many:
             return None
-        target = f.target_field if f.many_to_one else f  # type: ignore[union-attr]  # a key is its target's type
+        target = f.target_field if isinstance(f, models.ForeignKey) else f  # a key is its target's type
         kind = _WRITTEN_AS.get(type(target))
         if kind is None:
             return None
-        out.append((column, f.attname, kind))  # type: ignore[union-attr]
+        out.append((column, f.attname, kind))
     return tuple(out)
 
 
@@ -156,17 +156,19 @@ def row_as_written(instance: models.Model, plan: Plan) -> Row | None:
     columns = _written_columns(type(instance), plan.columns)
     if columns is None:
         return None
-    values = instance.__dict__
+    values: dict[str, Any] = instance.__dict__
     row: Row = {}
     for column, attname, kind in columns:
-        value = values.get(attname, _MISSING)
+        value: Any = values.get(attname, _MISSING)
         if value is _MISSING:  # deferred: not in memory
             return None
         if value is not None:
             if kind is _JSON:
                 if value != {} and value != []:
                     return None
-            elif type(value) is not kind or (kind is _MOMENT and value.utcoffset() != dt.timedelta(0)):
+            elif type(value) is not kind or (
+                kind is _MOMENT and cast(dt.datetime, value).utcoffset() != dt.timedelta(0)  # naive: None
+            ):
                 return None
         row[column] = value
     return row
