@@ -171,7 +171,8 @@ def api_view(request: HttpRequest, rest: str) -> HttpResponse:
             return views.dispatch(request, ctx, call.type_name, call.rid, call.rel, call.linkage)
 
         with scopes.active(scope):
-            key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
+            # read from META: request.headers would parse every header of the request to find one
+            key = request.META.get(idempotency.META_KEY) if request.method == "POST" else None
             if request.method in ("GET", "HEAD") and registry.cacheable(call.type_name) and cache.enabled():
                 response = _cached(request, ctx, scope, dispatch)
             elif key is not None:

@@ -20,6 +20,7 @@ from orderfactory.core.models import IdempotencyKey
 from orderfactory.jsonapi import errors
 
 HEADER = "Idempotency-Key"
+META_KEY = "HTTP_IDEMPOTENCY_KEY"  # HEADER as WSGI names it in request.META
 TTL = dt.timedelta(hours=24)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 

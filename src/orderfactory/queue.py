@@ -35,8 +35,13 @@ def job(path: str) -> Any:
     return import_string(path)
 
 
+def _put(task: Any, *args: Any) -> None:
+    """One job of ``task``, written in the caller's transaction (task_backend.DatabaseBackend.put)."""
+    task.get_backend().put(task, list(args))
+
+
 def enqueue_order_factory(factory_id: str) -> None:
-    job(RUN_ORDER_FACTORY).enqueue(factory_id)
+    _put(job(RUN_ORDER_FACTORY), factory_id)
 
 
 def enqueue_order_factories(factory_ids: list[str]) -> None:
@@ -52,16 +57,16 @@ def enqueue_order_copy_groups(groups: list[list[str]]) -> None:
 
 
 def enqueue_order_copy_batch(batch_id: str) -> None:
-    job(EXPAND_ORDER_COPY_BATCH).enqueue(batch_id)
+    _put(job(EXPAND_ORDER_COPY_BATCH), batch_id)
 
 
 def enqueue_webhook_delivery(delivery_id: str, run_after: dt.datetime | None = None) -> None:
     deliver = job(DELIVER_WEBHOOK)
-    (deliver.using(run_after=run_after) if run_after else deliver).enqueue(delivery_id)
+    _put(deliver.using(run_after=run_after) if run_after else deliver, delivery_id)
 
 
 def enqueue_customer_anonymization(customer_id: str, request_id: str, run_after: dt.datetime) -> None:
-    job(ANONYMIZE_CUSTOMER).using(run_after=run_after).enqueue(customer_id, request_id)
+    _put(job(ANONYMIZE_CUSTOMER).using(run_after=run_after), customer_id, request_id)
 
 
 def queued_order_factories(factory_ids: list[str]) -> set[str]:

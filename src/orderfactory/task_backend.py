@@ -4,19 +4,37 @@
 each time, which cost more than the rest of the request that creates an order copy. Here the row goes through
 ``core.writes.insert`` with the same ``pre_save``/``post_save`` signals that ``create`` sends (the backend's
 own receiver sets ``run_after``), and the workers are woken when the job's transaction commits
-(orderfactory.wakes.wake_on_commit). Everything else is the library's.
+(orderfactory.wakes.wake_on_commit). ``put``, which the queue's functions call (orderfactory.queue), writes
+the same row with less still: one INSERT whose values are made once per task but for the job's id, time,
+arguments and ``run_after``. Everything else is the library's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import signals
+from django.utils import timezone
 from django_tasks_db import backend
 
 from orderfactory import wakes
 from orderfactory.core import writes
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """The INSERT of a task's job rows, and the values of the columns every job of the task shares."""
+
+    sql: str
+    shared: tuple[Any, ...]  # as the database takes them, in the order of the placeholders
+    varying: tuple[tuple[int, Any], ...]  # (placeholder, field) of id, enqueued_at, args_kwargs, run_after
+
+
+# (backend, task path, priority, queue, database) -> its statement; a handful of tasks, so a handful of entries
+_statements: dict[tuple[str, str, int, str, str], _Statement] = {}
+_VARYING = ("id", "enqueued_at", "args_kwargs", "run_after")
 
 
 class DatabaseBackend(backend.DatabaseBackend):
@@ -48,6 +66,51 @@ class DatabaseBackend(backend.DatabaseBackend):
             )
         wakes.wake_on_commit(using)
         return row
+
+    def _statement(self, task: Any, using: str) -> _Statement:
+        key = (self.alias, task.module_path, task.priority, task.queue_name, using)
+        statement = _statements.get(key)
+        if statement is None:
+            from django_tasks_db.models import DBTaskResult, get_date_max
+
+            self.validate_task(task)  # what decides it is the task's function and priority: once per key
+            row = self._row(task, [], {})
+            row.run_after = get_date_max()
+            row.enqueued_at = timezone.now()
+            sql, fields = writes.row_statement(DBTaskResult, using)
+            at = {f.attname: i for i, f in enumerate(fields)}
+            statement = _statements[key] = _Statement(
+                sql,
+                tuple(writes.database_values(row, using)),
+                tuple((at[name], DBTaskResult._meta.get_field(name)) for name in _VARYING),
+            )
+        return statement
+
+    def put(self, task: Any, args: list[Any]) -> str:
+        """Queue one job of ``task`` with these arguments, in the caller's transaction, and wake the workers
+        once it commits: the row ``enqueue`` writes, column for column, in one INSERT (its text and the values
+        every job of the task shares made once). No ``TaskResult`` is built and no signal sent: the queue's
+        functions use neither (the library's receivers set ``run_after``, set here, and log at debug level).
+        Returns the job's id."""
+        from django_tasks_db.models import DBTaskResult, get_date_max
+
+        using = router.db_for_write(DBTaskResult)
+        connection = connections[using]
+        statement = self._statement(task, using)
+        job_id = self._get_id()
+        varying = (
+            job_id,
+            timezone.now(),
+            backend.normalize_json({"args": args, "kwargs": {}}),
+            task.run_after or get_date_max(),
+        )
+        values = list(statement.shared)
+        for (at, field), value in zip(statement.varying, varying, strict=True):
+            values[at] = field.get_db_prep_save(value, connection=connection)
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(statement.sql, values)
+        wakes.wake_on_commit(using)
+        return str(job_id)
 
     def enqueue_many(self, task: Any, calls: list[tuple[Any, ...]]) -> None:
         """One job of ``task`` per argument tuple, written set-wise (an order copy batch's chunk of copies):

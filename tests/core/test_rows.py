@@ -1,5 +1,5 @@
 """Rows built without ``Model.__init__`` (issue 16, the cost of one copy): a row read whole
-(``TenantModel.from_db``) and a row a copy builds (``factories.building.new_row``) are the instances Django's
+(``TenantModel.from_db``) and a row a copy builds (``core.models.new_row``) are the instances Django's
 own way builds, attribute for attribute."""
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from django.apps import apps
 from django.db import models
 
 from orderfactory.core import clock
-from orderfactory.core.models import TenantModel
-from orderfactory.factories.building import new_row
+from orderfactory.core.models import TenantModel, new_row
 from orderfactory.orders.models import LineItem, LineItemOption, Order
 
 TENANT_MODELS = sorted(

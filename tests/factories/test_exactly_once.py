@@ -331,10 +331,16 @@ def test_a_copy_request_costs_pinned_queries_and_reads_only_the_source_key(api, 
     sources = [q["sql"] for q in captured if 'FROM "orders_order"' in q["sql"]]
     # the request checks that the source exists in the caller's scope; the worker reads it
     assert len(sources) == 1 and sources[0].startswith('SELECT "orders_order"."id" FROM'), sources
-    # Pinned (both databases; inside the test's transaction, so BEGIN and COMMIT are a savepoint). 9: it was 8
-    # while the job was queued after the commit (uncounted here); it is now written in the same transaction
-    # as the copy, so a committed copy cannot lose its job (docs/decisions.md, "One task backend").
-    assert len(captured) == 9, [q["sql"][:80] for q in captured]
+    # Pinned (both databases; inside the test's transaction, so BEGIN and COMMIT are a savepoint): the source's
+    # key, the copy, its job, its audit trail row, its order_copies.create event and that topic's webhooks. 9
+    # until the answer was rendered from the copy as written instead of read back (Resource.created_as_written);
+    # it was 8 before that while the job was queued after the commit (uncounted here); it is written in the same
+    # transaction as the copy, so a committed copy cannot lose its job (docs/decisions.md, "One task backend").
+    assert len(captured) == 8, [q["sql"][:80] for q in captured]
+    assert not [q["sql"] for q in captured if q["sql"].startswith('SELECT "factories_orderfactory"')]
+    # the body, its source's key included, is read before the transaction begins (views._parsed_ahead): on
+    # SQLite the transaction is the database's one writer, held for the writes only
+    assert captured[0]["sql"] == sources[0] and captured[1]["sql"].startswith("SAVEPOINT"), captured[:2]
 
 
 def _source_with_lines(api: Any, count: int, code: str, wallet: bool = True) -> tuple[str, Any]:

@@ -52,6 +52,46 @@ def test_create_returns_a_pending_copy_with_the_documented_defaults(api, placed_
     }
 
 
+@pytest.mark.parametrize(
+    ("attributes", "params", "read_back"),
+    [
+        ({}, None, False),
+        (
+            {
+                "place_target_order": True,
+                "reference": "ERP-1",
+                "reference_origin": "erp",
+                "prices": "current",
+            },
+            None,
+            False,
+        ),
+        ({"metadata": {"b": 1, "a": [1.5, "x"]}}, None, True),  # JSON as the database gives it back: read
+        ({}, {"include": "source_order"}, True),
+        ({}, {"fields[order_copies]": "status,source_order"}, True),
+    ],
+    ids=["defaults", "options", "metadata", "include", "fields"],
+)
+def test_the_created_copy_is_answered_as_a_get_then_shows_it(
+    api, placed_order, attributes, params, read_back
+):
+    """The 201 is rendered from the copy as written, unless a value must be read back (JSON the database
+    writes its own way) or the query asks for more: the same document either way, byte for byte."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    body = document("order_copies", attributes, {"source_order": ("orders", placed_order["id"])})
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        r = api.post("order_copies", body, params=params)
+    assert r.status == 201, r
+    reads = [q["sql"] for q in captured if q["sql"].startswith('SELECT "factories_orderfactory"')]
+    assert len(reads) == int(read_back), reads
+    again = api.get(f"order_copies/{r.data['id']}", params=params)
+    assert again.status == 200, again
+    assert r.body == again.body
+
+
 def test_every_create_only_option_is_kept(api, placed_order):
     chosen = {
         "place_target_order": True,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import models, router
 from django.db.models import F, FilteredRelation, Q
@@ -13,6 +14,8 @@ from django.db.models.signals import post_init, pre_init
 
 from orderfactory.core import clock, scope, writes
 from orderfactory.core.ids import new_id
+
+M = TypeVar("M", bound=models.Model)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -174,6 +177,56 @@ def plain_attnames(model: type[models.Model]) -> tuple[str, ...] | None:
         if hasattr(descriptor, "__set__") and type(descriptor) is not ForeignKeyDeferredAttribute:
             return None
     return attnames
+
+
+@functools.cache
+def _template(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str], frozenset[str]]:
+    """What ``Model.__init__`` gives each column of ``model`` that the caller leaves out, found once: the
+    defaults that are values, the callable ones (an id, a timestamp, a new dict: called per row), its
+    relations' names and every name a row may be given."""
+    static: dict[str, Any] = {}
+    dynamic: list[tuple[str, Callable[[], Any]]] = []
+    for field in model._meta.concrete_fields:
+        if field.generated:
+            continue
+        if field.has_default() and callable(field.default):
+            dynamic.append((field.attname, field.get_default))
+        else:
+            static[field.attname] = field.get_default()
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    relations = frozenset(f.name for f in fields if f.is_relation)
+    return static, tuple(dynamic), relations, frozenset(f.attname for f in fields) | relations
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """``model(**values)`` for the rows built by the dozen (a copy's lines and their options, the audit trail
+    and events of every write): the same instance, built from the defaults found once (``Model.__init__`` looks each field's default up and pops
+    each keyword again for every row; a line item's 40 columns cost more than the rest of building it). A
+    related row goes through its descriptor, as ``__init__`` sets it; with init signals listening, or a name
+    that is no column, ``__init__`` itself does it (and refuses the name)."""
+    static, dynamic, relations, names = _template(model)
+    if (
+        not values.keys() <= names
+        or plain_attnames(model) is None
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
+        return model(**values)
+    row = model.__new__(model)
+    row._state = ModelState()
+    attributes = row.__dict__
+    attributes.update(static)
+    for attname, default in dynamic:
+        if attname not in values:
+            attributes[attname] = default()
+    for name, value in values.items():
+        if name in relations:
+            setattr(row, name, value)
+        else:
+            attributes[name] = value
+    return row
 
 
 class IdempotencyKey(models.Model):

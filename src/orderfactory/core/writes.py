@@ -110,6 +110,13 @@ def _columns(fields: tuple[models.Field, ...]) -> tuple[_Column, ...]:
     return tuple(_column(f) for f in fields)
 
 
+@functools.cache
+def _insert_columns(model: type[models.Model]) -> tuple[_Column, ...]:
+    """``_columns`` of ``_insert_fields``, found by the model alone (hashing a tuple of fields each time cost as
+    much as preparing a row's values)."""
+    return _columns(_insert_fields(model))
+
+
 def _values(obj: models.Model, columns: tuple[_Column, ...], add: bool, connection: Any) -> list[Any]:
     """The values of ``columns`` of ``obj`` for the database, as Django's pre_save and get_db_prep_save make
     them."""
@@ -152,10 +159,12 @@ def insert(
             obj._state.adding = False
             obj._state.db = using
         return
-    columns = _columns(fields)
+    columns = _insert_columns(model)
     rows = [_values(obj, columns, True, connection) for obj in objs]
     head = _insert_head(model, using)
-    if connection.vendor == "postgresql" and len(rows) > 1:
+    if len(rows) == 1:
+        statements = [(head + _values_tail(len(fields), 1), rows[0])]
+    elif connection.vendor == "postgresql":
         statements = [
             (head + _unnest_tail(model, using), [list(column) for column in zip(*rows, strict=True)])
         ]
@@ -173,6 +182,18 @@ def insert(
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using
+
+
+def row_statement(model: type[models.Model], using: str) -> tuple[str, tuple[models.Field, ...]]:
+    """The INSERT of one row of ``model`` (built once) and its columns, in the order of its placeholders: for
+    a caller that makes the values of a row itself, most of them once (the job queue, task_backend)."""
+    fields = _insert_fields(model)
+    return _insert_head(model, using) + _values_tail(len(fields), 1), fields
+
+
+def database_values(obj: models.Model, using: str) -> list[Any]:
+    """The values ``insert`` writes for a new ``obj``, in the order of ``row_statement``'s placeholders."""
+    return _values(obj, _insert_columns(type(obj)), True, connections[using])
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from orderfactory import queue
 from orderfactory.core import clock, hooks, outbound
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import CommonErrorCode, DomainError, Problem, blank, problem
+from orderfactory.core.models import new_row
 from orderfactory.core.prepared import Prepared
 from orderfactory.events.models import (
     Event,
@@ -184,7 +185,8 @@ def record_change(action: str, resource_type: str, instance: Any, before: dict[s
     if action == "update" and not payload:
         return
     s = scopes.current()
-    store = EventStore(
+    store = new_row(
+        EventStore,
         resource_type=resource_type,
         resource_id=instance.pk,
         event=action,
@@ -209,7 +211,7 @@ def fire(name: str, resource_type: str, instance: Any) -> None:
 
 def record_event(name: str, resource_type: str, instance: Any, *, document: bool = True) -> Event:
     """Record that ``name`` happened to ``instance`` and queue a delivery to each enabled webhook on it."""
-    event = Event(name=name, resource_type=resource_type, resource_id=instance.pk)
+    event = new_row(Event, name=name, resource_type=resource_type, resource_id=instance.pk)
     with held() as rows:  # written at the end of this block, or of an outer hooks.batched one
         rows.events.append((event, instance.pk, document))
     return event

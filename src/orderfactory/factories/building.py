@@ -3,18 +3,12 @@ the copy's transaction. What it reads of the source comes from factories.loading
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from django.db import models
-from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
+from typing import Any
 
 from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock
 from orderfactory.core.errors import DomainError, Problem
-from orderfactory.core.models import plain_attnames
+from orderfactory.core.models import new_row
 from orderfactory.customers.groups import outside_group
 from orderfactory.factories import loading, plan, policies
 from orderfactory.factories.failures import Notes
@@ -25,57 +19,6 @@ from orderfactory.orders.models import LineItem, LineItemOption, Order
 from orderfactory.orders.services.gift_cards import usable_card
 
 Log = dict[str, list[str]]
-M = TypeVar("M", bound=models.Model)
-
-
-@functools.cache
-def _template(
-    model: type[models.Model],
-) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str], frozenset[str]]:
-    """What ``Model.__init__`` gives each column of ``model`` that the caller leaves out, found once: the
-    defaults that are values, the callable ones (an id, a timestamp, a new dict: called per row), its
-    relations' names and every name a row may be given."""
-    static: dict[str, Any] = {}
-    dynamic: list[tuple[str, Callable[[], Any]]] = []
-    for field in model._meta.concrete_fields:
-        if field.generated:
-            continue
-        if field.has_default() and callable(field.default):
-            dynamic.append((field.attname, field.get_default))
-        else:
-            static[field.attname] = field.get_default()
-    fields = [f for f in model._meta.concrete_fields if not f.generated]
-    relations = frozenset(f.name for f in fields if f.is_relation)
-    return static, tuple(dynamic), relations, frozenset(f.attname for f in fields) | relations
-
-
-def new_row(model: type[M], **values: Any) -> M:
-    """``model(**values)`` for the rows a copy builds by the dozen (its lines, their options): the same
-    instance, built from the defaults found once (``Model.__init__`` looks each field's default up and pops
-    each keyword again for every row; a line item's 40 columns cost more than the rest of building it). A
-    related row goes through its descriptor, as ``__init__`` sets it; with init signals listening, or a name
-    that is no column, ``__init__`` itself does it (and refuses the name)."""
-    static, dynamic, relations, names = _template(model)
-    if (
-        not values.keys() <= names
-        or plain_attnames(model) is None
-        or pre_init.has_listeners(model)
-        or post_init.has_listeners(model)
-    ):
-        return model(**values)
-    row = model.__new__(model)
-    row._state = ModelState()
-    attributes = row.__dict__
-    attributes.update(static)
-    for attname, default in dynamic:
-        if attname not in values:
-            attributes[attname] = default()
-    for name, value in values.items():
-        if name in relations:
-            setattr(row, name, value)
-        else:
-            attributes[name] = value
-    return row
 
 
 def build_target(factory: OrderFactory, notes: Log) -> Order:

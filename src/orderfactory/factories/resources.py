@@ -78,6 +78,7 @@ class _FactoryResource(Resource):
     has_events = True
 
     scope_only_queryset = True  # narrowed by the resource's kind only
+    created_as_written = True  # services.create_factory writes the row once, of the resource's kind
 
     @classmethod
     def queryset(cls) -> models.QuerySet:

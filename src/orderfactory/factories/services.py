@@ -24,6 +24,7 @@ from orderfactory.catalog.error_codes import ShippingErrorCode
 from orderfactory.core import clock, database, hooks, locks
 from orderfactory.core import scope as scopes
 from orderfactory.core.errors import CommonErrorCode, DomainError, blank
+from orderfactory.core.models import new_row
 from orderfactory.factories import failures, loading, plan, previews
 from orderfactory.factories.building import build_target, source_pointers
 from orderfactory.factories.error_codes import FactoryErrorCode
@@ -59,7 +60,7 @@ def create_factory(kind: str, columns: dict[str, Any]) -> OrderFactory:
         raise DomainError(problems)
     if columns.get("preview_id"):
         columns = previews.options_for_copy(columns)
-    factory = OrderFactory(type=kind, **columns)
+    factory = new_row(OrderFactory, type=kind, **columns)
     if factory.place_target_order is None and kind == "recurring_order_copies":
         factory.place_target_order = True  # the documented default of subscription runs
     # Should the process die between the commit and the enqueue, the sweep re-queues the job once this passes.

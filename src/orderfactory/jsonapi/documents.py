@@ -12,7 +12,7 @@ from django.db import models
 
 from orderfactory.jsonapi import errors, query
 from orderfactory.jsonapi import resource as r
-from orderfactory.jsonapi.render import Renderer
+from orderfactory.jsonapi.render import Renderer, row_as_written
 
 
 @dataclass
@@ -48,6 +48,21 @@ def document_for(
     document: dict[str, Any] = {"data": data[0]}
     attach_included(document, renderer, data)
     return document
+
+
+def document_as_written(
+    ctx: Context, resource: type[r.Resource], instance: models.Model
+) -> dict[str, Any] | None:
+    """The document ``document_for`` renders for ``instance`` with no query parameters, from the instance as
+    its write left it (Resource.created_as_written), without reading it back; None when a value of it is not
+    what the database would give back (jsonapi.render.row_as_written): then it must be read, in the write's
+    transaction still (a worker may move a committed row on)."""
+    renderer = Renderer(ctx.base_url, ctx.meta, public=ctx.public, detail=True)
+    plan = renderer.plan(resource)
+    row = row_as_written(instance, plan)
+    if row is None:
+        return None
+    return {"data": renderer.resource_object(resource, row, plan, detail=True)}
 
 
 def attach_included(document: dict[str, Any], renderer: Renderer, data: list[dict[str, Any]]) -> None:

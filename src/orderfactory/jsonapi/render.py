@@ -6,12 +6,15 @@ include path costs one query, whatever the page size.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from orderfactory.core.prepared import PreparedValues
@@ -101,6 +104,74 @@ def fetch_one(resource: type[r.Resource], pk: str, plan: Plan) -> list[Row]:
             lambda pk: _values(resource.queryset().filter(pk=pk), plan)[:1]
         )
     return prepared.all(pk=pk)
+
+
+# The value types a column gives back as the instance that wrote it holds them (None aside), by its field's
+# class: what ``row_as_written`` takes from memory. JSON is taken only empty (jsonb orders an object's keys and
+# writes numbers its own way), times only in UTC (the database gives them back in UTC).
+_TEXT, _WHOLE, _TRUTH, _MOMENT, _JSON = str, int, bool, dt.datetime, dict
+_MISSING = object()
+_WRITTEN_AS: dict[type[models.Field], type] = {
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.IntegerField: _WHOLE,
+    models.BigIntegerField: _WHOLE,
+    models.SmallIntegerField: _WHOLE,
+    models.PositiveIntegerField: _WHOLE,
+    models.PositiveSmallIntegerField: _WHOLE,
+    models.BooleanField: _TRUTH,
+    models.DateTimeField: _MOMENT,
+    models.JSONField: _JSON,
+}
+
+
+@functools.cache
+def _written_columns(
+    model: type[models.Model], columns: tuple[str, ...]
+) -> tuple[tuple[str, str, type], ...] | None:
+    """(column as ``values()`` names it, attribute of the instance, value type) for each column, or None when
+    one is not a plain column of ``model`` of a type in _WRITTEN_AS (a lookup through a relation, a decimal)."""
+    out = []
+    for column in columns:
+        try:
+            f = model._meta.get_field(column)
+        except FieldDoesNotExist:
+            return None
+        if not isinstance(f, models.Field) or not f.concrete or f.many_to_many:
+            return None
+        target = f.target_field if isinstance(f, models.ForeignKey) else f  # a key is its target's type
+        kind = _WRITTEN_AS.get(type(target))
+        if kind is None:
+            return None
+        out.append((column, f.attname, kind))
+    return tuple(out)
+
+
+def row_as_written(instance: models.Model, plan: Plan) -> Row | None:
+    """The row ``fetch_one`` would read back for ``instance`` just after it wrote it, taken from the instance
+    itself when each column's value is what the database gives back (text, integers, booleans, keys, times in
+    UTC, empty JSON, None); None when one is not (it must be read)."""
+    if plan.annotations:
+        return None
+    columns = _written_columns(type(instance), plan.columns)
+    if columns is None:
+        return None
+    values: dict[str, Any] = instance.__dict__
+    row: Row = {}
+    for column, attname, kind in columns:
+        value: Any = values.get(attname, _MISSING)
+        if value is _MISSING:  # deferred: not in memory
+            return None
+        if value is not None:
+            if kind is _JSON:
+                if value != {} and value != []:
+                    return None
+            elif type(value) is not kind or (
+                kind is _MOMENT and cast(dt.datetime, value).utcoffset() != dt.timedelta(0)  # naive: None
+            ):
+                return None
+        row[column] = value
+    return row
 
 
 @dataclass

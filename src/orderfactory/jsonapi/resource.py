@@ -154,6 +154,11 @@ class Resource:
     # One of the resource classes Commerce Layer calls cacheable (contract d): its reads have the cacheable rate
     # limits (auth.ratelimit) and its GETs are served from the response cache (orderfactory.cache).
     cacheable: ClassVar[bool] = False
+    # Whether ``create`` returns the row as its transaction leaves it: nothing changes the row after its INSERT
+    # (no UPDATE through a queryset, no database default or trigger), and the row is one ``queryset()`` shows.
+    # The engine then renders the 201 from that instance, after the commit, instead of reading it back inside
+    # the transaction (jsonapi.documents.document_as_written; it reads it when a value is not plain).
+    created_as_written: ClassVar[bool] = False
     # What a public (sales channel) token may do here; integration tokens may do every action.
     sales_channel_actions: ClassVar[tuple[str, ...]] = ()
     # Default order of lists: the contract leaves it open; oldest first, like Commerce Layer's id order.

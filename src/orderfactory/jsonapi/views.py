@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 
 from orderfactory.jsonapi import body, commerce_layer, errors, filters, query, registry
 from orderfactory.jsonapi import resource as r
-from orderfactory.jsonapi.documents import Context, attach_included, document_for
+from orderfactory.jsonapi.documents import Context, attach_included, document_as_written, document_for
 from orderfactory.jsonapi.render import Renderer
 
 JSONAPI = errors.JSONAPI
@@ -308,11 +308,20 @@ def _side_write(resource: type[r.Resource], rid: str, side: SideWrites) -> None:
         write(resource.type, rid, value)
 
 
+def _parsed_ahead(resource: type[r.Resource]) -> bool:
+    """Whether a create's body may be parsed before its transaction: the rows it links are read for their key
+    only (every creatable relationship declares ``reads=()``), so all it learns of them is that they exist
+    in the caller's scope, which the foreign keys hold until the commit. On SQLite the transaction is the
+    database's one writer: the parsing and its reads then happen before it starts."""
+    return all(rel.reads == () for rel in resource.all_relationships() if rel.creatable)
+
+
 def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> HttpResponse:
     document = _document(request)
     items = _items(request)
+    ahead = body.parse(resource, document, action="create") if _parsed_ahead(resource) else None
     with transaction.atomic():
-        payload = body.parse(resource, document, action="create")
+        payload = ahead or body.parse(resource, document, action="create")
         side = _take_side_writes(resource, payload, ctx)
 
         def run() -> models.Model:
@@ -323,7 +332,12 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
         instance = body.write(payload, run)
         if ctx.on_write:
             ctx.on_write("create", resource.type, instance, None)
-        return render_one(None, ctx, resource, instance.pk, status=201, items=items)
+        written = None
+        if resource.created_as_written and not items and not side:
+            written = document_as_written(ctx, resource, instance)  # not read back
+        if written is None:
+            return render_one(None, ctx, resource, instance.pk, status=201, items=items)
+    return respond(written, 201)  # serialized once committed: the transaction ends sooner
 
 
 def update(request: HttpRequest, ctx: Context, resource: type[r.Resource], rid: str) -> HttpResponse:
