@@ -34,7 +34,7 @@ from api_read import BenchError, _cli
 from copy_throughput import ROOT, Shop, environment, server, setup_django, tenant_scope, token
 
 # The tracer each started process imports at start-up (Python imports ``sitecustomize`` from its path).
-TRACER = r'''
+TRACER = r"""
 import os, threading, time
 
 _dir = os.environ["OF_BENCH_TRACE_DIR"]
@@ -123,14 +123,14 @@ try:
     connection_created.connect(_install_late, weak=False)
 except Exception:
     pass
-'''
+"""
 
 
 def post_copies(endpoint: Any, source_id: str, copies: int, pause: float) -> list[tuple[float, float, str]]:
     """(sent, answered, factory id) of each copy, one at a time, the server idle ``pause`` s before each."""
+    from api_read import call, expect
     from django.db import connection as db
 
-    from api_read import call, expect
     from orderfactory.factories.models import OrderFactory
 
     connection = endpoint.connect()
@@ -178,7 +178,9 @@ def read_trace(trace_dir: Path) -> list[list[Any]]:
 def breakdown(posted: list[tuple[float, float, str]], events: list[list[Any]], client_pid: int) -> None:
     from orderfactory.factories.models import OrderFactory
 
-    completed = dict(OrderFactory.unscoped.filter(pk__in=[p[2] for p in posted]).values_list("pk", "completed_at"))
+    completed = dict(
+        OrderFactory.unscoped.filter(pk__in=[p[2] for p in posted]).values_list("pk", "completed_at")
+    )
     stages: dict[str, list[float]] = defaultdict(list)
     counts: dict[str, list[int]] = defaultdict(list)
     commit_ms: dict[str, list[float]] = defaultdict(list)
@@ -223,7 +225,9 @@ def breakdown(posted: list[tuple[float, float, str]], events: list[list[Any]], c
         take = [
             e
             for e in worker
-            if e[4] == "execute" and e[0] < (claim_in or 0) and e[5].startswith(("WITH finished", "UPDATE django_tasks"))
+            if e[4] == "execute"
+            and e[0] < (claim_in or 0)
+            and e[5].startswith(("WITH finished", "UPDATE django_tasks"))
         ]
         at = {
             "POST commit ended": post_commit,
@@ -273,7 +277,9 @@ def breakdown(posted: list[tuple[float, float, str]], events: list[list[Any]], c
         )
     for name, values in commit_ms.items():
         ordered = sorted(values)
-        print(f"commit durations, {name:<28} p50 {statistics.median(ordered):.2f} ms, max {ordered[-1]:.2f} ms")
+        print(
+            f"commit durations, {name:<28} p50 {statistics.median(ordered):.2f} ms, max {ordered[-1]:.2f} ms"
+        )
     print()
     for name, sqls in statements.items():
         print(f"{name}:")
@@ -282,7 +288,9 @@ def breakdown(posted: list[tuple[float, float, str]], events: list[list[Any]], c
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--copies", type=int, default=50)
     parser.add_argument("--pause", type=float, default=0.1, help="seconds idle before each POST")
@@ -304,8 +312,18 @@ def main() -> int:
         _cli(env, "migrate")
         app = json.loads(
             _cli(
-                env, "apps", "create", "--name", "bench", "--kind", "integration", "--mode", "test",
-                "--organization", f"bench-{secrets.token_hex(4)}", "--json",
+                env,
+                "apps",
+                "create",
+                "--name",
+                "bench",
+                "--kind",
+                "integration",
+                "--mode",
+                "test",
+                "--organization",
+                f"bench-{secrets.token_hex(4)}",
+                "--json",
             )
         )
         setup_django(env)
@@ -324,7 +342,9 @@ def main() -> int:
                 posted = post_copies(endpoint, source, args.copies, args.pause)
                 time.sleep(0.2)
             database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
-            print(f"{database}, {args.phase}, {args.copies} copies of {args.lines} lines, load {os.getloadavg()[0]:.1f}")
+            print(
+                f"{database}, {args.phase}, {args.copies} copies of {args.lines} lines, load {os.getloadavg()[0]:.1f}"
+            )
             breakdown(posted, read_trace(trace_dir), os.getpid())
     return 0
 
