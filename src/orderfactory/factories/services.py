@@ -135,7 +135,7 @@ def _claim(factory_id: str, token: str) -> tuple[str, str] | None:
     runs again (its take was lost with it) or is queued again by the sweep."""
     now = clock.now()
     # Pipelined (database.pipelined): the claim's writes, its trail and its event travel with the webhook
-    # lookup, and the commit with the pipeline's end.
+    # lookup, and its set_config with the row lock.
     with database.unsynced(), database.pipelined(), transaction.atomic():
         # The row lock makes the check-then-write a compare-and-set: a second claimer waits, then sees
         # ``in_progress`` and does nothing. The job knows only the id: the row tells its scope.
