@@ -56,6 +56,12 @@ def test_a_worker_killed_mid_batch_leaves_each_source_copied_exactly_once(api, t
 
     later = clock.now() + services.LEASE + dt.timedelta(seconds=1)
     assert services.sweep(later) == 0  # a batch's pending copies are its own sweep's
+    # but the group's job the killed worker left running is ended (queue.end_lost_copy_jobs)
+    assert not DBTaskResult.objects.filter(status="RUNNING").exists()
+    group_jobs = DBTaskResult.objects.filter(task_path=queue.RUN_ORDER_COPY_GROUP)
+    assert list(group_jobs.values_list("status", "exception_class_path")) == [
+        ("FAILED", "orderfactory.queue.JobLost")
+    ]
     assert batches.sweep(later) == 3  # its sources were all expanded: its three copies are queued again
     assert [job.args_kwargs["args"][0] for job in _ready()] == [
         sorted(OrderFactory.unscoped.filter(order_copy_batch_id=batch_id).values_list("pk", flat=True))

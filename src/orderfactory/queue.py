@@ -95,3 +95,54 @@ def queued_order_copy_groups() -> set[str]:
     ):
         waiting.update(args[0] if args else [])
     return waiting
+
+
+class JobLost(Exception):
+    """What ends a job whose worker stopped while running it (``end_lost_copy_jobs``): the class path its row
+    keeps as a failed job's."""
+
+
+LOST = (
+    "the worker running this job stopped before ending it (killed, or its machine went away); the sweep queued "
+    "its order copies again if they were not made: each copy's own status tells how it ended"
+)
+
+
+def end_lost_copy_jobs(now: dt.datetime, lease: dt.timedelta) -> int:
+    """End, FAILED with the reason ``LOST``, the order copies' jobs (single and a batch's group) that a worker
+    took more than a ``lease`` ago and still shows as running, unless the copy a single copy's job names is
+    ``in_progress`` under a live lease (its claim: the job may still be making it). A worker that dies holding
+    jobs leaves them RUNNING, and their copies' claims lapse or roll back: the sweeps queue those copies again,
+    so the rows would otherwise stay RUNNING for ever. One statement, which reads the running jobs only
+    (their partial index, core migration 0004). A job ended here that was in fact still running is recorded
+    again when it ends, as any job is. Returns how many were ended."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    from orderfactory.factories.models import OrderFactory
+
+    jobs, factories = DBTaskResult._meta.db_table, OrderFactory._meta.db_table
+    named = (
+        "args_kwargs -> 'args' ->> 0"
+        if connection.vendor == "postgresql"
+        else "json_extract(args_kwargs, '$.args[0]')"
+    )
+    # 'RUNNING' written out, not a parameter, so that the statement's plan can use the partial index
+    sql = (
+        f"UPDATE {jobs} SET status = 'FAILED', finished_at = %s, exception_class_path = %s, traceback = %s "
+        f"WHERE status = 'RUNNING' AND started_at < %s AND task_path IN (%s, %s) AND NOT EXISTS ("
+        f"SELECT 1 FROM {factories} WHERE id = {named} AND status = 'in_progress' AND lease_expires_at >= %s)"
+    )
+    ops = connection.ops
+    params = [
+        ops.adapt_datetimefield_value(now),
+        f"{JobLost.__module__}.{JobLost.__qualname__}",
+        LOST,
+        ops.adapt_datetimefield_value(now - lease),
+        RUN_ORDER_FACTORY,
+        RUN_ORDER_COPY_GROUP,
+        ops.adapt_datetimefield_value(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)

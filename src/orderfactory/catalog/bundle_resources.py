@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from orderfactory.catalog import bundles
 from orderfactory.catalog.models import Bundle, SkuList, SkuListItem, SkuOption
 from orderfactory.catalog.resources import ServiceResource, TriggeredServiceResource
+from orderfactory.core.models import InTenant
 from orderfactory.core.money import money
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import Boolean, Integer, String, ToMany, ToOne
@@ -54,7 +55,7 @@ class SkuListItemResource(ServiceResource):
     attributes = (
         Integer("position", "CUFfs"),
         # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
-        String("sku_code", "CUF", expression=F("sku__code")),
+        String("sku_code", "CUF", expression=InTenant("sku__code")),
         Integer("quantity", "CUFfs"),
     )
     relationships = (

@@ -23,6 +23,7 @@ from orderfactory.catalog.models import (
     ShippingMethod,
     Sku,
 )
+from orderfactory.core.models import InTenant
 from orderfactory.core.money import money
 from orderfactory.inventory.services import sku_inventory
 from orderfactory.jsonapi import registry
@@ -198,7 +199,7 @@ class PriceResource(ServiceResource):
     attributes = (
         String("currency_code", "F"),
         # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
-        String("sku_code", "CUF", expression=F("sku__code")),
+        String("sku_code", "CUF", expression=InTenant("sku__code")),
         *money("amount_cents", "amount_float", "formatted_amount", flags="CUFfs"),
         ORIGINAL_AMOUNT_CENTS,
         FORMATTED_ORIGINAL_AMOUNT,

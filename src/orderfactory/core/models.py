@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from django.db import models, router
+from django.db.models import F, FilteredRelation, Q
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.signals import post_init, pre_init
@@ -63,6 +64,29 @@ def tenant_index(name: str, *fields: str) -> models.Index:
     its neighbours hold (docs/decisions.md, "Scale"). Each tenant table has one in its lists' default order
     (``created_at``, ``id``), and more for the columns its lists commonly filter by."""
     return models.Index(fields=["organization", "mode", *fields, "id"], name=name)
+
+
+class InTenant(models.Expression):
+    """``F("sku__code")`` whose join to the related row carries the active scope: the join's condition holds the
+    related table's organization and mode as well as its key, so a database reads that table through an index
+    that leads with the tenant or by key, whatever plan it picks. A plain join names the key alone: PostgreSQL's
+    generic plan of a list, knowing nothing of the organization, could walk the related table's whole primary
+    key for a merge join, and SQLite could find a code in every tenant's index (docs/decisions.md, "Scale")."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.relation, _, self.column = name.partition("__")
+        assert self.relation and self.column and "__" not in self.column, name
+
+    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> Any:
+        alias = f"{self.relation}_in_tenant"
+        if alias not in query._filtered_relations:
+            s = scope.current()
+            condition = Q(
+                **{f"{self.relation}__organization_id": s.organization_id, f"{self.relation}__mode": s.mode}
+            )
+            query.add_filtered_relation(FilteredRelation(self.relation, condition=condition), alias)
+        return F(f"{alias}__{self.column}").resolve_expression(query, *args, **kwargs)
 
 
 class TenantModel(models.Model):

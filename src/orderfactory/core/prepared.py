@@ -165,22 +165,22 @@ class _Base:
         alias = internals._db or router.db_for_read(queryset.model)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        where: dict[str, tuple[str, int | None]] = {
-            _ORGANIZATION: (_ORGANIZATION, None),
-            _MODE: (_MODE, None),
-        }
+        where: dict[str, tuple[str, int | None]] = {}
         for name, length in shape:
             if length is None:
                 where[_marker(name)] = (name, None)
             else:
                 where.update({_marker(name, i): (name, i) for i in range(length)})
-        slots = []
+        slots: list[tuple[int, str, int | None]] = []
         for position, param in enumerate(params):
-            if isinstance(param, str) and param in where:
+            if isinstance(param, str) and param in (_ORGANIZATION, _MODE):
+                # the scope's, as often as the query names it (a table's filter, a join's condition)
+                slots.append((position, param, None))
+            elif isinstance(param, str) and param in where:
                 slots.append((position, *where.pop(param)))
             elif isinstance(param, str) and "\x00" in param:
                 raise NotPreparable(f"a value used twice or transformed: {param!r}")
-        unplaced = [m for m in where if m not in (_ORGANIZATION, _MODE)]
+        unplaced = list(where)
         if unplaced or "\x00" in sql:
             raise NotPreparable(f"values not passed through as parameters: {unplaced or sql}")
         fields = [expression for expression, *_ in compiler.select[0 : compiler.col_count]]

@@ -9,6 +9,7 @@ from django.db import models
 from orderfactory.addresses.resources import LOCATION_COLUMNS, NAME_COLUMNS, full_address, full_name
 from orderfactory.catalog.resources import ServiceResource
 from orderfactory.core import scope as scopes
+from orderfactory.core.models import InTenant
 from orderfactory.customers import anonymization, groups, services
 from orderfactory.customers.models import (
     CUSTOMER_STATUSES,
@@ -104,7 +105,7 @@ class CustomerAddressResource(ServiceResource):
             "name", "F", compute=address_name, depends=tuple(f"address__{c}" for c in ADDRESS_NAME_COLUMNS)
         ),
         # Creatable as another way to name the customer (an existing one's email); read from the customer.
-        String("customer_email", "CF", expression=models.F("customer__email")),
+        String("customer_email", "CF", expression=InTenant("customer__email")),
     )
     relationships = (
         # Both required, but the customer may be given as ``customer_email`` instead: the service checks

@@ -31,6 +31,11 @@ _PENDING = (
 )
 
 
+# The ids of MAX_BATCH_SOURCES orders as a JSON array (ten characters, two quotes and a comma each), with room
+# to spare for longer strings, which are not orders (404): beyond the 64 KiB of other JSON attributes.
+SOURCE_IDS_BYTES = MAX_BATCH_SOURCES * 16
+
+
 def _sources(columns: dict[str, Any]) -> list[str]:
     """The ids of the orders the batch copies, among those the caller sees: the given ones (each once, in
     their order), or those its filter matches (oldest first), parsed and refused as ``GET /api/orders``
@@ -68,7 +73,7 @@ class OrderCopyBatchResource(Resource):
         String("status", "Ffs", enum=BATCH_STATUSES),
         Datetime("started_at", "Ffs"),
         Datetime("completed_at", "Ffs"),
-        Array("source_order_ids", "CF"),
+        Array("source_order_ids", "CF", max_bytes=SOURCE_IDS_BYTES),
         Object("orders_filter", "CF"),
         *copy_option_attributes(),
         Integer("total_count", "Ffs"),

@@ -9,8 +9,8 @@ copy per source and batch whatever happens. The copies run in groups (factories/
 claimed, built and written together, in one transaction), or one by one as any copy (factories.services)
 when their options call out of the database (placing the target, cancelling the source); each one's ending
 counts here in its ending transaction (exactly once: a copy ends once); the last one ends the batch
-(``order_copy_batches.complete`` or ``.fail``). ``_cancel`` aborts the copies not yet claimed, and the
-sources not yet expanded are never made.
+(``order_copy_batches.complete`` or ``.fail``). ``_cancel`` aborts the copies not yet claimed (one UPDATE;
+the batch's job records their endings after the commit), and the sources not yet expanded are never made.
 """
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ def _expand_chunk(batch_id: str) -> int | None:
     now = clock.now()
     with transaction.atomic():
         batch = locks.lock_one(OrderCopyBatch.objects, batch_id)
+        if batch is not None and batch.status == "cancelled" and batch.lease_expires_at is not None:
+            _record_cancelled(batch)
+            return None
         if batch is None or batch.status in BATCH_FINAL:
             return None
         if batch.expanded_count >= batch.total_count:
@@ -265,7 +268,9 @@ def _finish_if_done(batch: OrderCopyBatch) -> None:
 def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
     """``_cancel`` (inside the request's transaction, the batch locked): the copies not yet claimed end
     aborted, the sources not yet expanded are never copied (both count as aborted), and the copies already
-    running finish and count as they end."""
+    running finish and count as they end. What the aborted copies' endings record (their trail, their
+    ``order_copies.abort`` and its webhooks' payloads) is written by the batch's job after the commit
+    (``_record_cancelled``): the request costs the same statements whatever the number of copies."""
     if batch.status in BATCH_FINAL:
         raise DomainError.of(
             CommonErrorCode.TRANSITION,
@@ -273,8 +278,25 @@ def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
             f"is {batch.status}: only a pending or running batch can be cancelled",
         )
     now = clock.now()
+    # Claims lock a copy before moving it out of pending: one claimed meanwhile is no longer pending here.
+    waiting = OrderFactory.objects.filter(order_copy_batch_id=batch.pk, status="pending")
+    pending = list(locks.for_update(waiting).values_list("pk", flat=True))
+    waiting.update(**_cancelled_ending(now))  # the rows just locked: none can leave pending meanwhile
+    never_made = batch.total_count - batch.expanded_count
+    batch.status = "cancelled"
+    batch.completed_at = now
+    # The lease, until the job has recorded the endings: the sweep queues it again should it be lost.
+    batch.lease_expires_at = now + LEASE if pending else None
+    batch.aborted_count += len(pending) + never_made
+    batch.save(update_fields=["status", "completed_at", "lease_expires_at", "aborted_count", "updated_at"])
+    if pending:
+        queue.enqueue_order_copy_batch(batch.pk)
+    return batch
+
+
+def _cancelled_ending(now: dt.datetime) -> dict[str, Any]:
     why = {"order_copy_batch": ["was cancelled"]}
-    ending = {
+    return {
         "status": "aborted",
         "failed_at": now,
         "lease_expires_at": None,
@@ -283,29 +305,38 @@ def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
         "errors_details": failures.details(why, failures.ABORT_CODES),
         "updated_at": now,
     }
-    # Claims lock a copy before moving it out of pending: one claimed meanwhile is no longer pending here.
-    waiting = OrderFactory.objects.filter(order_copy_batch_id=batch.pk, status="pending")
-    pending = locks.lock_all(waiting)
-    waiting.update(**ending)  # the rows just locked: none can leave pending meanwhile
-    # Each copy ends as an aborted copy ends (factories.services._end): its trail and ``order_copies.abort``,
-    # written set-wise; counted below at once, not one by one as a copy's own ending counts.
+
+
+# A copy the cancel aborted, before it: pending and never claimed, so with none of an ending's columns set.
+_NEVER_STARTED: dict[str, Any] = {
+    "status": "pending",
+    "failed_at": None,
+    "errors_log": {},
+    "errors_count": 0,
+    "errors_details": [],
+}
+
+
+def _record_cancelled(batch: OrderCopyBatch) -> None:
+    """The batch's job after its ``_cancel`` (the batch locked, its lease still set: once): each copy the cancel
+    aborted ends as an aborted copy ends (factories.services._end), its trail row (``status`` pending ->
+    aborted, ``order_copies.update``) and its ``order_copies.abort`` with a delivery to each webhook on that
+    topic, written set-wise. Counted by the cancel already, not again by their events. Those copies are the
+    batch's aborted ones that were never claimed (a claim sets ``started_at``; a copy claimed and aborted by
+    its own job recorded its ending itself), aborted at the cancel's instant."""
+    copies = OrderFactory.objects.filter(
+        order_copy_batch_id=batch.pk, status="aborted", started_at__isnull=True, failed_at=batch.completed_at
+    ).order_by("pk")
     token = _counted_here.set(batch.pk)
     try:
         with hooks.batched():
-            for copy in pending:
-                with hooks.recording("order_copies", copy):
-                    for column, value in ending.items():
-                        setattr(copy, column, value)
+            for copy in copies:
+                hooks.on_write("update", "order_copies", copy, {**hooks.snapshot(copy), **_NEVER_STARTED})
                 hooks.event("order_copies.abort", "order_copies", copy)
     finally:
         _counted_here.reset(token)
-    never_made = batch.total_count - batch.expanded_count
-    batch.status = "cancelled"
-    batch.completed_at = now
     batch.lease_expires_at = None
-    batch.aborted_count += len(pending) + never_made
-    batch.save(update_fields=["status", "completed_at", "lease_expires_at", "aborted_count", "updated_at"])
-    return batch
+    batch.save(update_fields=["lease_expires_at", "updated_at"])
 
 
 # --- the sweep --------------------------------------------------------------------------------------------
@@ -313,12 +344,13 @@ def cancel(batch: OrderCopyBatch) -> OrderCopyBatch:
 
 def sweep(now: dt.datetime | None = None) -> int:
     """Queue again the expansion of the batches whose job was lost (its worker died, or the process died
-    between the commit and the enqueue): their lease passed with sources left to expand. A duplicate job is
-    harmless: chunks take the batch's row lock and move its cursor. Runs with the factories' sweep."""
+    between the commit and the enqueue): their lease passed with sources left to expand, or, cancelled, with
+    their aborted copies' endings left to record. A duplicate job is harmless: chunks take the batch's row
+    lock and move its cursor, and the recording clears the lease. Runs with the factories' sweep."""
     now = now or clock.now()
     stale = list(
         OrderCopyBatch.unscoped.filter(
-            status__in=("pending", "in_progress"), lease_expires_at__lt=now
+            status__in=("pending", "in_progress", "cancelled"), lease_expires_at__lt=now
         ).values_list("pk", "organization_id", "mode")
     )
     for pk, organization_id, mode in stale:

@@ -372,9 +372,13 @@ def sweep(now: dt.datetime | None = None) -> int:
     """Re-queue the factories whose job was lost: ``in_progress`` ones whose worker died (claim past its lease)
     go back to ``pending``, and fail after MAX_ATTEMPTS; ``pending`` ones whose job never ran (lost between a
     commit and its enqueue) are enqueued again, unless the queue still holds their job (a backlog longer
-    than the lease), which only renews their lease. A duplicate job is harmless: only one claim succeeds. Returns
-    how many were re-queued. Runs periodically in every worker process."""
+    than the lease), which only renews their lease. A duplicate job is harmless: only one claim succeeds. The jobs
+    a dead worker left running are ended first (queue.end_lost_copy_jobs). Returns how many were re-queued.
+    Runs periodically in every worker process."""
     now = now or clock.now()
+    lost = queue.end_lost_copy_jobs(now, LEASE)
+    if lost:
+        log.warning("sweep: %d order copy job(s) whose worker stopped running them ended as failed", lost)
     stale = list(
         OrderFactory.unscoped.filter(status__in=("pending", "in_progress"), lease_expires_at__lt=now)
         # a batch's pending copies are its sweep's (factories/batches.py): it queues them as it made them

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import F
-
 from orderfactory.catalog.resources import ServiceResource
+from orderfactory.core.models import InTenant
 from orderfactory.inventory import services
 from orderfactory.inventory.models import InventoryModel, InventoryStockLocation, StockItem, StockLocation
 from orderfactory.jsonapi import registry
@@ -72,7 +71,7 @@ class StockItemResource(ServiceResource):
     save = staticmethod(services.save_stock_item)
     attributes = (
         # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
-        String("sku_code", "CUF", expression=F("sku__code")),
+        String("sku_code", "CUF", expression=InTenant("sku__code")),
         Integer("quantity", "CUFfs", required=True),
         # Validates the quantity against the reserved stock; nothing reserves stock, so the checks every write
         # runs are the whole validation.

@@ -325,6 +325,14 @@ def json_problem(value: Any) -> str | None:
 class _Json(Attr):
     container: ClassVar[builtins.type]
 
+    def __init__(
+        self, name: str, flags: str = "F", *, max_bytes: int = MAX_JSON_BYTES, **options: Any
+    ) -> None:
+        """``max_bytes``: the largest value, encoded (a declaration whose values are lists of ids as long as
+        its resource allows may need more than MAX_JSON_BYTES)."""
+        super().__init__(name, flags, **options)
+        self.max_bytes = max_bytes
+
     def _parse(self, value: Any, pointer: str) -> Any:
         problem = json_problem(value) if isinstance(value, self.container) else "type"
         if problem in ("type", "nul"):
@@ -344,13 +352,13 @@ class _Json(Attr):
                 "number_out_of_range",
                 pointer=pointer,
             )
-        if len(orjson.dumps(value)) > MAX_JSON_BYTES:
+        if len(orjson.dumps(value)) > self.max_bytes:
             raise errors.validation(
                 self.name,
-                f"is too long (maximum is {MAX_JSON_BYTES} bytes)",
+                f"is too long (maximum is {self.max_bytes} bytes)",
                 "too_long",
                 pointer=pointer,
-                count=MAX_JSON_BYTES,
+                count=self.max_bytes,
             )
         return value
 

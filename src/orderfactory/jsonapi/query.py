@@ -6,10 +6,14 @@ database.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+
+from orderfactory.core.models import InTenant, TenantModel
 from orderfactory.jsonapi import commerce_layer, errors, filters, registry
 from orderfactory.jsonapi import resource as r
 
@@ -115,8 +119,32 @@ def filtered(resource: type[r.Resource], qs: Any, q: Query) -> Any:
         if condition.to_many:
             qs = qs.filter(pk__in=resource.queryset().alias(**found).filter(condition.q()).values("pk"))
         else:
-            qs = qs.filter(condition.q())
+            joined: dict[str, Any] = {}
+            paths = [_in_tenant(resource, path, joined) for path in condition.paths]
+            qs = qs.alias(**joined).filter(dataclasses.replace(condition, paths=paths).q())
     return qs
+
+
+def _in_tenant(resource: type[r.Resource], path: filters.Path, joined: dict[str, Any]) -> filters.Path:
+    """``path``, when it reads a column of a tenant row its row names by foreign key (``sku__code``), as an alias
+    of that column read through a join that carries the tenant (core.models.InTenant), added to ``joined``: a
+    generic plan then reads the related table by key or through its tenant's rows, never across tenants."""
+    relation, _, column = path.lookup.partition("__")
+    if path.inner is not None or not column or "__" in column:
+        return path
+    try:
+        field = resource.model._meta.get_field(relation)
+    except FieldDoesNotExist:
+        return path
+    if not (
+        field.many_to_one
+        and isinstance(field.related_model, type)
+        and issubclass(field.related_model, TenantModel)
+    ):
+        return path
+    alias = f"_{relation}_{column}_in_tenant"
+    joined[alias] = InTenant(path.lookup)
+    return dataclasses.replace(path, lookup=alias)
 
 
 def _parse_page_value(key: str, value: str, maximum: int) -> int:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db import models
-from django.db.models import F
 
 from orderfactory.catalog.resources import ServiceResource
+from orderfactory.core.models import InTenant
 from orderfactory.jsonapi import registry
 from orderfactory.jsonapi.resource import (
     Array,
@@ -178,7 +178,7 @@ class TaxCategoryResource(ServiceResource):
     attributes = (
         String("code", "CUFfs", required=True),
         # Names the SKU instead of the sku relationship (the service resolves it); reads back the SKU's code.
-        String("sku_code", "CUF", expression=F("sku__code")),
+        String("sku_code", "CUF", expression=InTenant("sku__code")),
     )
     relationships = (
         # Both required, the sku possibly given as sku_code: the service reports them missing along with every
