@@ -20,10 +20,12 @@ COUNT_CACHED_FROM rows (``count``): counting a big tenant's rows on every page w
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +105,51 @@ class _Bump:
     alias: str
 
     def __call__(self) -> None:
+        held = _held_bumps.get()
+        if held is not None:
+            held.add(self)
+            return
+        self.now()
+
+    def now(self) -> None:
         _bump_database(self.key, self.alias)
+
+
+_held_bumps: contextvars.ContextVar[set[_Bump] | None] = contextvars.ContextVar(
+    "orderfactory_held_bumps", default=None
+)
+
+
+class HeldBumps:
+    """What ``bumps_held`` yields: ``release`` bumps now, once each, the versions of the commits made so far
+    inside, and lets the later ones bump as they commit."""
+
+    def __init__(self) -> None:
+        self.token: contextvars.Token[set[_Bump] | None] | None = None
+
+    def release(self) -> None:
+        if self.token is None:
+            return
+        held = _held_bumps.get() or set()
+        _held_bumps.reset(self.token)
+        self.token = None
+        for bump in held:
+            bump()
+
+
+@contextlib.contextmanager
+def bumps_held() -> Iterator[HeldBumps]:
+    """The shared version bumps of the commits made inside (after each commit, on PostgreSQL) wait until
+    ``release`` or the end of the block, then run once per (organization, mode): for a step of a few quick
+    transactions (a copy's claim and its copy) that would bump the same version once each. Until then other
+    processes may serve documents older than the first commit, as they may between any commit and its
+    bump; this process, whose local generation moves at once, does not."""
+    held = HeldBumps()
+    held.token = _held_bumps.set(set())
+    try:
+        yield held
+    finally:
+        held.release()
 
 
 _written: dict[str, bool] = {}
@@ -143,7 +189,7 @@ def _track_writes(
         # The embedded SQLite engine bumps inside the transaction, just before COMMIT: SQLite has one writer at
         # a time anyway, so the row costs no extra waiting, the version commits with the data, and a rollback
         # drops it. PostgreSQL bumps after commit, so that writers of one tenant do not queue on its version row.
-        db.before_commit[bump] = bump
+        db.before_commit[bump] = bump.now  # inside the transaction: never held (bumps_held)
     elif bump not in (fn for _, fn, _ in db.run_on_commit):
         # Once per transaction and scope: Django drops the callbacks of a rolled-back transaction or savepoint,
         # so a bump still among them is one that will run.

@@ -131,3 +131,76 @@ def unsynced(using: str = "default") -> Iterator[None]:
         yield
     finally:
         db.unsynced -= 1
+
+
+@contextlib.contextmanager
+def pipelined(using: str = "default") -> Iterator[None]:
+    """Inside, on PostgreSQL, a statement whose results no one reads (an INSERT, an UPDATE whose row count no
+    one asks for) is sent without waiting for its answer: it travels with the next statement whose rows are
+    read, or with the commit, in one round trip (psycopg's pipeline mode). For a transaction of few reads and
+    many writes, a copy's or its claim's. The SQL is the same, and so are the results; what changes is when a
+    failing write's error is raised: by the next read, savepoint release or commit, inside the same
+    transaction (core.postgresql_engine handles savepoints). Around a transaction, its commit is one of those
+    round trips and ends the pipeline, before the transaction's on_commit callbacks run. SQLite, and a libpq
+    without pipelines: nothing changes."""
+    import psycopg
+    from django.db import connections
+
+    db: Any = connections[using]
+    if db.vendor != "postgresql" or db.pipeline is not None or not psycopg.Pipeline.is_supported():
+        yield
+        return
+    db.ensure_connection()
+    connection = db.connection
+    with db.wrap_database_errors:
+        pipeline = connection._pipeline = psycopg.Pipeline(connection)
+        pipeline.__enter__()
+    ended = False
+
+    def end(exc: BaseException | None = None) -> None:
+        """Leave pipeline mode, once: as psycopg's ``Connection.pipeline()`` does, but a pipeline that ends
+        idle (its transaction committed, every answer read) leaves it without the sync psycopg sends anyway,
+        a round trip that answers nothing."""
+        nonlocal ended
+        if ended:
+            return
+        ended = True
+        try:
+            if exc is not None:
+                pipeline.__exit__(type(exc), exc, exc.__traceback__)
+            elif pipeline.command_queue or pipeline.result_queue or not _idle_exit(pipeline):
+                pipeline.__exit__(None, None, None)
+        finally:
+            db.pipeline = db.end_pipeline = connection._pipeline = None
+
+    # A transaction begun inside ends the pipeline with its commit (core.postgresql_engine), before its
+    # on_commit callbacks run: their statements are not the transaction's, and pipelined in autocommit they
+    # would wait for the pipeline's end to commit.
+    db.pipeline, db.end_pipeline = pipeline, end
+    try:
+        with db.wrap_database_errors:
+            yield
+    except BaseException as exc:
+        with db.wrap_database_errors:
+            end(exc)
+        raise
+    with db.wrap_database_errors:
+        end()
+
+
+def _idle_exit(pipeline: Any) -> bool:
+    """Leave pipeline mode with nothing sent or pending: whether libpq agreed."""
+    try:
+        pipeline._exit(None)
+    except Exception:
+        pipeline.level += 1  # still in pipeline mode: leave it the way psycopg does
+        return False
+    return True
+
+
+def pipelining(using: str = "default") -> bool:
+    """Whether statements on ``using`` are pipelined now (``pipelined``): their row counts are not known
+    until read."""
+    from django.db import connections
+
+    return getattr(connections[using], "pipeline", None) is not None

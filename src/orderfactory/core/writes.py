@@ -232,7 +232,9 @@ def update(obj: models.Model, names: frozenset[str], using: str) -> None:
     values.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:  # as Model.save_base
         cursor.execute(sql, values)
-        if cursor.rowcount == 0:
+        # Pipelined (database.pipelined), the row count would cost the round trip the pipeline saves; the
+        # transactions pipelined (a copy's and its claim's) update rows they hold locked or wrote themselves.
+        if getattr(connection, "pipeline", None) is None and cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.db = using
 

@@ -1,7 +1,9 @@
 """Django's PostgreSQL backend, with timestamps read by psycopg's C loader instead of a Python one, no
 health-check round trip for a connection that has just answered (``RECENTLY_ALIVE`` below), and integers
 out of their column's range refused rather than wrapped (``DatabaseOperations`` below). A transaction begun
-inside ``database.unsynced()`` commits with ``synchronous_commit`` off.
+inside ``database.unsynced()`` commits with ``synchronous_commit`` off. Inside ``database.pipelined()`` the
+connection is in psycopg's pipeline mode: statements whose results no one reads are sent without waiting,
+and travel with the next one that is read (``_PipelineAware`` below).
 
 Django registers its own ``timestamptz`` loader on every connection: a Python subclass of psycopg's, to pin
 the time zone of the values it returns. psycopg swaps its own Python loaders for their C builds, but never a
@@ -15,6 +17,7 @@ psycopg's C build, or in another zone, the connection keeps Django's loader.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
@@ -22,8 +25,9 @@ import time
 from typing import Any
 
 import psycopg
-from django.db import DataError
+from django.db import DatabaseError, DataError
 from django.db.backends.postgresql import base, operations
+from django.db.utils import DatabaseErrorWrapper
 from psycopg import adapt
 from psycopg.pq import Format
 from psycopg.types.datetime import TimestamptzLoader
@@ -85,6 +89,35 @@ class DatabaseOperations(operations.DatabaseOperations):
         return super().adapt_integerfield_value(value, internal_type)
 
 
+class _PipelineAware:
+    """A cursor that, in pipeline mode, waits for its statement's results when asked for its row count or its
+    columns, not only when its rows are fetched: Django reads ``rowcount`` after an UPDATE or a DELETE and
+    ``description`` after a raw query, which before their results arrive would be -1 and None. Errors come as
+    Django's, as from ``execute``."""
+
+    connection: Any
+
+    def _await_results(self) -> None:
+        wrapper = getattr(self.connection, "django_wrapper", None)
+        with DatabaseErrorWrapper(wrapper) if wrapper is not None else contextlib.nullcontext():
+            self._fetch_pipeline()  # type: ignore[attr-defined]  # psycopg's: a no-op outside pipeline mode
+
+    @property
+    def rowcount(self) -> int:
+        self._await_results()
+        return super().rowcount  # type: ignore[misc, no-any-return]
+
+    @property
+    def description(self) -> Any:
+        self._await_results()
+        return super().description  # type: ignore[misc]
+
+
+@functools.cache
+def _pipeline_aware(cursor_class: type) -> type:
+    return type(cursor_class.__name__, (_PipelineAware, cursor_class), {})
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
@@ -93,6 +126,58 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.answered_at = -math.inf
         self.execute_wrappers.append(self._note_answer)
         self.unsynced = 0  # > 0 inside database.unsynced()
+        self.pipeline: Any = None  # psycopg's Pipeline, inside database.pipelined()
+        self.end_pipeline: Any = None  # what ends it (database.pipelined)
+
+    def get_new_connection(self, conn_params: Any) -> Any:
+        connection = super().get_new_connection(conn_params)
+        connection.django_wrapper = self  # for _PipelineAware's errors
+        return connection
+
+    # Savepoints in pipeline mode. A statement that fails aborts what follows it up to the next sync, and its
+    # error arrives with the next result read: a savepoint begins after a sync (an earlier error is raised
+    # before it, not inside it), its release syncs (an error inside is raised by the release, which
+    # transaction.atomic handles as it handles the statement's own), and its rollback first clears an error
+    # still pending from inside it (the rollback undoes that statement anyway; the block's own exception is
+    # the one that goes on).
+
+    def _sync(self, *, swallow: bool = False) -> None:
+        if self.pipeline is None:
+            return
+        try:
+            with self.wrap_database_errors:
+                self.pipeline.sync()
+        except DatabaseError:
+            if not swallow:
+                raise
+
+    def _savepoint(self, sid: Any) -> None:
+        self._sync()
+        super()._savepoint(sid)  # type: ignore[misc]  # private in django-stubs
+
+    def _savepoint_commit(self, sid: Any) -> None:
+        super()._savepoint_commit(sid)  # type: ignore[misc]  # private in django-stubs
+        self._sync()
+
+    def _savepoint_rollback(self, sid: Any) -> None:
+        self._sync(swallow=True)
+        super()._savepoint_rollback(sid)  # type: ignore[misc]  # private in django-stubs
+        self._sync()
+
+    def chunked_cursor(self) -> Any:
+        # A server-side cursor (Django's for ``QuerySet.iterator()``) cannot run in pipeline mode: pipelined,
+        # the rows come as from any query.
+        return self.cursor() if self.pipeline is not None else super().chunked_cursor()
+
+    def _commit(self) -> None:
+        super()._commit()  # type: ignore[misc]  # private in django-stubs
+        if self.end_pipeline is not None:  # the pipeline around this transaction ends with it
+            with self.wrap_database_errors:
+                self.end_pipeline()
+
+    def _rollback(self) -> None:
+        self._sync(swallow=True)  # psycopg's rollback raises an error still pending before it rolls back
+        super()._rollback()  # type: ignore[misc]  # private in django-stubs
 
     def _set_autocommit(self, autocommit: bool) -> None:
         super()._set_autocommit(autocommit)  # type: ignore[misc]  # private in django-stubs
@@ -126,4 +211,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         if _BUILT is not None and self.timezone == dt.UTC and "context" in params:
             params["context"] = _with_built_loader(params["context"])
+        if "cursor_factory" in params:
+            params["cursor_factory"] = _pipeline_aware(params["cursor_factory"])
         return params
