@@ -442,3 +442,34 @@ def _orders_resource():
     from orderfactory.jsonapi import registry
 
     return registry.get("orders")
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked when the request's transaction commits
+def test_a_source_deleted_while_its_copy_is_created_gets_the_404_a_missing_source_gets(
+    api, shop, monkeypatch
+):
+    """The body of a copy is parsed before its transaction (its source read for its key only): when another
+    request deletes the source in between, the foreign key refuses the write and the client gets the answer
+    of a copy of a missing source, not a 500, and nothing is written."""
+    from orderfactory.factories.models import OrderFactory
+    from orderfactory.jsonapi import body as parsing
+    from orderfactory.orders.models import Order
+
+    source = new_order(api, shop, {"MUG": 1})
+    parse = parsing.parse
+    deleted = []
+
+    def parse_then_lose_the_source(*args, **kwargs):
+        parsed = parse(*args, **kwargs)
+        if not deleted:  # the other request's delete, committed between the parse and the transaction
+            deleted.append(Order.unscoped.filter(pk=source["id"]).delete())
+        return parsed
+
+    monkeypatch.setattr(parsing, "parse", parse_then_lose_the_source)
+    r = copy(api, source["id"])
+    monkeypatch.undo()
+    assert deleted
+    missing = copy(api, source["id"])
+    assert (r.status, r.json["errors"]) == (missing.status, missing.json["errors"]), r
+    assert r.status == 404, r
+    assert not OrderFactory.unscoped.exists()

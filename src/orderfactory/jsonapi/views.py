@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest, HttpResponse
 
 from orderfactory.jsonapi import body, commerce_layer, errors, filters, query, registry
@@ -320,23 +320,31 @@ def create(request: HttpRequest, ctx: Context, resource: type[r.Resource]) -> Ht
     document = _document(request)
     items = _items(request)
     ahead = body.parse(resource, document, action="create") if _parsed_ahead(resource) else None
-    with transaction.atomic():
-        payload = ahead or body.parse(resource, document, action="create")
-        side = _take_side_writes(resource, payload, ctx)
+    try:
+        with transaction.atomic():
+            payload = ahead or body.parse(resource, document, action="create")
+            side = _take_side_writes(resource, payload, ctx)
 
-        def run() -> models.Model:
-            instance = resource.create(payload)
-            _side_write(resource, instance.pk, side)
-            return instance
+            def run() -> models.Model:
+                instance = resource.create(payload)
+                _side_write(resource, instance.pk, side)
+                return instance
 
-        instance = body.write(payload, run)
-        if ctx.on_write:
-            ctx.on_write("create", resource.type, instance, None)
-        written = None
-        if resource.created_as_written and not items and not side:
-            written = document_as_written(ctx, resource, instance)  # not read back
-        if written is None:
-            return render_one(None, ctx, resource, instance.pk, status=201, items=items)
+            instance = body.write(payload, run)
+            if ctx.on_write:
+                ctx.on_write("create", resource.type, instance, None)
+            written = None
+            if resource.created_as_written and not items and not side:
+                written = document_as_written(ctx, resource, instance)  # not read back
+            if written is None:
+                return render_one(None, ctx, resource, instance.pk, status=201, items=items)
+    except IntegrityError:
+        if ahead is None:
+            raise
+        # A row the body links, found when it was parsed ahead, was deleted before the commit (its foreign
+        # key refused the write): parsed again, the body gets the answer it gets once that row is gone.
+        body.parse(resource, document, action="create")
+        raise
     return respond(written, 201)  # serialized once committed: the transaction ends sooner
 
 
