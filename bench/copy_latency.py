@@ -20,9 +20,7 @@ import argparse
 import datetime
 import json
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from api_read import BenchError, _cli
-from copy_throughput import ROOT, Shop, environment, server, setup_django, tenant_scope, token
+from api_read import BenchError
+from copy_throughput import Shop, environment, prepared, server, tenant_scope, token
 
 # The tracer each started process imports at start-up (Python imports ``sitecustomize`` from its path).
 TRACER = r"""
@@ -305,28 +303,7 @@ def main() -> int:
         (tracer_dir / "sitecustomize.py").write_text(TRACER)
         env = environment(data_dir, args.database_url)
         env.pop("ORDERFACTORY_WORKER_POLL_INTERVAL")  # the default, as an install has it
-        if args.database_url:
-            subprocess.run(
-                [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True
-            )
-        _cli(env, "migrate")
-        app = json.loads(
-            _cli(
-                env,
-                "apps",
-                "create",
-                "--name",
-                "bench",
-                "--kind",
-                "integration",
-                "--mode",
-                "test",
-                "--organization",
-                f"bench-{secrets.token_hex(4)}",
-                "--json",
-            )
-        )
-        setup_django(env)
+        app = prepared(env, args.database_url)
         from orderfactory.core import scope
 
         with scope.active(tenant_scope(app)):

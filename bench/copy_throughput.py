@@ -145,6 +145,24 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
+def prepared(env: dict[str, str], database_url: str) -> dict[str, Any]:
+    """The bench's database created (PostgreSQL) and migrated, an integration application of a new organization
+    made by the CLI (returned as it prints it), and Django set up in this process on that database."""
+    if database_url:
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), database_url], check=True
+        )
+    _cli(env, "migrate")
+    app: dict[str, Any] = json.loads(
+        _cli(
+            env, "apps", "create", "--name", "bench", "--kind", "integration", "--mode", "test",
+            "--organization", f"bench-{secrets.token_hex(4)}", "--json",
+        )
+    )  # fmt: skip
+    setup_django(env)
+    return app
+
+
 def tenant_scope(app: dict[str, Any]) -> Any:
     from orderfactory.core import scope
 
@@ -529,28 +547,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="of-bench-copy-") as data_dir:
         env = environment(data_dir, args.database_url)
-        if args.database_url:
-            subprocess.run(
-                [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True
-            )
-        _cli(env, "migrate")
-        app = json.loads(
-            _cli(
-                env,
-                "apps",
-                "create",
-                "--name",
-                "bench",
-                "--kind",
-                "integration",
-                "--mode",
-                "test",
-                "--organization",
-                f"bench-{secrets.token_hex(4)}",
-                "--json",
-            )
-        )
-        setup_django(env)
+        app = prepared(env, args.database_url)
         from orderfactory.core import scope
 
         with scope.active(tenant_scope(app)):

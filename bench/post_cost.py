@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -125,8 +124,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT / "bench"))
-    from api_read import _cli, _free_port, _wait_until_listening, call, expect
-    from copy_throughput import Endpoint, Shop, environment, setup_django, tenant_scope, token
+    from api_read import _free_port, _wait_until_listening, call, expect
+    from copy_throughput import Endpoint, Shop, environment, prepared, tenant_scope, token
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,18 +146,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="of-bench-post-") as data_dir:
         env = environment(data_dir, args.database_url)
-        if args.database_url:
-            subprocess.run(
-                [sys.executable, str(ROOT / "scripts" / "ensure_database.py"), args.database_url], check=True
-            )
-        _cli(env, "migrate")
-        app = json.loads(
-            _cli(
-                env, "apps", "create", "--name", "bench", "--kind", "integration", "--mode", "test",
-                "--organization", f"bench-{secrets.token_hex(4)}", "--json",
-            )
-        )  # fmt: skip
-        setup_django(env)
+        app = prepared(env, args.database_url)
         from orderfactory.core import scope
 
         with scope.active(tenant_scope(app)):
