@@ -7,8 +7,6 @@ runs them."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -20,7 +18,7 @@ from orderfactory.factories.models import OrderCopyBatch, OrderFactory
 from orderfactory.orders.models import LineItem, Order
 from tests.conftest import document
 from tests.orders.conftest import build_shop, new_order, place
-from tests.test_worker import orderfactory, wait_for
+from tests.test_worker import kill_a_worker_mid_copy, orderfactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,14 +37,7 @@ def test_a_worker_killed_mid_batch_leaves_each_source_copied_exactly_once(api, t
     with scope.active(api.scope()):
         before = (Order.objects.count(), LineItem.objects.count())
 
-    with orderfactory(tmp_path, "worker", ORDERFACTORY_FAULT_COPY_DELAY="60") as worker:
-        wait_for(
-            lambda: "fault injection" in worker.log.read_text(),
-            "the batch's first copy stalls mid-way",
-            processes=(worker,),
-        )
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+    kill_a_worker_mid_copy(tmp_path, "the batch's first copy stalls mid-way")
     with scope.active(api.scope()):
         statuses = sorted(
             OrderFactory.objects.filter(order_copy_batch_id=batch_id).values_list("status", flat=True)

@@ -101,6 +101,15 @@ def wait_for(
     pytest.fail(f"{what}: not within {timeout:.0f} s\n{logs}")
 
 
+def kill_a_worker_mid_copy(tmp_path: Path, what: str) -> None:
+    """A worker process started, stalled mid-copy by fault injection once it took what is ready, then killed
+    (SIGKILL: nothing of it ends cleanly)."""
+    with orderfactory(tmp_path, "worker", ORDERFACTORY_FAULT_COPY_DELAY="60") as worker:
+        wait_for(lambda: "fault injection" in worker.log.read_text(), what, processes=(worker,))
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+
+
 def statuses(api: Any) -> dict[str, str]:
     with scope.active(api.scope()):
         return dict(OrderFactory.objects.values_list("pk", "status"))
@@ -226,14 +235,7 @@ def test_a_worker_killed_mid_copy_leaves_no_partial_target(api, placed_order, tm
     factory_id = copy(api, placed_order["id"]).data["id"]
     with scope.active(api.scope()):
         before = (Order.objects.count(), LineItem.objects.count())
-    with orderfactory(tmp_path, "worker", ORDERFACTORY_FAULT_COPY_DELAY="60") as worker:
-        wait_for(
-            lambda: "fault injection" in worker.log.read_text(),
-            "the copy stalls mid-way",
-            processes=(worker,),
-        )
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+    kill_a_worker_mid_copy(tmp_path, "the copy stalls mid-way")
     assert statuses(api)[factory_id] == "in_progress"
     with scope.active(api.scope()):
         assert (Order.objects.count(), LineItem.objects.count()) == before

@@ -6,8 +6,6 @@ real worker process killed (SIGKILL) while it held the jobs, as tests/test_batch
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from tests.factories.conftest import copy
 from tests.factories.test_groups import placed
 from tests.factories.test_singles_together import event_names, work
 from tests.orders.conftest import build_shop
-from tests.test_worker import orderfactory, wait_for
+from tests.test_worker import kill_a_worker_mid_copy, orderfactory
 
 SECOND = dt.timedelta(seconds=1)
 
@@ -57,14 +55,7 @@ LOST = ("FAILED", "orderfactory.queue.JobLost")
 def test_a_worker_killed_holding_copies_leaves_no_job_running_after_the_sweep(api, shop, tmp_path):
     sources = [placed(api, shop, {"TSHIRT": 1}) for _ in range(3)]
     made = [posted(api, source) for source in sources]  # ready before the worker starts: taken together
-    with orderfactory(tmp_path, "worker", ORDERFACTORY_FAULT_COPY_DELAY="60") as worker:
-        wait_for(
-            lambda: "fault injection" in worker.log.read_text(),
-            "the copies taken together stall mid-way",
-            processes=(worker,),
-        )
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+    kill_a_worker_mid_copy(tmp_path, "the copies taken together stall mid-way")
     assert jobs() == [("RUNNING", "")] * 3
     with scope.active(api.scope()):
         assert (
