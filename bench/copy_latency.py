@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from api_read import BenchError
-from copy_throughput import Shop, environment, prepared, server, tenant_scope, token
+from copy_throughput import Shop, copy_body, environment, prepared, server, tenant_scope, token
 
 # The tracer each started process imports at start-up (Python imports ``sitecustomize`` from its path).
 TRACER = r"""
@@ -133,19 +133,13 @@ def post_copies(endpoint: Any, source_id: str, copies: int, pause: float) -> lis
 
     connection = endpoint.connect()
     headers = endpoint.headers(body=True)
-    body = {
-        "data": {
-            "type": "order_copies",
-            "attributes": {"place_target_order": False},
-            "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
-        }
-    }
+    body = copy_body(source_id)
     probe = f"SELECT status FROM {OrderFactory._meta.db_table} WHERE id = %s"
     posted = []
     for _ in range(copies):
         time.sleep(pause)
         sent = time.time()
-        status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+        status, answer = call(connection, "POST", "/api/order_copies", headers, body)
         answered = time.time()
         factory_id = json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"]
         posted.append((sent, answered, factory_id))

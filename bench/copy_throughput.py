@@ -327,6 +327,19 @@ def analyze() -> None:
 # --- measuring ----------------------------------------------------------------------------------------
 
 
+def copy_body(source_id: str) -> bytes:
+    """The body of ``POST /api/order_copies`` every bench sends: a copy of ``source_id``, not placed."""
+    return json.dumps(
+        {
+            "data": {
+                "type": "order_copies",
+                "attributes": {"place_target_order": False},
+                "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
+            }
+        }
+    ).encode()
+
+
 # Seconds the POSTs of each copy_all took, before waiting for the copies: when they are most of a round's
 # seconds, the round measures the POSTs, not the worker.
 POSTING: list[float] = []
@@ -345,14 +358,7 @@ def copy_all(endpoint: Endpoint, source_ids: list[str]) -> tuple[float, list[str
     started = time.perf_counter()
     ids = []
     for source_id in source_ids:
-        body = {
-            "data": {
-                "type": "order_copies",
-                "attributes": {"place_target_order": False},
-                "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
-            }
-        }
-        status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+        status, answer = call(connection, "POST", "/api/order_copies", headers, copy_body(source_id))
         ids.append(json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"])
     connection.close()
     POSTING.append(time.perf_counter() - started)
@@ -431,19 +437,13 @@ def latencies(endpoint: Endpoint, source_id: str, copies: int, pause: float = 0.
 
     connection = endpoint.connect()
     headers = endpoint.headers(body=True)
-    body = {
-        "data": {
-            "type": "order_copies",
-            "attributes": {"place_target_order": False},
-            "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
-        }
-    }
+    body = copy_body(source_id)
     probe = f"SELECT status, completed_at FROM {OrderFactory._meta.db_table} WHERE id = %s"
     seconds = []
     for _ in range(copies):
         time.sleep(pause)
         posted = time.time()
-        status, answer = call(connection, "POST", "/api/order_copies", headers, json.dumps(body).encode())
+        status, answer = call(connection, "POST", "/api/order_copies", headers, body)
         factory_id = json.loads(expect(status, answer, 201, "POST /api/order_copies"))["data"]["id"]
         deadline = time.monotonic() + 60
         while True:

@@ -125,7 +125,7 @@ def _cpu_seconds(pid: int) -> float:
 def main() -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     from api_read import _free_port, _wait_until_listening, call, expect
-    from copy_throughput import Endpoint, Shop, environment, prepared, tenant_scope, token
+    from copy_throughput import Endpoint, Shop, copy_body, environment, prepared, tenant_scope, token
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -180,16 +180,7 @@ def main() -> int:
             headers = endpoint.headers(body=True)
 
             def post(source_id: str) -> None:
-                body = {
-                    "data": {
-                        "type": "order_copies",
-                        "attributes": {"place_target_order": False},
-                        "relationships": {"source_order": {"data": {"type": "orders", "id": source_id}}},
-                    }
-                }
-                status, answer = call(
-                    connection, "POST", "/api/order_copies", headers, json.dumps(body).encode()
-                )
+                status, answer = call(connection, "POST", "/api/order_copies", headers, copy_body(source_id))
                 expect(status, answer, 201, "POST /api/order_copies")
 
             for i in range(args.warmup - 1):  # the token's request was one
