@@ -58,6 +58,17 @@ def claims(api: Any, ids: list[str]) -> dict[str, str]:
         return dict(OrderFactory.objects.filter(pk__in=ids).values_list("pk", "claimed_by"))
 
 
+def assert_each_made_once(api: Any, made: list[str]) -> None:
+    """Each of these copies completed at its first attempt, with one target order and one ``.complete``
+    event: made once, whatever workers died or swept meanwhile."""
+    with scope.active(api.scope()):
+        assert Order.objects.filter(order_factory__id__in=made).count() == len(made)
+        ends = OrderFactory.objects.filter(pk__in=made).values_list("status", "attempts")
+        assert sorted(ends) == [("completed", 1)] * len(made)
+    for factory_id in made:
+        assert event_names(api, factory_id).count("order_copies.complete") == 1
+
+
 def event_names(api: Any, factory_id: str, kind: str = "order_copies") -> list[str]:
     return sorted(e["attributes"]["name"] for e in api.get(f"{kind}/{factory_id}/events").data)
 
@@ -225,12 +236,7 @@ def test_jobs_taken_together_by_a_worker_that_died_are_made_once_after_the_sweep
     assert services.sweep(later) == 3  # pending past their lease, their jobs not ready: queued again
     assert work(job_taker()) == [3]
     assert services.sweep(later + services.LEASE * 2) == 0
-    with scope.active(api.scope()):
-        assert Order.objects.filter(order_factory__id__in=made).count() == 3
-        attempts = OrderFactory.objects.filter(pk__in=made).values_list("status", "attempts")
-        assert sorted(attempts) == [("completed", 1)] * 3
-    for factory_id in made:
-        assert event_names(api, factory_id).count("order_copies.complete") == 1
+    assert_each_made_once(api, made)
 
 
 def _statements_of_a_take(api: Any, shop: Any, size: int) -> list[str]:
